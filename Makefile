@@ -1,0 +1,39 @@
+# Linli — one command to run, one to test. Everything installs into ./.venv from requirements.lock.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install up demo test test-fast bench docs lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip uv
+	$(BIN)/uv pip install -q -p $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install -q -p $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the locked dependencies
+
+up: install ## migrate every store and run all services on http://127.0.0.1:8000
+	$(BIN)/linli db upgrade
+	$(BIN)/linli run
+
+demo: install ## load the demo communities (明珠花苑, 智汇城, 3502, 北翟营)
+	$(BIN)/linli db upgrade
+	$(BIN)/linli demo
+
+test: install ## the whole test suite against the machine's Redis and PostgreSQL
+	$(BIN)/python -m pytest
+
+bench: install ## benchmarks (not tests): writes bench/results/latest.{json,md} and charts
+	$(BIN)/python -m bench
+
+docs: install ## regenerate docs/events/*.json and docs/asyncapi.json
+	$(BIN)/linli docs
+
+lock: ## re-pin dependencies after editing pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml --all-extras -p 3.11 -q -o requirements.lock
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

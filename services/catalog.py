@@ -1,0 +1,39 @@
+"""The run targets: each service by name, and ``all`` (Loki's ``-target=all``)."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from shared.runtime import ServiceModule
+
+TARGETS = {
+    "tickets": "services.tickets.module",
+    "library": "services.library.module",
+    "volunteers": "services.volunteers.module",
+    "notify": "services.notify.module",
+}
+
+
+def available() -> list[str]:
+    """Targets whose package is present in this install."""
+    found = []
+    for name, path in TARGETS.items():
+        try:
+            import_module(path)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith(path):
+                continue
+            raise
+        found.append(name)
+    return found
+
+
+def load(targets: list[str] | tuple[str, ...] | None = None) -> list[ServiceModule]:
+    """The modules for ``targets`` (default or ``all``: every available service)."""
+    names = list(targets or ["all"])
+    if "all" in names:
+        names = available()
+    unknown = [n for n in names if n not in TARGETS]
+    if unknown:
+        raise ValueError(f"unknown target(s): {', '.join(unknown)}; choose from all, {', '.join(TARGETS)}")
+    return [import_module(TARGETS[n]).module for n in names]

@@ -1,0 +1,103 @@
+"""The ``linli`` command: run services, migrate stores, mint dev tokens, load demo data, generate docs."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from services import catalog
+
+app = typer.Typer(help="Linli 邻里 — community services. Example: `linli run` (all services on :8000).",
+                  no_args_is_help=True)
+db_app = typer.Typer(help="Store schemas (Alembic). Example: `linli db upgrade`.")
+app.add_typer(db_app, name="db")
+console = Console()
+
+
+@app.command()
+def run(
+    targets: Annotated[list[str] | None, typer.Argument(help="all (default), or services: tickets library volunteers notify")] = None,
+    host: Annotated[str | None, typer.Option(help="HTTP address (default LINLI_HTTP_HOST or 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port (default LINLI_HTTP_PORT or 8000)")] = None,
+) -> None:
+    """Run services in this process. Example: `linli run` (all) or `linli run tickets --port 8001`."""
+    import uvicorn
+
+    from shared.config import get_settings
+    from shared.observability import setup_logging
+    from shared.redis_boot import RedisUnavailable, resolve_redis
+    from shared.runtime import Runtime
+
+    settings = get_settings()
+    setup_logging(settings.log_level, settings.log_json)
+    try:
+        url, private = resolve_redis(settings.redis_url)
+    except RedisUnavailable as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    if private:
+        console.print(f"[yellow]No Redis at {settings.redis_url}; started a private redis-server at {url}[/yellow]")
+        settings.redis_url = url
+        os.environ["REDIS_URL"] = url
+    modules = catalog.load(targets)
+    runtime = Runtime(modules, settings=settings)
+    uvicorn.run(runtime.build_app(), host=host or settings.http_host, port=port or settings.http_port,
+                log_config=None, access_log=False)
+
+
+@app.command()
+def token(
+    sub: Annotated[str, typer.Argument(help="principal id, e.g. resident:zhao")],
+    role: Annotated[list[str], typer.Option("--role", "-r", help="resident staff volunteer team_leader operator partner")],
+    name: Annotated[str | None, typer.Option(help="display name")] = None,
+    community: Annotated[str | None, typer.Option(help="community code")] = None,
+    days: Annotated[int, typer.Option(help="validity in days")] = 30,
+) -> None:
+    """Mint a bearer token for local use. Example: `linli token staff:li --role staff`."""
+    from datetime import timedelta
+
+    from shared.web.auth import mint_token
+
+    typer.echo(mint_token(sub, role, name=name, community=community, ttl=timedelta(days=days)))
+
+
+@db_app.command("upgrade")
+def db_upgrade(targets: Annotated[list[str] | None, typer.Argument(help="services (default all)")] = None) -> None:
+    """Apply migrations to each service's store. Example: `linli db upgrade tickets`."""
+    from shared.config import get_settings
+    from shared.db.engine import make_engine
+    from shared.db.migrations import upgrade
+
+    settings = get_settings()
+    for module in catalog.load(targets):
+        engine = make_engine(settings.database_url(module.name))
+        upgrade(module.name, module.migrations, engine)
+        engine.dispose()
+        console.print(f"[green]{module.name}[/green]: at head")
+
+
+@db_app.command("revision")
+def db_revision(
+    service: Annotated[str, typer.Argument(help="the service whose models changed")],
+    message: Annotated[str, typer.Option("-m", "--message", help="what the revision does")],
+) -> None:
+    """Autogenerate a migration from model changes. Example: `linli db revision tickets -m "add photos"`."""
+    import tempfile
+
+    from shared.db.engine import make_engine
+    from shared.db.migrations import revision, upgrade
+
+    (module,) = catalog.load([service])
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/{service}.db"
+        engine = make_engine(url)
+        upgrade(module.name, module.migrations, engine)
+        engine.dispose()
+        revision(module.name, module.migrations, url, message)
+
+
+if __name__ == "__main__":
+    app()

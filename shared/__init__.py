@@ -1,0 +1,1 @@
+"""Code every Linli service uses: configuration, event contracts, messaging, stores, auth, runtime."""

@@ -1,0 +1,16 @@
+"""Event contracts: the CloudEvents envelope, the type registry, one module of data models per producer."""
+
+from shared.events.envelope import CloudEvent, EventData, new_event, schema_uri
+from shared.events.registry import InvalidEvent, event, model_for, parse_event, registry
+
+__all__ = [
+    "CloudEvent",
+    "EventData",
+    "InvalidEvent",
+    "event",
+    "model_for",
+    "new_event",
+    "parse_event",
+    "registry",
+    "schema_uri",
+]

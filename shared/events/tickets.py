@@ -1,0 +1,101 @@
+"""Events published by the tickets service on stream ``<prefix>:tickets`` (source ``/linli/tickets``).
+
+User references (``reporter``, ``actor``, ``assignee``...) are opaque principal ids (JWT ``sub``),
+never names, phone numbers or ID numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.events.envelope import EventData
+from shared.events.registry import event
+
+SOURCE = "/linli/tickets"
+
+
+class TicketEvent(EventData):
+    ticket_id: str
+    category: str
+    community: str | None = None
+    safety_critical: bool = False
+
+
+@event("cn.linli.tickets.TicketOpened.v1", SOURCE)
+class TicketOpened(TicketEvent):
+    title: str
+    building: str | None = None
+    unit: str | None = None
+    reporter: str | None = None
+    first_response_due: datetime | None = None
+    resolution_due: datetime | None = None
+    source_hazard_id: str | None = None
+
+
+@event("cn.linli.tickets.TicketAcknowledged.v1", SOURCE)
+class TicketAcknowledged(TicketEvent):
+    actor: str
+    note: str | None = None
+    reporter: str | None = None
+
+
+@event("cn.linli.tickets.TicketAssigned.v1", SOURCE)
+class TicketAssigned(TicketEvent):
+    assignee: str
+    actor: str | None = None
+
+
+@event("cn.linli.tickets.TicketStatusChanged.v1", SOURCE)
+class TicketStatusChanged(TicketEvent):
+    from_status: str
+    to_status: str
+    actor: str | None = None
+    note: str | None = None
+    reporter: str | None = None
+
+
+@event("cn.linli.tickets.TicketResolved.v1", SOURCE)
+class TicketResolved(TicketEvent):
+    actor: str
+    note: str | None = None
+    reporter: str | None = None
+    source_hazard_id: str | None = None
+
+
+@event("cn.linli.tickets.TicketClosed.v1", SOURCE)
+class TicketClosed(TicketEvent):
+    reason: str
+    actor: str | None = None
+    reporter: str | None = None
+
+
+@event("cn.linli.tickets.TicketReopened.v1", SOURCE)
+class TicketReopened(TicketEvent):
+    actor: str
+    comment: str
+    reporter: str | None = None
+
+
+@event("cn.linli.tickets.TicketRated.v1", SOURCE)
+class TicketRated(TicketEvent):
+    rating: int
+    comment: str | None = None
+
+
+@event("cn.linli.tickets.TicketFollowed.v1", SOURCE)
+class TicketFollowed(TicketEvent):
+    follower: str
+
+
+@event("cn.linli.tickets.TicketResponseOverdue.v1", SOURCE)
+class TicketResponseOverdue(TicketEvent):
+    level: int
+    escalated_to: str | None = None
+    due: datetime
+
+
+@event("cn.linli.tickets.TicketResolutionOverdue.v1", SOURCE)
+class TicketResolutionOverdue(TicketEvent):
+    level: int
+    escalated_to: str | None = None
+    due: datetime

@@ -1,0 +1,1 @@
+"""Reliable messaging over Redis Streams: outbox, inbox, consumers, retries, dead letters, groups."""

@@ -1,0 +1,219 @@
+"""Consuming events reliably: parse, dedupe through the inbox, apply, acknowledge.
+
+A service declares an :class:`EventConsumer` (its group, the streams it reads, a handler per
+event type). At run time a :class:`ConsumerRuntime` applies batches of stream entries:
+
+* entries that cannot be parsed or validated go straight to the dead-letter stream with a reason;
+* events of types the service does not handle are acknowledged and skipped;
+* the rest are applied in one database transaction with a savepoint per event, each recorded in
+  the inbox so a redelivery has no second effect;
+* a handler that raises leaves its entry pending; :mod:`shared.messaging.retry` retries it with
+  backoff and dead-letters it after ``max_deliveries``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aredis
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from shared.clock import utcnow
+from shared.db.store import Store
+from shared.events.envelope import CloudEvent, EventData
+from shared.events.registry import InvalidEvent, parse_event
+from shared.messaging.streams import EVENT_FIELD, TYPE_FIELD, StreamNames, entry_payload
+
+log = logging.getLogger("linli.consumer")
+
+Handler = Callable[[Any, CloudEvent, Any, Session], None]
+
+
+@dataclass
+class EventConsumer:
+    """What one service consumes: ``group`` reads ``streams`` (logical names) with ``handlers``."""
+
+    group: str
+    streams: list[str]
+    handlers: dict[str, Handler] = field(default_factory=dict)
+
+    def on(self, *models: type[EventData]) -> Callable[[Handler], Handler]:
+        """Decorator: ``handler(ctx, event, data, session)`` applies one event of these types.
+
+        ``ctx`` is the service's context in this process, ``data`` the validated data model,
+        ``session`` the open transaction (the inbox row is already in it).
+        """
+
+        def register(handler: Handler) -> Handler:
+            for model in models:
+                self.handlers[model.event_type] = handler
+            return handler
+
+        return register
+
+    def stream_keys(self, names: StreamNames) -> list[str]:
+        """The Redis keys this group reads: its source streams and its own retry stream."""
+        keys = [s if ":" in s and s.startswith(names.prefix + ":") else names.events(s) for s in self.streams]
+        return keys + [names.retry(self.group)]
+
+
+@dataclass
+class BatchOutcome:
+    done: list[bytes] = field(default_factory=list)
+    skipped: list[bytes] = field(default_factory=list)
+    duplicates: list[bytes] = field(default_factory=list)
+    failed: dict[bytes, str] = field(default_factory=dict)
+    dead: dict[bytes, tuple[str, str]] = field(default_factory=dict)
+
+
+def dead_letter_fields(
+    *, raw: dict[bytes, bytes], stream: str, entry_id: bytes, group: str, deliveries: int, reason: str, error: str
+) -> dict[str, Any]:
+    """The fields of a dead-letter entry: the original event plus why, where and how often."""
+    payload = entry_payload(raw)
+    if payload is None:
+        payload = json.dumps({k.decode(errors="replace"): v.decode(errors="replace") for k, v in raw.items()}).encode()
+    fields: dict[str, Any] = {
+        EVENT_FIELD: payload,
+        "stream": stream,
+        "entry_id": entry_id,
+        "group": group,
+        "deliveries": deliveries,
+        "reason": reason,
+        "error": error[:2000],
+        "dead_at": utcnow().isoformat(),
+    }
+    if raw.get(TYPE_FIELD.encode()):
+        fields[TYPE_FIELD] = raw[TYPE_FIELD.encode()]
+    return fields
+
+
+class ConsumerRuntime:
+    """Applies entries for one service's consumer group in one process."""
+
+    def __init__(
+        self,
+        consumer: EventConsumer,
+        store: Store,
+        redis: aredis.Redis,
+        names: StreamNames,
+        *,
+        consumer_name: str,
+        max_event_bytes: int = 256 * 1024,
+        dlq_maxlen: int = 100_000,
+        metrics: Any = None,
+        context: Any = None,
+    ) -> None:
+        self.consumer = consumer
+        self.context = context
+        self.store = store
+        self.redis = redis
+        self.names = names
+        self.consumer_name = consumer_name
+        self.max_event_bytes = max_event_bytes
+        self.dlq_maxlen = dlq_maxlen
+        self.metrics = metrics
+        self.handled = 0
+
+    @property
+    def group(self) -> str:
+        return self.consumer.group
+
+    async def handle_entries(
+        self, stream: str, entries: list[tuple[bytes, dict[bytes, bytes]]], deliveries: dict[bytes, int] | None = None
+    ) -> BatchOutcome:
+        """Apply a batch read from ``stream`` and acknowledge what is finished."""
+        outcome = BatchOutcome()
+        work: list[tuple[bytes, CloudEvent, EventData]] = []
+        raws = dict(entries)
+        for entry_id, fields in entries:
+            payload = entry_payload(fields)
+            try:
+                if payload is None:
+                    raise InvalidEvent("no_cloudevent", f"entry has no {EVENT_FIELD!r} field")
+                envelope, data = parse_event(payload, self.max_event_bytes)
+            except InvalidEvent as exc:
+                outcome.dead[entry_id] = (exc.reason, exc.detail)
+                continue
+            if envelope.type not in self.consumer.handlers:
+                outcome.skipped.append(entry_id)
+                continue
+            work.append((entry_id, envelope, data))
+        if work:
+            applied = await asyncio.to_thread(self._apply, work)
+            for entry_id, status in applied.items():
+                if status == "done":
+                    outcome.done.append(entry_id)
+                elif status == "duplicate":
+                    outcome.duplicates.append(entry_id)
+                else:
+                    outcome.failed[entry_id] = status
+        await self._settle(stream, raws, outcome, deliveries or {})
+        self.handled += len(outcome.done)
+        return outcome
+
+    def _apply(self, work: list[tuple[bytes, CloudEvent, EventData]]) -> dict[bytes, str]:
+        """Run handlers in one transaction, a savepoint per event. Returns entry id -> status."""
+        statuses: dict[bytes, str] = {}
+        group = self.group
+        inbox = self.store.inbox
+        try:
+            with self.store.transaction() as session:
+                for entry_id, envelope, data in work:
+                    try:
+                        with session.begin_nested():
+                            if not inbox.claim(session, group, envelope.id, envelope.type):
+                                statuses[entry_id] = "duplicate"
+                                continue
+                            self.consumer.handlers[envelope.type](self.context, envelope, data, session)
+                        statuses[entry_id] = "done"
+                    except IntegrityError as exc:
+                        if inbox.seen(session, group, envelope.id):
+                            statuses[entry_id] = "duplicate"
+                        else:
+                            statuses[entry_id] = f"{exc.__class__.__name__}: {exc.orig}"[:2000]
+                    except Exception as exc:
+                        statuses[entry_id] = f"{exc.__class__.__name__}: {exc}"[:2000]
+                        log.warning(
+                            "handler failed",
+                            extra={"group": group, "event_id": envelope.id, "event_type": envelope.type,
+                                   "correlation_id": envelope.correlationid, "error": exc.__class__.__name__},
+                        )
+        except Exception as exc:  # the commit itself failed: nothing of this batch happened
+            reason = f"{exc.__class__.__name__}: {exc}"[:2000]
+            return {entry_id: reason for entry_id, _, _ in work}
+        return statuses
+
+    async def _settle(
+        self, stream: str, raws: dict[bytes, dict[bytes, bytes]], outcome: BatchOutcome, deliveries: dict[bytes, int]
+    ) -> None:
+        """Acknowledge finished entries, dead-letter invalid ones, remember why others failed."""
+        group = self.group
+        pipe = self.redis.pipeline(transaction=True)
+        finished = outcome.done + outcome.skipped + outcome.duplicates
+        for entry_id, (reason, detail) in outcome.dead.items():
+            pipe.xadd(
+                self.names.dead_letter,
+                dead_letter_fields(raw=raws[entry_id], stream=stream, entry_id=entry_id, group=group,
+                                   deliveries=deliveries.get(entry_id, 1), reason=reason, error=detail),
+                maxlen=self.dlq_maxlen, approximate=True,
+            )
+            finished.append(entry_id)
+        if finished:
+            pipe.xack(stream, group, *finished)
+            pipe.hdel(self.names.errors(group), *finished)
+        if outcome.failed:
+            pipe.hset(self.names.errors(group), mapping=outcome.failed)
+        if finished or outcome.failed:
+            await pipe.execute()
+        if self.metrics is not None:
+            self.metrics.observe_batch(group, outcome)
+        if outcome.dead:
+            log.warning("dead-lettered %d invalid entries from %s", len(outcome.dead), stream,
+                        extra={"group": group, "reasons": sorted({r for r, _ in outcome.dead.values()})})

@@ -1,0 +1,72 @@
+"""Prometheus metrics and structured JSON logs, one set per process."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from functools import lru_cache
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+
+EVENTS = Counter("linli_events_consumed_total", "Stream entries settled by consumers", ["group", "outcome"])
+OUTBOX_PUBLISHED = Counter("linli_outbox_published_total", "Outbox rows published", ["service"])
+OUTBOX_BACKLOG = Gauge("linli_outbox_backlog", "Outbox rows not yet published", ["service"])
+OUTBOX_AGE = Gauge("linli_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ["service"])
+DEAD_LETTERS = Counter("linli_dead_letters_total", "Entries moved to the dead-letter stream", ["group", "reason"])
+HTTP_REQUESTS = Counter("linli_http_requests_total", "HTTP requests", ["method", "route", "status"])
+HTTP_LATENCY = Histogram("linli_http_request_seconds", "HTTP request latency", ["method", "route"])
+SLA_ESCALATIONS = Counter("linli_sla_escalations_total", "Ticket deadline escalations", ["kind", "level"])
+NOTIFICATIONS = Counter("linli_notifications_total", "Notification delivery outcomes", ["channel", "outcome"])
+
+
+class ConsumerMetrics:
+    """Counts what each consumed batch came to."""
+
+    def observe_batch(self, group: str, outcome) -> None:
+        for name, items in (("done", outcome.done), ("skipped", outcome.skipped),
+                            ("duplicate", outcome.duplicates), ("failed", outcome.failed)):
+            if items:
+                EVENTS.labels(group, name).inc(len(items))
+        for reason, _ in outcome.dead.values():
+            EVENTS.labels(group, "dead").inc()
+            DEAD_LETTERS.labels(group, reason).inc()
+
+
+@lru_cache
+def faststream_prometheus_middleware():
+    """FastStream's own Redis metrics (one middleware object per process and registry)."""
+    from faststream.redis.prometheus import RedisPrometheusMiddleware
+
+    return RedisPrometheusMiddleware(registry=REGISTRY, app_name="linli")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; extra fields (service, event_id, correlation_id...) are kept."""
+
+    _skip = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in self._skip and not key.startswith("_"):
+                doc[key] = value
+        if record.exc_info:
+            doc["exc"] = self.formatException(record.exc_info)
+        return json.dumps(doc, ensure_ascii=False, default=str)
+
+
+def setup_logging(level: str = "INFO", json_logs: bool = True) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if json_logs:
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

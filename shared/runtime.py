@@ -1,0 +1,324 @@
+"""Runs any set of services in one process, Loki-style: all of them (``linli run``) or one.
+
+A service is described by a :class:`ServiceModule`; the :class:`Runtime` gives each one a
+:class:`ServiceContext` (its store, clock, stream names, Redis), mounts its HTTP routes under
+``/api/<name>``, subscribes its consumer group through FastStream, and runs its outbox relay,
+reclaimer and periodic jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aredis
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from faststream import AckPolicy
+from faststream.redis import RedisBroker, RedisBatchStreamMessage, StreamSub
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import MetaData
+from sqlmodel import Session
+
+from shared.clock import Clock
+from shared.config import Settings, get_settings
+from shared.db.migrations import upgrade
+from shared.db.store import Store
+from shared.events.envelope import CloudEvent, EventData, new_event
+from shared.messaging.consumer import ConsumerRuntime, EventConsumer
+from shared.messaging.groups import GroupGuardian, group_exists
+from shared.messaging.inbox import Inbox
+from shared.messaging.outbox import Outbox, OutboxRelay
+from shared.messaging.retry import Reclaimer
+from shared.messaging.streams import StreamNames
+from shared.observability import (
+    HTTP_LATENCY, HTTP_REQUESTS, OUTBOX_AGE, OUTBOX_BACKLOG, OUTBOX_PUBLISHED, ConsumerMetrics,
+    faststream_prometheus_middleware,
+)
+from shared.web.auth import public
+
+log = logging.getLogger("linli.runtime")
+
+Ticker = Callable[["ServiceContext", datetime], Any]
+
+
+@dataclass
+class ServiceModule:
+    """Everything the runtime needs to run one service."""
+
+    name: str
+    title: str
+    metadata: MetaData
+    outbox: Outbox
+    inbox: Inbox
+    migrations: Path
+    consumer: EventConsumer | None = None
+    router: Callable[[ServiceContext], APIRouter] | None = None
+    root_router: Callable[[ServiceContext], APIRouter] | None = None
+    tickers: list[tuple[str, float, Ticker]] = field(default_factory=list)
+    on_start: list[Callable[[ServiceContext], Any]] = field(default_factory=list)
+
+
+@dataclass
+class ServiceContext:
+    """One service's dependencies inside a process."""
+
+    module: ServiceModule
+    settings: Settings
+    store: Store
+    names: StreamNames
+    clock: Clock
+    redis: aredis.Redis
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.module.name
+
+    def emit(
+        self,
+        session: Session,
+        data: EventData,
+        *,
+        subject: str | None = None,
+        causation: CloudEvent | None = None,
+        correlation_id: str | None = None,
+        stream: str | None = None,
+    ) -> CloudEvent:
+        """Record an event in this service's outbox, inside ``session``'s transaction."""
+        event = new_event(data, subject=subject, causation=causation, correlation_id=correlation_id,
+                          time=self.clock.now())
+        return self.store.outbox.add(session, event, stream=stream)
+
+
+class Runtime:
+    """Services sharing one process, one HTTP app and one FastStream broker."""
+
+    def __init__(
+        self,
+        modules: list[ServiceModule],
+        *,
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+        run_tickers: bool = True,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.clock = clock or Clock()
+        self.names = StreamNames(self.settings.stream_prefix)
+        self.modules = modules
+        self.run_tickers = run_tickers
+        self.redis = aredis.Redis.from_url(self.settings.redis_url, socket_connect_timeout=2)
+        self.contexts: dict[str, ServiceContext] = {}
+        for module in modules:
+            store = Store(module.name, self.settings.database_url(module.name), module.metadata,
+                          module.outbox, module.inbox)
+            self.contexts[module.name] = ServiceContext(module, self.settings, store, self.names, self.clock, self.redis)
+        self.relays: dict[str, OutboxRelay] = {}
+        self.consumers: dict[str, ConsumerRuntime] = {}
+        self.reclaimers: dict[str, Reclaimer] = {}
+        self.guardian = GroupGuardian(self.redis)
+        self.broker: RedisBroker | None = None
+        self._tasks: list[asyncio.Task] = []
+        self.started = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def migrate(self) -> None:
+        for ctx in self.contexts.values():
+            upgrade(ctx.name, ctx.module.migrations, ctx.store.engine)
+
+    async def start(self) -> None:
+        s = self.settings
+        await asyncio.to_thread(self.migrate)
+        self.broker = RedisBroker(s.redis_url, middlewares=[faststream_prometheus_middleware()], logger=None)
+        for ctx in self.contexts.values():
+            relay = OutboxRelay(ctx.store.engine, ctx.store.outbox, s.redis_url, self.names, batch=s.outbox_batch,
+                                maxlen=s.stream_maxlen, retention_hours=s.outbox_retention_hours)
+            ctx.store.on_outbox_commit(relay.wake)
+            self.relays[ctx.name] = relay
+            if ctx.module.consumer is not None:
+                self._subscribe(ctx)
+        for ctx in self.contexts.values():
+            for hook in ctx.module.on_start:
+                result = hook(ctx)
+                if asyncio.iscoroutine(result):
+                    await result
+        await self.guardian.ensure_all()
+        await self.broker.start()
+        for name, relay in self.relays.items():
+            self._spawn(relay.run(), f"relay:{name}")
+        for name, reclaimer in self.reclaimers.items():
+            self._spawn(reclaimer.run(), f"reclaim:{name}")
+        self._spawn(self.guardian.run(), "guardian")
+        if self.run_tickers:
+            for ctx in self.contexts.values():
+                for ticker_name, interval, fn in ctx.module.tickers:
+                    self._spawn(self._tick_loop(ctx, fn, interval), f"tick:{ctx.name}:{ticker_name}")
+        self.started = True
+
+    def _subscribe(self, ctx: ServiceContext) -> None:
+        s = self.settings
+        consumer = ctx.module.consumer
+        runtime = ConsumerRuntime(consumer, ctx.store, self.redis, self.names, consumer_name=s.consumer_name,
+                                  max_event_bytes=s.max_event_bytes, metrics=ConsumerMetrics(), context=ctx)
+        self.consumers[ctx.name] = runtime
+        keys = consumer.stream_keys(self.names)
+        self.reclaimers[ctx.name] = Reclaimer(
+            runtime, keys, max_deliveries=s.max_deliveries, retry_base_ms=s.retry_base_ms,
+            retry_max_ms=s.retry_max_ms, claim_idle_ms=s.claim_idle_ms, interval_ms=s.reclaim_interval_ms)
+        for key in keys:
+            subscriber = self.broker.subscriber(
+                stream=StreamSub(key, group=consumer.group, consumer=s.consumer_name, batch=True,
+                                 max_records=s.batch_size, polling_interval=1000),
+                ack_policy=AckPolicy.MANUAL,
+                parser=_raw_entries_parser,
+                title=f"{consumer.group}:{key}",
+                description=f"{ctx.module.title}: consumer group {consumer.group!r} reads {key}",
+            )
+
+            async def on_batch(msg: RedisBatchStreamMessage, _key: str = key, _rt: ConsumerRuntime = runtime) -> None:
+                raw = msg.raw_message
+                await _rt.handle_entries(_key, list(zip(raw["message_ids"], raw["data"], strict=True)))
+
+            subscriber(on_batch)
+            self.guardian.watch(key, consumer.group, subscriber)
+
+    async def _tick_loop(self, ctx: ServiceContext, fn: Ticker, interval: float) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(fn, ctx, self.clock.now())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("periodic job failed", extra={"service": ctx.name})
+            await asyncio.sleep(interval)
+
+    def _spawn(self, coro, name: str) -> None:
+        self._tasks.append(asyncio.create_task(coro, name=name))
+
+    async def stop(self) -> None:
+        self.guardian.stopping = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self.broker is not None:
+            await self.broker.stop()
+        for relay in self.relays.values():
+            relay.close()
+        for ctx in self.contexts.values():
+            ctx.store.dispose()
+        await self.redis.aclose()
+        self.started = False
+
+    @asynccontextmanager
+    async def running(self):
+        await self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()
+
+    # -- HTTP ------------------------------------------------------------------------------
+    async def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Store, Redis and consumer groups of every service in this process."""
+        checks: dict[str, Any] = {}
+        ok = True
+        try:
+            await self.redis.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"unreachable: {exc.__class__.__name__}"
+            ok = False
+        for ctx in self.contexts.values():
+            try:
+                await asyncio.to_thread(ctx.store.ping)
+                checks[f"{ctx.name}.store"] = "ok"
+            except Exception as exc:
+                checks[f"{ctx.name}.store"] = f"unreachable: {exc.__class__.__name__}"
+                ok = False
+            consumer = ctx.module.consumer
+            if consumer is not None and checks["redis"] == "ok":
+                missing = [k for k in consumer.stream_keys(self.names) if not await group_exists(self.redis, k, consumer.group)]
+                checks[f"{ctx.name}.groups"] = "ok" if not missing else f"missing on {', '.join(missing)}"
+                ok = ok and not missing
+        return ok, checks
+
+    def collect_outbox_metrics(self) -> None:
+        for ctx in self.contexts.values():
+            relay = self.relays.get(ctx.name)
+            try:
+                with Session(ctx.store.engine) as session:
+                    count, age = ctx.store.outbox.pending_count(session)
+            except Exception:
+                continue
+            OUTBOX_BACKLOG.labels(ctx.name).set(count)
+            OUTBOX_AGE.labels(ctx.name).set(age or 0)
+            if relay is not None:
+                counter = OUTBOX_PUBLISHED.labels(ctx.name)
+                counter.inc(max(relay.published - counter._value.get(), 0))
+
+    def build_app(self) -> FastAPI:
+        """The HTTP app: each service under ``/api/<name>``, plus health, readiness and metrics."""
+        runtime = self
+
+        @asynccontextmanager
+        async def lifespan(_app: FastAPI):
+            if not runtime.started:
+                await runtime.start()
+            try:
+                yield
+            finally:
+                await runtime.stop()
+
+        names = ", ".join(m.name for m in self.modules)
+        app = FastAPI(title=f"Linli 邻里 ({names})", version="0.1.0", lifespan=lifespan)
+        app.state.runtime = self
+        ops = APIRouter(tags=["ops"])
+
+        @ops.get("/healthz", dependencies=[_public])
+        async def healthz() -> dict[str, str]:
+            return {"status": "ok"}
+
+        @ops.get("/readyz", dependencies=[_public])
+        async def readyz() -> JSONResponse:
+            ok, checks = await runtime.readiness()
+            return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
+
+        @ops.get("/metrics", dependencies=[_public])
+        async def metrics() -> Response:
+            await asyncio.to_thread(runtime.collect_outbox_metrics)
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+        app.include_router(ops)
+        for ctx in self.contexts.values():
+            if ctx.module.router is not None:
+                app.include_router(ctx.module.router(ctx), prefix=f"/api/{ctx.name}", tags=[ctx.name])
+            if ctx.module.root_router is not None:
+                app.include_router(ctx.module.root_router(ctx))
+
+        @app.middleware("http")
+        async def http_metrics(request: Request, call_next):
+            started = time.perf_counter()
+            response = await call_next(request)
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            HTTP_REQUESTS.labels(request.method, path, response.status_code).inc()
+            HTTP_LATENCY.labels(request.method, path).observe(time.perf_counter() - started)
+            return response
+
+        return app
+
+
+async def _raw_entries_parser(msg, original_parser):
+    """Hand stream entries to our handler untouched (FastStream would decode and wrap them)."""
+    return RedisBatchStreamMessage(raw_message=msg, body=b"", consumer=None, group=None)
+
+
+_public = Depends(public())

@@ -1,0 +1,28 @@
+"""The thin flow: a resident's report reaches on-duty staff's in-app inbox through Redis."""
+
+from tests.conftest import eventually, token
+
+STAFF = token("staff:li-yao", "staff", name="李瑶")
+RESIDENT = token("resident:zhang-xiaosen", "resident", name="张晓森")
+
+
+async def test_ticket_opened_reaches_on_duty_staff_inbox(start_runtime):
+    async with start_runtime(["tickets", "notify"]) as (_runtime, client):
+        r = await client.put("/api/notify/recipients/staff:li-yao", headers=STAFF, json={
+            "user_id": "staff:li-yao", "display_name": "李瑶", "roles": ["staff"], "categories": ["manhole"],
+            "on_duty": True})
+        assert r.status_code == 200, r.text
+        r = await client.post("/api/tickets/tickets", headers=RESIDENT, json={
+            "category": "manhole", "title": "井盖松动", "description": "亚龙花园3号楼前井盖翘起，老人被绊倒",
+            "community": "北翟营", "building": "3"})
+        assert r.status_code == 201, r.text
+        ticket_id = r.json()["id"]
+
+        async def inbox():
+            resp = await client.get("/api/notify/inbox", headers=STAFF)
+            return resp.json()
+
+        messages = await eventually(inbox)
+        assert len(messages) == 1
+        assert messages[0]["subject"] == ticket_id
+        assert "井盖松动" in messages[0]["title"]
