@@ -21,7 +21,7 @@ def available() -> list[str]:
         try:
             import_module(path)
         except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith(path):
+            if exc.name and path.startswith(exc.name):
                 continue
             raise
         found.append(name)

@@ -99,5 +99,45 @@ def db_revision(
         revision(module.name, module.migrations, url, message)
 
 
+@app.command()
+def demo() -> None:
+    """Load demo data from the four seed communities (idempotent). Example: `linli demo`."""
+    from shared.config import get_settings
+    from shared.runtime import Runtime
+    from shared.web.auth import mint_token
+
+    modules = catalog.load(None)
+    runtime = Runtime(modules, settings=get_settings())
+    runtime.migrate()
+    for ctx in runtime.contexts.values():
+        if ctx.module.demo is not None:
+            ctx.module.demo(ctx)
+            console.print(f"[green]{ctx.name}[/green]: demo data loaded")
+    console.print("Demo tokens (valid 30 days):")
+    for sub, roles in DEMO_PEOPLE.items():
+        console.print(f"  [bold]{sub}[/bold] ({', '.join(roles)}): {mint_token(sub, roles)}")
+
+
+DEMO_PEOPLE = {
+    "resident:zhang-xiaosen": ["resident"],
+    "resident:zhao-xiaotong": ["resident"],
+    "staff:li-yao": ["staff"],
+    "volunteer:zhang-xiuqin": ["volunteer", "team_leader"],
+    "operator:ops": ["operator"],
+}
+
+
+@app.command()
+def docs(out: Annotated[str, typer.Option(help="docs folder")] = "docs") -> None:
+    """Regenerate docs/events/*.json (JSON Schema per event type) and docs/asyncapi.json."""
+    from pathlib import Path
+
+    from shared.docs import write_asyncapi, write_event_schemas
+
+    written = write_event_schemas(Path(out) / "events")
+    write_asyncapi(Path(out) / "asyncapi.json")
+    console.print(f"wrote {len(written)} event schemas and {out}/asyncapi.json")
+
+
 if __name__ == "__main__":
     app()

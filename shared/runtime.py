@@ -64,6 +64,7 @@ class ServiceModule:
     root_router: Callable[[ServiceContext], APIRouter] | None = None
     tickers: list[tuple[str, float, Ticker]] = field(default_factory=list)
     on_start: list[Callable[[ServiceContext], Any]] = field(default_factory=list)
+    demo: Callable[[ServiceContext], Any] | None = None
 
 
 @dataclass
@@ -124,7 +125,12 @@ class Runtime:
         self.consumers: dict[str, ConsumerRuntime] = {}
         self.reclaimers: dict[str, Reclaimer] = {}
         self.guardian = GroupGuardian(self.redis)
-        self.broker: RedisBroker | None = None
+        self.broker = RedisBroker(self.settings.redis_url, middlewares=[faststream_prometheus_middleware()], logger=None)
+        for ctx in self.contexts.values():
+            self._document_publisher(ctx)
+            if module_consumer := ctx.module.consumer:
+                assert module_consumer.group, "a consumer needs a group"
+                self._subscribe(ctx)
         self._tasks: list[asyncio.Task] = []
         self.started = False
 
@@ -136,14 +142,11 @@ class Runtime:
     async def start(self) -> None:
         s = self.settings
         await asyncio.to_thread(self.migrate)
-        self.broker = RedisBroker(s.redis_url, middlewares=[faststream_prometheus_middleware()], logger=None)
         for ctx in self.contexts.values():
             relay = OutboxRelay(ctx.store.engine, ctx.store.outbox, s.redis_url, self.names, batch=s.outbox_batch,
                                 maxlen=s.stream_maxlen, retention_hours=s.outbox_retention_hours)
             ctx.store.on_outbox_commit(relay.wake)
             self.relays[ctx.name] = relay
-            if ctx.module.consumer is not None:
-                self._subscribe(ctx)
         for ctx in self.contexts.values():
             for hook in ctx.module.on_start:
                 result = hook(ctx)
@@ -188,6 +191,19 @@ class Runtime:
 
             subscriber(on_batch)
             self.guardian.watch(key, consumer.group, subscriber)
+
+    def _document_publisher(self, ctx: ServiceContext) -> None:
+        """Declare the events a service publishes, so the AsyncAPI document lists their schemas."""
+        from shared.events.registry import registry
+
+        source = f"/linli/{ctx.name}"
+        for event_type, model in sorted(registry().items()):
+            if model.source == source:
+                self.broker.publisher(
+                    stream=self.names.events(ctx.name), title=f"{self.names.events(ctx.name)}:{model.short_name()}",
+                    description=f"{event_type} (CloudEvent JSON in field 'cloudevent', written by the outbox relay)",
+                    schema=model,
+                )
 
     async def _tick_loop(self, ctx: ServiceContext, fn: Ticker, interval: float) -> None:
         while True:
