@@ -12,12 +12,17 @@ from shared.events.registry import registry
 def event_schema(event_type: str) -> dict:
     """The JSON Schema of a whole CloudEvent of ``event_type`` (envelope plus its data model)."""
     model = registry()[event_type]
-    envelope = CloudEvent[model].model_json_schema(mode="serialization")  # type: ignore[valid-type]
+    envelope = CloudEvent.model_json_schema(mode="serialization")
+    data_schema = model.model_json_schema(mode="serialization")
+    defs = data_schema.pop("$defs", None)
+    envelope["properties"]["data"] = data_schema
+    if defs:
+        envelope["$defs"] = defs
     envelope["title"] = event_type
     envelope["$id"] = f"urn:linli:schema:{event_type}"
     envelope["properties"]["type"] = {"const": event_type, "type": "string"}
     envelope["properties"]["source"]["examples"] = [model.source]
-    envelope["required"] = sorted(set(envelope.get("required", [])) | {"data", "subject"} - {"subject"})
+    envelope["required"] = sorted(set(envelope.get("required", [])) | {"data", "specversion"})
     return envelope
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,10 +28,7 @@ class EventData(BaseModel):
         return cls.event_type.rsplit(".", 2)[-2]
 
 
-D = TypeVar("D", bound=EventData)
-
-
-class CloudEvent(BaseModel, Generic[D]):
+class CloudEvent(BaseModel):
     """A CloudEvents 1.0 event; ``correlationid``/``causationid`` are extension attributes."""
 
     model_config = ConfigDict(extra="allow")
