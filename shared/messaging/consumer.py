@@ -35,6 +35,19 @@ log = logging.getLogger("linli.consumer")
 Handler = Callable[[Any, CloudEvent, Any, Session], None]
 
 
+class RejectEvent(Exception):
+    """Raised by a handler for an event that can never succeed (wrong source, unknown barcode...).
+
+    The entry goes to the dead-letter stream at once with ``reason``; nothing of the handler's
+    work is kept, and no retry is made.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
 @dataclass
 class EventConsumer:
     """What one service consumes: ``group`` reads ``streams`` (logical names) with ``handlers``."""
@@ -152,15 +165,20 @@ class ConsumerRuntime:
                     outcome.done.append(entry_id)
                 elif status == "duplicate":
                     outcome.duplicates.append(entry_id)
+                elif isinstance(status, RejectEvent):
+                    outcome.dead[entry_id] = (status.reason, status.detail)
                 else:
                     outcome.failed[entry_id] = status
         await self._settle(stream, raws, outcome, deliveries or {})
         self.handled += len(outcome.done)
         return outcome
 
-    def _apply(self, work: list[tuple[bytes, CloudEvent, EventData]]) -> dict[bytes, str]:
-        """Run handlers in one transaction, a savepoint per event. Returns entry id -> status."""
-        statuses: dict[bytes, str] = {}
+    def _apply(self, work: list[tuple[bytes, CloudEvent, EventData]]) -> dict[bytes, Any]:
+        """Run handlers in one transaction, a savepoint per event.
+
+        Returns entry id -> ``"done"``, ``"duplicate"``, a :class:`RejectEvent`, or an error text.
+        """
+        statuses: dict[bytes, Any] = {}
         group = self.group
         inbox = self.store.inbox
         try:
@@ -173,6 +191,8 @@ class ConsumerRuntime:
                                 continue
                             self.consumer.handlers[envelope.type](self.context, envelope, data, session)
                         statuses[entry_id] = "done"
+                    except RejectEvent as exc:
+                        statuses[entry_id] = exc
                     except IntegrityError as exc:
                         if inbox.seen(session, group, envelope.id):
                             statuses[entry_id] = "duplicate"
