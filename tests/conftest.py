@@ -127,14 +127,19 @@ def token(sub: str, *roles: str, **claims) -> dict[str, str]:
 
 @pytest.fixture
 def start_runtime(settings) -> Callable:
-    """``async with start_runtime(["tickets", "notify"]) as (runtime, client)``: services in-process."""
+    """``async with start_runtime(["tickets", "notify"]) as (runtime, client)``: services in-process.
+
+    Targets are service names or :class:`ServiceModule` objects (test probes).
+    """
     from services import catalog
 
     @asynccontextmanager
     async def starter(targets, *, settings_override: Settings | None = None, clock=None, run_tickers=False,
                       **changes) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
         s = (settings_override or settings).model_copy(update=changes)
-        runtime = Runtime(catalog.load(targets), settings=s, clock=clock, run_tickers=run_tickers)
+        modules = [t for t in targets if not isinstance(t, str)]
+        modules += catalog.load([t for t in targets if isinstance(t, str)]) if any(isinstance(t, str) for t in targets) else []
+        runtime = Runtime(modules, settings=s, clock=clock, run_tickers=run_tickers)
         app = runtime.build_app()
         async with runtime.running():
             transport = httpx.ASGITransport(app=app)
@@ -156,3 +161,14 @@ async def eventually(check, timeout: float = 10.0, interval: float = 0.05):
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A private ``redis-server`` on a free port that a test may stop, restart or flush."""
+    from tests.support.redis_server import RedisServer
+
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()

@@ -133,6 +133,7 @@ class ConsumerRuntime:
         self.dlq_maxlen = dlq_maxlen
         self.metrics = metrics
         self.handled = 0
+        self.in_flight: set[bytes] = set()
 
     @property
     def group(self) -> str:
@@ -142,6 +143,16 @@ class ConsumerRuntime:
         self, stream: str, entries: list[tuple[bytes, dict[bytes, bytes]]], deliveries: dict[bytes, int] | None = None
     ) -> BatchOutcome:
         """Apply a batch read from ``stream`` and acknowledge what is finished."""
+        ids = [entry_id for entry_id, _ in entries]
+        self.in_flight.update(ids)
+        try:
+            return await self._handle(stream, entries, deliveries or {})
+        finally:
+            self.in_flight.difference_update(ids)
+
+    async def _handle(
+        self, stream: str, entries: list[tuple[bytes, dict[bytes, bytes]]], deliveries: dict[bytes, int]
+    ) -> BatchOutcome:
         outcome = BatchOutcome()
         work: list[tuple[bytes, CloudEvent, EventData]] = []
         raws = dict(entries)
@@ -169,7 +180,7 @@ class ConsumerRuntime:
                     outcome.dead[entry_id] = (status.reason, status.detail)
                 else:
                     outcome.failed[entry_id] = status
-        await self._settle(stream, raws, outcome, deliveries or {})
+        await self._settle(stream, raws, outcome, deliveries)
         self.handled += len(outcome.done)
         return outcome
 

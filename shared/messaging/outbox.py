@@ -107,6 +107,7 @@ class OutboxRelay:
         self._wakeup: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.published = 0
+        self.stopping = False
         self._last_purge = utcnow()
 
     def wake(self) -> None:
@@ -156,7 +157,7 @@ class OutboxRelay:
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
         backoff = 0.05
-        while True:
+        while not self.stopping:
             try:
                 count = await asyncio.to_thread(self.publish_pending)
                 backoff = 0.05

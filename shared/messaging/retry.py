@@ -44,6 +44,7 @@ class Reclaimer:
         self.retry_max_ms = retry_max_ms
         self.claim_idle_ms = claim_idle_ms
         self.interval_ms = interval_ms
+        self.stopping = False
 
     @property
     def redis(self) -> aredis.Redis:
@@ -54,7 +55,7 @@ class Reclaimer:
         return min(self.retry_base_ms * 2 ** max(deliveries - 1, 0), self.retry_max_ms)
 
     async def run(self) -> None:
-        while True:
+        while not self.stopping:
             try:
                 await self.sweep()
             except asyncio.CancelledError:
@@ -89,7 +90,7 @@ class Reclaimer:
             due_after = self.backoff_ms(deliveries)
             if owner != me:
                 due_after = max(due_after, self.claim_idle_ms)
-            if idle < due_after:
+            if idle < due_after or entry_id in runtime.in_flight:
                 continue
             min_idle[entry_id] = due_after
             if deliveries >= self.max_deliveries:

@@ -1,0 +1,56 @@
+"""A probe service for testing the messaging machinery: it records each TicketOpened it applies,
+and refuses (raises) for tickets whose title contains "boom"."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import MetaData
+from sqlmodel import Field, SQLModel, func, select
+
+from shared.events.tickets import TicketOpened
+from shared.messaging.consumer import EventConsumer
+from shared.messaging.inbox import Inbox
+from shared.messaging.outbox import Outbox
+from shared.runtime import ServiceModule
+
+metadata = MetaData()
+outbox = Outbox(metadata, default_stream="probe")
+inbox = Inbox(metadata)
+attempts: Counter[str] = Counter()
+
+
+class ProbeTable(SQLModel):
+    metadata = metadata
+
+
+class Effect(ProbeTable, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str
+    title: str
+
+
+consumer = EventConsumer(group="probe", streams=["tickets"])
+
+
+@consumer.on(TicketOpened)
+def on_ticket_opened(ctx, event, data: TicketOpened, session) -> None:
+    attempts[event.id] += 1
+    if "boom" in data.title:
+        raise RuntimeError(f"probe refuses {data.title!r}")
+    session.add(Effect(event_id=event.id, title=data.title))
+
+
+module = ServiceModule(name="probe", title="probe", metadata=metadata, outbox=outbox, inbox=inbox,
+                       migrations=None, consumer=consumer)
+
+
+def effects(runtime) -> list[tuple[str, str]]:
+    """(event_id, title) of every effect the probe wrote, in order."""
+    with runtime.contexts["probe"].store.transaction() as session:
+        return [(e.event_id, e.title) for e in session.exec(select(Effect).order_by(Effect.id)).all()]
+
+
+def effect_count(runtime) -> int:
+    with runtime.contexts["probe"].store.transaction() as session:
+        return session.exec(select(func.count()).select_from(Effect)).one()
