@@ -3,7 +3,11 @@
 from pathlib import Path
 
 from services.tickets.adapters.orm import inbox, metadata, outbox
+from services.tickets.demo import load
+from services.tickets.entrypoints.events import consumer
 from services.tickets.entrypoints.http import build_router
+from services.tickets.entrypoints.open311 import build_open311_router
+from services.tickets.jobs import tick
 from shared.runtime import ServiceModule
 
 module = ServiceModule(
@@ -13,5 +17,9 @@ module = ServiceModule(
     outbox=outbox,
     inbox=inbox,
     migrations=Path(__file__).parent / "migrations",
+    consumer=consumer,
     router=build_router,
+    root_router=build_open311_router,
+    tickers=[("sla", 30.0, tick)],
+    demo=load,
 )

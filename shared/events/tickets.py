@@ -15,10 +15,15 @@ SOURCE = "/linli/tickets"
 
 
 class TicketEvent(EventData):
+    """Common fields; ``reporter``/``assignee`` are principal ids so notify can address people."""
+
     ticket_id: str
     category: str
     community: str | None = None
     safety_critical: bool = False
+    title: str | None = None
+    reporter: str | None = None
+    assignee: str | None = None
 
 
 @event("cn.linli.tickets.TicketOpened.v1", SOURCE)
@@ -43,6 +48,7 @@ class TicketAcknowledged(TicketEvent):
 class TicketAssigned(TicketEvent):
     assignee: str
     actor: str | None = None
+    previous_assignee: str | None = None
 
 
 @event("cn.linli.tickets.TicketStatusChanged.v1", SOURCE)
@@ -80,6 +86,7 @@ class TicketReopened(TicketEvent):
 class TicketRated(TicketEvent):
     rating: int
     comment: str | None = None
+    actor: str | None = None
 
 
 @event("cn.linli.tickets.TicketFollowed.v1", SOURCE)
@@ -92,6 +99,7 @@ class TicketResponseOverdue(TicketEvent):
     level: int
     escalated_to: str | None = None
     due: datetime
+    supervisor: str | None = None
 
 
 @event("cn.linli.tickets.TicketResolutionOverdue.v1", SOURCE)
@@ -99,3 +107,4 @@ class TicketResolutionOverdue(TicketEvent):
     level: int
     escalated_to: str | None = None
     due: datetime
+    supervisor: str | None = None

@@ -1,18 +1,40 @@
-"""Use cases of residents' reports."""
+"""Use cases of residents' reports: open, suggest duplicates, follow, read."""
 
 from __future__ import annotations
 
-import uuid
+from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from services.tickets.adapters.orm import Ticket
-from shared.events.tickets import TicketOpened
+from services.tickets.adapters.orm import Category, Follower, Ticket, TicketHistory, TicketPhoto
+from services.tickets.adapters.photos import CleanPhoto
+from services.tickets.domain import geo, sla
+from services.tickets.domain.errors import Invalid
+from services.tickets.domain.lifecycle import OPEN_STATES, STATE_NAMES, is_open
+from services.tickets.service_layer.common import (
+    attach_photos, event_fields, get_category, get_ticket, media_path, new_ticket_id, record,
+)
+from shared.clock import as_utc, local
+from shared.events.envelope import CloudEvent
+from shared.events.tickets import TicketFollowed, TicketOpened
 from shared.runtime import ServiceContext
 
 
-def new_ticket_id() -> str:
-    return "T" + uuid.uuid4().hex[:12].upper()
+def check_attributes(category: Category, given: dict[str, Any]) -> dict[str, Any]:
+    """Keep only the category's attributes; required ones must be present, lists must use a listed key."""
+    clean: dict[str, Any] = {}
+    for attr in category.attributes or []:
+        code = attr["code"]
+        value = given.get(code)
+        if value in (None, ""):
+            if attr.get("required"):
+                raise Invalid(f"缺少必填项 {attr.get('description', code)} / attribute {code} is required")
+            continue
+        keys = [str(v["key"]) for v in attr.get("values") or []]
+        if keys and str(value) not in keys:
+            raise Invalid(f"{code} 取值无效 / attribute {code} must be one of {', '.join(keys)}")
+        clean[code] = value
+    return clean
 
 
 def open_ticket(
@@ -26,13 +48,146 @@ def open_ticket(
     community: str | None = None,
     building: str | None = None,
     unit: str | None = None,
+    address: str | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    attributes: dict[str, Any] | None = None,
+    contact: dict[str, Any] | None = None,
+    photos: list[CleanPhoto] | None = None,
+    written: list[CleanPhoto] | None = None,
+    ticket_id: str | None = None,
+    via: str = "app",
+    token: str | None = None,
+    source_hazard_id: str | None = None,
+    causation: CloudEvent | None = None,
 ) -> Ticket:
-    """Store a new report and record TicketOpened in the same transaction."""
+    """Store a new report with its deadlines and photos, and record TicketOpened in the same transaction."""
+    cat = get_category(session, category)
     now = ctx.clock.now()
-    ticket = Ticket(id=new_ticket_id(), category=category, title=title, description=description,
-                    community=community, building=building, unit=unit, reporter=reporter,
-                    created_at=now, updated_at=now)
+    due = sla.deadlines(now, cat.response_hours, cat.resolution_hours)
+    ticket = Ticket(
+        id=ticket_id or new_ticket_id(), category=cat.code, title=title, description=description,
+        community=community, building=building, unit=unit, address=address, lat=lat, lon=lon,
+        reporter=reporter, contact=contact or {}, attributes=check_attributes(cat, attributes or {}),
+        created_at=now, updated_at=now, first_response_due=due.first_response_due, resolution_due=due.resolution_due,
+        via=via, token=token, source_hazard_id=source_hazard_id,
+    )
     session.add(ticket)
-    ctx.emit(session, TicketOpened(ticket_id=ticket.id, category=category, title=title, community=community,
-                                   building=building, unit=unit, reporter=reporter), subject=ticket.id)
+    entry = record(session, ticket, at=now, actor=reporter, action="open", from_status=None, note=None)
+    if photos:
+        attach_photos(ctx, session, ticket, photos, entry.id, written if written is not None else [])
+    ctx.emit(session, TicketOpened(**{**event_fields(ticket, cat), "title": title}, building=building, unit=unit,
+                                   first_response_due=due.first_response_due, resolution_due=due.resolution_due,
+                                   source_hazard_id=source_hazard_id),
+             subject=ticket.id, causation=causation)
     return ticket
+
+
+def similar_open(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
+    """Open reports of the same category within 50 m, or in the same building (anonymised)."""
+    query = select(Ticket).where(Ticket.category == ticket.category, Ticket.id != ticket.id,
+                                 col(Ticket.status).in_(OPEN_STATES))
+    found = []
+    for other in session.exec(query.order_by(col(Ticket.created_at).desc()).limit(500)).all():
+        distance = None
+        if None not in (ticket.lat, ticket.lon, other.lat, other.lon):
+            distance = geo.distance_m(ticket.lat, ticket.lon, other.lat, other.lon)
+        same_building = bool(ticket.building and ticket.community and other.building == ticket.building
+                             and other.community == ticket.community)
+        if same_building or (distance is not None and distance <= geo.NEARBY_METERS):
+            found.append({"id": other.id, "title": other.title, "status": other.status,
+                          "created_at": as_utc(other.created_at),
+                          "distance_m": round(distance, 1) if distance is not None else None})
+    return found[:10]
+
+
+def follow(ctx: ServiceContext, session: Session, ticket_id: str, follower: str) -> bool:
+    """Subscribe ``follower`` to a ticket's updates; returns ``False`` if already following."""
+    ticket = get_ticket(session, ticket_id)
+    if session.get(Follower, (ticket_id, follower)) is not None:
+        return False
+    if ticket.reporter == follower:
+        raise Invalid("报事人已自动关注 / the reporter already receives updates")
+    session.add(Follower(ticket_id=ticket_id, follower=follower, created_at=ctx.clock.now()))
+    cat = session.get(Category, ticket.category)
+    ctx.emit(session, TicketFollowed(**event_fields(ticket, cat), follower=follower), subject=ticket.id)
+    return True
+
+
+def photos_of(session: Session, ticket_id: str) -> list[TicketPhoto]:
+    return list(session.exec(select(TicketPhoto).where(TicketPhoto.ticket_id == ticket_id)
+                             .order_by(col(TicketPhoto.id))).all())
+
+
+def history_of(session: Session, ticket_id: str) -> list[TicketHistory]:
+    return list(session.exec(select(TicketHistory).where(TicketHistory.ticket_id == ticket_id)
+                             .order_by(col(TicketHistory.at), col(TicketHistory.id))).all())
+
+
+def _when(value):
+    return as_utc(value) if value is not None else None
+
+
+def public_view(session: Session, ticket: Ticket) -> dict[str, Any]:
+    """What anyone may see: no reporter, no contact fields, actors shown only as staff/resident."""
+    photos = photos_of(session, ticket.id)
+    cat = session.get(Category, ticket.category)
+    return {
+        "id": ticket.id, "category": ticket.category, "category_name": cat.name if cat else ticket.category,
+        "title": ticket.title, "description": ticket.description, "community": ticket.community,
+        "building": ticket.building, "address": ticket.address, "lat": ticket.lat, "lon": ticket.lon,
+        "status": ticket.status, "status_name": STATE_NAMES.get(ticket.status, ticket.status),
+        "close_reason": ticket.close_reason, "created_at": _when(ticket.created_at),
+        "updated_at": _when(ticket.updated_at), "first_response_due": _when(ticket.first_response_due),
+        "resolution_due": _when(ticket.resolution_due),
+        "first_response_due_local": local(ticket.first_response_due).isoformat() if ticket.first_response_due else None,
+        "resolution_due_local": local(ticket.resolution_due).isoformat() if ticket.resolution_due else None,
+        "acknowledged_at": _when(ticket.acknowledged_at), "resolved_at": _when(ticket.resolved_at),
+        "closed_at": _when(ticket.closed_at), "photos": [media_path(p) for p in photos],
+        "history": [{"at": _when(h.at), "action": h.action, "status": h.to_status, "note": h.note}
+                    for h in history_of(session, ticket.id)],
+    }
+
+
+def full_view(session: Session, ticket: Ticket) -> dict[str, Any]:
+    """The reporter's and staff's view: adds the reporter, assignee, contact, rating, escalation, actors."""
+    view = public_view(session, ticket)
+    followers = session.exec(select(Follower.follower).where(Follower.ticket_id == ticket.id)).all()
+    view.update({
+        "unit": ticket.unit, "reporter": ticket.reporter, "assignee": ticket.assignee, "contact": ticket.contact,
+        "attributes": ticket.attributes, "rating": ticket.rating, "rating_comment": ticket.rating_comment,
+        "escalation_level": ticket.escalation_level, "escalated_to": ticket.escalated_to, "via": ticket.via,
+        "source_hazard_id": ticket.source_hazard_id, "followers": list(followers), "open": is_open(ticket.status),
+        "history": [{"at": _when(h.at), "actor": h.actor, "action": h.action, "from_status": h.from_status,
+                     "status": h.to_status, "note": h.note} for h in history_of(session, ticket.id)],
+    })
+    return view
+
+
+def view_for(session: Session, ticket_id: str, sub: str, staff: bool) -> dict[str, Any]:
+    """Staff and the reporter get the full view; any other resident the anonymised one."""
+    ticket = get_ticket(session, ticket_id)
+    if staff or ticket.reporter == sub:
+        return full_view(session, ticket)
+    return public_view(session, ticket)
+
+
+def list_tickets(session: Session, *, reporter: str | None = None, status: str | None = None,
+                 category: str | None = None, community: str | None = None, assignee: str | None = None,
+                 limit: int = 100) -> list[Ticket]:
+    """Tickets newest first, filtered."""
+    query = select(Ticket)
+    if reporter:
+        query = query.where(Ticket.reporter == reporter)
+    if status == "open":
+        query = query.where(col(Ticket.status).in_(OPEN_STATES))
+    elif status:
+        query = query.where(Ticket.status == status)
+    if category:
+        query = query.where(Ticket.category == category)
+    if community:
+        query = query.where(Ticket.community == community)
+    if assignee:
+        query = query.where(Ticket.assignee == assignee)
+    return list(session.exec(query.order_by(col(Ticket.created_at).desc()).limit(min(limit, 500))).all())
+

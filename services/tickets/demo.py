@@ -1,0 +1,5 @@
+"""Demo data (filled in below)."""
+
+
+def load(ctx) -> None:
+    """Placeholder."""

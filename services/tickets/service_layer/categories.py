@@ -1,0 +1,29 @@
+"""Categories (Open311 services) as data: list and upsert by staff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from services.tickets.adapters.orm import Category
+
+EDITABLE = ("name", "name_en", "description", "group", "keywords", "safety_critical", "response_hours",
+            "resolution_hours", "pool", "supervisor", "secretary", "attributes", "templates", "active")
+
+
+def list_categories(session: Session, include_inactive: bool = False) -> list[Category]:
+    query = select(Category)
+    if not include_inactive:
+        query = query.where(Category.active == True)  # noqa: E712
+    return list(session.exec(query.order_by(col(Category.group), col(Category.code))).all())
+
+
+def upsert(session: Session, code: str, values: dict[str, Any]) -> Category:
+    """Create or change a category; only the given fields change."""
+    category = session.get(Category, code) or Category(code=code, name=values.get("name") or code)
+    for key in EDITABLE:
+        if key in values and values[key] is not None:
+            setattr(category, key, values[key])
+    session.add(category)
+    return category

@@ -1,0 +1,77 @@
+"""Helpers shared by the use cases: loading, history, event fields, photo store."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from services.tickets.adapters.orm import Category, Ticket, TicketHistory, TicketPhoto
+from services.tickets.adapters.photos import EXT, CleanPhoto, PhotoStore
+from services.tickets.domain.errors import NotFound
+from shared.runtime import ServiceContext
+
+
+def new_ticket_id() -> str:
+    return "T" + uuid.uuid4().hex[:12].upper()
+
+
+def photo_store(ctx: ServiceContext) -> PhotoStore:
+    """Photos live under ``<LINLI_VAR_DIR>/media/tickets``."""
+    return PhotoStore(ctx.settings.var_dir / "media" / "tickets")
+
+
+def media_path(photo: TicketPhoto) -> str:
+    """The API path that serves a photo (prefix with the server's base URL for a full ``media_url``)."""
+    return f"/api/tickets/media/{photo.sha256}.{EXT[photo.kind]}"
+
+
+def get_ticket(session: Session, ticket_id: str, *, for_update: bool = False) -> Ticket:
+    query = select(Ticket).where(Ticket.id == ticket_id)
+    if for_update:
+        query = query.with_for_update()
+    ticket = session.exec(query).first()
+    if ticket is None:
+        raise NotFound(f"工单不存在 / no ticket {ticket_id}")
+    return ticket
+
+
+def get_category(session: Session, code: str) -> Category:
+    category = session.get(Category, code)
+    if category is None or not category.active:
+        raise NotFound(f"类别不存在 / no category {code}")
+    return category
+
+
+def event_fields(ticket: Ticket, category: Category | None = None) -> dict[str, Any]:
+    """The fields every ticket event carries (ids only, no personal data)."""
+    return dict(ticket_id=ticket.id, category=ticket.category, community=ticket.community,
+                safety_critical=bool(category.safety_critical) if category else False,
+                title=ticket.title, reporter=ticket.reporter, assignee=ticket.assignee)
+
+
+def record(session: Session, ticket: Ticket, *, at: datetime, actor: str | None, action: str,
+           from_status: str | None, note: str | None = None) -> TicketHistory:
+    """Append one history entry (the ticket's status is already the new one)."""
+    entry = TicketHistory(ticket_id=ticket.id, at=at, actor=actor, action=action, from_status=from_status,
+                          to_status=ticket.status, note=note)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def attach_photos(ctx: ServiceContext, session: Session, ticket: Ticket, photos: list[CleanPhoto],
+                  history_id: int | None, written: list[CleanPhoto]) -> None:
+    """Store cleaned photos on disk and link them; ``written`` collects new files for clean-up on failure."""
+    store = photo_store(ctx)
+    seen = {p.sha256 for p in session.exec(select(TicketPhoto).where(TicketPhoto.ticket_id == ticket.id)).all()}
+    for photo in photos:
+        if store.put(photo):
+            written.append(photo)
+        if photo.sha256 in seen:
+            continue
+        seen.add(photo.sha256)
+        session.add(TicketPhoto(ticket_id=ticket.id, history_id=history_id, sha256=photo.sha256, kind=photo.kind,
+                                size=len(photo.data), created_at=ctx.clock.now()))
