@@ -1,0 +1,66 @@
+"""Identity and roles on every route; generated docs are current."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.routing import APIRoute
+
+from services import catalog
+from shared.docs import render_event_schemas
+from shared.runtime import Runtime
+from shared.web.auth import mint_token, route_access
+from tests.conftest import token
+from tests.support import probe
+
+
+async def test_missing_or_bad_tokens_get_401_and_wrong_roles_get_403(start_runtime):
+    async with start_runtime([probe.module]) as (_runtime, client):
+        body = {"title": "路灯不亮"}
+        assert (await client.post("/api/probe/report", json=body)).status_code == 401
+        r = await client.post("/api/probe/report", json=body, headers={"Authorization": "Bearer not-a-jwt"})
+        assert r.status_code == 401 and "invalid token" in r.json()["detail"]
+        expired = mint_token("resident:x", ["resident"], ttl=timedelta(seconds=-5))
+        r = await client.post("/api/probe/report", json=body, headers={"Authorization": f"Bearer {expired}"})
+        assert r.status_code == 401
+        r = await client.post("/api/probe/report", json=body, headers=token("volunteer:x", "volunteer"))
+        assert r.status_code == 403 and "resident" in r.json()["detail"]
+        r = await client.post("/api/probe/report", json=body, headers=token("resident:x", "resident"))
+        assert r.status_code == 201
+
+
+async def test_health_and_readiness(start_runtime):
+    async with start_runtime([probe.module]) as (_runtime, client):
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        r = await client.get("/readyz")
+        assert r.status_code == 200, r.text
+        assert r.json()["checks"] == {"redis": "ok", "probe.store": "ok", "probe.groups": "ok"}
+        metrics = (await client.get("/metrics")).text
+        assert "linli_outbox_backlog" in metrics
+
+
+def test_every_route_of_every_service_declares_who_may_call_it(settings):
+    runtime = Runtime(catalog.load(None), settings=settings)
+    app = runtime.build_app()
+    undeclared = [f"{sorted(r.methods)} {r.path}" for r in app.routes
+                  if isinstance(r, APIRoute) and route_access(r) is None]
+    for ctx in runtime.contexts.values():
+        ctx.store.dispose()
+    assert undeclared == []
+
+
+def test_tokens_with_unknown_roles_are_refused():
+    with pytest.raises(ValueError):
+        mint_token("x", ["mayor"])
+
+
+def test_event_schemas_in_docs_are_current():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "docs" / "events"
+    expected = render_event_schemas()
+    stale = [name for name, text in expected.items()
+             if not (folder / name).exists() or (folder / name).read_text(encoding="utf-8") != text]
+    extra = sorted(p.name for p in folder.glob("*.json") if p.name not in expected)
+    assert not stale and not extra, f"run `linli docs`: stale {stale}, no longer produced {extra}"
