@@ -1,0 +1,53 @@
+"""Real flows for the operators' tests: staff on duty, tickets opened through HTTP, and a notify
+outage (its table renamed away) that makes notify's consumer fail and dead-letter events."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from services.notify.adapters.orm import Notification
+from shared.ops.dlq import DlqFilter, list_dead
+from tests.conftest import eventually, token
+
+STAFF = token("staff:li-yao", "staff", name="李瑶")
+RESIDENT = token("resident:zhang-xiaosen", "resident", name="张晓森")
+
+
+async def staff_on_duty(client) -> None:
+    r = await client.put("/api/notify/recipients/staff:li-yao", headers=STAFF, json={
+        "user_id": "staff:li-yao", "display_name": "李瑶", "roles": ["staff"], "categories": ["*"], "on_duty": True})
+    assert r.status_code == 200, r.text
+
+
+async def open_ticket(client, title: str, *, building: str = "3") -> str:
+    r = await client.post("/api/tickets/tickets", headers=RESIDENT, json={
+        "category": "manhole", "title": title, "description": "亚龙花园井盖翘起 联系 13812345678",
+        "community": "北翟营", "building": building})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+async def staff_inbox_titles(client) -> list[str]:
+    r = await client.get("/api/notify/inbox", headers=STAFF)
+    assert r.status_code == 200, r.text
+    return [m["title"] for m in r.json()]
+
+
+@contextmanager
+def notify_outage(engine):
+    """Notify's inbox table is gone while inside: every TicketOpened it handles fails."""
+    table = Notification.__tablename__
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'ALTER TABLE "{table}" RENAME TO "{table}_down"')
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'ALTER TABLE "{table}_down" RENAME TO "{table}"')
+
+
+async def dead_letter_count(redis, names, group: str = "notify") -> int:
+    return len(await list_dead(redis, names, DlqFilter(group)))
+
+
+__all__ = ["eventually", "STAFF", "RESIDENT"]

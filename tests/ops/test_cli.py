@@ -1,0 +1,218 @@
+"""`linli events …` against real Redis, with events produced by the tickets and notify services."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from typer.testing import CliRunner
+
+from services.ops_cli import events_app
+from shared.events.notify import NotificationSent
+from shared.ops.entries import recent
+from tests.conftest import eventually
+from tests.ops.flows import dead_letter_count, notify_outage, open_ticket, staff_inbox_titles, staff_on_duty
+
+
+def cli_runner(settings):
+    runner = CliRunner()
+    env = {"REDIS_URL": settings.redis_url, "LINLI_STREAM_PREFIX": settings.stream_prefix, "COLUMNS": "250",
+           "USER": "ops-test"}
+
+    async def run(*args: str, input: str | None = None):
+        result = await asyncio.to_thread(runner.invoke, events_app, list(args), env=env, input=input)
+        return result
+
+    return run
+
+
+def json_lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+async def opened_events(runtime, n: int):
+    keys = [runtime.names.events("tickets")]
+    return await eventually(lambda: _at_least(recent(runtime.redis, keys, limit=50), n))
+
+
+async def _at_least(coro, n):
+    found = await coro
+    return found if len(found) >= n else None
+
+
+async def test_tail_filters_show_and_groups(start_runtime, settings):
+    cli = cli_runner(settings)
+    async with start_runtime(["tickets", "notify"]) as (runtime, client):
+        await staff_on_duty(client)
+        first = await open_ticket(client, "井盖松动")
+        second = await open_ticket(client, "路灯不亮", building="7")
+        await eventually(lambda: _len_at_least(staff_inbox_titles(client), 2))
+
+        r = await cli("tail", "tickets", "--type", "TicketOpened", "--subject", second, "--no-follow", "--json")
+        assert r.exit_code == 0, r.output
+        rows = json_lines(r.output)
+        assert [row["event"]["subject"] for row in rows] == [second]
+        assert rows[0]["event"]["type"] == "cn.linli.tickets.TicketOpened.v1"
+        assert "13812345678" not in r.output  # nothing personal in events, masked if it were
+
+        r = await cli("tail", "--no-follow", "--type", "TicketClosed")
+        assert r.exit_code == 0 and first not in r.output
+
+        r = await cli("tail", "--no-follow", "--source", "/linli/tickets")
+        assert r.exit_code == 0, r.output
+        assert first in r.output and second in r.output and "TicketOpened" in r.output
+
+        # live: a tail started now prints the next ticket and stops after one event
+        tail = asyncio.create_task(cli("tail", "--last", "0", "--count", "1", "--wait", "20", "--json"))
+        await asyncio.sleep(1.0)
+        third = await open_ticket(client, "电梯异响")
+        r = await tail
+        assert r.exit_code == 0, r.output
+        assert [row["event"]["subject"] for row in json_lines(r.output)] == [third]
+
+        entry = rows[0]["entry_id"]
+        r = await cli("show", entry)
+        assert r.exit_code == 0, r.output
+        assert "TicketOpened" in r.output and second in r.output
+        assert "notify" in r.output and "acknowledged" in r.output
+        r = await cli("show", rows[0]["event"]["id"], "--json")
+        shown = json.loads(r.output)
+        assert shown["entry_id"] == entry
+        assert {"group": "notify", "state": "acknowledged"}.items() <= shown["groups"][0].items()
+        r = await cli("show", "0-1")
+        assert r.exit_code == 1 and "no event" in r.output
+
+        r = await cli("groups", "--json")
+        stats = {(s["stream"], s["group"]): s for s in json_lines(r.output)}
+        tickets_notify = stats[(f"{settings.stream_prefix}:tickets", "notify")]
+        assert tickets_notify["lag"] == 0 and tickets_notify["pending"] == 0 and tickets_notify["stalled"] is None
+        assert tickets_notify["consumers"][0]["name"] == "c1"
+        r = await cli("groups")
+        assert r.exit_code == 0 and "notify" in r.output and "ok" in r.output
+
+
+async def _len_at_least(coro, n):
+    return len(await coro) >= n
+
+
+async def test_groups_flags_a_group_that_stopped_moving(start_runtime, settings):
+    cli = cli_runner(settings)
+    async with start_runtime(["tickets", "notify"]) as (runtime, client):
+        await staff_on_duty(client)
+        await open_ticket(client, "井盖松动")
+        await eventually(lambda: _len_at_least(staff_inbox_titles(client), 1))
+    # notify is stopped; tickets keeps producing
+    async with start_runtime(["tickets"]) as (runtime, client):
+        await open_ticket(client, "路灯不亮")
+        await opened_events(runtime, 2)
+        r = await cli("groups", "--stall-after", "0", "--json")
+        stats = {(s["stream"], s["group"]): s for s in json_lines(r.output)}
+        stuck = stats[(f"{settings.stream_prefix}:tickets", "notify")]
+        assert stuck["lag"] == 1
+        assert "idle" in stuck["stalled"]
+        r = await cli("groups", "--stall-after", "0")
+        assert "STALLED" in r.output
+
+
+async def test_dead_letters_redrive_and_discard(start_runtime, settings):
+    cli = cli_runner(settings)
+    async with start_runtime(["tickets", "notify"], max_deliveries=2) as (runtime, client):
+        await staff_on_duty(client)
+        engine = runtime.contexts["notify"].store.engine
+        names = runtime.names
+        with notify_outage(engine):
+            lost = await open_ticket(client, "井盖松动")
+            dropped = await open_ticket(client, "测试工单")
+            await eventually(lambda: _eq(dead_letter_count(runtime.redis, names), 2), timeout=15)
+
+        r = await cli("dlq", "list", "--group", "notify", "--json")
+        dead = {d["event"]["subject"]: d for d in json_lines(r.output)}
+        assert set(dead) == {lost, dropped}
+        assert dead[lost]["reason"] == "handler_failed" and dead[lost]["deliveries"] == 2
+        assert "notification" in dead[lost]["error"]
+        r = await cli("dlq", "list")
+        assert "handler_failed" in r.output and "TicketOpened" in r.output
+        r = await cli("dlq", "show", dead[lost]["id"])
+        assert r.exit_code == 0 and lost in r.output and "notify" in r.output
+
+        r = await cli("dlq", "discard", dead[dropped]["id"])
+        assert r.exit_code == 2 and "--why" in r.output
+        r = await cli("dlq", "redrive")
+        assert r.exit_code == 2
+
+        r = await cli("dlq", "redrive", dead[lost]["id"])
+        assert r.exit_code == 0 and "redriven: 1" in r.output, r.output
+        titles = await eventually(lambda: _with(staff_inbox_titles(client), "新报事：井盖松动"))
+        assert titles.count("新报事：井盖松动") == 1
+        # a second redrive of the same event (say, from an old copy) has no second effect
+        r = await cli("replay", "tickets", "--group", "notify", "--since", "10m", "--type", "TicketOpened", "--yes")
+        assert r.exit_code == 0 and "would replay: 2" in r.output and "replayed: 2" in r.output
+        # the replayed TicketOpened of the discarded flow reaches staff, the redriven one does not repeat
+        titles = await eventually(lambda: _with(staff_inbox_titles(client), "新报事：测试工单"))
+        assert titles.count("新报事：井盖松动") == 1
+
+        r = await cli("dlq", "discard", dead[dropped]["id"], "--why", "演练数据 / drill data")
+        assert r.exit_code == 0 and "discarded: 1" in r.output
+        assert await dead_letter_count(runtime.redis, names) == 0
+        audit = await runtime.redis.xrange(f"{names.dead_letter}:discarded")
+        assert audit[0][1][b"discard_reason"] == "演练数据 / drill data".encode()
+        assert audit[0][1][b"discarded_by"] == b"cli:ops-test"
+
+
+async def _eq(coro, n):
+    return (await coro) == n
+
+
+async def _with(coro, title):
+    titles = await coro
+    return titles if title in titles else None
+
+
+async def test_replay_dry_run_counts_and_writes_nothing(start_runtime, settings):
+    cli = cli_runner(settings)
+    async with start_runtime(["tickets"]) as (runtime, client):
+        for title in ("井盖松动", "路灯不亮", "电梯异响"):
+            await open_ticket(client, title)
+        await opened_events(runtime, 3)
+        r = await cli("replay", "tickets", "--group", "notify", "--since", "10m", "--dry-run")
+        assert r.exit_code == 0 and "would replay: 3" in r.output
+        assert await runtime.redis.exists(runtime.names.retry("notify")) == 0
+        r = await cli("replay", "tickets", "--group", "notify", "--since", "10m", input="n\n")
+        assert r.exit_code == 1
+        assert await runtime.redis.exists(runtime.names.retry("notify")) == 0
+        r = await cli("replay", "tickets", "--group", "notify", "--since", "1d", "--until", "1h", "--dry-run")
+        assert "would replay: 0" in r.output
+
+
+async def test_trace_follows_a_flow_across_streams(start_runtime, settings):
+    cli = cli_runner(settings)
+    async with start_runtime(["tickets", "notify"]) as (runtime, client):
+        await staff_on_duty(client)
+        ticket = await open_ticket(client, "井盖松动")
+        await open_ticket(client, "另一件事")
+        opened = [e for e in await opened_events(runtime, 2) if e.subject == ticket][0]
+        await eventually(lambda: _len_at_least(staff_inbox_titles(client), 2))
+        # notify records that it told staff, caused by the TicketOpened (as a delivery would)
+        notify = runtime.contexts["notify"]
+        from shared.events.envelope import CloudEvent
+
+        cause = CloudEvent.model_validate(opened.event)
+        with notify.store.transaction() as session:
+            notify.emit(session, NotificationSent(notification_id="n1", recipient="staff:li-yao", channel="inapp",
+                                                  cause_type=cause.type, cause_id=cause.id),
+                        subject=ticket, causation=cause)
+        r = await eventually(lambda: _traced(cli, opened.correlationid, 2))
+        hops = json_lines(r.output)
+        assert [h["event"]["type"].split(".")[-2] for h in hops][:2] == ["TicketOpened", "NotificationSent"]
+        sent = [h for h in hops if h["event"]["type"].endswith("NotificationSent.v1") and h["cause_id"] == cause.id]
+        assert sent and sent[0]["after_ms"] >= 0 and sent[0]["depth"] == 1
+        assert all(h["event"]["subject"] == ticket for h in hops)
+        r = await cli("trace", opened.correlationid)
+        assert r.exit_code == 0 and "TicketOpened → NotificationSent" in r.output
+        r = await cli("trace", "no-such-flow")
+        assert r.exit_code == 1
+
+
+async def _traced(cli, correlation, n):
+    r = await cli("trace", correlation, "--json")
+    return r if len(json_lines(r.output)) >= n else None
