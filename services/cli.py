@@ -14,6 +14,8 @@ app = typer.Typer(help="Linli 邻里 — community services. Example: `linli run
                   no_args_is_help=True)
 db_app = typer.Typer(help="Store schemas (Alembic). Example: `linli db upgrade`.")
 app.add_typer(db_app, name="db")
+from services.ops_cli import events_app  # noqa: E402
+app.add_typer(events_app, name="events")
 console = Console()
 
 
