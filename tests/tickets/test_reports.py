@@ -1,0 +1,138 @@
+"""Reporting: categories as data, photos (checks, EXIF stripped, served back), duplicates, following, access."""
+
+import io
+
+from PIL import Image
+
+from tests.conftest import eventually
+from tests.tickets.helpers import (
+    MANHOLE, NEIGHBOUR, RESIDENT, STAFF, VOLUNTEER, jpeg_with_exif, png_bytes, published, report,
+)
+
+
+async def test_categories_are_seeded_data_with_deadlines_and_staff_can_add_one(start_runtime, clock):
+    async with start_runtime(["tickets"], clock=clock) as (_rt, client):
+        r = await client.get("/api/tickets/categories")
+        assert r.status_code == 200
+        by_code = {c["code"]: c for c in r.json()}
+        assert {"manhole", "street_light", "leak", "electrical", "lift", "sanitation", "noise", "greening",
+                "parking", "repair_clothes", "repair_shoes", "repair_watch", "repair_appliance"} <= set(by_code)
+        assert by_code["manhole"]["safety_critical"] and by_code["manhole"]["response_hours"] == 2
+        assert by_code["noise"]["response_hours"] == 24
+
+        body = {"name": "宠物扰民", "response_hours": 12, "resolution_hours": 48, "supervisor": "staff:wang"}
+        assert (await client.put("/api/tickets/categories/pets", headers=RESIDENT, json=body)).status_code == 403
+        assert (await client.put("/api/tickets/categories/pets", json=body)).status_code == 401
+        r = await client.put("/api/tickets/categories/pets", headers=STAFF, json=body)
+        assert r.status_code == 200, r.text
+        codes = [c["code"] for c in (await client.get("/api/tickets/categories")).json()]
+        assert "pets" in codes
+
+
+async def test_report_gets_deadlines_and_unknown_category_is_refused(start_runtime, clock):
+    async with start_runtime(["tickets"], clock=clock) as (_rt, client):
+        ticket = await report(client)
+        assert ticket["status"] == "submitted"
+        assert ticket["first_response_due"].startswith("2026-11-28T04:00")  # manhole: 2 h after 02:00 UTC
+        assert ticket["first_response_due_local"].startswith("2026-11-28T12:00:00+08:00")
+        assert ticket["resolution_due"].startswith("2026-11-29T02:00")
+        r = await client.post("/api/tickets/tickets", headers=RESIDENT, json={**MANHOLE, "category": "ufo"})
+        assert r.status_code == 404 and "no category" in r.json()["detail"]
+        r = await client.post("/api/tickets/tickets", headers=RESIDENT, json={**MANHOLE, "description": "x" * 4001})
+        assert r.status_code == 422
+        r = await client.post("/api/tickets/tickets", headers=VOLUNTEER, json=MANHOLE)
+        assert r.status_code == 403
+        r = await client.post("/api/tickets/tickets", headers=RESIDENT,
+                              json={**MANHOLE, "category": "leak"})  # leak requires the 'medium' attribute
+        assert r.status_code == 422 and "medium" in r.json()["detail"]
+        r = await client.post("/api/tickets/tickets", headers=RESIDENT,
+                              json={**MANHOLE, "category": "leak", "attributes": {"medium": "gas"}})
+        assert r.status_code == 201 and r.json()["attributes"] == {"medium": "gas"}
+
+
+async def test_photos_are_stripped_of_exif_stored_by_hash_and_served(start_runtime, clock, settings):
+    async with start_runtime(["tickets"], clock=clock) as (_rt, client):
+        raw = jpeg_with_exif()
+        assert b"TestCam" in raw
+        fields = {k: str(v) for k, v in MANHOLE.items()}
+        files = [("photo", ("IMG_0001.dat", raw, "application/octet-stream")),
+                 ("photo", ("x.png", png_bytes(), "image/png"))]
+        r = await client.post("/api/tickets/tickets", headers=RESIDENT, data=fields, files=files)
+        assert r.status_code == 201, r.text
+        ticket = r.json()
+        assert len(ticket["photos"]) == 2 and ticket["media_url"] == ticket["photos"][0]
+        served = await client.get(ticket["media_url"].replace("http://linli.test", ""))
+        assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
+        assert b"TestCam" not in served.content
+        img = Image.open(io.BytesIO(served.content))
+        assert dict(img.getexif()) == {} and img.size == (40, 30)
+        stored = list((settings.var_dir / "media" / "tickets").rglob("*.*"))
+        assert {p.suffix for p in stored} == {".jpg", ".png"}
+        assert all(len(p.stem) == 64 for p in stored)
+        assert (await client.get("/api/tickets/media/" + "0" * 64 + ".jpg")).status_code == 404
+
+
+async def test_bad_oversized_or_too_many_photos_are_refused_and_nothing_is_stored(start_runtime, clock, settings):
+    async with start_runtime(["tickets"], clock=clock) as (_rt, client):
+        fields = {k: str(v) for k, v in MANHOLE.items()}
+        good = ("photo", ("ok.jpg", jpeg_with_exif(), "image/jpeg"))
+        fake = ("photo", ("looks.jpg", b"%PDF-1.4 not an image", "image/jpeg"))
+        r = await client.post("/api/tickets/tickets", headers=RESIDENT, data=fields, files=[good, fake])
+        assert r.status_code == 415 and "looks.jpg" in r.json()["detail"]
+        broken = ("photo", ("broken.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 50, "image/jpeg"))
+        r = await client.post("/api/tickets/tickets", headers=RESIDENT, data=fields, files=[broken])
+        assert r.status_code == 422
+        big = ("photo", ("big.jpg", b"\xff\xd8\xff" + b"\x00" * (10 * 1024 * 1024), "image/jpeg"))
+        r = await client.post("/api/tickets/tickets", headers=RESIDENT, data=fields, files=[big])
+        assert r.status_code == 413 and "10 MB" in r.json()["detail"]
+        seven = [("photo", (f"{i}.jpg", jpeg_with_exif(color=(i * 30, 0, 0)), "image/jpeg")) for i in range(7)]
+        r = await client.post("/api/tickets/tickets", headers=RESIDENT, data=fields, files=seven)
+        assert r.status_code == 413
+        media = settings.var_dir / "media" / "tickets"
+        assert not media.exists() or not list(media.rglob("*.*"))
+        assert (await client.get("/api/tickets/tickets", headers=RESIDENT)).json() == []
+        assert await published(settings, type_suffix="TicketOpened") == []
+
+
+async def test_duplicates_are_suggested_and_following_publishes_ticket_followed(start_runtime, clock, settings):
+    async with start_runtime(["tickets"], clock=clock) as (_rt, client):
+        first = await report(client)
+        near = {**MANHOLE, "building": "9", "lat": 38.0534, "lon": 114.4486}  # ~25 m away
+        second = await report(client, near, headers=NEIGHBOUR)
+        assert [s["id"] for s in second["similar"]] == [first["id"]]
+        assert "reporter" not in second["similar"][0]
+        far = {**MANHOLE, "building": "20", "lat": 38.0600, "lon": 114.4485}  # ~750 m away
+        assert (await report(client, far, headers=NEIGHBOUR))["similar"] == []
+        same_building = {**MANHOLE, "lat": None, "lon": None}
+        assert first["id"] in [s["id"] for s in (await report(client, same_building, headers=NEIGHBOUR))["similar"]]
+
+        r = await client.post(f"/api/tickets/tickets/{first['id']}/follow", headers=NEIGHBOUR)
+        assert r.status_code == 200 and r.json()["new"] is True
+        assert (await client.post(f"/api/tickets/tickets/{first['id']}/follow", headers=NEIGHBOUR)).json()["new"] is False
+        assert (await client.post(f"/api/tickets/tickets/{first['id']}/follow", headers=STAFF)).status_code == 403
+        followed = await eventually(lambda: published(settings, type_suffix="TicketFollowed"))
+        assert followed[0]["data"]["follower"] == "resident:zhao-xiaotong"
+        assert followed[0]["data"]["reporter"] == "resident:zhang-xiaosen"
+        full = (await client.get(f"/api/tickets/tickets/{first['id']}", headers=STAFF)).json()
+        assert full["followers"] == ["resident:zhao-xiaotong"]
+
+
+async def test_reporter_and_staff_see_full_view_other_residents_the_anonymised_one(start_runtime, clock):
+    async with start_runtime(["tickets"], clock=clock) as (_rt, client):
+        ticket = await report(client)
+        path = f"/api/tickets/tickets/{ticket['id']}"
+        mine = (await client.get(path, headers=RESIDENT)).json()
+        assert mine["reporter"] == "resident:zhang-xiaosen"
+        staff = (await client.get(path, headers=STAFF)).json()
+        assert staff["reporter"] == "resident:zhang-xiaosen"
+        other = await client.get(path, headers=NEIGHBOUR)
+        assert other.status_code == 200
+        assert "reporter" not in other.json() and "contact" not in other.json()
+        assert "zhang" not in other.text and all("actor" not in h for h in other.json()["history"])
+        assert (await client.get(path)).status_code == 401
+        assert (await client.get(path, headers=VOLUNTEER)).status_code == 403
+        assert (await client.get("/api/tickets/tickets/TNOPE", headers=STAFF)).status_code == 404
+        # residents list only their own reports; staff list all
+        await report(client, headers=NEIGHBOUR)
+        assert len((await client.get("/api/tickets/tickets", headers=RESIDENT)).json()) == 1
+        assert len((await client.get("/api/tickets/tickets", headers=STAFF)).json()) == 2
