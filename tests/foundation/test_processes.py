@@ -1,0 +1,80 @@
+"""The thin flow across real processes: all services in one, and tickets and notify apart with a crash."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+import redis
+
+from tests.conftest import eventually, token
+from tests.support.processes import LinliProcess
+
+STAFF = token("staff:li-yao", "staff")
+RESIDENT = token("resident:zhang-xiaosen", "resident")
+DUTY = {"user_id": "staff:li-yao", "display_name": "李瑶", "roles": ["staff"], "categories": ["*"], "on_duty": True}
+
+
+@pytest.fixture
+def process_env(redis_url, prefix, tmp_path) -> dict[str, str]:
+    return {"REDIS_URL": redis_url, "LINLI_STREAM_PREFIX": prefix, "LINLI_VAR_DIR": str(tmp_path / "var"),
+            "LINLI_CLAIM_IDLE_MS": "1000", "LINLI_RETRY_BASE_MS": "200", "LINLI_LOG_LEVEL": "WARNING"}
+
+
+def report(n: int) -> dict:
+    return {"category": "manhole", "title": f"井盖松动 {n}", "description": "亚龙花园楼下井盖翘起", "community": "北翟营"}
+
+
+async def staff_inbox(base: str) -> list[dict]:
+    async with httpx.AsyncClient(base_url=base) as client:
+        return (await client.get("/api/notify/inbox", headers=STAFF, params={"limit": 200})).json()
+
+
+async def test_all_services_in_one_process(process_env, tmp_path):
+    linli = LinliProcess([], process_env, tmp_path / "all.log")
+    linli.start()
+    try:
+        async with httpx.AsyncClient(base_url=linli.url) as client:
+            assert (await client.put("/api/notify/recipients/staff:li-yao", headers=STAFF, json=DUTY)).status_code == 200
+            r = await client.post("/api/tickets/tickets", headers=RESIDENT, json=report(1))
+            assert r.status_code == 201, r.text
+        messages = await eventually(lambda: staff_inbox(linli.url), timeout=20)
+        assert [m["subject"] for m in messages] == [r.json()["id"]]
+    finally:
+        linli.stop()
+
+
+async def test_a_killed_notify_process_still_delivers_every_event_exactly_once(process_env, tmp_path, redis_url, prefix):
+    tickets = LinliProcess(["tickets"], process_env, tmp_path / "tickets.log")
+    notify = LinliProcess(["notify"], process_env, tmp_path / "notify.log")
+    tickets.start()
+    notify.start()
+    try:
+        async with httpx.AsyncClient(base_url=notify.url) as client:
+            assert (await client.put("/api/notify/recipients/staff:li-yao", headers=STAFF, json=DUTY)).status_code == 200
+        async with httpx.AsyncClient(base_url=tickets.url) as client:
+            async def post(n: int) -> str:
+                r = await client.post("/api/tickets/tickets", headers=RESIDENT, json=report(n))
+                assert r.status_code == 201, r.text
+                return r.json()["id"]
+
+            burst = asyncio.gather(*(post(n) for n in range(60)))
+            await eventually(lambda: staff_inbox(notify.url), timeout=20)
+            notify.kill()  # mid-stream: some messages stored, others read but unacknowledged or unread
+            ticket_ids = await burst
+        notify.start()  # a new process: new consumer name, the dead one's pending entries are reclaimed
+        messages = await eventually(
+            lambda: _all_delivered(notify.url, len(ticket_ids)), timeout=45)
+        subjects = [m["subject"] for m in messages]
+        assert sorted(subjects) == sorted(ticket_ids)  # every ticket, none twice
+        pending = redis.Redis.from_url(redis_url).xpending(f"{prefix}:tickets", "notify")["pending"]
+        assert pending == 0
+    finally:
+        notify.stop()
+        tickets.stop()
+
+
+async def _all_delivered(base: str, expected: int):
+    messages = await staff_inbox(base)
+    return messages if len(messages) >= expected else None
