@@ -324,6 +324,19 @@ class Runtime:
             if ctx.module.root_router is not None:
                 app.include_router(ctx.module.root_router(ctx))
 
+        from services.console import build_console_router  # the operators' console (issue 7)
+
+        app.include_router(build_console_router(self))
+
+        @app.get("/asyncapi", dependencies=[_public], tags=["ops"])
+        async def asyncapi() -> JSONResponse:
+            """AsyncAPI 3.0 of the streams this process publishes and consumes."""
+            from faststream.specification import AsyncAPI
+
+            spec = AsyncAPI(runtime.broker, title="Linli 邻里 events", version="1.0.0",
+                            description="Event streams on Redis. Entry layout: docs/events/README.md.")
+            return JSONResponse(spec.to_specification().to_jsonable())
+
         @app.middleware("http")
         async def http_metrics(request: Request, call_next):
             started = time.perf_counter()
