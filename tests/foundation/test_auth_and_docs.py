@@ -64,3 +64,12 @@ def test_event_schemas_in_docs_are_current():
              if not (folder / name).exists() or (folder / name).read_text(encoding="utf-8") != text]
     extra = sorted(p.name for p in folder.glob("*.json") if p.name not in expected)
     assert not stale and not extra, f"run `linli docs`: stale {stale}, no longer produced {extra}"
+
+
+def test_asyncapi_document_in_docs_is_current():
+    from pathlib import Path
+
+    from shared.docs import render_asyncapi
+
+    path = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.json"
+    assert path.read_text(encoding="utf-8") == render_asyncapi(), "run `linli docs` to regenerate docs/asyncapi.json"

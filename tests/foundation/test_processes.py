@@ -78,3 +78,30 @@ async def test_a_killed_notify_process_still_delivers_every_event_exactly_once(p
 async def _all_delivered(base: str, expected: int):
     messages = await staff_inbox(base)
     return messages if len(messages) >= expected else None
+
+
+async def test_linli_run_starts_a_private_redis_when_none_answers(process_env, tmp_path):
+    from tests.support.redis_server import free_port
+
+    env = dict(process_env, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    linli = LinliProcess(["notify"], env, tmp_path / "private.log")
+    linli.start()
+    try:
+        ready = httpx.get(f"{linli.url}/readyz").json()
+        assert ready["checks"]["redis"] == "ok"
+        assert "started a private redis-server" in (tmp_path / "private.log").read_text()
+    finally:
+        linli.stop()
+
+
+def test_linli_run_says_what_to_install_when_there_is_no_redis(process_env, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.support.redis_server import free_port
+
+    env = dict(process_env, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", PATH=str(tmp_path))
+    result = subprocess.run([sys.executable, "-m", "services.cli", "run", "notify"], env=env, capture_output=True,
+                            text=True, timeout=60, cwd=str(tmp_path.parent))
+    assert result.returncode == 2
+    assert "apt-get install redis-server" in result.stdout
