@@ -194,12 +194,15 @@ class ConsumerRuntime:
         inbox = self.store.inbox
         try:
             with self.store.transaction() as session:
+                seen = inbox.seen_among(session, group, [envelope.id for _, envelope, _ in work])
                 for entry_id, envelope, data in work:
+                    if envelope.id in seen:
+                        statuses[entry_id] = "duplicate"
+                        continue
+                    seen.add(envelope.id)  # the same event twice in one batch
                     try:
                         with session.begin_nested():
-                            if not inbox.claim(session, group, envelope.id, envelope.type):
-                                statuses[entry_id] = "duplicate"
-                                continue
+                            inbox.record(session, group, envelope.id, envelope.type)
                             self.consumer.handlers[envelope.type](self.context, envelope, data, session)
                         statuses[entry_id] = "done"
                     except RejectEvent as exc:

@@ -38,6 +38,22 @@ class Inbox:
         )
         return True
 
+    def seen_among(self, session: Session, group: str, event_ids: list[str]) -> set[str]:
+        """Which of ``event_ids`` this group handled before (one query for a whole batch)."""
+        t = self.table
+        found: set[str] = set()
+        for start in range(0, len(event_ids), 500):
+            chunk = event_ids[start:start + 500]
+            found.update(session.execute(
+                select(t.c.event_id).where(t.c.consumer_group == group, t.c.event_id.in_(chunk))).scalars())
+        return found
+
+    def record(self, session: Session, group: str, event_id: str, event_type: str) -> None:
+        """Write the inbox row of an event known to be new (a racing replica fails on the key)."""
+        session.execute(
+            insert(self.table).values(consumer_group=group, event_id=event_id, event_type=event_type, handled_at=utcnow())
+        )
+
     def seen(self, session: Session, group: str, event_id: str) -> bool:
         t = self.table
         return (
