@@ -33,8 +33,11 @@ def open_from_hazard(ctx: ServiceContext, session: Session, event: CloudEvent, d
     if existing is not None:
         return existing
     description = data.description.strip() or "入户走访发现安全隐患"
+    code = category_for(session, data.category)
+    kind = (data.category or "").strip().lower()
+    attributes = {"medium": kind} if code == "leak" and kind in ("gas", "water") else {}
     return open_ticket(
-        ctx, session, category=category_for(session, data.category), title=f"入户隐患：{description[:60]}",
+        ctx, session, category=code, attributes=attributes, strict=False, title=f"入户隐患：{description[:60]}",
         description=description, reporter=data.reported_by, community=data.community, building=data.building,
         unit=data.unit, address=data.address, via="volunteers", source_hazard_id=data.hazard_id, causation=event,
     )

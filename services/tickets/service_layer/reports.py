@@ -60,15 +60,20 @@ def open_ticket(
     token: str | None = None,
     source_hazard_id: str | None = None,
     causation: CloudEvent | None = None,
+    strict: bool = True,
 ) -> Ticket:
-    """Store a new report with its deadlines and photos, and record TicketOpened in the same transaction."""
+    """Store a new report with its deadlines and photos, and record TicketOpened in the same transaction.
+
+    ``strict=False`` (reports from other services) keeps attributes as given instead of requiring them.
+    """
     cat = get_category(session, category)
     now = ctx.clock.now()
     due = sla.deadlines(now, cat.response_hours, cat.resolution_hours)
     ticket = Ticket(
         id=ticket_id or new_ticket_id(), category=cat.code, title=title, description=description,
         community=community, building=building, unit=unit, address=address, lat=lat, lon=lon,
-        reporter=reporter, contact=contact or {}, attributes=check_attributes(cat, attributes or {}),
+        reporter=reporter, contact=contact or {},
+        attributes=check_attributes(cat, attributes or {}) if strict else dict(attributes or {}),
         created_at=now, updated_at=now, first_response_due=due.first_response_due, resolution_due=due.resolution_due,
         via=via, token=token, source_hazard_id=source_hazard_id,
     )
