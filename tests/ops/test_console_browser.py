@@ -1,0 +1,144 @@
+"""The console in a real browser: headless Debian chromium (Playwright) against the whole system served
+by uvicorn on a loopback port. Saves docs/img/console.png for the README."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from services import catalog
+from shared.events.envelope import CloudEvent
+from shared.events.notify import NotificationSent
+from shared.ops.dlq import list_dead
+from shared.ops.entries import EventFilter, recent
+from shared.runtime import Runtime
+from shared.web.auth import mint_token
+from tests.conftest import eventually
+from tests.ops.flows import notify_outage, open_ticket, staff_inbox_titles, staff_on_duty
+from tests.support.redis_server import free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "console.png"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)"),
+    pytest.mark.timeout(120),
+]
+
+
+async def serve(runtime: Runtime) -> tuple[uvicorn.Server, asyncio.Task, str]:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(runtime.build_app(), host="127.0.0.1", port=port, log_config=None,
+                                           access_log=False, lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    await eventually(lambda: server.started, timeout=30)
+    return server, task, f"http://127.0.0.1:{port}"
+
+
+async def test_operator_watches_filters_redrives_and_traces_in_a_browser(settings):
+    from playwright.async_api import async_playwright, expect
+
+    runtime = Runtime(catalog.load(None), settings=settings.model_copy(update={"max_deliveries": 2}))
+    server, task, base = await serve(runtime)
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client, async_playwright() as pw:
+            await staff_on_duty(client)
+            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+            page = await browser.new_page(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+
+            # log in by pasting an operator token
+            await page.goto(f"{base}/console")
+            await expect(page).to_have_url(f"{base}/console/login")
+            await page.fill("textarea[name=token]", mint_token("operator:ops", ["operator"]))
+            await page.click("button[type=submit]")
+            await expect(page).to_have_url(f"{base}/console")
+            await expect(page.locator("#health .pill.good").first).to_be_visible()
+            await expect(page.locator("#live.on")).to_be_visible()
+
+            # a new event appears live, without reloading the page
+            await page.evaluate("window.notReloaded = true")
+            first = await open_ticket(client, "井盖松动")
+            row = page.locator("#event-rows tr.event", has_text=first)
+            await expect(row).to_be_visible(timeout=10_000)
+            await expect(row.locator("td.type")).to_have_text("TicketOpened")
+            assert await page.evaluate("window.notReloaded") is True
+            assert "13812345678" not in await page.content()
+
+            # filter by type
+            await page.fill("input[name=type]", "TicketClosed")
+            await page.click("form.filters button[type=submit]")
+            await expect(page.locator("#event-rows tr.empty")).to_be_visible()
+            await expect(page.locator("#event-rows tr.event")).to_have_count(0)
+            await page.fill("input[name=type]", "TicketOpened")
+            await page.click("form.filters button[type=submit]")
+            await expect(page.locator("#event-rows tr.event", has_text=first)).to_be_visible()
+            await expect(page.locator("#live.on")).to_be_visible()
+            second = await open_ticket(client, "路灯不亮", building="7")
+            await expect(page.locator("#event-rows tr.event", has_text=second)).to_be_visible(timeout=10_000)
+            types = await page.locator("#event-rows tr.event").evaluate_all("rows => rows.map(r => r.dataset.type)")
+            assert types and set(types) == {"cn.linli.tickets.TicketOpened.v1"}
+
+            # notify fails on a ticket, it is dead-lettered; the operator redrives it and sees it processed
+            with notify_outage(runtime.contexts["notify"].store.engine):
+                lost = await open_ticket(client, "电梯异响", building="9")
+                await eventually(lambda: _dead_subjects(runtime, lost), timeout=20)
+            await page.click("nav >> text=死信 Dead letters")
+            dead_row = page.locator("#dlq tr.dead", has_text=lost)
+            await expect(dead_row).to_contain_text("handler_failed")
+            await dead_row.locator("button.redrive").click()
+            done = page.locator("#dlq tr.done", has_text=lost)
+            await expect(done).to_contain_text("redriven")
+            await eventually(lambda: _has(staff_inbox_titles(client), "新报事：电梯异响"), timeout=15)
+            await done.locator("a.followup").click()
+            notify_state = page.locator("#deliveries tr", has_text="notify").locator("td.state")
+            for _ in range(50):
+                if (await notify_state.inner_text()) == "acknowledged":
+                    break
+                await asyncio.sleep(0.2)
+                await page.reload()
+            await expect(notify_state).to_have_text("acknowledged")
+
+            # open a trace: TicketOpened -> NotificationSent, as a timeline
+            opened = [e for e in await recent(runtime.redis, [runtime.names.events("tickets")],
+                                              EventFilter(subject=first)) if e.short_type == "TicketOpened"][0]
+            notify = runtime.contexts["notify"]
+            cause = CloudEvent.model_validate(opened.event)
+            with notify.store.transaction() as session:
+                notify.emit(session, NotificationSent(notification_id="n1", recipient="staff:li-yao", channel="inapp",
+                                                      cause_type=cause.type, cause_id=cause.id),
+                            subject=first, causation=cause)
+            await page.goto(f"{base}/console")
+            await expect(page.locator("#event-rows tr.event", has_text="NotificationSent")).to_be_visible(timeout=10_000)
+            await page.locator("#event-rows tr.event", has_text=first).first.locator("a.trace").click()
+            await expect(page).to_have_url(re.compile(r"/console/trace\?id="))
+            hops = page.locator("#timeline li.hop")
+            await expect(hops.first).to_contain_text("TicketOpened")
+            await expect(page.locator("#timeline")).to_contain_text(re.compile(r"TicketOpened → NotificationSent \d+ ms"))
+
+            # the group board, then the screenshot the README shows (the live log)
+            await page.click("nav >> text=消费组 Groups")
+            await expect(page.locator("#board tr.group-row").first).to_be_visible()
+            await expect(page.locator("#board svg.chart").first).to_be_visible()
+            await page.goto(f"{base}/console")
+            await expect(page.locator("#live.on")).to_be_visible()
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SCREENSHOT), full_page=False)
+            await browser.close()
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=20)
+
+
+async def _dead_subjects(runtime, subject) -> bool:
+    return any(d.entry.subject == subject for d in await list_dead(runtime.redis, runtime.names))
+
+
+async def _has(coro, title) -> bool:
+    return title in await coro
