@@ -94,6 +94,9 @@ async def test_requests_json_xml_filters_notes_and_anonymised_view(start_runtime
                                     "community": "智汇城", "building": "7"}))["id"]
         await client.post(f"/api/tickets/tickets/{t1}/acknowledge", headers=STAFF, json={"note": "已受理，马上到"})
         await client.post(f"/api/tickets/tickets/{t1}/resolve", headers=STAFF, json={"note": "井盖已固定"})
+        r = await client.post(f"/api/tickets/tickets/{t1}/rate", headers=RESIDENT,
+                              json={"rating": 5, "comment": "谢谢，我在3号楼2单元501"})
+        assert r.status_code == 200
 
         r = await client.get(f"{O}/requests/{t1}.json")
         assert r.status_code == 200
@@ -101,7 +104,8 @@ async def test_requests_json_xml_filters_notes_and_anonymised_view(start_runtime
         assert req["service_request_id"] == t1 and req["status"] == "closed" and req["service_code"] == "manhole"
         assert req["status_notes"] == "井盖已固定" and req["lat"] == 38.0532 and req["long"] == 114.4485
         assert req["requested_datetime"] == "2026-11-28T10:00:00+08:00"
-        assert [n["type"] for n in req["notes"]] == ["open", "acknowledge", "resolve"]
+        assert [n["type"] for n in req["notes"]] == ["open", "acknowledge", "resolve", "rate"]
+        assert "501" not in r.text  # residents' own comments stay private
         assert "zhang-xiaosen" not in r.text and "li-yao" not in r.text and "reporter" not in req
         open_req = (await client.get(f"{O}/requests/{t2}.json")).json()[0]
         assert open_req["status"] == "open" and open_req["expected_datetime"] == "2026-12-01T10:00:00+08:00"
@@ -117,7 +121,8 @@ async def test_requests_json_xml_filters_notes_and_anonymised_view(start_runtime
         assert len(by_id) == 2
         root = ET.fromstring((await client.get(f"{O}/requests.xml", params={"status": "closed"})).content)
         assert root.tag == "service_requests" and root.findtext("request/service_request_id") == t1
-        assert [n.findtext("type") for n in root.findall("request/notes/note")] == ["open", "acknowledge", "resolve"]
+        assert [n.findtext("type") for n in root.findall("request/notes/note")] == ["open", "acknowledge", "resolve",
+                                                                                  "rate"]
         assert (await client.get(f"{O}/requests.json", params={"status": "pending"})).status_code == 400
 
 

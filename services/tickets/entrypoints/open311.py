@@ -112,7 +112,8 @@ def request_row(session: Session, t: Ticket, base: str) -> dict[str, Any]:
     cat = session.get(Category, t.category)
     photos = reports.photos_of(session, t.id)
     history = reports.history_of(session, t.id)
-    status_notes = next((h.note for h in reversed(history) if h.note and not h.action.startswith("escalate")), None)
+    status_notes = next((reports.public_note(h) for h in reversed(history)
+                         if reports.public_note(h) and not h.action.startswith("escalate")), None)
     address = t.address or " ".join(p for p in (t.community, t.building and f"{t.building}号楼") if p) or None
     return {
         "service_request_id": t.id, "status": open311_status(t.status), "status_notes": status_notes,
@@ -123,7 +124,7 @@ def request_row(session: Session, t: Ticket, base: str) -> dict[str, Any]:
         "address": address, "address_id": None, "zipcode": None, "lat": t.lat, "long": t.lon,
         "media_url": base + media_path(photos[0]) if photos else None,
         "notes": [{"datetime": _iso(h.at), "type": h.action, "status": h.to_status,
-                   "description": h.note or ""} for h in history],
+                   "description": reports.public_note(h) or ""} for h in history],
     }
 
 

@@ -129,6 +129,14 @@ def history_of(session: Session, ticket_id: str) -> list[TicketHistory]:
                              .order_by(col(TicketHistory.at), col(TicketHistory.id))).all())
 
 
+RESIDENT_ACTIONS = ("open", "rate", "reopen", "withdraw")
+
+
+def public_note(entry: TicketHistory) -> str | None:
+    """Notes residents wrote (rating comments, reopen reasons) stay private; staff notes are public."""
+    return None if entry.action in RESIDENT_ACTIONS else entry.note
+
+
 def _when(value):
     return as_utc(value) if value is not None else None
 
@@ -149,7 +157,7 @@ def public_view(session: Session, ticket: Ticket) -> dict[str, Any]:
         "resolution_due_local": local(ticket.resolution_due).isoformat() if ticket.resolution_due else None,
         "acknowledged_at": _when(ticket.acknowledged_at), "resolved_at": _when(ticket.resolved_at),
         "closed_at": _when(ticket.closed_at), "photos": [media_path(p) for p in photos],
-        "history": [{"at": _when(h.at), "action": h.action, "status": h.to_status, "note": h.note}
+        "history": [{"at": _when(h.at), "action": h.action, "status": h.to_status, "note": public_note(h)}
                     for h in history_of(session, ticket.id)],
     }
 
