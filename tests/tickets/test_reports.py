@@ -136,3 +136,35 @@ async def test_reporter_and_staff_see_full_view_other_residents_the_anonymised_o
         await report(client, headers=NEIGHBOUR)
         assert len((await client.get("/api/tickets/tickets", headers=RESIDENT)).json()) == 1
         assert len((await client.get("/api/tickets/tickets", headers=STAFF)).json()) == 2
+
+
+async def test_reporter_or_staff_add_photos_later_others_are_refused(start_runtime, clock):
+    async with start_runtime(["tickets"], clock=clock) as (_rt, client):
+        tid = (await report(client))["id"]
+        url = f"/api/tickets/tickets/{tid}/photos"
+
+        def one(i):
+            return [("photo", (f"{i}.jpg", jpeg_with_exif(color=(i * 40, 10, 10)), "image/jpeg"))]
+
+        r = await client.post(url, headers=RESIDENT, files=one(1))
+        assert r.status_code == 201 and len(r.json()["photos"]) == 1
+        assert (await client.post(url, headers=STAFF, files=one(2))).status_code == 201
+        assert (await client.post(url, headers=NEIGHBOUR, files=one(3))).status_code == 403
+        assert (await client.post(url, headers=VOLUNTEER, files=one(3))).status_code == 403
+        assert (await client.post(url, files=one(3))).status_code == 401
+        assert (await client.post(url, headers=RESIDENT, data={"x": "1"})).status_code == 422
+        many = [p for i in range(3, 8) for p in one(i)]
+        assert (await client.post(url, headers=RESIDENT, files=many)).status_code == 413  # 2 + 5 > 6
+        assert len((await client.get(f"/api/tickets/tickets/{tid}", headers=RESIDENT)).json()["photos"]) == 2
+
+
+def test_every_tickets_route_declares_its_roles():
+    from fastapi.routing import APIRoute
+
+    from services.tickets.entrypoints.http import build_router
+    from services.tickets.entrypoints.open311 import build_open311_router
+    from shared.web.auth import route_access
+
+    routes = [r for make in (build_router, build_open311_router) for r in make(None).routes if isinstance(r, APIRoute)]
+    assert len(routes) > 25
+    assert [r.path for r in routes if route_access(r) is None] == []
