@@ -2,7 +2,8 @@
 
 Readers appear as an opaque ``reader_id`` and a masked card number; the national ID number never
 appears in an event. Partner libraries publish :class:`BookReturned` on their ingress stream
-with their own ``source`` (see docs/partners.md).
+with their own ``source`` (see docs/partners.md). ``reader_user`` is the reader's app principal id
+(``resident:...``) when the reader linked an account, so notify can address the message.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class BookCheckedOut(CopyEvent):
     reader_masked: str | None = None
     branch: str
     due_at: datetime
+    reader_user: str | None = None
 
 
 @event("cn.linli.library.BookReturned.v1", SOURCE)
@@ -44,6 +46,7 @@ class BookRenewed(CopyEvent):
     reader_id: str
     due_at: datetime
     renewals: int
+    reader_user: str | None = None
 
 
 @event("cn.linli.library.BookInTransit.v1", SOURCE)
@@ -75,6 +78,7 @@ class HoldReady(EventData):
     title: str | None = None
     pickup_branch: str
     expires_at: datetime
+    reader_user: str | None = None
 
 
 @event("cn.linli.library.HoldExpired.v1", SOURCE)
@@ -83,6 +87,7 @@ class HoldExpired(EventData):
     reader_id: str
     isbn: str
     title: str | None = None
+    reader_user: str | None = None
 
 
 @event("cn.linli.library.LoanDueSoon.v1", SOURCE)
@@ -91,6 +96,7 @@ class LoanDueSoon(CopyEvent):
     reader_id: str
     due_at: datetime
     days_left: int
+    reader_user: str | None = None
 
 
 @event("cn.linli.library.LoanOverdue.v1", SOURCE)
@@ -99,6 +105,7 @@ class LoanOverdue(CopyEvent):
     reader_id: str
     due_at: datetime
     days_overdue: int
+    reader_user: str | None = None
 
 
 @event("cn.linli.library.ReaderBlocked.v1", SOURCE)

@@ -1,0 +1,21 @@
+"""ISBNs: validate ISBN-10 and ISBN-13 check digits (python-stdnum) and store the ISBN-13 form."""
+
+from __future__ import annotations
+
+from stdnum import isbn as stdnum_isbn
+from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
+
+from services.library.domain.errors import Invalid
+
+
+def normalize_isbn(value: str) -> str:
+    """The compact ISBN-13 of ``value`` (ISBN-10 converted); :class:`Invalid` with the reason otherwise."""
+    try:
+        compact = stdnum_isbn.validate(value or "")
+    except InvalidChecksum:
+        raise Invalid(f"ISBN 校验位错误 / the ISBN check digit does not match: {value}") from None
+    except InvalidLength:
+        raise Invalid(f"ISBN 应为10位或13位 / an ISBN has 10 or 13 digits: {value}") from None
+    except (InvalidFormat, ValidationError):
+        raise Invalid(f"ISBN 格式错误 / not an ISBN: {value}") from None
+    return stdnum_isbn.to_isbn13(compact)

@@ -1,0 +1,69 @@
+"""Loan notices for notify: LoanDueSoon and LoanOverdue stages, each claimed exactly once per loan."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlmodel import Session
+
+from services.library.adapters.orm import Copy, Loan, Reader, Title
+from services.library.config import library_settings
+from services.library.domain import notices
+from services.library.service_layer.common import utc
+from shared.events.library import LoanDueSoon, LoanOverdue
+
+
+def _facts(session: Session, loan: Loan) -> dict:
+    copy = session.get(Copy, loan.barcode)
+    title = session.get(Title, copy.isbn) if copy else None
+    reader = session.get(Reader, loan.reader_id)
+    return {"barcode": loan.barcode, "isbn": copy.isbn if copy else None, "title": title.title if title else None,
+            "loan_id": loan.id, "reader_id": loan.reader_id, "reader_user": reader.user if reader else None,
+            "due_at": loan.due_at}
+
+
+def send_due(ctx, now: datetime) -> int:
+    """Emit every notice that is due at ``now``; returns how many were sent.
+
+    A notice is claimed with ``UPDATE loan ... WHERE <not yet sent> AND returned_at IS NULL`` in the
+    same transaction as its event, so two replicas or a restart never send one twice, and a
+    returned loan never gets one.
+    """
+    s = library_settings()
+    horizon = now + timedelta(days=s.due_soon_days)
+    with ctx.store.transaction() as session:
+        candidates = session.execute(
+            select(Loan.id).where(Loan.returned_at.is_(None), Loan.due_at <= horizon,
+                                  or_(Loan.due_soon_for.is_(None), Loan.due_soon_for != Loan.due_at,
+                                      and_(Loan.due_at <= now, Loan.overdue_stage < len(s.overdue_days))))
+        ).scalars().all()
+    sent = 0
+    for loan_id in candidates:
+        with ctx.store.transaction() as session:
+            loan = session.get(Loan, loan_id)
+            if loan is None or loan.returned_at is not None:
+                continue
+            due_at = utc(loan.due_at)
+            days_left = notices.due_soon(now, due_at, s.due_soon_days)
+            if days_left is not None and (loan.due_soon_for is None or utc(loan.due_soon_for) != due_at):
+                claimed = session.execute(
+                    update(Loan).where(Loan.id == loan.id, Loan.returned_at.is_(None), Loan.due_at == loan.due_at,
+                                       or_(Loan.due_soon_for.is_(None), Loan.due_soon_for != loan.due_at))
+                    .values(due_soon_for=loan.due_at)
+                ).rowcount
+                if claimed == 1:
+                    ctx.emit(session, LoanDueSoon(**_facts(session, loan), days_left=days_left), subject=loan.id)
+                    sent += 1
+            stage = notices.overdue_stage(now, due_at, s.overdue_days, loan.overdue_stage)
+            if stage is not None:
+                claimed = session.execute(
+                    update(Loan).where(Loan.id == loan.id, Loan.returned_at.is_(None),
+                                       Loan.overdue_stage == loan.overdue_stage, Loan.due_at == loan.due_at)
+                    .values(overdue_stage=stage)
+                ).rowcount
+                if claimed == 1:
+                    days = (now - due_at).days
+                    ctx.emit(session, LoanOverdue(**_facts(session, loan), days_overdue=days), subject=loan.id)
+                    sent += 1
+    return sent

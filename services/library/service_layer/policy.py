@@ -1,0 +1,43 @@
+"""Loan policies per branch and reader group (the most specific rule wins; defaults from settings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from services.library.adapters.orm import LoanPolicy
+from services.library.config import library_settings
+
+
+@dataclass(frozen=True)
+class Policy:
+    max_loans: int
+    loan_days: int
+    max_renewals: int
+    renewal_days: int
+
+
+def resolve(session: Session, branch: str, group: str) -> Policy:
+    """The rule for (branch, group), then (branch, *), (*, group), (*, *), then the settings' defaults."""
+    rows = session.execute(
+        select(LoanPolicy).where(LoanPolicy.branch.in_([branch, "*"]), LoanPolicy.reader_group.in_([group, "*"]))
+    ).scalars().all()
+    if rows:
+        best = max(rows, key=lambda r: (r.branch != "*", r.reader_group != "*"))
+        return Policy(best.max_loans, best.loan_days, best.max_renewals, best.renewal_days)
+    s = library_settings()
+    return Policy(s.max_loans, s.loan_days, s.max_renewals, s.renewal_days)
+
+
+def upsert(session: Session, *, branch: str, reader_group: str, max_loans: int, loan_days: int,
+           max_renewals: int, renewal_days: int) -> LoanPolicy:
+    row = session.execute(
+        select(LoanPolicy).where(LoanPolicy.branch == branch, LoanPolicy.reader_group == reader_group)
+    ).scalar_one_or_none() or LoanPolicy(branch=branch, reader_group=reader_group, max_loans=0, loan_days=0,
+                                         max_renewals=0, renewal_days=0)
+    row.max_loans, row.loan_days, row.max_renewals, row.renewal_days = max_loans, loan_days, max_renewals, renewal_days
+    session.add(row)
+    session.flush()
+    return row

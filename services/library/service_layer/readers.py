@@ -1,0 +1,133 @@
+"""Readers: the national ID card as reader card (hash + mask only), app links, QR tokens, blocks."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from services.library.adapters.orm import Loan, Reader
+from services.library.domain.errors import Conflict, Invalid, NotFound
+from services.library.service_layer.common import new_id, reader, show_time, utc
+from shared.events.library import ReaderBlocked, ReaderUnblocked
+from shared.pii import InvalidIdNumber, keyed_hash, mask_id_number, validate_id_number
+
+
+def card_hash(id_number: str) -> tuple[str, str]:
+    """``(keyed hash, masked form)`` of a valid ID number; :class:`Invalid` says what is wrong."""
+    try:
+        compact = validate_id_number(id_number)
+    except InvalidIdNumber as exc:
+        raise Invalid(str(exc)) from None
+    return keyed_hash(compact), mask_id_number(compact)
+
+
+def register(ctx, session: Session, *, id_number: str, name: str, group: str = "adult",
+             user: str | None = None) -> Reader:
+    """A new reader; 409 when the card or the app account is already registered."""
+    digest, masked = card_hash(id_number)
+    if session.execute(select(Reader.id).where(Reader.id_hash == digest)).first():
+        raise Conflict("该身份证已登记为读者 / this ID card is already registered")
+    if user and session.execute(select(Reader.id).where(Reader.user == user)).first():
+        raise Conflict("该账号已绑定读者证 / this account already has a reader card")
+    row = Reader(id=new_id("R"), id_hash=digest, id_masked=masked, name=name, group=group, user=user,
+                 created_at=ctx.clock.now())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def by_card(session: Session, id_number: str) -> Reader:
+    digest, _ = card_hash(id_number)
+    found = session.execute(select(Reader).where(Reader.id_hash == digest)).scalar_one_or_none()
+    if found is None:
+        raise NotFound("该身份证未登记为读者 / no reader with this ID card")
+    return found
+
+
+def by_user(session: Session, user: str) -> Reader:
+    found = session.execute(select(Reader).where(Reader.user == user)).scalar_one_or_none()
+    if found is None:
+        raise NotFound("您还没有读者证 / this account has no reader card yet")
+    return found
+
+
+def _qr_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def by_qr(session: Session, token: str) -> Reader:
+    found = session.execute(select(Reader).where(Reader.qr_hash == _qr_digest(token))).scalar_one_or_none()
+    if found is None:
+        raise NotFound("二维码无效或已更换 / unknown or replaced QR token")
+    return found
+
+
+def identify(session: Session, *, card: str | None = None, qr: str | None = None,
+             reader_id: str | None = None) -> Reader:
+    """Find the reader by ID card, app QR token or reader id (exactly one)."""
+    if sum(x is not None for x in (card, qr, reader_id)) != 1:
+        raise Invalid("请提供身份证、二维码或读者号之一 / give one of card, qr or reader_id")
+    if card is not None:
+        return by_card(session, card)
+    if qr is not None:
+        return by_qr(session, qr)
+    return reader(session, reader_id)
+
+
+def issue_qr(session: Session, row: Reader) -> str:
+    """A fresh QR token for the app (the previous one stops working); only its hash is kept."""
+    token = secrets.token_urlsafe(24)
+    row.qr_hash = _qr_digest(token)
+    session.add(row)
+    return token
+
+
+def link_user(session: Session, row: Reader, user: str) -> Reader:
+    other = session.execute(select(Reader.id).where(Reader.user == user, Reader.id != row.id)).first()
+    if other:
+        raise Conflict("该账号已绑定其他读者证 / this account is linked to another reader")
+    row.user = user
+    session.add(row)
+    return row
+
+
+def block(ctx, session: Session, row: Reader, reason: str) -> Reader:
+    if row.blocked_reason:
+        raise Conflict("读者已被停借 / the reader is already blocked")
+    row.blocked_reason, row.blocked_at = reason, ctx.clock.now()
+    session.add(row)
+    ctx.emit(session, ReaderBlocked(reader_id=row.id, reason=reason), subject=row.id)
+    return row
+
+
+def unblock(ctx, session: Session, row: Reader) -> Reader:
+    if not row.blocked_reason:
+        raise Conflict("读者未被停借 / the reader is not blocked")
+    row.blocked_reason, row.blocked_at = None, None
+    session.add(row)
+    ctx.emit(session, ReaderUnblocked(reader_id=row.id), subject=row.id)
+    return row
+
+
+def overdue_count(session: Session, reader_id: str, now: datetime) -> int:
+    return len(session.execute(
+        select(Loan.id).where(Loan.reader_id == reader_id, Loan.returned_at.is_(None), Loan.due_at < now)
+    ).all())
+
+
+def view(session: Session, row: Reader, now: datetime) -> dict:
+    """What staff and the reader see: never the ID number, only its masked form."""
+    loans = session.execute(
+        select(Loan).where(Loan.reader_id == row.id, Loan.returned_at.is_(None)).order_by(Loan.due_at)
+    ).scalars().all()
+    return {
+        "id": row.id, "name": row.name, "card": row.id_masked, "group": row.group, "user": row.user,
+        "blocked": bool(row.blocked_reason), "blocked_reason": row.blocked_reason,
+        "overdue": sum(1 for loan in loans if utc(loan.due_at) < now),
+        "loans": [{"id": loan.id, "barcode": loan.barcode, "due_at": utc(loan.due_at).isoformat(),
+                   "due_local": show_time(loan.due_at), "renewals": loan.renewals} for loan in loans],
+    }
