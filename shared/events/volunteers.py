@@ -72,6 +72,8 @@ class VisitDue(ElderEvent):
     address: str | None = None
     checklist: list[str] = []
     campaign_id: str | None = None
+    team_leader: str | None = None
+    kind: str | None = None
 
 
 @event("cn.linli.volunteers.VisitCompleted.v1", SOURCE)
@@ -92,6 +94,9 @@ class VisitMissed(ElderEvent):
     escalated_to: str | None = None
     team_leader: str | None = None
     critical: bool = False
+    elder_name: str | None = None
+    address: str | None = None
+    volunteer_users: list[str] = []
 
 
 @event("cn.linli.volunteers.VisitHazardFound.v1", SOURCE)
@@ -117,6 +122,9 @@ class VolunteerDigestReady(EventData):
     team_id: str
     team_leader: str | None = None
     week_start: datetime
+    week_end: datetime | None = None
+    team_name: str | None = None
+    volunteers_idle: int | None = None
     visits_due: int
     visits_done: int
     visits_missed: int

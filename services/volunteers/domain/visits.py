@@ -1,0 +1,38 @@
+"""Visit rules without I/O: methods, checklist, hours credited, who may see health data."""
+
+from __future__ import annotations
+
+from services.volunteers.domain.errors import Invalid
+
+METHODS = ("door", "phone", "video")
+SKILLS = ("electrical_check", "haircut", "hospital_escort", "cooking", "chat", "repairs")
+HAZARD_CATEGORIES = ("electricity", "gas", "water", "heating", "structure", "other")
+
+
+def check_method(method: str) -> str:
+    if method not in METHODS:
+        raise Invalid(f"走访方式无效 / method must be one of {', '.join(METHODS)}")
+    return method
+
+
+def check_skills(skills: list[str]) -> list[str]:
+    unknown = sorted(set(skills) - set(SKILLS))
+    if unknown:
+        raise Invalid(f"技能未知 / unknown skills: {', '.join(unknown)}; choose from {', '.join(SKILLS)}")
+    return list(dict.fromkeys(skills))
+
+
+def hours_for(minutes: int) -> float:
+    """Time-bank hours credited for a visit of ``minutes`` (to the quarter hour, at least 0.25)."""
+    if minutes <= 0:
+        raise Invalid("时长须为正数 / minutes must be positive")
+    return max(round(minutes / 15) * 0.25, 0.25)
+
+
+def may_see_health(sub: str, roles: frozenset[str], *, team_leader: str | None, paired_users: set[str]) -> bool:
+    """Conditions and notes are visible to staff, the elder's team leader and the paired volunteers."""
+    if "staff" in roles:
+        return True
+    if "team_leader" in roles and team_leader is not None and sub == team_leader:
+        return True
+    return "volunteer" in roles and sub in paired_users

@@ -1,0 +1,237 @@
+"""Visit logs, corrections with history, the time bank, hazards, and campaigns."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from services.volunteers.adapters.orm import (
+    Campaign, Elder, Hazard, LogRevision, PlanPause, TimeBankEntry, Visit, VisitLog, Volunteer,
+)
+from services.volunteers.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from services.volunteers.domain.planning import CHECKLIST, check_tier
+from services.volunteers.domain.visits import HAZARD_CATEGORIES, check_method, hours_for
+from services.volunteers.service_layer.common import (
+    active_pairings, address, get_elder, get_visit, get_volunteer, insert_ignore, new_id, team_of,
+    volunteer_of_user,
+)
+from shared.clock import as_utc
+from shared.events.volunteers import CampaignScheduled, VisitCompleted, VisitHazardFound, VisitScheduled
+from shared.web.auth import Principal
+
+CHECK_VALUES = ("ok", "attention", "problem", "n/a")
+MATCH_WINDOW = timedelta(days=7)
+AMENDABLE = ("visited_at", "method", "minutes", "checklist", "services", "notes")
+
+
+def is_team_leader(session: Session, actor: Principal, team_id: str | None) -> bool:
+    team = team_of(session, team_id)
+    return actor.has("team_leader") and team is not None and team.leader == actor.sub
+
+
+def check_checklist(checklist: dict[str, str]) -> dict[str, str]:
+    unknown = sorted(set(checklist) - set(CHECKLIST))
+    if unknown:
+        raise Invalid(f"检查项未知 / unknown checklist items: {', '.join(unknown)}")
+    bad = sorted(k for k, v in checklist.items() if v not in CHECK_VALUES)
+    if bad:
+        raise Invalid(f"检查结果应为 {'/'.join(CHECK_VALUES)} / invalid result for: {', '.join(bad)}")
+    return dict(checklist)
+
+
+def _visiting_volunteer(session: Session, actor: Principal, elder: Elder, volunteer_id: str | None) -> Volunteer:
+    """Who made the visit: the caller, or (for the team leader and staff) the volunteer they name."""
+    leader = is_team_leader(session, actor, elder.team_id)
+    if volunteer_id and (leader or actor.has("staff")):
+        return get_volunteer(session, volunteer_id)
+    volunteer = volunteer_of_user(session, actor.sub)
+    if volunteer is None:
+        raise Forbidden("只有志愿者可以登记走访 / only a volunteer can log a visit (staff: name the volunteer_id)")
+    if volunteer_id and volunteer_id != volunteer.id:
+        raise Forbidden("不能替他人登记 / you can only log your own visits")
+    paired = {p.volunteer_id for p in active_pairings(session, elder.id)}
+    if volunteer.id not in paired and not leader and not actor.has("staff"):
+        raise Forbidden("未与该老人结对 / you are not paired with this elder")
+    return volunteer
+
+
+def _open_visit(session: Session, elder_id: str, visited_at: datetime) -> Visit | None:
+    """The earliest visit of the elder still waiting for a log (due no later than a week after the visit)."""
+    return session.exec(select(Visit).where(Visit.elder_id == elder_id, Visit.status.in_(("scheduled", "missed")),
+                                            Visit.due_at <= visited_at + MATCH_WINDOW)
+                        .order_by(Visit.due_at)).first()
+
+
+def log_visit(ctx, session: Session, actor: Principal, *, elder_id: str, now: datetime, method: str, minutes: int,
+              visited_at: datetime | None = None, visit_id: str | None = None, volunteer_id: str | None = None,
+              checklist: dict[str, str] | None = None, services: list[str] = (), notes: str = "",
+              hazards: list[dict] = ()) -> VisitLog:
+    """Log a visit: the visit is done, hours are credited, each hazard is published (VisitHazardFound)."""
+    elder = get_elder(session, elder_id)
+    volunteer = _visiting_volunteer(session, actor, elder, volunteer_id)
+    visited_at = as_utc(visited_at or now)
+    if visited_at > now + timedelta(hours=1):
+        raise Invalid("走访时间不能在将来 / a visit cannot be logged in the future")
+    check_method(method)
+    hours = hours_for(minutes)
+    checklist = check_checklist(checklist or {})
+    for hazard in hazards:
+        if hazard.get("category") not in HAZARD_CATEGORIES:
+            raise Invalid(f"隐患类别应为 {', '.join(HAZARD_CATEGORIES)} / invalid hazard category")
+    if visit_id:
+        visit = get_visit(session, visit_id)
+        if visit.elder_id != elder.id:
+            raise Invalid("走访与老人不符 / the visit belongs to another elder")
+        if visit.status == "done":
+            raise Conflict(f"该走访已登记 / visit {visit_id} is already logged")
+    else:
+        visit = _open_visit(session, elder.id, visited_at)
+        if visit is None:
+            visit = Visit(id=new_id("V"), elder_id=elder.id, kind="adhoc", due_at=visited_at, status="scheduled")
+    visit.status, visit.done_at = "done", visited_at
+    session.add(visit)
+    log = VisitLog(id=new_id("L"), visit_id=visit.id, elder_id=elder.id, volunteer_id=volunteer.id,
+                   author=actor.sub, visited_at=visited_at, method=method, minutes=minutes, checklist=checklist,
+                   services=list(services), notes=notes, created_at=now, updated_at=now)
+    session.add(log)
+    session.add(TimeBankEntry(volunteer_id=volunteer.id, log_id=log.id, hours=hours, kind="visit", at=now,
+                              actor=actor.sub))
+    session.flush()
+    done = ctx.emit(session, VisitCompleted(elder_id=elder.id, community=elder.community, building=elder.building,
+                                            unit=elder.unit, visit_id=visit.id, volunteer_id=volunteer.id,
+                                            visited_at=visited_at, method=method, minutes=minutes), subject=visit.id)
+    for item in hazards:
+        hazard = Hazard(id=new_id("H"), visit_id=visit.id, log_id=log.id, elder_id=elder.id,
+                        category=item["category"], description=item["description"],
+                        location=item.get("location") or "", found_at=now)
+        session.add(hazard)
+        where = address(elder) + (f" {hazard.location}" if hazard.location else "")
+        ctx.emit(session, VisitHazardFound(elder_id=elder.id, community=elder.community, building=elder.building,
+                                           unit=elder.unit, hazard_id=hazard.id, visit_id=visit.id,
+                                           category=hazard.category, description=hazard.description,
+                                           address=where, reported_by=actor.sub),
+                 subject=hazard.id, causation=done)
+    session.flush()
+    return log
+
+
+def amend_log(session: Session, actor: Principal, log_id: str, changes: dict, reason: str, now: datetime) -> VisitLog:
+    """Correct a log (its author or the team leader only); the change and any hours difference are kept."""
+    log = session.get(VisitLog, log_id)
+    if log is None:
+        raise NotFound(f"走访记录不存在 / no visit log {log_id}")
+    elder = get_elder(session, log.elder_id)
+    if actor.sub != log.author and not is_team_leader(session, actor, elder.team_id):
+        raise Forbidden("只有记录人或队长可以修改 / only the author or the team leader can amend a log")
+    if not reason.strip():
+        raise Invalid("请说明修改原因 / give the reason for the correction")
+    changes = {k: v for k, v in changes.items() if k in AMENDABLE and v is not None}
+    if not changes:
+        raise Invalid("没有修改内容 / nothing to change")
+    if "method" in changes:
+        check_method(changes["method"])
+    if "checklist" in changes:
+        changes["checklist"] = check_checklist(changes["checklist"])
+    if "visited_at" in changes:
+        changes["visited_at"] = as_utc(changes["visited_at"])
+        if changes["visited_at"] > now + timedelta(hours=1):
+            raise Invalid("走访时间不能在将来 / a visit cannot be logged in the future")
+    before = {k: _plain(getattr(log, k)) for k in changes}
+    if "minutes" in changes:
+        delta = hours_for(changes["minutes"]) - hours_for(log.minutes)
+        if delta:
+            session.add(TimeBankEntry(volunteer_id=log.volunteer_id, log_id=log.id, hours=delta, kind="correction",
+                                      at=now, actor=actor.sub))
+    for key, value in changes.items():
+        setattr(log, key, value)
+    log.updated_at = now
+    session.add(log)
+    session.add(LogRevision(log_id=log.id, at=now, actor=actor.sub, reason=reason, before=before,
+                            after={k: _plain(v) for k, v in changes.items()}))
+    session.flush()
+    return log
+
+
+def _plain(value):
+    return as_utc(value).isoformat() if isinstance(value, datetime) else value
+
+
+def balance(session: Session, volunteer_id: str) -> float:
+    """The volunteer's time-bank balance in hours."""
+    total = session.exec(select(func.sum(TimeBankEntry.hours)).where(TimeBankEntry.volunteer_id == volunteer_id)).one()
+    return round(total or 0.0, 2)
+
+
+def schedule_campaign(ctx, session: Session, actor: Principal, *, name: str, due_at: datetime, now: datetime,
+                      elder_ids: list[str] = (), community: str | None = None, building: str | None = None,
+                      tiers: list[str] = ()) -> tuple[Campaign, list[str], list[str]]:
+    """Extra visits for chosen elders (or a community/building/tier selection), due at ``due_at``.
+
+    Elders whose plan is paused at that time are skipped. Returns the campaign, scheduled and skipped ids.
+    """
+    due_at = as_utc(due_at)
+    if due_at <= now:
+        raise Invalid("活动走访须在将来 / a campaign is due in the future")
+    for tier in tiers:
+        check_tier(tier)
+    if elder_ids:
+        elders = [get_elder(session, e) for e in dict.fromkeys(elder_ids)]
+    elif community:
+        query = select(Elder).where(Elder.community == community)
+        if building:
+            query = query.where(Elder.building == building)
+        if tiers:
+            query = query.where(Elder.tier.in_(tiers))
+        elders = list(session.exec(query.order_by(Elder.id)))
+    else:
+        raise Invalid("请选择老人或社区 / choose elder_ids or a community")
+    if not elders:
+        raise Invalid("没有符合条件的老人 / no elder matches")
+    campaign = Campaign(id=new_id("C"), name=name, due_at=due_at, created_by=actor.sub, created_at=now)
+    session.add(campaign)
+    session.flush()
+    cause = ctx.emit(session, CampaignScheduled(campaign_id=campaign.id, name=name, due_at=due_at,
+                                                elder_count=len(elders)), subject=campaign.id)
+    scheduled, skipped = [], []
+    for elder in elders:
+        paused = session.exec(select(PlanPause).where(PlanPause.elder_id == elder.id, PlanPause.starts_at <= due_at,
+                                                      PlanPause.ends_at > due_at)).first()
+        if paused is not None:
+            skipped.append(elder.id)
+            continue
+        visit_id = f"V-{campaign.id}-{elder.id}"
+        insert_ignore(session, Visit, {"id": visit_id, "elder_id": elder.id, "kind": "campaign",
+                                       "campaign_id": campaign.id, "due_at": due_at, "status": "scheduled"})
+        ctx.emit(session, VisitScheduled(elder_id=elder.id, community=elder.community, building=elder.building,
+                                         unit=elder.unit, visit_id=visit_id, due_at=due_at, kind="campaign",
+                                         campaign_id=campaign.id), subject=visit_id, causation=cause)
+        scheduled.append(elder.id)
+    return campaign, scheduled, skipped
+
+
+def ticket_opened(session: Session, hazard_id: str, ticket_id: str) -> Hazard | None:
+    """The repair ticket opened for a hazard: remember its id (shown on the visit)."""
+    hazard = session.get(Hazard, hazard_id)
+    if hazard is None:
+        return None
+    hazard.ticket_id = ticket_id
+    if hazard.status == "open":
+        hazard.status = "ticketed"
+    session.add(hazard)
+    return hazard
+
+
+def ticket_resolved(session: Session, hazard_id: str | None, ticket_id: str, note: str | None,
+                    at: datetime) -> Hazard | None:
+    """The repair ticket of a hazard was resolved: the hazard is resolved with the ticket's note."""
+    hazard = session.get(Hazard, hazard_id) if hazard_id else None
+    if hazard is None:
+        hazard = session.exec(select(Hazard).where(Hazard.ticket_id == ticket_id)).first()
+    if hazard is None:
+        return None
+    hazard.ticket_id = hazard.ticket_id or ticket_id
+    hazard.status, hazard.resolution, hazard.resolved_at = "resolved", note, at
+    session.add(hazard)
+    return hazard
