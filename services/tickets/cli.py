@@ -64,3 +64,7 @@ def list_keys() -> None:
             state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
             typer.echo(f"{row.id}\t{row.name}\t{row.created_at:%Y-%m-%d %H:%M}\t{state}")
     store.dispose()
+
+
+if __name__ == "__main__":  # `python -m services.tickets.cli create-key NAME` before it is mounted as `linli tickets`
+    app()

@@ -15,7 +15,7 @@ def median_p90(values: list[float]) -> tuple[float | None, float | None]:
     if not values:
         return None, None
     if len(values) == 1:
-        return values[0], values[0]
+        return round(values[0], 2), round(values[0], 2)
     data = sorted(values)
     cuts = quantiles(data, n=10, method="inclusive")
     mid = quantiles(data, n=2, method="inclusive")[0]
