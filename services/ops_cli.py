@@ -205,8 +205,9 @@ def groups(
         consumers = ", ".join(f"{c.name} ({c.idle_ms // 1000}s)" for c in s.consumers) or "-"
         oldest = f"{s.oldest_pending_ms / 1000:.1f}s" if s.oldest_pending_ms is not None else "-"
         status = f"[red]STALLED[/] {s.stalled}" if s.stalled else "[green]ok[/]"
-        table.add_row(s.stream, s.group, "?" if s.lag is None else str(s.lag), str(s.pending), oldest,
-                      str(s.max_deliveries or "-"), str(s.dead_letters), consumers, status)
+        tries = f"{s.max_deliveries} ({s.retried} retried)" if s.retried else str(s.max_deliveries or "-")
+        table.add_row(s.stream, s.group, "?" if s.lag is None else str(s.lag), str(s.pending), oldest, tries,
+                      str(s.dead_letters), consumers, status)
     _console().print(table)
 
 

@@ -179,9 +179,10 @@ def build_console_router(runtime, sample_every_s: float = 10.0) -> APIRouter:
 
     @router.post("/dlq/redrive", response_class=HTMLResponse)
     async def dlq_redrive_all(request: Request, who: Operator,
-                              group: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "") -> Response:
-        """Redrive every dead letter of a group (and reason), or all of them."""
-        items = await dlq_ops.list_dead(redis, names, dlq_ops.DlqFilter(group or None, reason or None))
+                              group: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "",
+                              type: Annotated[str, Form()] = "") -> Response:
+        """Redrive every dead letter matching the page's filter (group, reason, type), or all of them."""
+        items = await dlq_ops.list_dead(redis, names, dlq_ops.DlqFilter(group or None, reason or None, type or None))
         await dlq_ops.redrive(redis, names, [d.id for d in items], operator=who.sub)
         return RedirectResponse("/console/dlq", status_code=303)
 

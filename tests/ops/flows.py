@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from services.notify.adapters.orm import Notification
 from shared.ops.dlq import DlqFilter, list_dead
-from tests.conftest import eventually, token
+from tests.conftest import token
 
 STAFF = token("staff:li-yao", "staff", name="李瑶")
 RESIDENT = token("resident:zhang-xiaosen", "resident", name="张晓森")
@@ -49,5 +49,3 @@ def notify_outage(engine):
 async def dead_letter_count(redis, names, group: str = "notify") -> int:
     return len(await list_dead(redis, names, DlqFilter(group)))
 
-
-__all__ = ["eventually", "STAFF", "RESIDENT"]

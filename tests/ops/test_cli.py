@@ -216,3 +216,30 @@ async def test_trace_follows_a_flow_across_streams(start_runtime, settings):
 async def _traced(cli, correlation, n):
     r = await cli("trace", correlation, "--json")
     return r if len(json_lines(r.output)) >= n else None
+
+
+async def test_a_failing_entry_shows_as_pending_with_its_error(start_runtime, settings):
+    cli = cli_runner(settings)
+    async with start_runtime(["tickets", "notify"], max_deliveries=1000) as (runtime, client):
+        await staff_on_duty(client)
+        with notify_outage(runtime.contexts["notify"].store.engine):
+            ticket = await open_ticket(client, "井盖松动")
+            opened = (await opened_events(runtime, 1))[0]
+            stream = f"{settings.stream_prefix}:tickets"
+
+            async def retried():
+                r = await cli("groups", "--json")
+                stats = {(s["stream"], s["group"]): s for s in json_lines(r.output)}
+                s = stats.get((stream, "notify"))
+                return s if s and s["pending"] == 1 and s["max_deliveries"] >= 2 else None
+
+            stats = await eventually(retried, timeout=15)
+            assert stats["oldest_pending_ms"] >= 0 and stats["retried"] == 1
+            r = await cli("show", opened.entry_id, "--json")
+            (notify,) = [g for g in json.loads(r.output)["groups"] if g["group"] == "notify"]
+            assert notify["state"] == "pending" and notify["consumer"] == "c1" and notify["deliveries"] >= 2
+            assert "notification" in notify["error"]
+            assert json.loads(r.output)["event"]["subject"] == ticket
+        await eventually(lambda: _len_at_least(staff_inbox_titles(client), 1), timeout=15)
+        r = await cli("show", opened.entry_id, "--json")
+        assert [g["state"] for g in json.loads(r.output)["groups"] if g["group"] == "notify"] == ["acknowledged"]
