@@ -35,7 +35,7 @@ COPIES = [
 # Sample card numbers with valid check characters (not real people).
 READERS = [
     ("11010519491231002X", "赵晓彤", "resident:zhao-xiaotong"),
-    ("130102198507150017", "张晓森", "resident:zhang-xiaosen"),
+    ("130102198507150010", "张晓森", "resident:zhang-xiaosen"),
 ]
 
 
