@@ -32,6 +32,9 @@ async def test_full_loop_report_acknowledge_assign_resolve_rate(start_runtime, c
         r = await client.post(f"{T}/{tid}/resolve", headers=STAFF, data={"note": "井盖已更换并固定"}, files=files)
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "resolved" and len(r.json()["photos"]) == 1
+        resolve_entry = r.json()["history"][-1]
+        assert resolve_entry["action"] == "resolve" and resolve_entry["note"] == "井盖已更换并固定"
+        assert resolve_entry["photos"] == r.json()["photos"] and resolve_entry["photos"][0].startswith("http")
         r = await client.post(f"{T}/{tid}/rate", headers=RESIDENT, json={"rating": 5, "comment": "很快，谢谢！"})
         assert r.status_code == 200, r.text
         done = r.json()

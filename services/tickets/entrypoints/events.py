@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from services.tickets.domain.errors import TicketError
 from services.tickets.service_layer import hazards
 from shared.events.volunteers import VisitHazardFound
-from shared.messaging.consumer import EventConsumer
+from shared.messaging.consumer import EventConsumer, RejectEvent
 
 consumer = EventConsumer(group="tickets", streams=["volunteers"])
 
@@ -12,4 +13,7 @@ consumer = EventConsumer(group="tickets", streams=["volunteers"])
 @consumer.on(VisitHazardFound)
 def on_visit_hazard_found(ctx, event, data: VisitHazardFound, session) -> None:
     """A volunteer found a hazard at an elder's home: open a linked ticket (once per hazard_id)."""
-    hazards.open_from_hazard(ctx, session, event, data)
+    try:
+        hazards.open_from_hazard(ctx, session, event, data)
+    except TicketError as exc:  # e.g. the hazard category was removed: retrying cannot help
+        raise RejectEvent("ticket_refused", str(exc)) from None

@@ -88,6 +88,9 @@ def _absolute(request: Request, view: dict[str, Any]) -> dict[str, Any]:
     base = str(request.base_url).rstrip("/")
     view["photos"] = [base + p for p in view.get("photos", [])]
     view["media_url"] = view["photos"][0] if view["photos"] else None
+    for entry in view.get("history", []):
+        if entry.get("photos"):
+            entry["photos"] = [base + p for p in entry["photos"]]
     return view
 
 

@@ -166,13 +166,17 @@ def full_view(session: Session, ticket: Ticket) -> dict[str, Any]:
     """The reporter's and staff's view: adds the reporter, assignee, contact, rating, escalation, actors."""
     view = public_view(session, ticket)
     followers = session.exec(select(Follower.follower).where(Follower.ticket_id == ticket.id)).all()
+    by_entry: dict[int, list[str]] = {}
+    for photo in photos_of(session, ticket.id):
+        by_entry.setdefault(photo.history_id, []).append(media_path(photo))
     view.update({
         "unit": ticket.unit, "reporter": ticket.reporter, "assignee": ticket.assignee, "contact": ticket.contact,
         "attributes": ticket.attributes, "rating": ticket.rating, "rating_comment": ticket.rating_comment,
         "escalation_level": ticket.escalation_level, "escalated_to": ticket.escalated_to, "via": ticket.via,
         "source_hazard_id": ticket.source_hazard_id, "followers": list(followers), "open": is_open(ticket.status),
         "history": [{"at": _when(h.at), "actor": h.actor, "action": h.action, "from_status": h.from_status,
-                     "status": h.to_status, "note": h.note} for h in history_of(session, ticket.id)],
+                     "status": h.to_status, "note": h.note, "photos": by_entry.get(h.id, [])}
+                    for h in history_of(session, ticket.id)],
     })
     return view
 

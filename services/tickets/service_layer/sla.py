@@ -35,15 +35,35 @@ def escalate_due(ctx: ServiceContext, now: datetime) -> int:
     """Publish overdue events and escalate; returns how many escalations this call fired."""
     fired = 0
     with ctx.store.transaction() as session:
-        candidates = session.exec(select(Ticket.id).where(
+        windows = {c.code: (timedelta(hours=c.response_hours), timedelta(hours=c.resolution_hours))
+                   for c in session.exec(select(Category)).all()}
+        rows = session.exec(select(Ticket).where(
             col(Ticket.status).in_(OPEN_STATES),
-            or_(col(Ticket.first_response_due) <= now, col(Ticket.resolution_due) <= now),
-            or_(col(Ticket.response_l2_at).is_(None), col(Ticket.resolution_l2_at).is_(None)),
-        ).limit(500)).all()
-    for ticket_id in candidates:
+            or_((col(Ticket.first_response_due) <= now) & col(Ticket.acknowledged_at).is_(None)
+                & col(Ticket.response_l2_at).is_(None),
+                (col(Ticket.resolution_due) <= now) & col(Ticket.resolution_l2_at).is_(None)),
+        ).order_by(col(Ticket.created_at))).all()
+        due = [t.id for t in rows if _has_unclaimed_breach(t, now, *windows.get(t.category, DEFAULT_WINDOWS))]
+    for ticket_id in due:
         with ctx.store.transaction() as session:
             fired += _escalate_one(ctx, session, ticket_id, now)
     return fired
+
+
+DEFAULT_WINDOWS = (timedelta(hours=24), timedelta(hours=72))
+
+
+def _has_unclaimed_breach(t: Ticket, now: datetime, response_window: timedelta, resolution_window: timedelta) -> bool:
+    """Whether some level of some deadline is due and not yet claimed (a cheap filter before claiming)."""
+    if t.acknowledged_at is None and t.first_response_due is not None:
+        level = sla.breach_level(now, as_utc(t.first_response_due), response_window)
+        if (level >= 1 and t.response_l1_at is None) or (level >= 2 and t.response_l2_at is None):
+            return True
+    if t.resolution_due is not None:
+        level = sla.breach_level(now, as_utc(t.resolution_due), resolution_window)
+        if (level >= 1 and t.resolution_l1_at is None) or (level >= 2 and t.resolution_l2_at is None):
+            return True
+    return False
 
 
 def _escalate_one(ctx: ServiceContext, session: Session, ticket_id: str, now: datetime) -> int:
@@ -51,8 +71,10 @@ def _escalate_one(ctx: ServiceContext, session: Session, ticket_id: str, now: da
     if ticket is None or ticket.status not in OPEN_STATES:
         return 0
     category = session.get(Category, ticket.category)
-    response_window = timedelta(hours=category.response_hours if category else 24)
-    resolution_window = timedelta(hours=category.resolution_hours if category else 72)
+    response_window, resolution_window = DEFAULT_WINDOWS
+    if category is not None:
+        response_window = timedelta(hours=category.response_hours)
+        resolution_window = timedelta(hours=category.resolution_hours)
     fired = 0
     checks = []
     if ticket.acknowledged_at is None and ticket.first_response_due is not None:
@@ -88,7 +110,7 @@ def auto_close(ctx: ServiceContext, now: datetime) -> int:
     closed = 0
     with ctx.store.transaction() as session:
         ids = session.exec(select(Ticket.id).where(Ticket.status == "resolved", col(Ticket.resolved_at) <= cutoff)
-                           .limit(500)).all()
+                           .order_by(col(Ticket.resolved_at)).limit(1000)).all()
     for ticket_id in ids:
         with ctx.store.transaction() as session:
             result = session.execute(update(Ticket).where(Ticket.id == ticket_id, Ticket.status == "resolved",
