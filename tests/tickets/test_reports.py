@@ -55,19 +55,23 @@ async def test_photos_are_stripped_of_exif_stored_by_hash_and_served(start_runti
         raw = jpeg_with_exif()
         assert b"TestCam" in raw
         fields = {k: str(v) for k, v in MANHOLE.items()}
+        webp = io.BytesIO()
+        Image.new("RGB", (16, 16), (0, 0, 255)).save(webp, "WEBP")
         files = [("photo", ("IMG_0001.dat", raw, "application/octet-stream")),
-                 ("photo", ("x.png", png_bytes(), "image/png"))]
+                 ("photo", ("x.png", png_bytes(), "image/png")),
+                 ("photo", ("named-wrong.jpg", webp.getvalue(), "image/jpeg"))]
         r = await client.post("/api/tickets/tickets", headers=RESIDENT, data=fields, files=files)
         assert r.status_code == 201, r.text
         ticket = r.json()
-        assert len(ticket["photos"]) == 2 and ticket["media_url"] == ticket["photos"][0]
+        assert len(ticket["photos"]) == 3 and ticket["media_url"] == ticket["photos"][0]
+        assert ticket["photos"][2].endswith(".webp")  # type from the bytes, not the name
         served = await client.get(ticket["media_url"].replace("http://linli.test", ""))
         assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
         assert b"TestCam" not in served.content
         img = Image.open(io.BytesIO(served.content))
         assert dict(img.getexif()) == {} and img.size == (40, 30)
         stored = list((settings.var_dir / "media" / "tickets").rglob("*.*"))
-        assert {p.suffix for p in stored} == {".jpg", ".png"}
+        assert {p.suffix for p in stored} == {".jpg", ".png", ".webp"}
         assert all(len(p.stem) == 64 for p in stored)
         assert (await client.get("/api/tickets/media/" + "0" * 64 + ".jpg")).status_code == 404
 

@@ -115,3 +115,13 @@ async def test_resolved_tickets_auto_close_after_7_days_without_an_answer(start_
         closed = await eventually(lambda: published(settings, type_suffix="TicketClosed"))
         assert closed[0]["data"]["reason"] == "auto_closed" and closed[0]["data"]["reporter"] == "resident:zhang-xiaosen"
         assert (await client.post(f"{T}/{tid}/rate", headers=RESIDENT, json={"rating": 3})).status_code == 409
+
+
+async def test_the_auto_close_window_is_configurable(start_runtime, clock, monkeypatch):
+    monkeypatch.setenv("TICKETS_AUTO_CLOSE_DAYS", "2")
+    async with start_runtime(["tickets"], clock=clock) as (runtime, client):
+        tid = (await report(client))["id"]
+        await client.post(f"{T}/{tid}/acknowledge", headers=STAFF, json={})
+        await client.post(f"{T}/{tid}/resolve", headers=STAFF, json={"note": "已修"})
+        assert tick(runtime.contexts["tickets"], clock.advance(timedelta(days=2, minutes=1))) == 1
+        assert (await client.get(f"{T}/{tid}", headers=RESIDENT)).json()["close_reason"] == "auto_closed"
