@@ -6,7 +6,7 @@ from shared.events.envelope import new_event
 from shared.events.volunteers import VisitHazardFound
 from shared.messaging.streams import StreamNames, encode_entry
 from tests.conftest import eventually
-from tests.tickets.helpers import STAFF, published
+from tests.tickets.helpers import STAFF, VOLUNTEER, published
 
 
 def hazard(hazard_id="H-1", category="gas"):
@@ -41,6 +41,10 @@ async def test_visit_hazard_opens_one_linked_ticket_even_when_delivered_twice(st
         view = (await client.get(f"/api/tickets/tickets/{tid}", headers=STAFF)).json()
         assert view["source_hazard_id"] == "H-1" and view["via"] == "volunteers" and view["community"] == "明珠花苑"
         assert len(rows) == 2
+        # the volunteer who found it follows their report in full
+        mine = await client.get(f"/api/tickets/tickets/{tid}", headers=VOLUNTEER)
+        assert mine.json()["reporter"] == "volunteer:zhang-xiuqin"
+        assert len((await client.get("/api/tickets/tickets", headers=VOLUNTEER)).json()) == 2
 
         await client.post(f"/api/tickets/tickets/{tid}/acknowledge", headers=STAFF, json={})
         await client.post(f"/api/tickets/tickets/{tid}/resolve", headers=STAFF, json={"note": "已更换燃气软管"})

@@ -20,9 +20,10 @@ from services.tickets.service_layer.common import get_ticket, photo_store
 from shared.runtime import ServiceContext
 from shared.web.auth import Principal, allow, public
 
-RESIDENT = allow("resident")
+REPORTER = allow("resident", "volunteer")           # reporter actions (the use case checks it is *their* ticket)
 STAFF = allow("staff", "operator")
-PEOPLE = allow("resident", "staff", "operator")
+PEOPLE = allow("resident", "staff", "operator")     # who may file reports
+READERS = allow("resident", "volunteer", "staff", "operator")
 MEDIA_NAME = re.compile(r"^([0-9a-f]{64})\.(jpg|png|webp)$")
 KIND_OF_EXT = {v: k for k, v in EXT.items()}
 
@@ -154,10 +155,10 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         return _absolute(request, await call(work))
 
     @router.get("/tickets")
-    async def list_tickets(who: Annotated[Principal, Depends(PEOPLE)], status: str | None = None,
+    async def list_tickets(who: Annotated[Principal, Depends(READERS)], status: str | None = None,
                            category: str | None = None, community: str | None = None,
                            assignee: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Residents: their own reports; staff: all, filtered (``status=open`` for the open ones)."""
+        """Residents and volunteers: their own reports; staff: all, filtered (``status=open`` for the open ones)."""
         reporter = None if who.has("staff", "operator") else who.sub
 
         def work(session, _w):
@@ -171,7 +172,7 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         return await call(work)
 
     @router.get("/tickets/{ticket_id}")
-    async def get_one(ticket_id: str, request: Request, who: Annotated[Principal, Depends(PEOPLE)]) -> dict[str, Any]:
+    async def get_one(ticket_id: str, request: Request, who: Annotated[Principal, Depends(READERS)]) -> dict[str, Any]:
         """Full view for staff and the reporter; others see the anonymised view."""
         staff_view = who.has("staff", "operator")
         return _absolute(request, await call(lambda s, _w: reports.view_for(s, ticket_id, who.sub, staff_view)))
@@ -199,7 +200,7 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         return _absolute(request, await call(work))
 
     @router.post("/tickets/{ticket_id}/follow")
-    async def follow(ticket_id: str, who: Annotated[Principal, Depends(RESIDENT)]) -> dict[str, Any]:
+    async def follow(ticket_id: str, who: Annotated[Principal, Depends(REPORTER)]) -> dict[str, Any]:
         """Follow an existing report instead of filing a duplicate (receive its updates)."""
         added = await call(lambda s, _w: reports.follow(ctx, s, ticket_id, who.sub))
         return {"ticket_id": ticket_id, "following": True, "new": added}
@@ -261,21 +262,21 @@ def build_router(ctx: ServiceContext) -> APIRouter:
     # -- reporter actions ------------------------------------------------------------------
     @router.post("/tickets/{ticket_id}/rate")
     async def rate(ticket_id: str, body: RateIn, request: Request,
-                   who: Annotated[Principal, Depends(RESIDENT)]) -> dict[str, Any]:
+                   who: Annotated[Principal, Depends(REPORTER)]) -> dict[str, Any]:
         """The reporter confirms the fix with a rating 1-5 (closes the ticket)."""
         return _absolute(request, await call(lambda s, _w: reports.full_view(
             s, workflow.rate(ctx, s, ticket_id, who.sub, body.rating, body.comment))))
 
     @router.post("/tickets/{ticket_id}/reopen")
     async def reopen(ticket_id: str, body: ReopenIn, request: Request,
-                     who: Annotated[Principal, Depends(RESIDENT)]) -> dict[str, Any]:
+                     who: Annotated[Principal, Depends(REPORTER)]) -> dict[str, Any]:
         """The reporter reopens a resolved ticket within 14 days, with a comment."""
         return _absolute(request, await call(lambda s, _w: reports.full_view(
             s, workflow.reopen(ctx, s, ticket_id, who.sub, body.comment))))
 
     @router.post("/tickets/{ticket_id}/withdraw")
     async def withdraw(ticket_id: str, body: NoteIn, request: Request,
-                       who: Annotated[Principal, Depends(RESIDENT)]) -> dict[str, Any]:
+                       who: Annotated[Principal, Depends(REPORTER)]) -> dict[str, Any]:
         """The reporter withdraws their report before the work starts."""
         return _absolute(request, await call(lambda s, _w: reports.full_view(
             s, workflow.withdraw(ctx, s, ticket_id, who.sub, body.note))))
