@@ -16,7 +16,7 @@ from services.tickets.adapters.photos import EXT, CleanPhoto
 from services.tickets.domain.errors import TicketError
 from services.tickets.entrypoints.inputs import clean_photos, parse, read_input
 from services.tickets.service_layer import categories, kpis, reports, staff, workflow
-from services.tickets.service_layer.common import get_ticket, photo_store
+from services.tickets.service_layer.common import attach_photos, get_category, get_ticket, photo_store
 from shared.runtime import ServiceContext
 from shared.web.auth import Principal, allow, public
 
@@ -102,7 +102,7 @@ def category_out(c: Category) -> dict[str, Any]:
 def build_router(ctx: ServiceContext) -> APIRouter:
     router = APIRouter()
 
-    def unit_of_work(fn: Callable[..., Any], photos: list[CleanPhoto] | None = None) -> Any:
+    def unit_of_work(fn: Callable[..., Any]) -> Any:
         """Run ``fn(session, written)`` in one transaction; new photo files are removed if it fails."""
         written: list[CleanPhoto] = []
         try:
@@ -191,8 +191,6 @@ def build_router(ctx: ServiceContext) -> APIRouter:
                 raise HTTPException(403, "只有报事人或工作人员可以上传 / only the reporter or staff may add photos")
             if len(reports.photos_of(session, ticket_id)) + len(photos) > 6:
                 raise HTTPException(413, "每个工单最多 6 张照片 / at most 6 photos per report")
-            from services.tickets.service_layer.common import attach_photos
-
             attach_photos(ctx, session, ticket, photos, None, written)
             session.flush()
             return reports.full_view(session, ticket)
@@ -296,8 +294,6 @@ def build_router(ctx: ServiceContext) -> APIRouter:
     @router.get("/categories/{code}/templates")
     async def templates(code: str, who: Annotated[Principal, Depends(STAFF)]) -> dict[str, list[str]]:
         """Response templates per state, for status notes (use ``template``: index)."""
-        from services.tickets.service_layer.common import get_category
-
         return await call(lambda s, _w: get_category(s, code).templates or {})
 
     @router.get("/kpis")
