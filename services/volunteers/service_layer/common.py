@@ -80,5 +80,6 @@ def insert_ignore(session: Session, model, values: dict) -> bool:
     """Insert a row unless its primary key exists (``ON CONFLICT DO NOTHING``); True if inserted."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(model.__table__).values(**values).on_conflict_do_nothing()
-    return session.execute(stmt).rowcount == 1
+    table = model.__table__
+    stmt = insert(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return session.execute(stmt).first() is not None
