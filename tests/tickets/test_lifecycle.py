@@ -1,5 +1,6 @@
 """Lifecycle: acknowledge, round-robin assignment, resolve, rate, reopen, close reasons, illegal moves (409)."""
 
+import asyncio
 from datetime import timedelta
 
 from tests.conftest import eventually, token
@@ -159,3 +160,15 @@ async def test_staff_token_with_other_sub_can_act_and_operator_too(start_runtime
         tid = (await report(client))["id"]
         r = await client.post(f"{T}/{tid}/acknowledge", headers=token("operator:ops", "operator"), json={})
         assert r.status_code == 200 and r.json()["history"][-1]["actor"] == "operator:ops"
+
+
+async def test_concurrent_acknowledgements_on_postgresql_only_one_wins(start_runtime, clock, pg_database, monkeypatch):
+    monkeypatch.setenv("TICKETS_DATABASE_URL", pg_database("tickets"))
+    async with start_runtime(["tickets"], clock=clock) as (_rt, client):
+        for _ in range(3):
+            tid = (await report(client))["id"]
+            answers = await asyncio.gather(*[
+                client.post(f"{T}/{tid}/acknowledge", headers=STAFF, json={"template": 0}) for _ in range(2)])
+            assert sorted(r.status_code for r in answers) == [200, 409]
+            history = (await client.get(f"{T}/{tid}", headers=STAFF)).json()["history"]
+            assert [h["action"] for h in history] == ["open", "acknowledge"]

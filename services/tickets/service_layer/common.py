@@ -30,8 +30,8 @@ def media_path(photo: TicketPhoto) -> str:
 
 def get_ticket(session: Session, ticket_id: str, *, for_update: bool = False) -> Ticket:
     query = select(Ticket).where(Ticket.id == ticket_id)
-    if for_update:
-        query = query.with_for_update()
+    if for_update:  # lock the row and re-read it even if this session loaded it before
+        query = query.with_for_update().execution_options(populate_existing=True)
     ticket = session.exec(query).first()
     if ticket is None:
         raise NotFound(f"工单不存在 / no ticket {ticket_id}")
