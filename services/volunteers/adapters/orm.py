@@ -63,6 +63,7 @@ class Elder(VolunteersTable, table=True):
     id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=64)
     community: str = Field(index=True, max_length=64)
+    estate: str | None = Field(default=None, max_length=64)
     building: str = Field(max_length=32)
     unit: str = Field(max_length=32)
     floor: int | None = None

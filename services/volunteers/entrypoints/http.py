@@ -58,7 +58,8 @@ class VolunteerPatch(BaseModel):
 
 class ElderIn(BaseModel):
     name: str = Field(min_length=1, max_length=64)
-    community: str = Field(min_length=1, max_length=64)
+    community: str = Field(min_length=1, max_length=64, examples=["3502"])
+    estate: str | None = Field(default=None, max_length=64, examples=["际华苑"])
     building: str = Field(min_length=1, max_length=32)
     unit: str = Field(min_length=1, max_length=32)
     floor: int | None = Field(default=None, ge=-3, le=60)

@@ -64,8 +64,8 @@ def paired_users(session: Session, elder_id: str) -> list[str]:
 
 
 def address(elder: Elder) -> str:
-    """``际华苑 3号楼 2单元 1层``: where a visit or a repair happens (no name, no phone)."""
-    parts = [elder.community, f"{elder.building}号楼", f"{elder.unit}单元"]
+    """``际华苑 3号楼 2单元 1层`` (the estate, else the community): where a visit or repair happens."""
+    parts = [elder.estate or elder.community, f"{elder.building}号楼", f"{elder.unit}单元"]
     if elder.floor is not None:
         parts.append(f"{elder.floor}层")
     return " ".join(parts)

@@ -69,14 +69,15 @@ def register_elder(ctx, session: Session, *, now: datetime, name: str, community
                    birth_year: int | None = None, conditions: str = "", notes: str = "",
                    emergency_name: str | None = None, emergency_phone: str | None = None,
                    team_id: str | None = None, rrule: str | None = None, former_volunteer_id: str | None = None,
-                   elder_id: str | None = None) -> Elder:
+                   estate: str | None = None, elder_id: str | None = None) -> Elder:
     """Register an elder of the survey (ElderRegistered) and plan their visits from the tier."""
     planning.check_tier(tier)
     if team_id and session.get(Team, team_id) is None:
         raise NotFound(f"队伍不存在 / no team {team_id}")
     if former_volunteer_id:
         get_volunteer(session, former_volunteer_id)
-    elder = Elder(id=elder_id or new_id("E"), name=name, community=community, building=building, unit=unit,
+    elder = Elder(id=elder_id or new_id("E"), name=name, community=community, estate=estate, building=building,
+                  unit=unit,
                   floor=floor, lives_alone=lives_alone, birth_year=birth_year, conditions=conditions, notes=notes,
                   emergency_name=emergency_name, emergency_phone=emergency_phone, tier=tier, tier_reason=tier_reason,
                   tier_changed_at=now, team_id=team_id or default_team(session, community),

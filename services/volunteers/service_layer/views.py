@@ -22,7 +22,8 @@ def can_see_health(session: Session, actor: Principal, elder: Elder) -> bool:
 
 
 def elder_summary(elder: Elder) -> dict:
-    return {"id": elder.id, "name": elder.name, "community": elder.community, "building": elder.building,
+    return {"id": elder.id, "name": elder.name, "community": elder.community, "estate": elder.estate,
+            "building": elder.building,
             "unit": elder.unit, "floor": elder.floor, "tier": elder.tier, "lives_alone": elder.lives_alone,
             "team_id": elder.team_id}
 
