@@ -16,14 +16,17 @@ class Slip:
     reason: str  # "shelve" (stays here), "home", "hold"
     hold_id: str | None = None
 
-    def message(self, here: str) -> str:
+    def message(self, here: str, names: dict[str, str] | None = None) -> str:
+        """The routing slip text for staff, with branch names when known."""
+        names = names or {}
+        there = f"{names.get(self.destination, self.destination)}（{self.destination}）"
         if self.reason == "hold" and self.status is CopyStatus.AWAITING_PICKUP:
-            return f"预约书：放预约架待读者取书 / hold: put on the hold shelf at {here}"
+            return f"预约书：放本馆预约架待读者取书 / hold: put on the hold shelf at {here}"
         if self.reason == "hold":
-            return f"预约书：请转运至 {self.destination} / hold: send to {self.destination}"
+            return f"预约书：请转运至 {there} / hold: send to {self.destination}"
         if self.reason == "home":
-            return f"请转运回所属馆 {self.destination} / send home to {self.destination}"
-        return f"上架 {here} / shelve at {here}"
+            return f"请转运回所属馆 {there} / send home to {self.destination}"
+        return f"上架 {names.get(here, here)} / shelve at {here}"
 
 
 def route(*, here: str, home: str, floating: bool, hold: tuple[str, str] | None) -> Slip:

@@ -153,8 +153,13 @@ def checkin(ctx, session: Session, barcode: str, branch_code: str, *,
     return {
         "barcode": copy.barcode, "title": title.title, "loan_id": loan.id if loan else None,
         "status": slip.status.value, "destination": slip.destination, "reason": slip.reason,
-        "hold_id": slip.hold_id, "slip": slip.message(here.code),
+        "hold_id": slip.hold_id, "slip": slip.message(here.code, _names(session, here, slip)),
     }
+
+
+def _names(session: Session, here: Branch, slip: Slip) -> dict[str, str]:
+    there = session.get(Branch, slip.destination)
+    return {here.code: here.name, **({there.code: there.name} if there else {})}
 
 
 def arrive(ctx, session: Session, barcode: str, branch_code: str) -> dict:
@@ -173,7 +178,7 @@ def arrive(ctx, session: Session, barcode: str, branch_code: str) -> dict:
     session.flush()
     return {"barcode": copy.barcode, "title": title.title, "status": slip.status.value,
             "destination": slip.destination, "reason": slip.reason, "hold_id": slip.hold_id,
-            "slip": slip.message(here.code)}
+            "slip": slip.message(here.code, _names(session, here, slip))}
 
 
 def renew(ctx, session: Session, loan: Loan) -> Loan:
