@@ -22,7 +22,9 @@ from rich.table import Table
 from shared.config import Settings
 from shared.messaging.streams import StreamNames
 from shared.ops import dlq as dlq_ops
-from shared.ops.entries import EventFilter, StreamEvent, event_streams, find, follow, parse_when, recent, scan
+from shared.ops.entries import (
+    EventFilter, StreamEvent, event_streams, find, follow, parse_when, recent, scan, server_now_id,
+)
 from shared.ops.flows import replay as replay_range
 from shared.ops.flows import trace as trace_flow
 from shared.ops.groups import STALL_AFTER_MS, deliveries_of, group_stats
@@ -48,7 +50,8 @@ def _run(work: Callable[[aredis.Redis, StreamNames], Awaitable[T]]) -> T:
     settings = Settings()
 
     async def main() -> T:
-        redis = aredis.Redis.from_url(settings.redis_url, socket_connect_timeout=3)
+        redis = aredis.Redis.from_url(settings.redis_url, socket_connect_timeout=3,
+                                      client_name=f"linli-events:{settings.stream_prefix}")  # seen in CLIENT LIST
         try:
             return await work(redis, StreamNames(settings.stream_prefix))
         finally:
@@ -120,7 +123,9 @@ def tail(
 
     async def work(redis: aredis.Redis, names: StreamNames) -> None:
         keys = _streams(names, streams)
+        start = await server_now_id(redis)  # follow from here, so nothing falls between history and live
         history = await (scan(redis, keys, flt, limit=last) if flt.since else recent(redis, keys, flt, limit=last))
+        shown = {(ev.stream, ev.entry_id) for ev in history}
         if as_json:
             for ev in history:
                 _emit_json(ev.as_dict())
@@ -133,8 +138,8 @@ def tail(
         seen, loop = 0, asyncio.get_running_loop()
         deadline = loop.time() + wait if wait else None
         live = EventFilter(types=flt.types, source=flt.source, subject=flt.subject, correlation=flt.correlation)
-        async for ev in follow(redis, keys, live, block_ms=500):
-            if ev is not None:
+        async for ev in follow(redis, keys, live, block_ms=500, start=start):
+            if ev is not None and (ev.stream, ev.entry_id) not in shown:
                 _emit_json(ev.as_dict()) if as_json else out.print(_line(ev), markup=False)
                 seen += 1
                 if count and seen >= count:

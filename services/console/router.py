@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
@@ -21,7 +22,7 @@ from sse_starlette.sse import EventSourceResponse
 from services.console.auth import COOKIE, cookie_header, operator_console
 from services.console.sampler import GroupSampler
 from shared.ops import dlq as dlq_ops
-from shared.ops.entries import EventFilter, event_streams, find, follow, recent
+from shared.ops.entries import EventFilter, event_streams, find, follow, recent, server_now_id
 from shared.ops.flows import trace as trace_flow
 from shared.ops.groups import deliveries_of
 from shared.web.auth import Principal, decode_token, public
@@ -100,23 +101,27 @@ def build_console_router(runtime, sample_every_s: float = 10.0) -> APIRouter:
     async def events_page(request: Request, who: Operator) -> HTMLResponse:
         """Newest events with filters; new ones arrive over server-sent events."""
         flt = _filter(request)
+        start = await server_now_id(redis)  # the live stream starts here: nothing falls in between
         rows = list(reversed(await recent(redis, event_streams(names), flt, limit=50)))
-        return page(request, "events.html", who, events=rows, q=request.query_params,
-                    stream_query=str(request.url.query))
+        query = request.url.include_query_params(after=start).query
+        return page(request, "events.html", who, events=rows, q=request.query_params, stream_query=query)
 
     @router.get("/events/stream")
     async def events_stream(request: Request, who: Operator) -> EventSourceResponse:
         """Server-sent events: one ``row`` (a rendered table row) per new matching event."""
         flt = _filter(request)
         row = templates.get_template("_event_row.html")
+        start = request.headers.get("last-event-id") or request.query_params.get("after") or "$"
+        if start != "$" and not re.fullmatch(r"\d+-\d+", start):
+            raise HTTPException(422, f"无效的起点 / invalid start id {start}")
 
         async def rows():
-            async for ev in follow(redis, event_streams(names), flt, block_ms=1000):
+            async for ev in follow(redis, event_streams(names), flt, block_ms=1000, start=start):
                 if await request.is_disconnected():
                     return
                 if ev is None:
                     continue
-                yield {"event": "row", "data": row.render(ev=ev).replace("\n", " ")}
+                yield {"event": "row", "id": ev.entry_id, "data": row.render(ev=ev).replace("\n", " ")}
 
         return EventSourceResponse(rows(), ping=15)
 

@@ -51,7 +51,7 @@ class GroupSampler:
     def series(self, stream: str, group: str) -> list[tuple[datetime, int, int]]:
         return [(t, *values[(stream, group)]) for t, values in self.samples if (stream, group) in values]
 
-    def chart(self, stream: str, group: str, width: int = 320, height: int = 64) -> Markup:
+    def chart(self, stream: str, group: str, width: int = 260, height: int = 36) -> Markup:
         """An SVG line chart of lag (blue) and pending (orange) over the last hour."""
         points = self.series(stream, group)
         now = utcnow()

@@ -215,7 +215,9 @@ async def scan(
                 break
             start = "(" + text(batch[-1][0])
     found.sort(key=lambda e: _id_key(e.entry_id))
-    return found[-limit:] if limit else found
+    if limit is None:
+        return found
+    return found[-limit:] if limit > 0 else []
 
 
 async def recent(
@@ -239,14 +241,23 @@ async def recent(
                 break
             end = "(" + text(batch[-1][0])
     found.sort(key=lambda e: _id_key(e.entry_id))
-    return found[-limit:]
+    return found[-limit:] if limit > 0 else []
+
+
+async def server_now_id(redis: aredis.Redis) -> str:
+    """A stream id for "now" on the Redis server's clock (entries appended later have greater ids)."""
+    seconds, micros = await redis.time()
+    return f"{int(seconds) * 1000 + int(micros) // 1000}-0"
 
 
 async def follow(
     redis: aredis.Redis, streams: Iterable[str], flt: EventFilter | None = None, *, block_ms: int = 1000,
     start: str = "$",
 ) -> AsyncIterator[StreamEvent | None]:
-    """New matching events as they are appended; yields ``None`` after each quiet ``block_ms``."""
+    """Matching events appended after ``start`` (an id, or ``$`` = from now), as they come.
+
+    Yields ``None`` after each quiet ``block_ms`` so callers can check for a deadline or a disconnect.
+    """
     flt = flt or EventFilter()
     last = {s: start for s in streams}
     if start == "$":  # pin the current end so nothing appended between reads is missed

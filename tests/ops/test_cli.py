@@ -64,7 +64,7 @@ async def test_tail_filters_show_and_groups(start_runtime, settings):
 
         # live: a tail started now prints the next ticket and stops after one event
         tail = asyncio.create_task(cli("tail", "--last", "0", "--count", "1", "--wait", "20", "--json"))
-        await asyncio.sleep(1.0)
+        await eventually(lambda: _tail_follows(runtime.redis, settings.stream_prefix), timeout=20)
         third = await open_ticket(client, "电梯异响")
         r = await tail
         assert r.exit_code == 0, r.output
@@ -89,6 +89,12 @@ async def test_tail_filters_show_and_groups(start_runtime, settings):
         assert tickets_notify["consumers"][0]["name"] == "c1"
         r = await cli("groups")
         assert r.exit_code == 0 and "notify" in r.output and "ok" in r.output
+
+
+async def _tail_follows(redis, prefix) -> bool:
+    """The tail's connection (named after the prefix) is blocked in XREAD."""
+    return any(c.get("name") == f"linli-events:{prefix}" and c.get("cmd") == "xread"
+               for c in await redis.client_list())
 
 
 async def _len_at_least(coro, n):

@@ -126,6 +126,7 @@ async def test_operator_watches_filters_redrives_and_traces_in_a_browser(setting
             await page.click("nav >> text=消费组 Groups")
             await expect(page.locator("#board tr.group-row").first).to_be_visible()
             await expect(page.locator("#board svg.chart").first).to_be_visible()
+            await page.screenshot(path=str(SCREENSHOT.with_name("console-groups.png")), full_page=False)
             await page.goto(f"{base}/console")
             await expect(page.locator("#live.on")).to_be_visible()
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
