@@ -112,6 +112,28 @@ class public:  # noqa: N801
         return None
 
 
+def declared_routes(routes, prefix: str = "", inherited: frozenset[str] | None = None):
+    """Yield ``(methods, path, roles)`` for every API route, descending into included routers.
+
+    ``roles`` is what the route (or a router it was included with) declared through :class:`allow`
+    or :class:`public`; ``None`` means it declared nothing.
+    """
+    from fastapi.routing import APIRoute
+
+    for route in routes:
+        original = getattr(route, "original_router", None)
+        if original is not None:  # FastAPI >= 0.16x keeps included routers as a branch
+            context = route.include_context
+            access = inherited
+            for dep in context.dependencies:
+                if isinstance(dep.dependency, allow | public):
+                    access = dep.dependency.roles
+            yield from declared_routes(original.routes, prefix + context.prefix, access)
+        elif isinstance(route, APIRoute):
+            access = route_access(route)
+            yield sorted(route.methods), prefix + route.path, access if access is not None else inherited
+
+
 def route_access(route) -> frozenset[str] | None:
     """The roles a route declared with :class:`allow`, ``frozenset()`` for :class:`public`, else ``None``."""
     dependant = getattr(route, "dependant", None)
