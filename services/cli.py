@@ -9,13 +9,15 @@ import typer
 from rich.console import Console
 
 from services import catalog
+from services.ops_cli import events_app
+from services.tickets.cli import app as tickets_app
 
 app = typer.Typer(help="Linli 邻里 — community services. Example: `linli run` (all services on :8000).",
                   no_args_is_help=True)
 db_app = typer.Typer(help="Store schemas (Alembic). Example: `linli db upgrade`.")
 app.add_typer(db_app, name="db")
-from services.ops_cli import events_app  # noqa: E402
 app.add_typer(events_app, name="events")
+app.add_typer(tickets_app, name="tickets")
 console = Console()
 
 
