@@ -249,3 +249,16 @@ async def test_a_failing_entry_shows_as_pending_with_its_error(start_runtime, se
         await eventually(lambda: _len_at_least(staff_inbox_titles(client), 1), timeout=15)
         r = await cli("show", opened.entry_id, "--json")
         assert [g["state"] for g in json.loads(r.output)["groups"] if g["group"] == "notify"] == ["acknowledged"]
+
+
+async def test_personal_data_typed_into_an_event_is_masked(start_runtime, settings):
+    cli = cli_runner(settings)
+    async with start_runtime(["tickets"]) as (runtime, client):
+        ticket = await open_ticket(client, "请回电13812345678，身份证110105194912310025")
+        await opened_events(runtime, 1)
+        r = await cli("tail", "--no-follow", "--json")
+        (row,) = json_lines(r.output)
+        assert row["event"]["data"]["title"] == "请回电138****5678，身份证110105********0025"
+        r = await cli("show", row["entry_id"])
+        assert "13812345678" not in r.output and "138****5678" in r.output
+        assert "110105194912310025" not in r.output and ticket in r.output

@@ -59,7 +59,11 @@ async def test_pages_show_events_groups_dead_letters_and_traces(start_runtime):
 
         r = await client.get("/console", headers=OPERATOR)
         assert r.status_code == 200 and first in r.text and "TicketOpened" in r.text
-        assert "13812345678" not in r.text
+        phoned = await open_ticket(client, "请回电13812345678")
+        entry = await eventually(lambda: _entry_of(client, phoned))
+        r = await client.get(f"/console/events/{entry}", headers=OPERATOR)
+        assert r.status_code == 200 and "请回电138****5678" in r.text and "13812345678" not in r.text
+        assert (await client.get(f"/console/events/{entry}", headers=token("staff:li", "staff"))).status_code == 403
         r = await client.get("/console?type=TicketClosed", headers=OPERATOR)
         assert first not in r.text
 
@@ -105,6 +109,13 @@ async def test_pages_show_events_groups_dead_letters_and_traces(start_runtime):
 
         r = await client.get("/asyncapi")
         assert r.status_code == 200 and r.json()["asyncapi"].startswith("3.")
+
+
+async def _entry_of(client, subject):
+    """The event page link of the newest event about ``subject``, as the log shows it."""
+    page = (await client.get(f"/console?subject={subject}", headers=OPERATOR)).text
+    marker = '<a class="detail" href="/console/events/'
+    return page[page.index(marker) + len(marker):].split('"', 1)[0] if marker in page else None
 
 
 async def _has(coro, title):
