@@ -24,7 +24,7 @@ VOLUNTEERS = [  # id, principal, name, phone, skills, weekdays, active
     ("VOL-hao-lianfang", "volunteer:hao-lianfang", "郝连芳", "13800000005", ["chat"], [], False),
 ]
 
-ELDERS = [  # id, name, building, unit, floor, born, lives alone, tier, reason, conditions, former volunteer, paired with
+ELDERS = [  # id, name, building, unit, floor, born, alone, tier, reason, conditions, former volunteer, partners
     ("E-3502-hao-lianfang", "郝连芳", "3", "2", 1, 1950, True, "key", "独居，子女不在身边 / lives alone, children away",
      "腰腿不便", "VOL-hao-lianfang", ["VOL-zhang-xiuqin", "VOL-wang-guilan"]),
     ("E-3502-li-shuhua", "李淑华", "3", "1", 5, 1935, True, "high_risk", "九十岁独居，行动不便 / 90, alone, frail",
