@@ -27,10 +27,11 @@ async def open_loans(client, reader) -> list[str]:
     return [x["barcode"] for x in (await client.get(f"/api/library/readers/{reader}", headers=STAFF)).json()["loans"]]
 
 
-async def test_partner_return_over_redis_closes_loan_once(lib, settings):
+async def test_partner_return_over_redis_closes_loan_once(lib, settings, clock):
     async with lib() as (_rt, client):
         reader = await register(client, CARD_A, "赵晓彤")
         await checkout(client, reader, "ZHC-4")
+        clock.advance(timedelta(hours=2))  # the partner's desk took it at 03:00, we hear of it at 04:00
         r = aredis.Redis.from_url(settings.redis_url)
         ingress = f"{settings.stream_prefix}:partner:CN-SJZ-LIB:in"
         doc = json.dumps(partner_event(event_id="sjzlib-ret-0001"), ensure_ascii=False)
@@ -45,6 +46,7 @@ async def test_partner_return_over_redis_closes_loan_once(lib, settings):
         assert len(events(settings.redis_url, stream, "BookReturned")) == 1
         assert len(events(settings.redis_url, stream, "BookInTransit")) == 1
         assert returned[0]["causationid"] == "sjzlib-ret-0001" and returned[0]["data"]["branch"] == "CN-SJZ-LIB"
+        assert returned[0]["data"]["returned_at"].startswith("2026-11-28T03:00:00")
         assert await r.xlen(f"{settings.stream_prefix}:dlq") == 0
         await r.aclose()
 

@@ -119,12 +119,14 @@ def route_copy(ctx, session: Session, copy: Copy, here: Branch, now: datetime,
 
 
 def checkin(ctx, session: Session, barcode: str, branch_code: str, *,
-            causation: CloudEvent | None = None, partner_event: bool = False) -> dict:
+            causation: CloudEvent | None = None, partner_event: bool = False,
+            returned_at: datetime | None = None) -> dict:
     """Return a copy at any branch; closes its loan and answers with the routing slip.
 
     A partner's copy checked in at one of our branches is also reported to that partner on its
     egress stream (``partner:<CODE>:out``) as a BookReturned. ``partner_event`` marks returns the
-    partner itself reported (no echo back).
+    partner itself reported (no echo back); ``returned_at`` is when the partner's desk took the book
+    (kept between the check-out and now).
     """
     now = ctx.clock.now()
     here = common.branch(session, branch_code)
@@ -135,12 +137,15 @@ def checkin(ctx, session: Session, barcode: str, branch_code: str, *,
     if copy.status == CopyStatus.AWAITING_PICKUP and copy.location == here.code:
         raise Conflict("此书已在本馆预约架上 / this copy is already on this branch's hold shelf")
     loan = common.open_loan_of(session, copy.barcode)
+    when = now
     if loan is not None:
-        loan.returned_at, loan.returned_branch = now, here.code
+        if returned_at is not None:
+            when = max(min(common.utc(returned_at), now), common.utc(loan.checked_out_at))
+        loan.returned_at, loan.returned_branch = when, here.code
         session.add(loan)
     slip = route_copy(ctx, session, copy, here, now, causation)
     returned = BookReturned(barcode=copy.barcode, isbn=copy.isbn, title=title.title, branch=here.code,
-                            returned_at=now, loan_id=loan.id if loan else None,
+                            returned_at=when, loan_id=loan.id if loan else None,
                             reader_id=loan.reader_id if loan else None)
     if loan is not None:
         ctx.emit(session, returned, subject=loan.id, causation=causation)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 
 from sqlalchemy import select
@@ -49,7 +48,8 @@ def apply_returned(ctx, session: Session, event: CloudEvent, data: BookReturned,
     if session.get(Copy, data.barcode) is None:
         raise RejectEvent("unknown_barcode", f"no copy with barcode {data.barcode!r}")
     try:
-        return circulation.checkin(ctx, session, data.barcode, data.branch, causation=event, partner_event=True)
+        return circulation.checkin(ctx, session, data.barcode, data.branch, causation=event, partner_event=True,
+                                    returned_at=data.returned_at)
     except LibraryError as exc:  # a state the partner cannot fix (withdrawn copy…)
         raise RejectEvent("not_applicable", exc.message) from None
 
@@ -138,11 +138,3 @@ async def reject_counts(ctx) -> dict[str, dict]:
             last = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     return counts
 
-
-def example_event(partner: str, barcode: str, branch: str, when: str) -> str:
-    """A well-formed partner BookReturned CloudEvent (docs and tests)."""
-    return json.dumps({
-        "specversion": "1.0", "id": secrets.token_hex(8), "source": source_of(partner),
-        "type": BookReturned.event_type, "time": when,
-        "data": {"barcode": barcode, "branch": branch, "returned_at": when},
-    }, ensure_ascii=False)
