@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import redis.asyncio as aredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 import typer
 from rich.console import Console
 from rich.json import JSON
@@ -57,7 +59,11 @@ def _run(work: Callable[[aredis.Redis, StreamNames], Awaitable[T]]) -> T:
         finally:
             await redis.aclose()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        _console().print(f"[red]连不上 Redis / cannot reach Redis at {settings.redis_url}: {exc}[/red]")
+        raise typer.Exit(2) from None
 
 
 def _operator() -> str:

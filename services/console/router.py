@@ -206,5 +206,4 @@ def build_console_router(runtime, sample_every_s: float = 10.0) -> APIRouter:
         ok, checks = await runtime.readiness()
         return page(request, "_health.html", who, ok=ok, checks=checks)
 
-    router.sampler = sampler  # type: ignore[attr-defined]
     return router

@@ -262,3 +262,10 @@ async def test_personal_data_typed_into_an_event_is_masked(start_runtime, settin
         r = await cli("show", row["entry_id"])
         assert "13812345678" not in r.output and "138****5678" in r.output
         assert "110105194912310025" not in r.output and ticket in r.output
+
+
+def test_an_unreachable_redis_is_reported_not_a_traceback():
+    from tests.support.redis_server import free_port
+
+    r = CliRunner().invoke(events_app, ["groups"], env={"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
+    assert r.exit_code == 2 and "cannot reach Redis" in r.output
