@@ -121,14 +121,22 @@ async def test_registry_survey_pairing_rules_and_masked_phones(start_runtime, cl
         r = await client.post(f"{API}/pairings", headers=WANG, json={"elder_id": a["id"],
                                                                     "volunteer_id": ids["liu"]})
         assert r.status_code == 403
+        # a volunteer's weekly cap bounds the visits her pairings ask for
+        zhao = await ok(await client.post(f"{API}/volunteers", headers=LEADER, json={
+            "name": "赵美玲", "community": "3502", "user_id": "volunteer:zhao-meiling", "weekly_cap": 1}), 201)
+        li = next(e for e in await ok(await client.get(f"{API}/elders", headers=LEADER)) if e["name"] == "李大爷")
+        await pair(client, li["id"], zhao["id"])  # weekly: 1 visit a week
+        r = await client.post(f"{API}/pairings", headers=LEADER, json={"elder_id": a["id"], "volunteer_id": zhao["id"]})
+        assert r.status_code == 409 and "上限" in r.json()["detail"]
+        assert (await ok(await client.get(f"{API}/volunteers/{zhao['id']}", headers=LEADER)))["weekly_load"] == 1.0
         survey = await ok(await client.get(f"{API}/survey", headers=LEADER, params={"community": "3502"}))
         assert [(g["building"], g["unit"], g["paired"], g["unpaired"]) for g in survey] == [
-            ("3", "2", 1, 1), ("5", "1", 0, 1)]
+            ("3", "2", 1, 1), ("5", "1", 1, 0)]
         assert survey[1]["tiers"]["high_risk"] == 1
         assert (await client.get(f"{API}/survey", headers=WANG, params={"community": "3502"})).status_code == 403
 
         listed = await ok(await client.get(f"{API}/volunteers", headers=WANG))
-        assert {v["phone"] for v in listed} == {"138****5678", "139****1111", "137****2222"}
+        assert {v["phone"] for v in listed} == {"138****5678", "139****1111", "137****2222", None}
         mine = await ok(await client.get(f"{API}/volunteers/{ids['wang']}", headers=WANG))
         assert mine["phone"] == "13900001111"
         other = await ok(await client.get(f"{API}/volunteers/{ids['liu']}", headers=WANG))

@@ -102,3 +102,10 @@ def occurrences(rule: str, anchor: datetime, after: datetime, until: datetime,
             continue
         out.append(when)
     return out
+
+
+def visits_per_week(rule: str, anchor: datetime, now: datetime) -> float:
+    """The average number of visits a plan asks for per week over the coming year."""
+    start = max(as_utc(now), as_utc(anchor))
+    year = parse_rule(rule, anchor).between(start, start + timedelta(days=364, seconds=-1), inc=True)
+    return len(year) / 52

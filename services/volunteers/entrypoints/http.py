@@ -192,14 +192,16 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         """A volunteer; the full phone only for themself, their team leader and staff."""
         with unit_of_work() as s:
             volunteer = get_volunteer(s, volunteer_id)
-            return views.volunteer_view(volunteer, full_phone=full_phone_for(s, actor, volunteer))
+            return views.volunteer_view(volunteer, full_phone=full_phone_for(s, actor, volunteer)) | {
+                "weekly_load": round(registry.weekly_load(s, volunteer_id, now()), 2)}
 
     @router.patch("/volunteers/{volunteer_id}")
     def change_volunteer(volunteer_id: str, body: VolunteerPatch,
                          actor: Annotated[Principal, Depends(MANAGERS)]) -> dict:
         with unit_of_work() as s:
             volunteer = registry.update_volunteer(s, volunteer_id, body.model_dump(exclude_none=True))
-            return views.volunteer_view(volunteer, full_phone=True)
+            return views.volunteer_view(volunteer, full_phone=True) | {
+                "weekly_load": round(registry.weekly_load(s, volunteer_id, now()), 2)}
 
     @router.get("/volunteers/{volunteer_id}/timebank")
     def timebank(volunteer_id: str, actor: Annotated[Principal, Depends(MEMBERS)]) -> dict:

@@ -121,6 +121,10 @@ def pair(ctx, session: Session, elder_id: str, volunteer_id: str, now: datetime)
                                                   Pairing.ended_at.is_(None))).first()
     if existing is not None:
         raise Conflict(f"已结对 / already paired ({existing.id})")
+    load = weekly_load(session, volunteer_id, now) + planning.visits_per_week(elder.rrule, elder.plan_anchor, now)
+    if load > volunteer.weekly_cap + 1e-9:
+        raise Conflict(f"超过该志愿者每周走访上限 / over {volunteer.name}'s cap of {volunteer.weekly_cap} visits a "
+                       f"week ({load:.1f} with this elder)")
     pairing = Pairing(id=new_id("P"), elder_id=elder_id, volunteer_id=volunteer_id, started_at=now)
     session.add(pairing)
     session.flush()
@@ -128,6 +132,13 @@ def pair(ctx, session: Session, elder_id: str, volunteer_id: str, now: datetime)
                                      unit=elder.unit, pairing_id=pairing.id, volunteer_id=volunteer_id,
                                      volunteer_user=volunteer.user_id), subject=pairing.id)
     return pairing
+
+
+def weekly_load(session: Session, volunteer_id: str, now: datetime) -> float:
+    """Visits a week a volunteer's current pairings ask for (each elder's plan counted in full)."""
+    elders = session.exec(select(Elder).join(Pairing, Pairing.elder_id == Elder.id).where(
+        Pairing.volunteer_id == volunteer_id, Pairing.ended_at.is_(None)))
+    return sum(planning.visits_per_week(e.rrule, e.plan_anchor, now) for e in elders)
 
 
 def end_pairing(ctx, session: Session, pairing_id: str, reason: str, now: datetime) -> Pairing:

@@ -42,8 +42,9 @@ def elder_view(session: Session, actor: Principal, elder: Elder, now) -> dict:
         "pauses": [{"starts_at": shown(p.starts_at), "ends_at": shown(p.ends_at), "reason": p.reason}
                    for p in pauses],
         "upcoming_visits": [{"id": v.id, "kind": v.kind, "due_at": shown(v.due_at)} for v in upcoming],
-        "volunteers": [{"id": p.volunteer_id, "pairing_id": p.id} for p in session.exec(
-            select(Pairing).where(Pairing.elder_id == elder.id, Pairing.ended_at.is_(None)))],
+        "volunteers": [{"id": v.id, "name": v.name, "pairing_id": p.id} for p, v in session.exec(
+            select(Pairing, Volunteer).join(Volunteer, Volunteer.id == Pairing.volunteer_id)
+            .where(Pairing.elder_id == elder.id, Pairing.ended_at.is_(None)).order_by(Pairing.started_at))],
         "health_visible": show,
         "emergency_contact": {"name": elder.emergency_name,
                               "phone": (elder.emergency_phone if show else mask_phone(elder.emergency_phone))
