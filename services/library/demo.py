@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from services.library.adapters.orm import Copy, Reader
 from services.library.service_layer import catalog, readers
 from shared.pii import keyed_hash
@@ -51,6 +53,6 @@ def load(ctx) -> None:
             if session.get(Copy, barcode) is None:
                 catalog.add_copy(ctx, session, barcode=barcode, isbn=isbn, home_branch=home)
         for id_number, name, user in READERS:
-            exists = session.query(Reader).filter(Reader.id_hash == keyed_hash(id_number)).first()
+            exists = session.execute(select(Reader.id).where(Reader.id_hash == keyed_hash(id_number))).first()
             if exists is None:
                 readers.register(ctx, session, id_number=id_number, name=name, user=user)
