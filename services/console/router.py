@@ -22,7 +22,7 @@ from sse_starlette.sse import EventSourceResponse
 from services.console.auth import COOKIE, cookie_header, operator_console
 from services.console.sampler import GroupSampler
 from shared.ops import dlq as dlq_ops
-from shared.ops.entries import EventFilter, event_streams, find, follow, recent, server_now_id
+from shared.ops.entries import EventFilter, event_streams, find, follow, parse_when, recent, server_now_id
 from shared.ops.flows import trace as trace_flow
 from shared.ops.groups import deliveries_of
 from shared.web.auth import Principal, decode_token, public
@@ -38,8 +38,12 @@ _public = Depends(public())
 def _filter(request: Request) -> EventFilter:
     q = request.query_params
     types = [t.strip() for t in q.get("type", "").split(",") if t.strip()]
+    try:
+        since, until = parse_when(q.get("since")), parse_when(q.get("until"))
+    except (ValueError, OverflowError):
+        raise HTTPException(422, "时间格式：10m、2h、1d 或 ISO 时间 / times are 10m, 2h, 1d or ISO") from None
     return EventFilter(types=types, source=q.get("source") or None, subject=q.get("subject") or None,
-                       correlation=q.get("correlation") or None)
+                       correlation=q.get("correlation") or None, since=since, until=until)
 
 
 def build_console_router(runtime, sample_every_s: float = 10.0) -> APIRouter:

@@ -66,6 +66,9 @@ async def test_pages_show_events_groups_dead_letters_and_traces(start_runtime):
         assert (await client.get(f"/console/events/{entry}", headers=token("staff:li", "staff"))).status_code == 403
         r = await client.get("/console?type=TicketClosed", headers=OPERATOR)
         assert first not in r.text
+        assert first in (await client.get("/console?since=1h&type=TicketOpened", headers=OPERATOR)).text
+        assert first not in (await client.get("/console?until=1d", headers=OPERATOR)).text
+        assert (await client.get("/console?since=yesterday-ish", headers=OPERATOR)).status_code == 422
 
         r = await client.get("/console/groups", headers=OPERATOR)
         assert r.status_code == 200 and "<svg" in r.text and "notify" in r.text
