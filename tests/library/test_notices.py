@@ -4,13 +4,19 @@ re-armed by a renewal, and claimed once when two replicas tick together."""
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from services.library.domain.notices import overdue_stage
 from services.library.jobs import tick
 from tests.conftest import eventually
 from tests.library.conftest import CARD_A, CARD_B, STAFF, checkout, events, register
 
 
-async def test_each_stage_once_never_after_return_and_rearmed_by_renewal(lib, clock, settings, start_runtime):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_each_stage_once_never_after_return_and_rearmed_by_renewal(lib, clock, settings, start_runtime, backend,
+                                                                         monkeypatch, pg_database):
+    if backend == "postgresql":
+        monkeypatch.setenv("LIBRARY_DATABASE_URL", pg_database("library"))
     start = clock.now()
     async with lib() as (runtime, client):
         ctx = runtime.contexts["library"]

@@ -67,6 +67,7 @@ def next_hold(session: Session, isbn: str) -> Hold | None:
     """The first waiting hold on a title (fair queue: placed first, served first)."""
     return session.execute(
         select(Hold).where(Hold.isbn == isbn, Hold.status == "waiting").order_by(Hold.placed_at, Hold.id).limit(1)
+        .with_for_update(skip_locked=True)  # two copies checked in at once serve two different holds
     ).scalar_one_or_none()
 
 

@@ -13,7 +13,7 @@ from services.library.adapters.orm import Branch, Copy, PartnerKey
 from services.library.config import library_settings
 from services.library.domain import signature
 from services.library.domain.errors import Invalid, LibraryError, NotFound
-from services.library.service_layer import circulation, common
+from services.library.service_layer import circulation
 from shared.events.envelope import CloudEvent
 from shared.events.library import BookReturned
 from shared.messaging.consumer import RejectEvent
