@@ -43,8 +43,8 @@ def materialise_plans(ctx: ServiceContext, now: datetime) -> int:
 
 
 def _claim(session: Session, visit_id: str, **where_null_set) -> bool:
-    """Set the given claim columns on a visit only if they are still NULL; True if this caller won."""
-    stmt = update(Visit).where(Visit.id == visit_id)
+    """Set the given claim columns on a visit still scheduled, only if they are NULL; True if this caller won."""
+    stmt = update(Visit).where(Visit.id == visit_id, Visit.status == "scheduled")
     for column in where_null_set:
         stmt = stmt.where(getattr(Visit, column).is_(None))
     return session.execute(stmt.values(**where_null_set).execution_options(synchronize_session=False)).rowcount == 1

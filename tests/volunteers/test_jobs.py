@@ -199,3 +199,24 @@ async def test_weekly_digest_once_per_team_and_week(start_runtime, clock, settin
         clock.advance(timedelta(days=7))
         tick(ctx, clock.now())
         await eventually(lambda: len(published(settings, "VolunteerDigestReady")) == 2)
+
+
+async def test_a_log_closes_the_due_visit_and_an_early_log_is_never_announced(start_runtime, clock, settings):
+    async with start_runtime(["volunteers"], clock=clock) as (runtime, client):
+        ctx = runtime.contexts["volunteers"]
+        ids = await setup_team(client)
+        elder = await register(client, "李大爷", tier="high_risk")
+        await pair(client, elder["id"], ids["wang"])
+        log = {"elder_id": elder["id"], "method": "door", "minutes": 30}
+        early = await ok(await client.post(f"{API}/logs", headers=WANG, json=log), 201)  # Sat, before Sun's visit
+        assert early["id"] == f"V-{elder['id']}-202611290100"
+        clock.advance(timedelta(days=8, hours=1))  # Sun Dec 6 11:00: the Dec 6 visit is due
+        tick(ctx, clock.now())
+        dec6 = f"V-{elder['id']}-202612060100"
+        assert list(await eventually(lambda: due_per_visit(settings))) == [dec6]
+        later = await ok(await client.post(f"{API}/logs", headers=WANG, json=log), 201)
+        assert later["id"] == dec6 and later["status"] == "done"
+        clock.advance(timedelta(days=2))
+        tick(ctx, clock.now())
+        await eventually(lambda: outbox_empty(runtime))
+        assert published(settings, "VisitMissed") == []

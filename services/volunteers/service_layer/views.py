@@ -50,6 +50,8 @@ def elder_view(session: Session, actor: Principal, elder: Elder, now) -> dict:
                               "phone": (elder.emergency_phone if show else mask_phone(elder.emergency_phone))
                               if elder.emergency_phone else None},
     }
+    if elder.former_volunteer_id:  # the served who once served: the hours she gave
+        data["former_volunteer_hours"] = balance(session, elder.former_volunteer_id)
     if show:
         data["conditions"] = elder.conditions
         data["notes"] = elder.notes

@@ -58,9 +58,15 @@ def _visiting_volunteer(session: Session, actor: Principal, elder: Elder, volunt
 
 
 def _open_visit(session: Session, elder_id: str, visited_at: datetime) -> Visit | None:
-    """The earliest visit of the elder still waiting for a log (due no later than a week after the visit)."""
-    return session.exec(select(Visit).where(Visit.elder_id == elder_id, Visit.status.in_(("scheduled", "missed")),
-                                            Visit.due_at <= visited_at + MATCH_WINDOW)
+    """The visit a log without ``visit_id`` closes.
+
+    The latest visit already due and not logged, else the next one due within a week.
+    """
+    waiting = (Visit.elder_id == elder_id, Visit.status.in_(("scheduled", "missed")))
+    due = session.exec(select(Visit).where(*waiting, Visit.due_at <= visited_at).order_by(Visit.due_at.desc())).first()
+    if due is not None:
+        return due
+    return session.exec(select(Visit).where(*waiting, Visit.due_at <= visited_at + MATCH_WINDOW)
                         .order_by(Visit.due_at)).first()
 
 
@@ -147,6 +153,10 @@ def amend_log(session: Session, actor: Principal, log_id: str, changes: dict, re
     for key, value in changes.items():
         setattr(log, key, value)
     log.updated_at = now
+    if "visited_at" in changes:
+        visit = get_visit(session, log.visit_id)
+        visit.done_at = changes["visited_at"]
+        session.add(visit)
     session.add(log)
     session.add(LogRevision(log_id=log.id, at=now, actor=actor.sub, reason=reason, before=before,
                             after={k: _plain(v) for k, v in changes.items()}))
