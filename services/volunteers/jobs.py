@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import DigestRun, Elder, Team, Visit
-from services.volunteers.domain.planning import CHECKLIST, grace_for
+from services.volunteers.domain.planning import CHECKLIST, DEFAULT_GRACE, GRACE
 from services.volunteers.service_layer import planning, reports
 from services.volunteers.service_layer.common import address, insert_ignore, paired_users, team_of
 from shared.clock import SHANGHAI, UTC, as_utc
@@ -20,7 +20,6 @@ from shared.events.volunteers import VisitDue, VisitMissed, VolunteerDigestReady
 from shared.runtime import ServiceContext
 
 BATCH = 200
-SHORTEST_GRACE = timedelta(hours=24)
 
 
 def tick(ctx: ServiceContext, now: datetime) -> int:
@@ -51,8 +50,16 @@ def _claim(session: Session, visit_id: str, **where_null_set) -> bool:
 
 
 def _candidates(ctx: ServiceContext, *conditions) -> list[str]:
+    """Ids of visits matching ``conditions`` (Visit and its Elder), oldest first, at most BATCH."""
     with Session(ctx.store.engine) as session:
-        return list(session.exec(select(Visit.id).where(*conditions).order_by(Visit.due_at).limit(BATCH)))
+        return list(session.exec(select(Visit.id).join(Elder, Elder.id == Visit.elder_id).where(*conditions)
+                                 .order_by(Visit.due_at).limit(BATCH)))
+
+
+def _late(now: datetime, periods: int):
+    """SQL condition: the visit is more than ``periods`` grace periods of its elder's tier late."""
+    special = [and_(Elder.tier == tier, Visit.due_at <= now - periods * grace) for tier, grace in GRACE.items()]
+    return or_(*special, and_(Elder.tier.not_in(list(GRACE)), Visit.due_at <= now - periods * DEFAULT_GRACE))
 
 
 def announce_due(ctx: ServiceContext, now: datetime) -> int:
@@ -98,13 +105,10 @@ def flag_missed(ctx: ServiceContext, now: datetime) -> int:
     A miss right after another miss of the same elder is escalated to staff at once (level 2).
     """
     count = 0
-    for visit_id in _candidates(ctx, Visit.status == "scheduled", Visit.due_at <= now - SHORTEST_GRACE,
-                                Visit.missed_at.is_(None)):
+    for visit_id in _candidates(ctx, Visit.status == "scheduled", Visit.missed_at.is_(None), _late(now, 1)):
         with ctx.store.transaction() as session:
             visit = session.get(Visit, visit_id)
             elder = session.get(Elder, visit.elder_id)
-            if as_utc(visit.due_at) + grace_for(elder.tier) > now:
-                continue
             again = _previous_missed(session, visit)
             claimed = session.execute(update(Visit).where(
                 Visit.id == visit_id, Visit.missed_at.is_(None), Visit.status == "scheduled",
@@ -120,13 +124,10 @@ def flag_missed(ctx: ServiceContext, now: datetime) -> int:
 def escalate(ctx: ServiceContext, now: datetime) -> int:
     """A missed visit still not logged one more grace period later: VisitMissed level 2, to staff."""
     count = 0
-    for visit_id in _candidates(ctx, Visit.status == "missed", Visit.escalated_at.is_(None),
-                                Visit.due_at <= now - 2 * SHORTEST_GRACE):
+    for visit_id in _candidates(ctx, Visit.status == "missed", Visit.escalated_at.is_(None), _late(now, 2)):
         with ctx.store.transaction() as session:
             visit = session.get(Visit, visit_id)
             elder = session.get(Elder, visit.elder_id)
-            if as_utc(visit.due_at) + 2 * grace_for(elder.tier) > now:
-                continue
             claimed = session.execute(update(Visit).where(
                 Visit.id == visit_id, Visit.escalated_at.is_(None), Visit.status == "missed",
             ).values(escalated_at=now).execution_options(synchronize_session=False)).rowcount == 1
@@ -149,7 +150,8 @@ def weekly_digests(ctx: ServiceContext, now: datetime) -> int:
     end = week_start(now)
     start = end - timedelta(days=7)
     with Session(ctx.store.engine) as session:
-        team_ids = list(session.exec(select(Team.id).order_by(Team.id)))
+        done = set(session.exec(select(DigestRun.team_id).where(DigestRun.week_start == start)))
+        team_ids = [t for t in session.exec(select(Team.id).order_by(Team.id)) if t not in done]
     count = 0
     for team_id in team_ids:
         with ctx.store.transaction() as session:
