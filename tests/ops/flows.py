@@ -1,11 +1,10 @@
-"""Real flows for the operators' tests: staff on duty, tickets opened through HTTP, and a notify
-outage (its table renamed away) that makes notify's consumer fail and dead-letter events."""
+"""Real flows for the operators' tests: staff on duty, tickets opened through HTTP, and a consumer
+outage (its inbox table renamed away) that makes a service fail on events and dead-letter them."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 
-from services.notify.adapters.orm import Notification
 from shared.ops.dlq import DlqFilter, list_dead
 from tests.conftest import token
 
@@ -34,15 +33,16 @@ async def staff_inbox_titles(client) -> list[str]:
 
 
 @contextmanager
-def notify_outage(engine):
-    """Notify's inbox table is gone while inside: every TicketOpened it handles fails."""
-    table = Notification.__tablename__
-    with engine.begin() as conn:
+def consumer_outage(ctx):
+    """A service's inbox table is gone while inside: every event its consumer handles fails (and is
+    retried, then dead-lettered) whatever the handler does; afterwards it works again."""
+    table = ctx.module.inbox.table.name
+    with ctx.store.engine.begin() as conn:
         conn.exec_driver_sql(f'ALTER TABLE "{table}" RENAME TO "{table}_down"')
     try:
         yield
     finally:
-        with engine.begin() as conn:
+        with ctx.store.engine.begin() as conn:
             conn.exec_driver_sql(f'ALTER TABLE "{table}_down" RENAME TO "{table}"')
 
 

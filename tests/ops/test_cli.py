@@ -11,7 +11,7 @@ from services.ops_cli import events_app
 from shared.events.notify import NotificationSent
 from shared.ops.entries import recent
 from tests.conftest import eventually
-from tests.ops.flows import dead_letter_count, notify_outage, open_ticket, staff_inbox_titles, staff_on_duty
+from tests.ops.flows import consumer_outage, dead_letter_count, open_ticket, staff_inbox_titles, staff_on_duty
 
 
 def cli_runner(settings):
@@ -124,9 +124,8 @@ async def test_dead_letters_redrive_and_discard(start_runtime, settings):
     cli = cli_runner(settings)
     async with start_runtime(["tickets", "notify"], max_deliveries=2) as (runtime, client):
         await staff_on_duty(client)
-        engine = runtime.contexts["notify"].store.engine
         names = runtime.names
-        with notify_outage(engine):
+        with consumer_outage(runtime.contexts["notify"]):
             lost = await open_ticket(client, "井盖松动")
             dropped = await open_ticket(client, "测试工单")
             await eventually(lambda: _eq(dead_letter_count(runtime.redis, names), 2), timeout=15)
@@ -135,7 +134,7 @@ async def test_dead_letters_redrive_and_discard(start_runtime, settings):
         dead = {d["event"]["subject"]: d for d in json_lines(r.output)}
         assert set(dead) == {lost, dropped}
         assert dead[lost]["reason"] == "handler_failed" and dead[lost]["deliveries"] == 2
-        assert "notification" in dead[lost]["error"]
+        assert "inbox" in dead[lost]["error"]
         r = await cli("dlq", "list")
         assert "handler_failed" in r.output and "TicketOpened" in r.output
         r = await cli("dlq", "show", dead[lost]["id"])
@@ -148,14 +147,14 @@ async def test_dead_letters_redrive_and_discard(start_runtime, settings):
 
         r = await cli("dlq", "redrive", dead[lost]["id"])
         assert r.exit_code == 0 and "redriven: 1" in r.output, r.output
-        titles = await eventually(lambda: _with(staff_inbox_titles(client), "新报事：井盖松动"))
-        assert titles.count("新报事：井盖松动") == 1
+        titles = await eventually(lambda: _with(staff_inbox_titles(client), "井盖松动"))
+        assert sum("井盖松动" in t for t in titles) == 1
         # a second redrive of the same event (say, from an old copy) has no second effect
         r = await cli("replay", "tickets", "--group", "notify", "--since", "10m", "--type", "TicketOpened", "--yes")
         assert r.exit_code == 0 and "would replay: 2" in r.output and "replayed: 2" in r.output
         # the replayed TicketOpened of the discarded flow reaches staff, the redriven one does not repeat
-        titles = await eventually(lambda: _with(staff_inbox_titles(client), "新报事：测试工单"))
-        assert titles.count("新报事：井盖松动") == 1
+        titles = await eventually(lambda: _with(staff_inbox_titles(client), "测试工单"))
+        assert sum("井盖松动" in t for t in titles) == 1
 
         r = await cli("dlq", "discard", dead[dropped]["id"], "--why", "演练数据 / drill data")
         assert r.exit_code == 0 and "discarded: 1" in r.output
@@ -169,9 +168,10 @@ async def _eq(coro, n):
     return (await coro) == n
 
 
-async def _with(coro, title):
+async def _with(coro, text):
+    """The staff inbox titles once one of them mentions ``text``."""
     titles = await coro
-    return titles if title in titles else None
+    return titles if any(text in t for t in titles) else None
 
 
 async def test_replay_dry_run_counts_and_writes_nothing(start_runtime, settings):
@@ -228,7 +228,7 @@ async def test_a_failing_entry_shows_as_pending_with_its_error(start_runtime, se
     cli = cli_runner(settings)
     async with start_runtime(["tickets", "notify"], max_deliveries=1000) as (runtime, client):
         await staff_on_duty(client)
-        with notify_outage(runtime.contexts["notify"].store.engine):
+        with consumer_outage(runtime.contexts["notify"]):
             ticket = await open_ticket(client, "井盖松动")
             opened = (await opened_events(runtime, 1))[0]
             stream = f"{settings.stream_prefix}:tickets"
@@ -244,7 +244,7 @@ async def test_a_failing_entry_shows_as_pending_with_its_error(start_runtime, se
             r = await cli("show", opened.entry_id, "--json")
             (notify,) = [g for g in json.loads(r.output)["groups"] if g["group"] == "notify"]
             assert notify["state"] == "pending" and notify["consumer"] == "c1" and notify["deliveries"] >= 2
-            assert "notification" in notify["error"]
+            assert "inbox" in notify["error"]
             assert json.loads(r.output)["event"]["subject"] == ticket
         await eventually(lambda: _len_at_least(staff_inbox_titles(client), 1), timeout=15)
         r = await cli("show", opened.entry_id, "--json")
