@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,11 +29,15 @@ from shared.clock import utcnow
 from shared.db.store import Store
 from shared.events.envelope import CloudEvent, EventData
 from shared.events.registry import InvalidEvent, parse_event
-from shared.messaging.streams import EVENT_FIELD, TYPE_FIELD, StreamNames, entry_payload
+from shared.messaging.streams import EVENT_FIELD, ORIGIN_FIELD, TYPE_FIELD, StreamNames, entry_payload
 
 log = logging.getLogger("linli.consumer")
 
 Handler = Callable[[Any, CloudEvent, Any, Session], None]
+
+CURRENT_STREAM: ContextVar[str | None] = ContextVar("linli_current_stream", default=None)
+"""While a handler runs: the stream its event arrived on (for a redriven or replayed event, the
+stream it first arrived on). Lets a handler check, e.g., that a partner wrote to its own stream."""
 
 
 class RejectEvent(Exception):
@@ -154,8 +159,9 @@ class ConsumerRuntime:
         self, stream: str, entries: list[tuple[bytes, dict[bytes, bytes]]], deliveries: dict[bytes, int]
     ) -> BatchOutcome:
         outcome = BatchOutcome()
-        work: list[tuple[bytes, CloudEvent, EventData]] = []
+        work: list[tuple[bytes, CloudEvent, EventData, str]] = []
         raws = dict(entries)
+        is_retry = stream == self.names.retry(self.group)
         for entry_id, fields in entries:
             payload = entry_payload(fields)
             try:
@@ -168,7 +174,10 @@ class ConsumerRuntime:
             if envelope.type not in self.consumer.handlers:
                 outcome.skipped.append(entry_id)
                 continue
-            work.append((entry_id, envelope, data))
+            origin = stream
+            if is_retry and fields.get(ORIGIN_FIELD.encode()):  # only operators write retry streams
+                origin = fields[ORIGIN_FIELD.encode()].decode(errors="replace")
+            work.append((entry_id, envelope, data, origin))
         if work:
             applied = await asyncio.to_thread(self._apply, work)
             for entry_id, status in applied.items():
@@ -184,7 +193,7 @@ class ConsumerRuntime:
         self.handled += len(outcome.done)
         return outcome
 
-    def _apply(self, work: list[tuple[bytes, CloudEvent, EventData]]) -> dict[bytes, Any]:
+    def _apply(self, work: list[tuple[bytes, CloudEvent, EventData, str]]) -> dict[bytes, Any]:
         """Run handlers in one transaction, a savepoint per event.
 
         Returns entry id -> ``"done"``, ``"duplicate"``, a :class:`RejectEvent`, or an error text.
@@ -194,12 +203,13 @@ class ConsumerRuntime:
         inbox = self.store.inbox
         try:
             with self.store.transaction() as session:
-                seen = inbox.seen_among(session, group, [envelope.id for _, envelope, _ in work])
-                for entry_id, envelope, data in work:
+                seen = inbox.seen_among(session, group, [envelope.id for _, envelope, _, _ in work])
+                for entry_id, envelope, data, origin in work:
                     if envelope.id in seen:
                         statuses[entry_id] = "duplicate"
                         continue
                     seen.add(envelope.id)  # the same event twice in one batch
+                    token = CURRENT_STREAM.set(origin)
                     try:
                         with session.begin_nested():
                             inbox.record(session, group, envelope.id, envelope.type)
@@ -219,9 +229,11 @@ class ConsumerRuntime:
                             extra={"group": group, "event_id": envelope.id, "event_type": envelope.type,
                                    "correlation_id": envelope.correlationid, "error": exc.__class__.__name__},
                         )
+                    finally:
+                        CURRENT_STREAM.reset(token)
         except Exception as exc:  # the commit itself failed: nothing of this batch happened
             reason = f"{exc.__class__.__name__}: {exc}"[:2000]
-            return {entry_id: reason for entry_id, _, _ in work}
+            return {entry_id: reason for entry_id, _, _, _ in work}
         return statuses
 
     async def _settle(

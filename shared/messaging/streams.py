@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 EVENT_FIELD = "cloudevent"
 TYPE_FIELD = "type"
+ORIGIN_FIELD = "origin"  # on retry-stream entries: the stream the event first arrived on
 
 PRODUCERS = ("tickets", "library", "volunteers", "notify")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import redis.asyncio as aredis
 
 from shared.clock import utcnow
-from shared.messaging.streams import EVENT_FIELD, TYPE_FIELD, StreamNames
+from shared.messaging.streams import ORIGIN_FIELD, EVENT_FIELD, TYPE_FIELD, StreamNames
 from shared.ops.entries import StreamEvent, _like, text, to_event
 
 log = logging.getLogger("linli.ops")
@@ -111,7 +111,8 @@ async def redrive(redis: aredis.Redis, names: StreamNames, dead_ids: list[str], 
         if raw is None:
             continue
         group = raw.get("group") or ""
-        fields = {EVENT_FIELD: raw.get(EVENT_FIELD, ""), "redriven_from": dead_id, "redriven_by": operator}
+        fields = {EVENT_FIELD: raw.get(EVENT_FIELD, ""), ORIGIN_FIELD: raw.get("stream", ""),
+                  "redriven_from": dead_id, "redriven_by": operator}
         if raw.get(TYPE_FIELD):
             fields[TYPE_FIELD] = raw[TYPE_FIELD]
         pipe = redis.pipeline(transaction=True)

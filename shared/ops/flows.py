@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aredis
 
-from shared.messaging.streams import EVENT_FIELD, TYPE_FIELD, StreamNames
+from shared.messaging.streams import ORIGIN_FIELD, EVENT_FIELD, TYPE_FIELD, StreamNames
 from shared.ops.entries import EventFilter, StreamEvent, event_streams, scan, text, to_event
 
 log = logging.getLogger("linli.ops")
@@ -34,7 +34,8 @@ async def replay(
             count += 1
             if not dry_run:
                 values = {text(k): text(v) for k, v in fields.items()}
-                entry = {EVENT_FIELD: values.get(EVENT_FIELD, ""), "replayed_from": f"{key}/{text(entry_id)}",
+                entry = {EVENT_FIELD: values.get(EVENT_FIELD, ""), ORIGIN_FIELD: key,
+                         "replayed_from": f"{key}/{text(entry_id)}",
                          "replayed_by": operator}
                 if values.get(TYPE_FIELD):
                     entry[TYPE_FIELD] = values[TYPE_FIELD]
