@@ -145,6 +145,9 @@ async def test_registry_survey_pairing_rules_and_masked_phones(start_runtime, cl
         assert by_leader["phone"] == "13700002222"
         r = await client.post(f"{API}/volunteers", headers=WANG, json={"name": "x", "community": "3502"})
         assert r.status_code == 403
+        r = await client.put(f"{API}/teams/axqm-3502", headers=LEADER, json={"name": "x", "community": "3502"})
+        assert r.status_code == 403  # only staff set up teams and their escalation contact
+        assert (await client.get(f"{API}/teams", headers=RESIDENT)).status_code == 403
         r = await client.post(f"{API}/elders", headers=STAFF, json={
             "name": "x", "community": "3502", "building": "1", "unit": "1", "tier": "urgent"})
         assert r.status_code == 422

@@ -38,6 +38,8 @@ async def test_logging_visits_credits_hours_and_corrections_keep_history(start_r
         assert (await log(client, elder["id"], who=RESIDENT)).status_code == 403
         assert (await log(client, elder["id"], checklist={"mood": "great"})).status_code == 422
         assert (await log(client, elder["id"], method="telepathy")).status_code == 422
+        future = (await log(client, elder["id"], visited_at="2026-12-31T10:00:00")).json()
+        assert "将来" in future["detail"]
         visit = await ok(await log(client, elder["id"]), 201)
         assert visit["id"] == first_visit and visit["status"] == "done"
         log_id = visit["log_id"]
