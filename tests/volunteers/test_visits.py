@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import redis.asyncio as aredis
 
-from shared.events import new_event
+from shared.events import CloudEvent, new_event
 from shared.events.tickets import TicketOpened, TicketResolved
+from shared.events.volunteers import VisitHazardFound
 from shared.messaging.streams import StreamNames, encode_entry
 from tests.conftest import eventually, token
 from tests.volunteers.helpers import (
@@ -17,6 +18,13 @@ from tests.volunteers.helpers import (
 CHECKLIST = {"health_mood": "ok", "daily_needs": "ok", "family_contact": "attention", "safety_water": "ok",
              "safety_electricity": "ok", "safety_gas": "problem", "safety_heating": "ok", "service_needs": "ok"}
 GAS = {"category": "gas", "description": "燃气软管老化开裂", "location": "厨房"}
+
+
+async def stream_settled(r, stream: str, group: str) -> bool:
+    """Every entry of ``stream`` has been read and acknowledged by ``group``."""
+    info = next(g for g in await r.xinfo_groups(stream) if g["name"].decode() == group)
+    last = (await r.xrevrange(stream, count=1))[0][0]
+    return info["pending"] == 0 and info["last-delivered-id"] == last
 
 
 async def log(client, elder_id, who=WANG, minutes=45, **extra):
@@ -149,6 +157,20 @@ async def test_hazard_becomes_exactly_one_repair_ticket(start_runtime, clock, se
         ticket_id = await eventually(ticketed, timeout=15)
         tickets = await ok(await client.get("/api/tickets/tickets", headers=STAFF))
         assert [t["id"] for t in tickets] == [ticket_id]
+
+        # the same hazard delivered again (a redelivery, and a re-publication under a new event id): still one ticket
+        names = StreamNames(settings.stream_prefix)
+        r = aredis.Redis.from_url(settings.redis_url)
+        entries = [fields for _, fields in await r.xrange(names.events("volunteers"))
+                   if fields.get(b"type") == VisitHazardFound.event_type.encode()]
+        assert len(entries) == 1
+        original = CloudEvent.model_validate_json(entries[0][b"cloudevent"])
+        again = new_event(VisitHazardFound.model_validate(original.data), subject=original.subject)
+        for event in (original, again):
+            await r.xadd(names.events("volunteers"), encode_entry(event.to_json(), event.type))
+        await eventually(lambda: stream_settled(r, names.events("volunteers"), "tickets"))
+        await r.aclose()
+        assert len(await ok(await client.get("/api/tickets/tickets", headers=STAFF))) == 1
         ticket = await ok(await client.get(f"/api/tickets/tickets/{ticket_id}", headers=STAFF))
         assert "燃气软管老化开裂" in ticket["title"]
 
