@@ -29,9 +29,8 @@ def due_per_visit(settings) -> Counter:
     return Counter(e["data"]["visit_id"] for e in published(settings, "VisitDue"))
 
 
-async def test_visit_due_once_per_occurrence_with_two_replicas_on_postgresql(
-        start_runtime, clock, settings, pg_database, monkeypatch):
-    monkeypatch.setenv("VOLUNTEERS_DATABASE_URL", pg_database("volunteers"))
+async def test_visit_due_once_per_occurrence_with_two_replicas(start_runtime, clock, settings, volunteers_store):
+    """Two runtimes on the same store (a PostgreSQL database, or one SQLite file) tick at the same time."""
     async with start_runtime(["volunteers"], clock=clock) as (one, client), \
             start_runtime(["volunteers"], clock=clock, consumer_name="c2") as (two, _client2):
         ids = await setup_team(client)
