@@ -2,9 +2,12 @@
 
 from pathlib import Path
 
+from services.notify import jobs
 from services.notify.adapters.orm import inbox, metadata, outbox
+from services.notify.demo import load
 from services.notify.entrypoints.events import consumer
 from services.notify.entrypoints.http import build_router
+from services.notify.service_layer.setup import start
 from shared.runtime import ServiceModule
 
 module = ServiceModule(
@@ -16,4 +19,7 @@ module = ServiceModule(
     migrations=Path(__file__).parent / "migrations",
     consumer=consumer,
     router=build_router,
+    tickers=[("dispatch", 2.0, jobs.tick)],
+    on_start=[start],
+    demo=load,
 )

@@ -1,0 +1,26 @@
+"""Start-up of the notify service: templates validated, shipped rules seeded, retry policy read."""
+
+from __future__ import annotations
+
+import os
+
+from services.notify.adapters.templates import load_templates
+from services.notify.domain.schedule import RetryPolicy
+from services.notify.service_layer.rules import read_rules, seed_rules
+from shared.runtime import ServiceContext
+
+
+def policy_from_env() -> RetryPolicy:
+    """``NOTIFY_MAX_ATTEMPTS`` (6), ``NOTIFY_RETRY_BASE_SECONDS`` (60), ``NOTIFY_RETRY_JITTER`` (0.2)."""
+    return RetryPolicy(max_attempts=int(os.environ.get("NOTIFY_MAX_ATTEMPTS", 6)),
+                       base_seconds=float(os.environ.get("NOTIFY_RETRY_BASE_SECONDS", 60)),
+                       jitter=float(os.environ.get("NOTIFY_RETRY_JITTER", 0.2)))
+
+
+def start(ctx: ServiceContext) -> None:
+    """Fail start-up on a bad template or rule; otherwise seed the rules the store lacks."""
+    rules = read_rules()
+    ctx.state["templates"] = load_templates(required={r.template for r in rules})
+    ctx.state.setdefault("policy", policy_from_env())
+    with ctx.store.transaction() as session:
+        seed_rules(session, rules)
