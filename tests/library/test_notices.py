@@ -51,7 +51,8 @@ async def test_each_stage_once_never_after_return_and_rearmed_by_renewal(lib, cl
             assert await both_tick(58) == 0
 
         stream = f"{settings.stream_prefix}:library"
-        await eventually(lambda: len(events(settings.redis_url, stream, "LoanOverdue")) == 3)
+        await eventually(lambda: len(events(settings.redis_url, stream, "LoanOverdue")) == 3
+                         and len(events(settings.redis_url, stream, "LoanDueSoon")) == 3)
         soon = events(settings.redis_url, stream, "LoanDueSoon")
         overdue = events(settings.redis_url, stream, "LoanOverdue")
         assert sorted(e["data"]["loan_id"] for e in soon) == sorted([kept, renewed, renewed])
