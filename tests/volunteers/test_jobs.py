@@ -29,7 +29,7 @@ def due_per_visit(settings) -> Counter:
     return Counter(e["data"]["visit_id"] for e in published(settings, "VisitDue"))
 
 
-async def test_visit_due_once_per_occurrence_with_two_replicas(start_runtime, clock, settings, volunteers_store):
+async def test_visit_due_once_per_occurrence_with_two_replicas(start_runtime, clock, settings):
     """Two runtimes on the same store (a PostgreSQL database, or one SQLite file) tick at the same time."""
     async with start_runtime(["volunteers"], clock=clock) as (one, client), \
             start_runtime(["volunteers"], clock=clock, consumer_name="c2") as (two, _client2):
@@ -219,3 +219,24 @@ async def test_a_log_closes_the_due_visit_and_an_early_log_is_never_announced(st
         tick(ctx, clock.now())
         await eventually(lambda: outbox_empty(runtime))
         assert published(settings, "VisitMissed") == []
+
+
+async def test_a_hospital_stay_calls_off_an_announced_visit(start_runtime, clock, settings):
+    async with start_runtime(["volunteers"], clock=clock) as (runtime, client):
+        ctx = runtime.contexts["volunteers"]
+        await setup_team(client)
+        elder = await register(client, "郝连芳", tier="key")
+        visit_id = elder["upcoming_visits"][0]["id"]
+        clock.advance(timedelta(days=1))
+        tick(ctx, clock.now())
+        assert list(await eventually(lambda: due_per_visit(settings))) == [visit_id]
+        await ok(await client.post(f"{API}/elders/{elder['id']}/pauses", headers=LEADER, json={
+            "starts_at": "2026-11-29T00:00:00", "ends_at": "2026-12-10T00:00:00", "reason": "住院 / hospital"}), 201)
+        clock.advance(timedelta(days=5))
+        tick(ctx, clock.now())
+        await eventually(lambda: outbox_empty(runtime))
+        assert published(settings, "VisitMissed") == []
+        assert (await ok(await client.get(f"{API}/visits/{visit_id}", headers=STAFF)))["status"] == "cancelled"
+        report = await ok(await client.get(f"{API}/reports/coverage", headers=STAFF,
+                                           params={"community": "3502", "month": "2026-11"}))
+        assert report["total"]["due"] == 0 and report["total"]["visit_rate"] is None

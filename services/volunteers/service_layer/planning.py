@@ -84,12 +84,18 @@ def replan(ctx, session: Session, elder: Elder, rule: str, now: datetime, causat
 
 def pause(session: Session, elder: Elder, starts_at: datetime, ends_at: datetime, reason: str, actor: str,
           now: datetime) -> PlanPause:
-    """Pause an elder's plan (hospital stay, travel): no visit falls due inside ``[starts_at, ends_at)``."""
+    """Pause an elder's plan (hospital stay, travel): no visit falls due inside ``[starts_at, ends_at)``.
+
+    Planned visits there are removed; those already announced and campaign visits are cancelled.
+    """
     if as_utc(ends_at) <= as_utc(starts_at):
         raise Invalid("暂停结束须晚于开始 / a pause must end after it starts")
     starts_at, ends_at = as_utc(starts_at), as_utc(ends_at)
     row = PlanPause(elder_id=elder.id, starts_at=starts_at, ends_at=ends_at, reason=reason, created_by=actor)
     session.add(row)
     drop_future(session, elder.id, now, start=starts_at, end=ends_at)
+    session.execute(update(Visit).where(  # already announced, or a campaign's: called off, never missed
+        Visit.elder_id == elder.id, Visit.status == "scheduled", Visit.due_at >= starts_at, Visit.due_at < ends_at,
+    ).values(status="cancelled").execution_options(synchronize_session=False))
     session.flush()
     return row

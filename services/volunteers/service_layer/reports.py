@@ -42,7 +42,7 @@ def coverage(session: Session, community: str, month: str) -> dict:
                                               Visit.due_at < end))
     for visit in visits:
         row = rows[elders[visit.elder_id].building]
-        if visit.kind in SCHEDULED_KINDS:
+        if visit.kind in SCHEDULED_KINDS and visit.status != "cancelled":
             row["due"] += 1
             row["done"] += visit.status == "done"
             row["missed"] += visit.status == "missed"
@@ -102,7 +102,8 @@ def team_week(session: Session, team_id: str, start: datetime, end: datetime) ->
     """Counts for a team's weekly digest: visits due/done/missed in ``[start, end)``, open hazards."""
     elder_ids = list(session.exec(select(Elder.id).where(Elder.team_id == team_id)))
     visits = list(session.exec(select(Visit).where(Visit.elder_id.in_(elder_ids), Visit.due_at >= start,
-                                                   Visit.due_at < end, Visit.kind.in_(SCHEDULED_KINDS))))
+                                                   Visit.due_at < end, Visit.kind.in_(SCHEDULED_KINDS),
+                                                   Visit.status != "cancelled")))
     hazards = session.exec(select(func.count()).select_from(Hazard).where(
         Hazard.elder_id.in_(elder_ids), Hazard.status != "resolved")).one()
     return {"visits_due": len(visits), "visits_done": sum(v.status == "done" for v in visits),
