@@ -28,6 +28,10 @@ async def test_id_number_check_digit_and_any_changed_digit(lib, settings):
             assert "/" in r.json()["detail"] and ("校验码" in r.json()["detail"] or "出生日期" in r.json()["detail"])
         r = await client.post("/api/library/readers", headers=STAFF, json={"id_number": "1101051949", "name": "某"})
         assert r.status_code == 422 and "18" in r.json()["detail"]
+        for body in ({"id_number": 11010519491231002, "name": "某"}, {"id_number": CARD_A[:17] + "99999", "name": "某"},
+                     {"id_number": CARD_A}):
+            r = await client.post("/api/library/readers", headers=STAFF, json=body)
+            assert r.status_code == 422 and "11010519491231002" not in r.text  # never echoed back
         r = await client.post("/api/library/readers", headers=STAFF, json={"id_number": CARD_A, "name": "又一次"})
         assert r.status_code == 409
 
