@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from services.volunteers.jobs import tick
 from tests.conftest import eventually
-from tests.volunteers.helpers import API, LEADER, STAFF, WANG, ok, pair, published, register, setup_team
+from tests.volunteers.helpers import API, LEADER, LIU, STAFF, WANG, ok, pair, published, register, setup_team
 
 
 def outbox_empty(runtime) -> bool:
@@ -213,6 +213,11 @@ async def test_a_log_closes_the_due_visit_and_an_early_log_is_never_announced(st
         tick(ctx, clock.now())
         dec6 = f"V-{elder['id']}-202612060100"
         assert list(await eventually(lambda: due_per_visit(settings))) == [dec6]
+        todo = await ok(await client.get(f"{API}/my/visits", headers=WANG))
+        assert [(t["visit_id"], t["overdue"]) for t in todo] == [(dec6, True), (f"V-{elder['id']}-202612130100", False)]
+        assert todo[0]["address"] == "3502 3号楼 2单元 1层" and "conditions" not in todo[0]["elder"]
+        assert await ok(await client.get(f"{API}/my/visits", headers=LIU)) == []
+        assert (await client.get(f"{API}/my/visits", headers=STAFF)).status_code == 403
         later = await ok(await client.post(f"{API}/logs", headers=WANG, json=log), 201)
         assert later["id"] == dec6 and later["status"] == "done"
         clock.advance(timedelta(days=2))

@@ -326,6 +326,13 @@ def build_router(ctx: ServiceContext) -> APIRouter:
             log = visits.amend_log(s, actor, log_id, changes, body.reason, now())
             return views.log_view(s, log)
 
+    @router.get("/my/visits")
+    def my_visits(actor: Annotated[Principal, Depends(allow("volunteer"))],
+                  days: int = Query(default=7, ge=0, le=92)) -> list[dict]:
+        """The caller's to-do list: open visits of the elders paired with them, overdue first."""
+        with unit_of_work() as s:
+            return views.my_visits(s, actor.sub, now(), days)
+
     @router.get("/visits/{visit_id}")
     def show_visit(visit_id: str, actor: Annotated[Principal, Depends(MEMBERS)]) -> dict:
         """A visit with its log, hazards and their repair tickets."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import (
@@ -11,6 +13,7 @@ from services.volunteers.domain.planning import grace_for
 from services.volunteers.domain.visits import may_see_health
 from services.volunteers.service_layer.common import address, paired_users, shown, team_of
 from services.volunteers.service_layer.visits import balance
+from shared.clock import as_utc
 from shared.pii import mask_phone
 from shared.web.auth import Principal
 
@@ -106,6 +109,18 @@ def timebank(session: Session, volunteer_id: str) -> dict:
     return {"volunteer_id": volunteer_id, "balance_hours": balance(session, volunteer_id),
             "entries": [{"hours": e.hours, "kind": e.kind, "log_id": e.log_id, "at": shown(e.at), "actor": e.actor}
                         for e in entries]}
+
+
+def my_visits(session: Session, user_id: str, now, days: int = 7) -> list[dict]:
+    """A volunteer's to-do list: open visits of the elders paired with them, overdue first, due within ``days``."""
+    rows = session.exec(
+        select(Visit, Elder).join(Elder, Elder.id == Visit.elder_id)
+        .join(Pairing, Pairing.elder_id == Elder.id).join(Volunteer, Volunteer.id == Pairing.volunteer_id)
+        .where(Volunteer.user_id == user_id, Pairing.ended_at.is_(None), Visit.status.in_(("scheduled", "missed")),
+               Visit.due_at <= now + timedelta(days=days))
+        .order_by(Visit.due_at))
+    return [{"visit_id": v.id, "kind": v.kind, "due_at": shown(v.due_at), "status": v.status,
+             "overdue": as_utc(v.due_at) < now, "elder": elder_summary(e), "address": address(e)} for v, e in rows]
 
 
 def visits_of(session: Session, elder_id: str, limit: int = 50) -> list[Visit]:
