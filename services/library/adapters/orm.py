@@ -17,6 +17,8 @@ inbox = Inbox(metadata)
 
 
 class LibraryTable(SQLModel):
+    """Base of the library's tables (its own metadata)."""
+
     metadata = metadata
 
 

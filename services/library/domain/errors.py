@@ -12,10 +12,14 @@ class LibraryError(Exception):
 
 
 class NotFound(LibraryError):
+    """Something named in the request does not exist (404)."""
+
     status = 404
 
 
 class Invalid(LibraryError):
+    """Input that can never be accepted (422)."""
+
     status = 422
 
 

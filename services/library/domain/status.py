@@ -8,6 +8,8 @@ from services.library.domain.errors import Conflict
 
 
 class CopyStatus(StrEnum):
+    """Where a copy stands in circulation."""
+
     AVAILABLE = "available"
     CHECKED_OUT = "checked_out"
     IN_TRANSIT = "in_transit"

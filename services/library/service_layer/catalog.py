@@ -13,6 +13,7 @@ from services.library.service_layer import common
 
 def upsert_branch(session: Session, *, code: str, name: str, institution: str, floating: bool = False,
                   community: str | None = None, address: str | None = None) -> Branch:
+    """Create or change a branch."""
     row = session.get(Branch, code) or Branch(code=code, name=name, institution=institution)
     row.name, row.institution, row.floating, row.community, row.address = name, institution, floating, community, address
     session.add(row)
@@ -32,6 +33,7 @@ def upsert_title(session: Session, *, isbn: str, title: str, author: str | None 
 
 
 def add_copy(ctx, session: Session, *, barcode: str, isbn: str, home_branch: str) -> Copy:
+    """A new copy on its home branch's shelf; 409 for a barcode already used."""
     code = normalize_isbn(isbn)
     common.title(session, code)
     home = common.branch(session, home_branch)
@@ -61,6 +63,7 @@ def set_status(ctx, session: Session, barcode: str, status: str) -> Copy:
 
 
 def copy_view(session: Session, copy: Copy) -> dict:
+    """A copy as staff see it."""
     title = session.get(Title, copy.isbn)
     return {"barcode": copy.barcode, "isbn": copy.isbn, "title": title.title if title else None,
             "home_branch": copy.home_branch, "location": copy.location, "status": copy.status,

@@ -14,6 +14,7 @@ from shared.clock import as_utc, local
 
 
 def new_id(prefix: str) -> str:
+    """A short random id with a type prefix (``L…`` loan, ``H…`` hold, ``R…`` reader)."""
     return f"{prefix}{uuid.uuid4().hex[:12]}"
 
 
@@ -23,6 +24,7 @@ def show_time(value: datetime | None) -> str | None:
 
 
 def branch(session: Session, code: str) -> Branch:
+    """The branch, or 404."""
     found = session.get(Branch, code)
     if found is None:
         raise NotFound(f"没有这个分馆 / no branch {code}")
@@ -30,6 +32,7 @@ def branch(session: Session, code: str) -> Branch:
 
 
 def title(session: Session, isbn: str) -> Title:
+    """The title by ISBN-13, or 404."""
     found = session.get(Title, isbn)
     if found is None:
         raise NotFound(f"没有这个书目 / no title with ISBN {isbn}")
@@ -53,6 +56,7 @@ def reader_for_update(session: Session, reader_id: str) -> Reader:
 
 
 def reader(session: Session, reader_id: str) -> Reader:
+    """The reader, or 404."""
     found = session.get(Reader, reader_id)
     if found is None:
         raise NotFound(f"没有这位读者 / no reader {reader_id}")
@@ -60,6 +64,7 @@ def reader(session: Session, reader_id: str) -> Reader:
 
 
 def loan(session: Session, loan_id: str) -> Loan:
+    """The loan, or 404."""
     found = session.get(Loan, loan_id)
     if found is None:
         raise NotFound(f"没有这笔借阅 / no loan {loan_id}")
@@ -67,6 +72,7 @@ def loan(session: Session, loan_id: str) -> Loan:
 
 
 def hold(session: Session, hold_id: str) -> Hold:
+    """The hold, or 404."""
     found = session.get(Hold, hold_id)
     if found is None:
         raise NotFound(f"没有这个预约 / no hold {hold_id}")
@@ -74,10 +80,12 @@ def hold(session: Session, hold_id: str) -> Hold:
 
 
 def open_loan_of(session: Session, barcode: str) -> Loan | None:
+    """The copy's loan that is not returned yet, if any."""
     return session.execute(
         select(Loan).where(Loan.barcode == barcode, Loan.returned_at.is_(None))
     ).scalar_one_or_none()
 
 
 def utc(value: datetime) -> datetime:
+    """A stored time as aware UTC (SQLite returns naive values)."""
     return as_utc(value)

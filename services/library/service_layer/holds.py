@@ -58,6 +58,7 @@ def _release_copy(ctx, session: Session, hold: Hold, now: datetime, causation=No
 
 
 def cancel(ctx, session: Session, hold: Hold) -> Hold:
+    """Cancel an active hold; a copy set aside for it goes to the next reader or home."""
     if hold.status not in ACTIVE_HOLD:
         raise Conflict(f"预约已结束，不能取消 / the hold is already {hold.status}")
     now = ctx.clock.now()

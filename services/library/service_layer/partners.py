@@ -26,6 +26,7 @@ def source_of(code: str) -> str:
 
 
 def known(code: str) -> str:
+    """The code when it is a configured partner, else 404."""
     if code not in library_settings().partners:
         raise NotFound(f"没有这个合作馆 / no partner {code}")
     return code
@@ -78,6 +79,7 @@ def issue_key(ctx, session: Session, partner: str) -> tuple[str, str]:
 
 
 def revoke_key(ctx, session: Session, partner: str, key_id: str) -> None:
+    """Stop accepting signatures made with ``key_id``."""
     row = session.get(PartnerKey, key_id)
     if row is None or row.partner != partner:
         raise NotFound(f"没有这个密钥 / no key {key_id}")
@@ -108,6 +110,8 @@ def check_signature(ctx, session: Session, partner: str, key_id: str | None, tim
 
 
 class Unauthorized(Invalid):
+    """A missing, stale or wrong signature (401)."""
+
     status = 401
 
 

@@ -13,6 +13,8 @@ from services.library.config import library_settings
 
 @dataclass(frozen=True)
 class Policy:
+    """The loan rules that apply to one check-out."""
+
     max_loans: int
     loan_days: int
     max_renewals: int
@@ -33,6 +35,7 @@ def resolve(session: Session, branch: str, group: str) -> Policy:
 
 def upsert(session: Session, *, branch: str, reader_group: str, max_loans: int, loan_days: int,
            max_renewals: int, renewal_days: int) -> LoanPolicy:
+    """Create or change the rule for (branch, reader group)."""
     row = session.execute(
         select(LoanPolicy).where(LoanPolicy.branch == branch, LoanPolicy.reader_group == reader_group)
     ).scalar_one_or_none() or LoanPolicy(branch=branch, reader_group=reader_group, max_loans=0, loan_days=0,

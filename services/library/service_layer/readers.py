@@ -41,6 +41,7 @@ def register(ctx, session: Session, *, id_number: str, name: str, group: str = "
 
 
 def by_card(session: Session, id_number: str) -> Reader:
+    """The reader with this ID card (looked up by keyed hash), or 404."""
     digest, _ = card_hash(id_number)
     found = session.execute(select(Reader).where(Reader.id_hash == digest)).scalar_one_or_none()
     if found is None:
@@ -49,6 +50,7 @@ def by_card(session: Session, id_number: str) -> Reader:
 
 
 def by_user(session: Session, user: str) -> Reader:
+    """The reader linked to an app account, or 404."""
     found = session.execute(select(Reader).where(Reader.user == user)).scalar_one_or_none()
     if found is None:
         raise NotFound("您还没有读者证 / this account has no reader card yet")
@@ -60,6 +62,7 @@ def _qr_digest(token: str) -> str:
 
 
 def by_qr(session: Session, token: str) -> Reader:
+    """The reader whose current app QR token this is, or 404."""
     found = session.execute(select(Reader).where(Reader.qr_hash == _qr_digest(token))).scalar_one_or_none()
     if found is None:
         raise NotFound("二维码无效或已更换 / unknown or replaced QR token")
@@ -87,6 +90,7 @@ def issue_qr(session: Session, row: Reader) -> str:
 
 
 def link_user(session: Session, row: Reader, user: str) -> Reader:
+    """Link an app account to the reader (one reader per account)."""
     other = session.execute(select(Reader.id).where(Reader.user == user, Reader.id != row.id)).first()
     if other:
         raise Conflict("该账号已绑定其他读者证 / this account is linked to another reader")
@@ -96,6 +100,7 @@ def link_user(session: Session, row: Reader, user: str) -> Reader:
 
 
 def block(ctx, session: Session, row: Reader, reason: str) -> Reader:
+    """Staff block with a reason: no borrowing until unblocked (returns still work)."""
     if row.blocked_reason:
         raise Conflict("读者已被停借 / the reader is already blocked")
     row.blocked_reason, row.blocked_at = reason, ctx.clock.now()
@@ -105,6 +110,7 @@ def block(ctx, session: Session, row: Reader, reason: str) -> Reader:
 
 
 def unblock(ctx, session: Session, row: Reader) -> Reader:
+    """Lift a staff block."""
     if not row.blocked_reason:
         raise Conflict("读者未被停借 / the reader is not blocked")
     row.blocked_reason, row.blocked_at = None, None
@@ -114,6 +120,7 @@ def unblock(ctx, session: Session, row: Reader) -> Reader:
 
 
 def overdue_count(session: Session, reader_id: str, now: datetime) -> int:
+    """How many of the reader's open loans are past due at ``now``."""
     return len(session.execute(
         select(Loan.id).where(Loan.reader_id == reader_id, Loan.returned_at.is_(None), Loan.due_at < now)
     ).all())

@@ -12,6 +12,7 @@ from services.library.service_layer.common import show_time, utc
 
 
 def loans_by_branch(session: Session) -> list[dict]:
+    """Open loans per lending branch."""
     rows = session.execute(
         select(Loan.branch, func.count()).where(Loan.returned_at.is_(None)).group_by(Loan.branch).order_by(Loan.branch)
     ).all()
@@ -19,6 +20,7 @@ def loans_by_branch(session: Session) -> list[dict]:
 
 
 def overdue(session: Session, now: datetime) -> list[dict]:
+    """Open loans past due, oldest first, with the masked card."""
     rows = session.execute(
         select(Loan, Reader, Copy, Title).join(Reader, Reader.id == Loan.reader_id).join(Copy, Copy.barcode == Loan.barcode)
         .join(Title, Title.isbn == Copy.isbn).where(Loan.returned_at.is_(None), Loan.due_at < now).order_by(Loan.due_at)
@@ -42,6 +44,7 @@ def in_transit(session: Session, now: datetime) -> list[dict]:
 
 
 def holds_waiting(session: Session, now: datetime) -> list[dict]:
+    """Active holds in queue order."""
     rows = session.execute(
         select(Hold, Title).join(Title, Title.isbn == Hold.isbn).where(Hold.status.in_(("waiting", "in_transit", "ready")))
         .order_by(Hold.placed_at)
