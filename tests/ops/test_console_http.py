@@ -78,11 +78,12 @@ async def test_pages_show_events_groups_dead_letters_and_traces(start_runtime):
         with consumer_outage(runtime.contexts["notify"]):
             lost = await open_ticket(client, "路灯不亮")
             gone = await open_ticket(client, "演练")
-            await eventually(lambda: _eq(dead_letter_count(runtime.redis, runtime.names), 2), timeout=15)
+            later = [await open_ticket(client, f"楼道灯 {n}") for n in (1, 2)]
+            await eventually(lambda: _eq(dead_letter_count(runtime.redis, runtime.names), 4), timeout=15)
 
         r = await client.get("/console/groups", headers=OPERATOR)  # a sample updates the gauges
         r = await client.get("/metrics")
-        assert 'linli_dead_letters_current{group="notify"} 2.0' in r.text
+        assert 'linli_dead_letters_current{group="notify"} 4.0' in r.text
 
         r = await client.get("/console/dlq?group=notify", headers=OPERATOR)
         assert lost in r.text and gone in r.text and "handler_failed" in r.text
@@ -98,7 +99,13 @@ async def test_pages_show_events_groups_dead_letters_and_traces(start_runtime):
         r = await client.post(f"/console/dlq/{dead[gone]}/discard", headers=OPERATOR, data={"reason": "演练 drill"})
         assert r.status_code == 303
         r = await client.get("/console/dlq", headers=OPERATOR)
-        assert "没有死信" in r.text and "演练 drill" in r.text and "operator:ops" in r.text
+        assert "演练 drill" in r.text and "operator:ops" in r.text and all(t in r.text for t in later)
+        r = await client.post("/console/dlq/redrive", headers=OPERATOR, data={"group": "notify", "type": "TicketOpened"})
+        assert r.status_code == 303
+        for title in ("楼道灯 1", "楼道灯 2"):
+            await eventually(lambda t=title: _has(staff_inbox_titles(client), t))
+        r = await client.get("/console/dlq", headers=OPERATOR)
+        assert "没有死信" in r.text
         r = await client.post(f"/console/dlq/{dead[gone]}/redrive", headers=OPERATOR)
         assert r.status_code == 404
 
