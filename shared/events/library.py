@@ -78,6 +78,7 @@ class HoldReady(EventData):
     title: str | None = None
     pickup_branch: str
     expires_at: datetime
+    pickup_branch_name: str | None = None
     reader_user: str | None = None
 
 

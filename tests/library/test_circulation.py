@@ -100,6 +100,7 @@ async def test_hold_routing_ready_expiry_and_renewal_refused(lib, clock, setting
         stream = f"{settings.stream_prefix}:library"
         ready = await eventually(lambda: events(settings.redis_url, stream, "HoldReady"))
         assert ready[0]["data"]["reader_user"] == "resident:zhang-xiaosen"
+        assert ready[0]["data"]["pickup_branch_name"] == "明珠花苑漂流书屋"
         assert ready[0]["data"]["expires_at"].startswith("2026-12-05")
         # not collected within 7 days: the hold expires once and the copy goes home
         clock.advance(timedelta(days=7, minutes=1))

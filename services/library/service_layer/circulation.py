@@ -82,6 +82,7 @@ def hold_ready(ctx, session: Session, hold: Hold, copy: Copy, now: datetime,
     ctx.emit(session, HoldReady(
         hold_id=hold.id, reader_id=hold.reader_id, reader_user=reader.user if reader else None, isbn=hold.isbn,
         title=title.title, pickup_branch=hold.pickup_branch, expires_at=hold.expires_at,
+        pickup_branch_name=common.branch(session, hold.pickup_branch).name,
     ), subject=hold.id, causation=causation)
 
 
