@@ -72,6 +72,8 @@ INVALID = [
     ("foreign_branch", json.dumps(partner_event(branch="CN-SJZ-YH-ZHC"))),
     ("foreign_branch", json.dumps(partner_event(branch="CN-SJZ-YHLIB"))),
     ("unknown_barcode", json.dumps(partner_event(barcode="NOPE-404"))),
+    ("unsupported_type", json.dumps(partner_event(type="cn.linli.library.HoldPlaced.v1", data={
+        "hold_id": "H1", "reader_id": "R1", "isbn": "9787020002207", "pickup_branch": "CN-SJZ-LIB"}))),
 ]
 
 
