@@ -127,6 +127,9 @@ DEMO_PEOPLE = {
     "resident:zhao-xiaotong": ["resident"],
     "staff:li-yao": ["staff"],
     "volunteer:zhang-xiuqin": ["volunteer", "team_leader"],
+    "volunteer:wang-guilan": ["volunteer"],
+    "volunteer:liu-shufen": ["volunteer"],
+    "volunteer:zhao-meiling": ["volunteer"],
     "operator:ops": ["operator"],
 }
 
