@@ -1,0 +1,184 @@
+"""Shared helpers of the benchmarks: results, isolated keys and stores, server processes, RSS.
+
+Every measurement uses its own stream prefix (``bench<hex>``), temporary SQLite files and fresh
+PostgreSQL databases, and deletes them afterwards; the shared Redis is never flushed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+PYTHON = sys.executable
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+PG_ADMIN = os.environ.get("LINLI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@dataclass
+class Figure:
+    """One row of the results table: a measured value, its same-run baseline and the goal."""
+
+    section: str
+    name: str
+    value: float
+    unit: str
+    baseline: float | None = None
+    baseline_name: str = ""
+    goal: str = ""
+    passed: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline in (None, 0):
+            return None
+        return self.value / self.baseline
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["ratio"] = self.ratio
+        return out
+
+
+def ratio_goal(fig: Figure, minimum: float) -> Figure:
+    """Mark ``fig`` passed when its ratio to the baseline is at least ``minimum``."""
+    fig.goal = f"≥ {minimum:g}x"
+    fig.passed = fig.ratio is not None and fig.ratio >= minimum
+    return fig
+
+
+def new_prefix(label: str = "") -> str:
+    return f"bench{label}{uuid.uuid4().hex[:8]}"
+
+
+def drop_keys(prefix: str, url: str = REDIS_URL) -> None:
+    """Delete every key under ``prefix:`` (never FLUSHALL: the Redis is shared)."""
+    client = redis.Redis.from_url(url)
+    batch = []
+    for key in client.scan_iter(f"{prefix}:*", count=1000):
+        batch.append(key)
+        if len(batch) >= 500:
+            client.delete(*batch)
+            batch.clear()
+    if batch:
+        client.delete(*batch)
+    client.close()
+
+
+@contextmanager
+def temp_dir(label: str):
+    path = Path(tempfile.mkdtemp(prefix=f"linli-bench-{label}-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def pg_database(label: str):
+    """A fresh PostgreSQL database URL, dropped afterwards."""
+    import psycopg
+
+    name = f"linli_bench_{label}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = PG_ADMIN.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process in MiB (from /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+class Server:
+    """A process serving HTTP on loopback (``linli run <targets>`` or a bench app), stopped on exit."""
+
+    def __init__(self, args: list[str], env: dict[str, str], port: int, log: Path) -> None:
+        self.port = port
+        self.log = log
+        self._log_file = log.open("wb")
+        self.proc = subprocess.Popen(args, env={**os.environ, **env}, cwd=ROOT, stdout=self._log_file,
+                                     stderr=subprocess.STDOUT)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def wait_ready(self, path: str = "/healthz", timeout: float = 60.0) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited ({self.proc.returncode}): {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}{path}", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"server not ready in {timeout}s: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log_file.close()
+
+
+def linli_env(prefix: str, var_dir: Path, port: int, **extra: str) -> dict[str, str]:
+    """Environment of a ``linli run`` process isolated under ``prefix`` and ``var_dir``."""
+    return {"LINLI_STREAM_PREFIX": prefix, "LINLI_VAR_DIR": str(var_dir), "LINLI_HTTP_PORT": str(port),
+            "LINLI_LOG_LEVEL": "WARNING", "REDIS_URL": REDIS_URL, "LINLI_ENV_FILE": "/nonexistent", **extra}
+
+
+def linli_server(targets: list[str], prefix: str, var_dir: Path, **extra: str) -> Server:
+    port = free_port()
+    args = [str(Path(PYTHON).parent / "linli"), "run", *targets, "--port", str(port)]
+    log = var_dir / f"server-{'-'.join(targets) or 'all'}-{port}.log"
+    var_dir.mkdir(parents=True, exist_ok=True)
+    return Server(args, linli_env(prefix, var_dir, port, **extra), port, log)
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
