@@ -170,3 +170,25 @@ async def test_withdrawn_copy_cannot_change_or_lend(lib):
         assert r.status_code == 409 and "已剔旧" in r.json()["detail"]
         r = await client.post("/api/library/copies/ZHC-5/status", headers=STAFF, json={"status": "available"})
         assert r.status_code == 409
+
+
+async def test_holds_are_served_in_the_order_placed(lib, clock):
+    from tests.library.conftest import CARD_C
+
+    async with lib() as (_rt, client):
+        a = await register(client, CARD_A, "赵晓彤")
+        b = await register(client, CARD_B, "张晓森")
+        c = await register(client, CARD_C, "刘秀琴")
+        await checkout(client, a, "ZHC-2")
+        holds = []
+        for reader in (c, b):  # 刘秀琴 first, then 张晓森
+            r = await client.post("/api/library/holds", headers=STAFF,
+                                  json={"reader_id": reader, "isbn": "9787536692930", "pickup_branch": "CN-SJZ-YH-ZHC"})
+            holds.append(r.json()["id"])
+            clock.advance(timedelta(minutes=1))
+        r = await client.post("/api/library/checkin", headers=STAFF, json={"barcode": "ZHC-2", "branch": "CN-SJZ-YH-ZHC"})
+        assert (r.json()["status"], r.json()["hold_id"]) == ("awaiting_pickup", holds[0])
+        assert (await checkout(client, b, "ZHC-2")).status_code == 409   # not 张晓森's turn
+        assert (await checkout(client, c, "ZHC-2")).status_code == 201
+        r = await client.post("/api/library/checkin", headers=STAFF, json={"barcode": "ZHC-2", "branch": "CN-SJZ-YH-ZHC"})
+        assert r.json()["hold_id"] == holds[1]
