@@ -144,6 +144,20 @@ async def test_renewal_once_and_policy_per_branch(lib):
         assert r.status_code == 200
         r = await checkout(client, a, "ZHC-2", branch="CN-SJZ-YH-MZHY")
         assert r.status_code == 409 and "最多同时借1本" in r.json()["detail"]
+        # a reader group's rule: children borrow 2 books for 14 days, at any branch
+        r = await client.put("/api/library/policies", headers=OPERATOR, json={
+            "reader_group": "child", "max_loans": 2, "loan_days": 14, "max_renewals": 1, "renewal_days": 14})
+        assert r.status_code == 200
+        from tests.library.conftest import CARD_C
+
+        r = await client.post("/api/library/readers", headers=STAFF,
+                              json={"id_number": CARD_C, "name": "小明", "group": "child"})
+        child = r.json()["id"]
+        first = await checkout(client, child, "ZHC-3")
+        assert first.json()["due_local"] == "2026-12-12 10:00"
+        assert (await checkout(client, child, "ZHC-4")).status_code == 201
+        r = await checkout(client, child, "ZHC-5")
+        assert r.status_code == 409 and "最多同时借2本" in r.json()["detail"]
         r = await client.put("/api/library/policies", headers=STAFF, json={"max_loans": 1, "loan_days": 1,
                                                                          "max_renewals": 0, "renewal_days": 1})
         assert r.status_code == 403
