@@ -30,7 +30,8 @@ def register(ctx, session: Session, *, id_number: str, name: str, group: str = "
     """A new reader; 409 when the card or the app account is already registered."""
     digest, masked = card_hash(id_number)
     if session.execute(select(Reader.id).where(Reader.id_hash == digest)).first():
-        raise Conflict("该身份证已登记为读者 / this ID card is already registered")
+        hint = "；请到书屋出示身份证绑定账号 / show the card at a book house to link your account" if user else ""
+        raise Conflict(f"该身份证已登记为读者 / this ID card is already registered{hint}")
     if user and session.execute(select(Reader.id).where(Reader.user == user)).first():
         raise Conflict("该账号已绑定读者证 / this account already has a reader card")
     row = Reader(id=new_id("R"), id_hash=digest, id_masked=masked, name=name, group=group, user=user,
