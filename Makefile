@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up demo test test-fast bench docs lock clean
+.PHONY: install up demo test bench docs screenshots lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -31,6 +31,9 @@ bench: install ## benchmarks (not tests): writes bench/results/latest.{json,md} 
 
 docs: install ## regenerate docs/events/*.json and docs/asyncapi.json
 	$(BIN)/linli docs
+
+screenshots: install ## refresh docs/img/ from the console's browser test
+	LINLI_SCREENSHOT_DIR=docs/img $(BIN)/python -m pytest tests/ops/test_console_browser.py
 
 lock: ## re-pin dependencies after editing pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --all-extras -p 3.11 -q -o requirements.lock
