@@ -13,6 +13,8 @@ from services.library.domain import notices
 from services.library.service_layer.common import utc
 from shared.events.library import LoanDueSoon, LoanOverdue
 
+QUIET = ("claimed_returned", "lost")
+
 
 def _facts(session: Session, loan: Loan) -> dict:
     copy = session.get(Copy, loan.barcode)
@@ -28,7 +30,7 @@ def send_due(ctx, now: datetime) -> int:
 
     A notice is claimed with ``UPDATE loan ... WHERE <not yet sent> AND returned_at IS NULL`` in the
     same transaction as its event, so two replicas or a restart never send one twice, and a
-    returned loan never gets one.
+    returned loan never gets one (nor a loan whose copy is marked claimed returned or lost).
     """
     s = library_settings()
     horizon = now + timedelta(days=s.due_soon_days)
@@ -43,6 +45,9 @@ def send_due(ctx, now: datetime) -> int:
         with ctx.store.transaction() as session:
             loan = session.get(Loan, loan_id)
             if loan is None or loan.returned_at is not None:
+                continue
+            copy = session.get(Copy, loan.barcode)
+            if copy is not None and copy.status in QUIET:  # staff are sorting it out with the reader
                 continue
             due_at = utc(loan.due_at)
             days_left = notices.due_soon(now, due_at, s.due_soon_days)
