@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from shared.runtime import ServiceModule
+from shared.runtime import Runtime, ServiceModule
 
 TARGETS = {
     "tickets": "services.tickets.module",
@@ -26,6 +26,13 @@ def available() -> list[str]:
             raise
         found.append(name)
     return found
+
+
+def build_runtime(targets: list[str] | tuple[str, ...] | None = None, **kwargs) -> Runtime:
+    """A runtime for ``targets`` with the operators' console mounted at /console."""
+    from services.console import build_console_router
+
+    return Runtime(load(targets), extra_routers=[build_console_router], **kwargs)
 
 
 def load(targets: list[str] | tuple[str, ...] | None = None) -> list[ServiceModule]:

@@ -33,7 +33,6 @@ def run(
     from shared.config import get_settings
     from shared.observability import setup_logging
     from shared.redis_boot import RedisUnavailable, resolve_redis
-    from shared.runtime import Runtime
 
     settings = get_settings()
     setup_logging(settings.log_level, settings.log_json)
@@ -46,8 +45,7 @@ def run(
         console.print(f"[yellow]No Redis at {settings.redis_url}; started a private redis-server at {url}[/yellow]")
         settings.redis_url = url
         os.environ["REDIS_URL"] = url
-    modules = catalog.load(targets)
-    runtime = Runtime(modules, settings=settings)
+    runtime = catalog.build_runtime(targets, settings=settings)
     uvicorn.run(runtime.build_app(), host=host or settings.http_host, port=port or settings.http_port,
                 log_config=None, access_log=False)
 

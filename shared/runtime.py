@@ -109,8 +109,10 @@ class Runtime:
         settings: Settings | None = None,
         clock: Clock | None = None,
         run_tickers: bool = True,
+        extra_routers: list[Callable[[Runtime], APIRouter]] | tuple = (),
     ) -> None:
         self.settings = settings or get_settings()
+        self.extra_routers = list(extra_routers)
         self.clock = clock or Clock()
         self.names = StreamNames(self.settings.stream_prefix)
         self.modules = modules
@@ -324,9 +326,8 @@ class Runtime:
             if ctx.module.root_router is not None:
                 app.include_router(ctx.module.root_router(ctx))
 
-        from services.console import build_console_router  # the operators' console (issue 7)
-
-        app.include_router(build_console_router(self))
+        for extra in self.extra_routers:  # e.g. the operators' console, added by the composition root
+            app.include_router(extra(self))
 
         @app.get("/asyncapi", dependencies=[_public], tags=["ops"])
         async def asyncapi() -> JSONResponse:

@@ -139,7 +139,10 @@ def start_runtime(settings) -> Callable:
         s = (settings_override or settings).model_copy(update=changes)
         modules = [t for t in targets if not isinstance(t, str)]
         modules += catalog.load([t for t in targets if isinstance(t, str)]) if any(isinstance(t, str) for t in targets) else []
-        runtime = Runtime(modules, settings=s, clock=clock, run_tickers=run_tickers)
+        from services.console import build_console_router
+
+        runtime = Runtime(modules, settings=s, clock=clock, run_tickers=run_tickers,
+                          extra_routers=[build_console_router])
         app = runtime.build_app()
         async with runtime.running():
             transport = httpx.ASGITransport(app=app)

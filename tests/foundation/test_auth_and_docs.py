@@ -8,7 +8,6 @@ import pytest
 
 from services import catalog
 from shared.docs import render_event_schemas
-from shared.runtime import Runtime
 from shared.web.auth import declared_routes, mint_token
 from tests.conftest import token
 from tests.support import probe
@@ -40,7 +39,7 @@ async def test_health_and_readiness(start_runtime):
 
 
 def test_every_route_of_every_service_declares_who_may_call_it(settings):
-    runtime = Runtime(catalog.load(None), settings=settings)
+    runtime = catalog.build_runtime(None, settings=settings)
     app = runtime.build_app()
     routes = list(declared_routes(app.routes))
     for ctx in runtime.contexts.values():

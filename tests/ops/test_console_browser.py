@@ -47,7 +47,7 @@ async def test_operator_watches_filters_redrives_and_traces_in_a_browser(setting
 
     assert CHROMIUM.exists(), "the console's browser test needs Debian's chromium: apt-get install chromium"
 
-    runtime = Runtime(catalog.load(None), settings=settings.model_copy(update={"max_deliveries": 2}))
+    runtime = catalog.build_runtime(None, settings=settings.model_copy(update={"max_deliveries": 2}))
     server, task, base = await serve(runtime)
     try:
         async with httpx.AsyncClient(base_url=base, timeout=10) as client, async_playwright() as pw:
