@@ -11,7 +11,12 @@ from sqlmodel import Session, select
 from services.notify.adapters.orm import Notification
 from shared.events.library import HoldReady, LoanDueSoon, LoanOverdue
 from shared.events.tickets import (
-    TicketAcknowledged, TicketAssigned, TicketFollowed, TicketOpened, TicketResolutionOverdue, TicketResolved,
+    TicketAcknowledged,
+    TicketAssigned,
+    TicketFollowed,
+    TicketOpened,
+    TicketResolutionOverdue,
+    TicketResolved,
     TicketResponseOverdue,
 )
 from shared.events.volunteers import VisitDue, VisitHazardFound, VisitMissed, VolunteerDigestReady
