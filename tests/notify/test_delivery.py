@@ -8,9 +8,12 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import redis.asyncio as aredis
+from sqlmodel import select
 
 from services.notify import jobs
+from services.notify.adapters.orm import Delivery
 from services.notify.domain.schedule import RetryPolicy
+from services.notify.service_layer.dispatch import claim
 from shared.events.library import LoanOverdue
 from shared.events.tickets import TicketAcknowledged
 from tests.conftest import eventually, token
@@ -164,3 +167,22 @@ async def test_held_messages_survive_a_restart_and_two_replicas_send_them_once(
         assert sum(sends) == 1
         [mail] = mailbox.messages
         assert mail["Subject"] == "您有 2 条新通知"
+
+
+async def test_a_claim_left_by_a_dead_process_is_sent_after_the_lease(start_runtime, clock, receiver):
+    async with start_runtime(["notify"], clock=clock) as (runtime, client):
+        r = await client.put("/api/notify/preferences", headers=RESIDENT, json={"channels": [{"url": receiver.url()}]})
+        assert r.status_code == 200, r.text
+        event = await publish(runtime, loan())
+        await handled(runtime, 1)
+        ctx = runtime.contexts["notify"]
+        with ctx.store.transaction() as session:  # a dispatcher claims it, then its process dies before sending
+            [row] = session.exec(select(Delivery)).all()
+            assert claim(session, row.id, clock.now())
+        await tick(runtime)
+        assert receiver.posts == []
+        clock.advance(timedelta(minutes=6))  # past the 5-minute lease
+        await tick(runtime)
+        assert [p["title"] for p in receiver.posts] == ["图书已逾期：平凡的世界"]
+        [delivery] = await feed(client, event_id=event.id)
+        assert (delivery["status"], delivery["attempts"]) == ("sent", 1)

@@ -138,7 +138,7 @@ async def test_a_channel_muted_for_a_category_stays_silent_for_it(start_runtime,
 async def test_preferences_are_validated_and_private(start_runtime):
     async with start_runtime(["notify"]) as (_runtime, client):
         for bad in ({"quiet_start": "25:00", "quiet_end": "07:00"}, {"timezone": "Mars/Base"},
-                    {"language": "fr"}, {"muted": {"parking": ["email"]}}, {"channels": [{"url": "not a url"}]}):
+                    {"language": "fr"}, {"quiet_start": "22:00"}, {"muted": {"parking": ["email"]}}, {"channels": [{"url": "not a url"}]}):
             r = await client.put("/api/notify/preferences", headers=RESIDENT, json=bad)
             assert r.status_code == 422, (bad, r.text)
         assert (await client.get("/api/notify/preferences")).status_code == 401

@@ -10,7 +10,6 @@ from sqlmodel import Session
 
 from services.notify.adapters.orm import Recipient
 from services.notify.domain.channels import CATEGORIES, default_name, mask_url
-from services.notify.domain.schedule import parse_hhmm
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 
@@ -55,9 +54,9 @@ class Preferences(BaseModel):
 
     @model_validator(mode="after")
     def _both_ends(self):
-        if (self.quiet_start is None) != (self.quiet_end is None) and "quiet_start" in self.model_fields_set \
-                and "quiet_end" in self.model_fields_set:
-            raise ValueError("免打扰需同时给出起止 / quiet hours need both start and end")
+        given = {"quiet_start", "quiet_end"} & self.model_fields_set
+        if len(given) == 1 or (given and (self.quiet_start is None) != (self.quiet_end is None)):
+            raise ValueError("免打扰需同时给出起止 / quiet hours need both start and end (null both to clear)")
         return self
 
 
@@ -80,8 +79,6 @@ def apply_preferences(person: Recipient, prefs: Preferences) -> None:
             value = named_channels(value or [])
         if name in ("language", "timezone", "rate_limit", "rate_window_minutes", "muted") and value is None:
             continue
-        if name == "quiet_start" or name == "quiet_end":
-            value and parse_hhmm(value)
         setattr(person, name, value)
 
 
