@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+
 revision: str = '165032b034b3'
 down_revision: str | None = '9eeed8d45c83'
 branch_labels: str | Sequence[str] | None = None

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+
 revision: str = '9eeed8d45c83'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
