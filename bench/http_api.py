@@ -1,0 +1,53 @@
+"""4) HTTP requests/s: create a ticket and list a resident's tickets, vs a bare FastAPI endpoint.
+
+Both servers are started the same way (uvicorn on loopback, one process, no access log); the load
+generator runs in its own process with ``CONCURRENCY`` keep-alive connections sending back to back.
+The resident whose list is read has 20 tickets; the bare list endpoint answers 20 similar objects.
+"""
+
+from __future__ import annotations
+
+import json
+
+from bench.common import Figure, log, ratio_goal
+from bench.latency import TICKET, create_requests, loadgen, resident_tokens
+from bench.loadgen import build
+
+CONCURRENCY = 8
+
+
+def closed(port: int, requests: list[str], seconds: float) -> dict:
+    return loadgen({"mode": "closed", "port": port, "requests": requests, "concurrency": CONCURRENCY,
+                    "seconds": seconds})
+
+
+def measure(stack, quick: bool) -> list[Figure]:
+    seconds = 3.0 if quick else 10.0
+    body = json.dumps(TICKET, ensure_ascii=False).encode()
+    bare_post = [build("POST", "/bare", {}, body).decode("latin-1")]
+    bare_get = [build("GET", "/bare", {}).decode("latin-1")]
+    lister = resident_tokens(1, "list")[0]
+    import httpx
+
+    for _ in range(20):  # the listed resident's 20 tickets
+        r = httpx.post(f"http://127.0.0.1:{stack.tickets.port}/api/tickets/tickets", json=TICKET,
+                       headers={"Authorization": f"Bearer {lister}"}, timeout=10)
+        r.raise_for_status()
+    list_req = [build("GET", "/api/tickets/tickets", {"Authorization": f"Bearer {lister}"}).decode("latin-1")]
+
+    log(f"http: bare FastAPI POST/GET, {CONCURRENCY} connections, {seconds:.0f}s each")
+    b_post = closed(stack.bare.port, bare_post, seconds)
+    b_get = closed(stack.bare.port, bare_get, seconds)
+    log(f"http: bare POST {b_post['rps']:.0f}/s GET {b_get['rps']:.0f}/s; tickets create and list")
+    create = closed(stack.tickets.port, create_requests(resident_tokens(200, "h")), seconds)
+    listing = closed(stack.tickets.port, list_req, seconds)
+    figures = [
+        ratio_goal(Figure("4 HTTP", "POST /api/tickets/tickets (create)", create["rps"], "req/s", b_post["rps"],
+                          "bare FastAPI POST", extra={"errors": create["errors"], "statuses": create["statuses"]}), 0.5),
+        ratio_goal(Figure("4 HTTP", "GET /api/tickets/tickets (a resident's 20)", listing["rps"], "req/s",
+                          b_get["rps"], "bare FastAPI GET",
+                          extra={"errors": listing["errors"], "statuses": listing["statuses"]}), 0.7),
+    ]
+    for fig in figures:
+        fig.passed = fig.passed and fig.extra["errors"] == 0
+    return figures
