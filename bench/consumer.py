@@ -156,7 +156,7 @@ def notify_rate(url: str, entries: list[dict[str, str]], distinct: int, workers:
 
 def measure(quick: bool) -> list[Figure]:
     """Figures 1 (SQLite, PostgreSQL) and 6 (two processes vs one, PostgreSQL)."""
-    n = 3000 if quick else 20000
+    n = 3000 if quick else 10000
     entries, distinct = make_entries(n)
     figures: list[Figure] = []
     with temp_dir("consumer") as tmp:

@@ -1,9 +1,10 @@
 """3) end-to-end latency: POST a ticket -> the on-duty staff's in-app notification is stored.
 
-The load generator (its own process) starts POST /api/tickets/tickets at a fixed rate (open loop) and
-records each request's wall-clock send time and the ticket id. Notify stamps ``created_at`` on the
-notification when its handler writes it (same host clock); latency = created_at - send time. The
-baseline is a bare FastStream publish -> consumer-group handler round trip at the same rate.
+The load generator (its own process) makes POST /api/tickets/tickets due at a fixed rate (open loop)
+and records each request's due time (wall clock) and the ticket id. Notify stamps ``created_at`` on the
+notification when its handler writes it (same host clock); latency = created_at - due time, so time a
+report waits for a busy server counts. The baseline is a bare FastStream publish -> consumer-group
+handler round trip at the same rate.
 """
 
 from __future__ import annotations
@@ -70,11 +71,12 @@ def e2e(port: int, notify_db: Path, rate: float, seconds: float) -> dict:
     """Open-loop reports against the tickets server; latencies to the stored notification."""
     result = loadgen({"mode": "open", "port": port, "requests": create_requests(resident_tokens(50, "e")),
                       "rate": rate, "seconds": seconds})
-    sent = {ident: t for t, status, ident in result["results"] if status == 201}
+    sent = {ident: due for due, status, ident, _ in result["results"] if status == 201}
+    answered = [done - due for due, status, _, done in result["results"] if status == 201]
     failed = [r for r in result["results"] if r[1] != 201]
     stored = notification_times(notify_db, set(sent))
     latencies = [stored[i] - sent[i] for i in stored]
-    return {"latencies": latencies, "requested": len(result["results"]), "created": len(sent),
+    return {"latencies": latencies, "http": summary(answered), "requested": len(result["results"]), "created": len(sent),
             "notified": len(stored), "http_failures": len(failed), "late_starts": result["late_starts"],
             "first_failure": failed[0][2] if failed else None}
 
@@ -115,7 +117,7 @@ def measure(stack, quick: bool) -> tuple[list[Figure], dict]:
     fig = Figure("3 latency", f"same at {light_rate:.0f} reports/s (below create capacity), p99", light_sum["p99"], "ms",
                  base["p99"], "FastStream publish->handler p99",
                  extra={"p50": light_sum["p50"], "max": light_sum["max"], "notified": light["notified"],
-                        "created": light["created"]})
+                        "created": light["created"], "http_answer_ms": light["http"]})
     fig.goal, fig.passed = "< 25 ms", light_sum["p99"] < 25 and light["notified"] == light["created"]
     figures.append(fig)
     return figures, {"e2e": got, "e2e_20_per_s": light_sum, "faststream": base, "e2e_ms": sorted(x * 1000 for x in run["latencies"]),

@@ -4,8 +4,8 @@ It speaks raw HTTP/1.1 with keep-alive over asyncio streams (an HTTP client libr
 more CPU than the server under test on two cores). Modes:
 
 * ``closed``: ``concurrency`` connections send requests back to back for ``seconds``; reports req/s.
-* ``open``: requests start at a fixed ``rate`` whatever the answers (open loop, new connections when
-  all are busy); reports each request's wall-clock send time, status and body.
+* ``open``: requests are due at a fixed ``rate`` whatever the answers (open loop, up to 512
+  connections); reports each request's wall-clock due time, status, created id and answer time.
 * ``faststream``: the baseline round trip, a FastStream publish at ``rate`` to a consumer-group
   subscriber in this process; reports each publish-to-handler latency.
 """
@@ -94,35 +94,52 @@ def _ident(status: int, body: bytes) -> str:
     return body[:200].decode("utf-8", "replace")
 
 
-async def open_loop(port: int, requests: list[str], rate: float, seconds: float) -> dict:
-    """Start request ``i`` at ``t0 + i/rate``; reuse idle connections, open more when all are busy."""
+async def open_loop(port: int, requests: list[str], rate: float, seconds: float, max_conns: int = 512) -> dict:
+    """Request ``i`` is due at ``t0 + i/rate`` whatever the earlier answers (open loop).
+
+    Idle connections are reused and new ones opened while fewer than ``max_conns`` exist; past that a
+    request waits for a connection. Each result carries the wall-clock time the request was *due*, so
+    time spent queued (in the server or here) counts in its latency (no coordinated omission).
+    """
     idle: list[Conn] = []
+    opened = 0
+    free = asyncio.Condition()
     results: list[tuple[float, int, str]] = []
     total = int(rate * seconds)
     late = 0
 
-    async def one(raw: bytes) -> None:
-        conn = idle.pop() if idle else await Conn.open(port)
-        sent = time.time()
-        status, body = await conn.send(raw)
-        results.append((sent, status, _ident(status, body)))
-        idle.append(conn)
+    async def take() -> Conn:
+        nonlocal opened
+        async with free:
+            while not idle and opened >= max_conns:
+                await free.wait()
+            if idle:
+                return idle.pop()
+            opened += 1
+        return await Conn.open(port)
 
-    for _ in range(32):
-        idle.append(await Conn.open(port))
-    tasks = []
+    async def one(raw: bytes, due: float) -> None:
+        conn = await take()
+        status, body = await conn.send(raw)
+        results.append((due, status, _ident(status, body), time.time()))
+        async with free:
+            idle.append(conn)
+            free.notify()
+
     start = time.perf_counter()
+    wall0 = time.time()
+    tasks = []
     for i in range(total):
         delay = start + i / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
         elif delay < -0.005:
             late += 1
-        tasks.append(asyncio.create_task(one(requests[i % len(requests)].encode("latin-1"))))
+        tasks.append(asyncio.create_task(one(requests[i % len(requests)].encode("latin-1"), wall0 + i / rate)))
     await asyncio.gather(*tasks)
     for conn in idle:
         conn.close()
-    return {"results": results, "late_starts": late, "seconds": time.perf_counter() - start}
+    return {"results": results, "late_starts": late, "connections": opened, "seconds": time.perf_counter() - start}
 
 
 async def faststream_rtt(redis_url: str, key: str, rate: float, seconds: float) -> dict:

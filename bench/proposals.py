@@ -10,6 +10,8 @@ against the current code on the same data in the same run, so the lead can decid
   them for every event today).
 * ``similar_open``: tickets' duplicate suggestion filtered in SQL (same building, or a ~50 m box) with
   a LIMIT, instead of loading the 500 newest open tickets of the category as ORM objects.
+* ``list_tickets``: a resident's list selecting the 11 columns the route returns instead of whole
+  Ticket objects (JSON columns decoded and ORM state built for every row).
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ def _apply_ms(runtime_cls, url: str, tmp) -> float:
 def batch_apply() -> dict[str, float]:
     out = {}
     with temp_dir("proposal") as tmp:
-        for label, cls in (("current", ConsumerRuntime), ("batch", BatchApply), ("batch+held", BatchApplyHeld)):
+        for label, cls in (("today", ConsumerRuntime), ("batch", BatchApply), ("batch+held rows", BatchApplyHeld)):
             out[f"sqlite {label} ms/event"] = _apply_ms(cls, f"sqlite:///{tmp / f'{label}.db'}", tmp)
             with pg_database("prop") as url:
                 out[f"postgresql {label} ms/event"] = _apply_ms(cls, url, tmp)
@@ -162,7 +164,8 @@ def similar_open_sql(session, ticket) -> list[dict[str, Any]]:
 
 
 def similar_open() -> dict[str, float]:
-    """ms per call of the current and the proposed duplicate suggestion, 2,000 open tickets in store."""
+    """ms per call of the current and the proposed duplicate suggestion (2,000 open tickets in store),
+    and of the current and the proposed resident's list."""
     from bench.growth import fill_tickets
     from services.tickets.adapters.orm import Ticket
     from services.tickets.module import module
@@ -178,19 +181,52 @@ def similar_open() -> dict[str, float]:
         with Session(store.engine) as session:
             ticket = session.get(Ticket, "G00019990")
             same = [x["id"] for x in reports.similar_open(session, ticket)] == [x["id"] for x in similar_open_sql(session, ticket)]
-            for label, fn in (("current", reports.similar_open), ("sql", similar_open_sql)):
+            for label, fn in (("similar_open today", reports.similar_open), ("similar_open in SQL", similar_open_sql)):
                 started = time.perf_counter()
                 for _ in range(50):
                     fn(session, ticket)
                 out[f"{label} ms/call"] = (time.perf_counter() - started) * 1000 / 50
-        out["same answer"] = same
+        out["similar_open same answer"] = same
+        out.update(list_columns(store))
         store.dispose()
+    return out
+
+
+LIST_COLUMNS = ("id", "category", "title", "status", "community", "building", "assignee", "created_at",
+                "first_response_due", "resolution_due", "escalation_level")
+
+
+def list_columns(store) -> dict[str, float]:
+    """ms per call of a resident's list (50 tickets): whole objects (today) vs the route's columns only."""
+    from services.tickets.adapters.orm import Ticket
+    from services.tickets.service_layer import reports
+
+    reporter = "resident:g10"
+
+    def current() -> list:
+        with store.transaction() as session:
+            return [{c: getattr(t, c) for c in LIST_COLUMNS} for t in reports.list_tickets(session, reporter=reporter)]
+
+    def columns() -> list:
+        with store.transaction() as session:
+            rows = session.execute(select(*[getattr(Ticket, c) for c in LIST_COLUMNS])
+                                   .where(Ticket.reporter == reporter)
+                                   .order_by(col(Ticket.created_at).desc()).limit(100)).all()
+            return [dict(r._mapping) for r in rows]
+
+    assert current() == columns()
+    out = {}
+    for label, fn in (("list objects today", current), ("list columns only", columns)):
+        started = time.perf_counter()
+        for _ in range(200):
+            fn()
+        out[f"{label} ms/call"] = (time.perf_counter() - started) * 1000 / 200
     return out
 
 
 def run() -> dict[str, Any]:
     log("proposals: batch apply (notify, 3 x 500 events)")
     results = {"batch_apply": batch_apply()}
-    log("proposals: similar_open in SQL")
-    results["similar_open"] = similar_open()
+    log("proposals: similar_open in SQL, list columns")
+    results["tickets"] = similar_open()
     return results
