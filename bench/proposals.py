@@ -123,7 +123,7 @@ def batch_apply() -> dict[str, float]:
     out = {}
     with temp_dir("proposal") as tmp:
         for label, cls in (("today", ConsumerRuntime), ("batch", BatchApply), ("batch+held rows", BatchApplyHeld)):
-            out[f"sqlite {label} ms/event"] = _apply_ms(cls, f"sqlite:///{tmp / f'{label}.db'}", tmp)
+            out[f"sqlite {label} ms/event"] = _apply_ms(cls, f"sqlite:///{tmp / (label.replace(' ', '_').replace('+', '_') + '.db')}", tmp)
             with pg_database("prop") as url:
                 out[f"postgresql {label} ms/event"] = _apply_ms(cls, url, tmp)
     return out
