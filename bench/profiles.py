@@ -2,7 +2,8 @@
 
 * ``consumer``: notify's batch apply (``ConsumerRuntime._apply``) of 500 TicketOpened on SQLite;
 * ``create``: the unit of work of POST /api/tickets/tickets (after 600 reports in one building);
-* ``list``: the unit of work of GET /api/tickets/tickets (a resident with 20+ reports).
+* ``list``: the unit of work of GET /api/tickets/tickets (a resident with 20+ reports);
+* ``relay``: OutboxRelay.publish_pending over 10,000 committed rows (SQLite).
 
 Each writes ``bench/results/profile-<name>.txt`` (call tree, where the time goes).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from pyinstrument import Profiler
 
-from bench.common import RESULTS, drop_keys, log, new_prefix, temp_dir
+from bench.common import REDIS_URL, RESULTS, drop_keys, log, new_prefix, temp_dir
 from bench.consumer import STAFF, make_entries, prepare_notify_store
 
 
@@ -103,6 +104,31 @@ def _profile_tickets(tmp) -> dict[str, str]:
     return out
 
 
+def profile_relay(tmp) -> str:
+    from bench.relay import fill_outbox
+    from services.tickets.module import module
+    from shared.db.engine import make_engine
+    from shared.db.migrations import upgrade
+    from shared.messaging.outbox import OutboxRelay
+    from shared.messaging.streams import StreamNames
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(f"sqlite:///{tmp / 'relay.db'}")
+    upgrade("tickets", module.migrations, engine)
+    fill_outbox(engine, module.outbox, make_entries(10_000, dup_every=0)[0])
+    prefix = new_prefix("p")
+    relay = OutboxRelay(engine, module.outbox, REDIS_URL, StreamNames(prefix), batch=500)
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    while relay.publish_pending():
+        pass
+    profiler.stop()
+    relay.close()
+    engine.dispose()
+    drop_keys(prefix)
+    return profiler.output_text(unicode=True, color=False)
+
+
 def run() -> list[str]:
     """Write the profiles; returns the files written."""
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -112,6 +138,8 @@ def run() -> list[str]:
         texts = {"consumer": profile_consumer(tmp / "c")}
         log("profile: tickets create and list")
         texts.update(_profile_tickets(tmp / "h"))
+        log("profile: outbox relay")
+        texts["relay"] = profile_relay(tmp / "r")
     for name, text in texts.items():
         path = RESULTS / f"profile-{name}.txt"
         path.write_text(text, encoding="utf-8")
