@@ -16,7 +16,16 @@ import httpx
 
 from bench import http_api, latency
 from bench.common import (
-    PYTHON, Figure, Server, drop_keys, free_port, linli_server, log, new_prefix, rss_mb, temp_dir,
+    PYTHON,
+    Figure,
+    Server,
+    drop_keys,
+    free_port,
+    linli_server,
+    log,
+    new_prefix,
+    rss_mb,
+    temp_dir,
 )
 from bench.consumer import STAFF
 

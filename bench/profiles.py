@@ -13,7 +13,7 @@ from __future__ import annotations
 from pyinstrument import Profiler
 
 from bench.common import REDIS_URL, RESULTS, drop_keys, log, new_prefix, temp_dir
-from bench.consumer import STAFF, make_entries, prepare_notify_store
+from bench.consumer import make_entries, prepare_notify_store
 
 
 def _settings(prefix: str, var_dir):
