@@ -58,12 +58,13 @@ def list_latency(store, reporter: str, calls: int = 200) -> dict[str, float]:
     from services.tickets.service_layer import reports
 
     times = []
-    for _ in range(calls):
+    for i in range(calls + 20):  # the first 20 warm the caches and are not counted
         started = time.perf_counter()
         with store.transaction() as session:  # as http.list_tickets's unit of work
             found = [{"id": t.id, "status": t.status, "created_at": t.created_at}
                      for t in reports.list_tickets(session, reporter=reporter)]
-        times.append((time.perf_counter() - started) * 1000)
+        if i >= 20:
+            times.append((time.perf_counter() - started) * 1000)
     assert len(found) == PER_RESIDENT, len(found)
     return {"p50": percentile(times, 50), "p99": percentile(times, 99)}
 
