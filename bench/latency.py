@@ -94,31 +94,31 @@ def summary(latencies: list[float]) -> dict[str, float]:
 
 
 def measure(stack, quick: bool) -> tuple[list[Figure], dict]:
-    """Figures for p50/p99/max (ratios to the FastStream round trip) and the raw percentiles for the chart."""
-    rate, seconds = 200.0, (5.0 if quick else 30.0)
+    """Figures for p50/p99/max at 200/s (ratios to the FastStream round trip), p99 at 20/s on the fresh
+    store first, and the percentiles for the chart."""
+    rate, seconds, light_rate = 200.0, (5.0 if quick else 30.0), 20.0
     log(f"latency: FastStream round-trip baseline at {rate:.0f}/s")
     base = summary(faststream_baseline(stack.prefix, rate, min(seconds, 10.0)))
-    log(f"latency: baseline p50 {base['p50']:.2f} ms p99 {base['p99']:.2f} ms; e2e {rate:.0f}/s for {seconds:.0f}s")
+    log(f"latency: baseline p50 {base['p50']:.2f} ms p99 {base['p99']:.2f} ms; e2e {light_rate:.0f}/s, fresh store")
+    light = e2e(stack.tickets.port, stack.var_dir / "notify.db", light_rate, 5.0 if quick else 10.0)
+    light_sum = summary(light["latencies"])
+    log(f"latency: e2e {rate:.0f}/s for {seconds:.0f}s")
     run = e2e(stack.tickets.port, stack.var_dir / "notify.db", rate, seconds)
     got = summary(run["latencies"])
     complete = run["notified"] == run["created"] == run["requested"]
     extra = {k: v for k, v in run.items() if k != "latencies"}
     figures = []
     for key in ("p50", "p99", "max"):
-        fig = Figure("3 latency", f"POST ticket -> notification stored, {key}", got[key], "ms", base[key],
+        fig = Figure("3 latency", f"POST ticket -> notification stored, 200/s, {key}", got[key], "ms", base[key],
                      f"FastStream publish->handler {key}", extra=extra if key == "p50" else {})
         if key == "p99":
             fig.goal, fig.passed = "< 25 ms", got["p99"] < 25 and complete
         figures.append(fig)
-    light_rate = 20.0
-    log(f"latency: e2e below the create capacity, {light_rate:.0f}/s")
-    light = e2e(stack.tickets.port, stack.var_dir / "notify.db", light_rate, 5.0 if quick else 10.0)
-    light_sum = summary(light["latencies"])
-    fig = Figure("3 latency", f"same at {light_rate:.0f} reports/s (below create capacity), p99", light_sum["p99"], "ms",
-                 base["p99"], "FastStream publish->handler p99",
-                 extra={"p50": light_sum["p50"], "max": light_sum["max"], "notified": light["notified"],
-                        "created": light["created"], "http_answer_ms": light["http"]})
-    fig.goal, fig.passed = "< 25 ms", light_sum["p99"] < 25 and light["notified"] == light["created"]
-    figures.append(fig)
-    return figures, {"e2e": got, "e2e_20_per_s": light_sum, "faststream": base, "e2e_ms": sorted(x * 1000 for x in run["latencies"]),
-                     **extra}
+    light_fig = Figure("3 latency", f"same at {light_rate:.0f}/s on a fresh store (below create capacity), p99",
+                       light_sum["p99"], "ms", base["p99"], "FastStream publish->handler p99",
+                       extra={"p50": light_sum["p50"], "max": light_sum["max"], "notified": light["notified"],
+                              "created": light["created"], "http_answer_ms": light["http"]})
+    light_fig.goal = "< 25 ms"
+    light_fig.passed = light_sum["p99"] < 25 and light["notified"] == light["created"]
+    figures.append(light_fig)
+    return figures, {"e2e": got, "e2e_20_per_s": light_sum, "faststream": base, **extra}
