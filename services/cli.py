@@ -45,9 +45,24 @@ def run(
         console.print(f"[yellow]No Redis at {settings.redis_url}; started a private redis-server at {url}[/yellow]")
         settings.redis_url = url
         os.environ["REDIS_URL"] = url
+    host, port = host or settings.http_host, port or settings.http_port
+    if not _port_free(host, port):
+        console.print(f"[red]{host}:{port} is already in use; stop what runs there or choose --port[/red]")
+        raise typer.Exit(2)
     runtime = catalog.build_runtime(targets, settings=settings)
-    uvicorn.run(runtime.build_app(), host=host or settings.http_host, port=port or settings.http_port,
-                log_config=None, access_log=False)
+    uvicorn.run(runtime.build_app(), host=host, port=port, log_config=None, access_log=False)
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 @app.command()

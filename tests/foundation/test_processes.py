@@ -105,3 +105,20 @@ def test_linli_run_says_what_to_install_when_there_is_no_redis(process_env, tmp_
                             text=True, timeout=60, cwd=str(tmp_path.parent))
     assert result.returncode == 2
     assert "apt-get install redis-server" in result.stdout
+
+
+def test_linli_run_refuses_a_port_in_use(process_env, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "services.cli", "run", "notify", "--port", str(port)],
+                                env={**os.environ, **process_env}, capture_output=True, text=True,
+                                timeout=60)
+    assert result.returncode == 2
+    assert "already in use" in result.stdout
