@@ -120,8 +120,18 @@ async def open_loop(port: int, requests: list[str], rate: float, seconds: float,
 
     async def one(raw: bytes, due: float) -> None:
         conn = await take()
-        status, body = await conn.send(raw)
-        results.append((due, status, _ident(status, body), time.time()))
+        try:
+            try:
+                status, body = await conn.send(raw)
+            except (ConnectionError, asyncio.IncompleteReadError):  # the server closed an idle keep-alive
+                conn.close()
+                conn = await Conn.open(port)
+                status, body = await conn.send(raw)
+        except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc:
+            results.append((due, 0, f"{exc.__class__.__name__}: {exc}", time.time()))
+            conn = await Conn.open(port)
+        else:
+            results.append((due, status, _ident(status, body), time.time()))
         async with free:
             idle.append(conn)
             free.notify()
