@@ -19,6 +19,8 @@ class TicketEvent(EventData):
 
     ticket_id: str
     category: str
+    category_name: str | None = None
+    category_name_en: str | None = None
     community: str | None = None
     safety_critical: bool = False
     title: str | None = None

@@ -48,6 +48,8 @@ def get_category(session: Session, code: str) -> Category:
 def event_fields(ticket: Ticket, category: Category | None = None) -> dict[str, Any]:
     """The fields every ticket event carries (ids only, no personal data)."""
     return dict(ticket_id=ticket.id, category=ticket.category, community=ticket.community,
+                category_name=category.name if category else None,
+                category_name_en=category.name_en if category else None,
                 safety_critical=bool(category.safety_critical) if category else False,
                 title=ticket.title, reporter=ticket.reporter, assignee=ticket.assignee)
 
