@@ -157,7 +157,8 @@ class EventFilter:
     """What an operator is looking for; empty parts match everything.
 
     ``type`` matches the full CloudEvents type or its short name (``TicketOpened``), ``source``
-    and ``subject`` match exactly or as a prefix ending in ``*``.
+    and ``subject`` match exactly or as a prefix ending in ``*``; ``correlation`` matches a
+    correlation id (or the root event's id) or its beginning, as ``tail`` shows it shortened.
     """
 
     types: list[str] = field(default_factory=list)
@@ -174,7 +175,7 @@ class EventFilter:
             return False
         if self.subject and not _like(ev.subject, self.subject):
             return False
-        if self.correlation and self.correlation not in (ev.correlationid, ev.id):
+        if self.correlation and not (ev.correlationid.startswith(self.correlation) or ev.id.startswith(self.correlation)):
             return False
         return not ((self.since and ev.appended_at < self.since) or (self.until and ev.appended_at > self.until))
 

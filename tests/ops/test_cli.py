@@ -215,6 +215,8 @@ async def test_trace_follows_a_flow_across_streams(start_runtime, settings):
         assert all(h["event"]["subject"] == ticket for h in hops)
         r = await cli("trace", opened.correlationid)
         assert r.exit_code == 0 and "TicketOpened → NotificationSent" in r.output
+        r = await cli("trace", opened.correlationid[:8])  # as `tail` shows it
+        assert r.exit_code == 0 and "TicketOpened → NotificationSent" in r.output
         r = await cli("trace", "no-such-flow")
         assert r.exit_code == 1
 
