@@ -31,6 +31,7 @@ from shared.clock import Clock
 from shared.config import Settings, get_settings
 from shared.db.migrations import upgrade
 from shared.db.store import Store
+from shared.errors import DomainError
 from shared.events.envelope import CloudEvent, EventData, new_event
 from shared.messaging.consumer import ConsumerRuntime, EventConsumer
 from shared.messaging.groups import GroupGuardian, group_exists
@@ -320,6 +321,10 @@ class Runtime:
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
         app.include_router(ops)
+
+        @app.exception_handler(DomainError)
+        async def refused(_request: Request, exc: DomainError) -> JSONResponse:
+            return JSONResponse({"detail": exc.message}, status_code=exc.status)
         for ctx in self.contexts.values():
             if ctx.module.router is not None:
                 app.include_router(ctx.module.router(ctx), prefix=f"/api/{ctx.name}", tags=[ctx.name])

@@ -1,25 +1,7 @@
-"""Errors the use cases raise; the HTTP layer maps them to status codes."""
+"""Errors the tickets use cases raise (the shared kinds; the HTTP layer maps them to status codes)."""
 
-from __future__ import annotations
+from shared.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 
+TicketError = DomainError
 
-class TicketError(Exception):
-    """Base: ``status`` is the HTTP status code, the message is bilingual."""
-
-    status = 400
-
-
-class NotFound(TicketError):
-    status = 404
-
-
-class Conflict(TicketError):
-    status = 409
-
-
-class Invalid(TicketError):
-    status = 422
-
-
-class Forbidden(TicketError):
-    status = 403
+__all__ = ["Conflict", "Forbidden", "Invalid", "NotFound", "TicketError"]

@@ -1,29 +1,7 @@
-"""Errors of the volunteers domain; the HTTP layer maps each to its status code."""
+"""Errors of the volunteers domain (the shared kinds; the HTTP layer maps them to status codes)."""
 
-from __future__ import annotations
+from shared.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 
+VolunteersError = DomainError
 
-class VolunteersError(Exception):
-    """A refused request; ``message`` is Chinese first, then English."""
-
-    status = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class NotFound(VolunteersError):
-    status = 404
-
-
-class Conflict(VolunteersError):
-    status = 409
-
-
-class Invalid(VolunteersError):
-    status = 422
-
-
-class Forbidden(VolunteersError):
-    status = 403
+__all__ = ["Conflict", "Forbidden", "Invalid", "NotFound", "VolunteersError"]
