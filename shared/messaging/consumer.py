@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aredis
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -112,6 +113,18 @@ def dead_letter_fields(
     return fields
 
 
+class _HandlerFailed(Exception):
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(str(error))
+        self.index = index
+        self.error = error
+
+
+def _status_of(exc: Exception) -> Any:
+    """A :class:`RejectEvent` as it is; any other error as its text."""
+    return exc if isinstance(exc, RejectEvent) else f"{exc.__class__.__name__}: {exc}"[:2000]
+
+
 class ConsumerRuntime:
     """Applies entries for one service's consumer group in one process."""
 
@@ -179,7 +192,7 @@ class ConsumerRuntime:
                 origin = fields[ORIGIN_FIELD.encode()].decode(errors="replace")
             work.append((entry_id, envelope, data, origin))
         if work:
-            applied = await asyncio.to_thread(self._apply, work)
+            applied = await asyncio.to_thread(self._apply_batch, work)
             for entry_id, status in applied.items():
                 if status == "done":
                     outcome.done.append(entry_id)
@@ -193,8 +206,62 @@ class ConsumerRuntime:
         self.handled += len(outcome.done)
         return outcome
 
+    def _apply_batch(self, work: list[tuple[bytes, CloudEvent, EventData, str]]) -> dict[bytes, Any]:
+        """Apply a batch in one transaction without savepoints (the fast path).
+
+        When a handler raises, the transaction is rolled back, that event is marked failed (run
+        once, as with savepoints) and the rest is applied again. Any other error (a racing replica's
+        inbox row, a failed commit) falls back to :meth:`_apply` with a savepoint per event.
+        """
+        statuses: dict[bytes, Any] = {}
+        remaining = list(work)
+        while remaining:
+            try:
+                statuses.update(self._try_batch(remaining))
+                return statuses
+            except _HandlerFailed as failed:
+                entry_id = remaining[failed.index][0]
+                statuses[entry_id] = _status_of(failed.error)
+                if not isinstance(failed.error, RejectEvent):
+                    self._log_failure(remaining[failed.index][1], failed.error)
+                del remaining[failed.index]
+            except Exception:
+                statuses.update(self._apply(remaining))
+                return statuses
+        return statuses
+
+    def _try_batch(self, work: list[tuple[bytes, CloudEvent, EventData, str]]) -> dict[bytes, Any]:
+        statuses: dict[bytes, Any] = {}
+        rows: list[dict[str, Any]] = []
+        group, inbox = self.group, self.store.inbox
+        handled_at = utcnow()
+        with self.store.transaction() as session:
+            seen = inbox.seen_among(session, group, [envelope.id for _, envelope, _, _ in work])
+            for index, (entry_id, envelope, data, origin) in enumerate(work):
+                if envelope.id in seen:
+                    statuses[entry_id] = "duplicate"
+                    continue
+                seen.add(envelope.id)
+                token = CURRENT_STREAM.set(origin)
+                try:
+                    self.consumer.handlers[envelope.type](self.context, envelope, data, session)
+                except Exception as exc:
+                    raise _HandlerFailed(index, exc) from exc
+                finally:
+                    CURRENT_STREAM.reset(token)
+                rows.append({"consumer_group": group, "event_id": envelope.id, "event_type": envelope.type,
+                             "handled_at": handled_at})
+                statuses[entry_id] = "done"
+            if rows:
+                session.execute(insert(inbox.table), rows)
+        return statuses
+
+    def _log_failure(self, envelope: CloudEvent, exc: Exception) -> None:
+        log.warning("handler failed", extra={"group": self.group, "event_id": envelope.id, "event_type": envelope.type,
+                                             "correlation_id": envelope.correlationid, "error": exc.__class__.__name__})
+
     def _apply(self, work: list[tuple[bytes, CloudEvent, EventData, str]]) -> dict[bytes, Any]:
-        """Run handlers in one transaction, a savepoint per event.
+        """Run handlers in one transaction, a savepoint per event (the careful path).
 
         Returns entry id -> ``"done"``, ``"duplicate"``, a :class:`RejectEvent`, or an error text.
         """
@@ -223,12 +290,8 @@ class ConsumerRuntime:
                         else:
                             statuses[entry_id] = f"{exc.__class__.__name__}: {exc.orig}"[:2000]
                     except Exception as exc:
-                        statuses[entry_id] = f"{exc.__class__.__name__}: {exc}"[:2000]
-                        log.warning(
-                            "handler failed",
-                            extra={"group": group, "event_id": envelope.id, "event_type": envelope.type,
-                                   "correlation_id": envelope.correlationid, "error": exc.__class__.__name__},
-                        )
+                        statuses[entry_id] = _status_of(exc)
+                        self._log_failure(envelope, exc)
                     finally:
                         CURRENT_STREAM.reset(token)
         except Exception as exc:  # the commit itself failed: nothing of this batch happened

@@ -114,3 +114,18 @@ async def test_entries_left_pending_by_a_dead_consumer_are_reclaimed(start_runti
         assert sorted(e for e, _ in probe.effects(runtime)) == sorted(e.id for e in events)
         await eventually(lambda: none_pending(r, stream))
     await r.aclose()
+
+
+async def test_a_failing_event_in_the_middle_of_a_batch_fails_alone(start_runtime, settings):
+    """Entries read in one batch: the others are applied exactly once, the failing one retried alone."""
+    names = StreamNames(settings.stream_prefix)
+    r = aredis.Redis.from_url(settings.redis_url)
+    before, bad, after = ticket_event("前", "T-A"), ticket_event("boom 中", "T-B"), ticket_event("后", "T-C")
+    for event in (before, bad, after):  # written before the consumer starts: one XREADGROUP batch
+        await xadd_event(r, names, event)
+    async with start_runtime([probe.module]) as (runtime, _client):
+        await eventually(lambda: r.xrange(names.dead_letter), timeout=15)
+        assert sorted(e for e, _ in probe.effects(runtime)) == sorted([before.id, after.id])
+        assert probe.attempts[bad.id] == settings.max_deliveries
+        assert await pending(r, names.events("tickets")) == 0
+    await r.aclose()
