@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from services.tickets.adapters.orm import Category, Follower, Ticket, TicketHistory, TicketPhoto
@@ -89,11 +91,29 @@ def open_ticket(
 
 
 def similar_open(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
-    """Open reports of the same category within 50 m, or in the same building (anonymised)."""
-    query = select(Ticket).where(Ticket.category == ticket.category, Ticket.id != ticket.id,
-                                 col(Ticket.status).in_(OPEN_STATES))
+    """Open reports of the same category within 50 m, or in the same building (anonymised).
+
+    The database narrows the candidates (same building, or a lat/lon box around the point);
+    the exact distance is checked here.
+    """
+    near = []
+    if ticket.building and ticket.community:
+        near.append(and_(Ticket.building == ticket.building, Ticket.community == ticket.community))
+    if ticket.lat is not None and ticket.lon is not None:
+        dlat = geo.NEARBY_METERS / 111_320 * 1.1
+        dlon = dlat / max(math.cos(math.radians(ticket.lat)), 0.01)
+        near.append(and_(col(Ticket.lat).between(ticket.lat - dlat, ticket.lat + dlat),
+                         col(Ticket.lon).between(ticket.lon - dlon, ticket.lon + dlon)))
+    if not near:
+        return []
+    rows = session.exec(
+        select(Ticket.id, Ticket.title, Ticket.status, Ticket.created_at, Ticket.lat, Ticket.lon, Ticket.building,
+               Ticket.community)
+        .where(Ticket.category == ticket.category, Ticket.id != ticket.id, col(Ticket.status).in_(OPEN_STATES),
+               or_(*near))
+        .order_by(col(Ticket.created_at).desc()).limit(50)).all()
     found = []
-    for other in session.exec(query.order_by(col(Ticket.created_at).desc()).limit(500)).all():
+    for other in rows:
         distance = None
         if None not in (ticket.lat, ticket.lon, other.lat, other.lon):
             distance = geo.distance_m(ticket.lat, ticket.lon, other.lat, other.lon)
