@@ -1,6 +1,6 @@
 """Profiles of the hot paths with pyinstrument: ``python -m bench --profile``.
 
-* ``consumer``: notify's batch apply (``ConsumerRuntime._apply``) of 500 TicketOpened on SQLite;
+* ``consumer``: notify's batch apply (``ConsumerRuntime._apply_batch``, else ``_apply``) of 500 TicketOpened on SQLite;
 * ``create``: the unit of work of POST /api/tickets/tickets (after 600 reports in one building);
 * ``list``: the unit of work of GET /api/tickets/tickets (a resident with 20+ reports);
 * ``relay``: OutboxRelay.publish_pending over 10,000 committed rows (SQLite).
@@ -44,11 +44,12 @@ def profile_consumer(tmp) -> str:
             envelope, data = parse_event(fields["cloudevent"].encode(), 256 * 1024)
             work.append((f"{i}-0".encode(), envelope, data, key))
         batches.append(work)
-    consumer._apply(batches[0])  # warm up
+    apply = getattr(consumer, "_apply_batch", consumer._apply)  # what the runtime calls
+    apply(batches[0])  # warm up
     profiler = Profiler(interval=0.0005)
     profiler.start()
     for work in batches[1:]:
-        consumer._apply(work)
+        apply(work)
     profiler.stop()
     for ctx in runtime.contexts.values():
         ctx.store.dispose()

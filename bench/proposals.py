@@ -87,7 +87,7 @@ def _batches(key: str, count: int) -> list[list]:
     return out
 
 
-def _apply_ms(runtime_cls, url: str, tmp) -> float:
+def _apply_ms(runtime_cls, url: str, tmp, method: str = "_apply") -> float:
     """Milliseconds per event of ``runtime_cls._apply`` over 3 batches of 500 on a fresh notify store."""
     from services.notify.module import module
     from shared.config import Settings
@@ -109,10 +109,11 @@ def _apply_ms(runtime_cls, url: str, tmp) -> float:
     base = runtime.consumers["notify"]
     consumer = runtime_cls(base.consumer, ctx.store, base.redis, base.names, consumer_name="q", context=ctx)
     batches = _batches(f"{prefix}:tickets", 4)
-    consumer._apply(batches[0])
+    apply = getattr(consumer, method)
+    apply(batches[0])
     started = time.perf_counter()
     for work in batches[1:]:
-        statuses = consumer._apply(work)
+        statuses = apply(work)
         assert all(s == "done" for s in statuses.values()), set(map(str, statuses.values()))
     elapsed = time.perf_counter() - started
     ctx.store.dispose()
@@ -122,10 +123,14 @@ def _apply_ms(runtime_cls, url: str, tmp) -> float:
 def batch_apply() -> dict[str, float]:
     out = {}
     with temp_dir("proposal") as tmp:
-        for label, cls in (("today", ConsumerRuntime), ("batch", BatchApply), ("batch+held rows", BatchApplyHeld)):
-            out[f"sqlite {label} ms/event"] = _apply_ms(cls, f"sqlite:///{tmp / (label.replace(' ', '_').replace('+', '_') + '.db')}", tmp)
+        variants = [("savepoint per event", ConsumerRuntime, "_apply")]
+        if hasattr(ConsumerRuntime, "_apply_batch"):  # the runtime's fast path, when shared/ has it
+            variants.append(("runtime fast path", ConsumerRuntime, "_apply_batch"))
+        variants += [("bench batch", BatchApply, "_apply"), ("bench batch+held rows", BatchApplyHeld, "_apply")]
+        for i, (label, cls, method) in enumerate(variants):
+            out[f"sqlite {label} ms/event"] = _apply_ms(cls, f"sqlite:///{tmp / f'v{i}.db'}", tmp, method)
             with pg_database("prop") as url:
-                out[f"postgresql {label} ms/event"] = _apply_ms(cls, url, tmp)
+                out[f"postgresql {label} ms/event"] = _apply_ms(cls, url, tmp, method)
     return out
 
 
