@@ -25,10 +25,20 @@ from shared.runtime import ServiceContext
 DEFAULT_TZ = "Asia/Shanghai"
 
 
+def _cached(session: Session, key: object, load):
+    """Rows that stay the same while one batch of events is applied (rules, recipients, staff),
+    loaded once per transaction instead of once per event."""
+    cache = session.info.setdefault("notify_cache", {})
+    if key not in cache:
+        cache[key] = load()
+    return cache[key]
+
+
 def staff(session: Session, community: str | None, *, on_duty_for: str | None = None) -> list[Recipient]:
     """Staff of ``community`` (or serving every community); with ``on_duty_for``, only those on duty
     for that ticket category (or ``*``)."""
-    people = session.exec(select(Recipient).where(col(Recipient.roles).contains("staff"))).all()
+    people = _cached(session, "staff",
+                     lambda: session.exec(select(Recipient).where(col(Recipient.roles).contains("staff"))).all())
     chosen = []
     for r in people:
         if "staff" not in r.roles.split(","):
@@ -81,7 +91,7 @@ def follow(session: Session, data: TicketFollowed) -> None:
 
 def notify_event(ctx: ServiceContext, event: CloudEvent, data: EventData, session: Session) -> list[Notification]:
     """Apply the routing rule of ``event``'s type: inbox rows and deliveries for every recipient."""
-    rule = session.get(Rule, type(data).short_name())
+    rule = _cached(session, ("rule", type(data).short_name()), lambda: session.get(Rule, type(data).short_name()))
     if rule is None:
         return []
     templates: Templates = ctx.state["templates"]
@@ -90,7 +100,7 @@ def notify_event(ctx: ServiceContext, event: CloudEvent, data: EventData, sessio
     now = ctx.clock.now()
     created = []
     for uid in recipients_for(session, rule, payload):
-        person = session.get(Recipient, uid)
+        person = _cached(session, ("recipient", uid), lambda uid=uid: session.get(Recipient, uid))
         name = person.display_name if person else uid.split(":")[-1]
         context = template_context(type(data), payload, tz=person.timezone if person else DEFAULT_TZ,
                                    recipient_name=name)
