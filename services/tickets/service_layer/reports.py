@@ -161,9 +161,14 @@ def _when(value):
     return as_utc(value) if value is not None else None
 
 
-def public_view(session: Session, ticket: Ticket) -> dict[str, Any]:
-    """What anyone may see: no reporter, no contact fields, actors shown only as staff/resident."""
-    photos = photos_of(session, ticket.id)
+def public_view(session: Session, ticket: Ticket, photos: list[TicketPhoto] | None = None,
+                history: list[TicketHistory] | None = None) -> dict[str, Any]:
+    """What anyone may see: no reporter, no contact fields, actors shown only as staff/resident.
+
+    ``photos`` and ``history`` are loaded here unless the caller already has them.
+    """
+    photos = photos_of(session, ticket.id) if photos is None else photos
+    history = history_of(session, ticket.id) if history is None else history
     cat = session.get(Category, ticket.category)
     return {
         "id": ticket.id, "category": ticket.category, "category_name": cat.name if cat else ticket.category,
@@ -178,16 +183,17 @@ def public_view(session: Session, ticket: Ticket) -> dict[str, Any]:
         "acknowledged_at": _when(ticket.acknowledged_at), "resolved_at": _when(ticket.resolved_at),
         "closed_at": _when(ticket.closed_at), "photos": [media_path(p) for p in photos],
         "history": [{"at": _when(h.at), "action": h.action, "status": h.to_status, "note": public_note(h)}
-                    for h in history_of(session, ticket.id)],
+                    for h in history],
     }
 
 
 def full_view(session: Session, ticket: Ticket) -> dict[str, Any]:
     """The reporter's and staff's view: adds the reporter, assignee, contact, rating, escalation, actors."""
-    view = public_view(session, ticket)
+    photos, history = photos_of(session, ticket.id), history_of(session, ticket.id)
+    view = public_view(session, ticket, photos, history)
     followers = session.exec(select(Follower.follower).where(Follower.ticket_id == ticket.id)).all()
     by_entry: dict[int, list[str]] = {}
-    for photo in photos_of(session, ticket.id):
+    for photo in photos:
         by_entry.setdefault(photo.history_id, []).append(media_path(photo))
     view.update({
         "unit": ticket.unit, "reporter": ticket.reporter, "assignee": ticket.assignee, "contact": ticket.contact,
@@ -196,7 +202,7 @@ def full_view(session: Session, ticket: Ticket) -> dict[str, Any]:
         "source_hazard_id": ticket.source_hazard_id, "followers": list(followers), "open": is_open(ticket.status),
         "history": [{"at": _when(h.at), "actor": h.actor, "action": h.action, "from_status": h.from_status,
                      "status": h.to_status, "note": h.note, "photos": by_entry.get(h.id, [])}
-                    for h in history_of(session, ticket.id)],
+                    for h in history],
     })
     return view
 
