@@ -50,7 +50,8 @@ def render_asyncapi() -> str:
     from shared.config import Settings
     from shared.runtime import Runtime
 
-    runtime = Runtime(catalog.load(None), settings=Settings(stream_prefix="linli", consumer_name="<process>"))
+    settings = Settings(redis_url="redis://127.0.0.1:6379/0", stream_prefix="linli", consumer_name="<process>")
+    runtime = Runtime(catalog.load(None), settings=settings)  # fixed values: the document does not depend on env
     spec = AsyncAPI(runtime.broker, title="Linli 邻里 events", version="1.0.0",
                     description="Event streams of Linli's services on Redis. Entry layout: docs/events/README.md.")
     for ctx in runtime.contexts.values():
