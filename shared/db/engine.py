@@ -18,8 +18,9 @@ def normalize_url(url: str) -> str:
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """An engine for ``url``.
 
-    SQLite runs in WAL mode and starts every transaction with ``BEGIN IMMEDIATE`` so that
-    read-check-write rules (a reader's loan limit, a ticket's transition) cannot race.
+    SQLite runs in WAL mode and starts every writing transaction with ``BEGIN IMMEDIATE`` so that
+    read-check-write rules (a reader's loan limit, a ticket's transition) cannot race; read-only
+    transactions (``Store.transaction(readonly=True)``) start with a plain ``BEGIN``.
     """
     url = normalize_url(url)
     if url.startswith("sqlite"):
@@ -40,7 +41,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Reads (execution option ``linli_readonly``) take a snapshot and wait for no writer.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("linli_readonly") else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)

@@ -23,6 +23,7 @@ class Store:
         self.outbox = outbox
         self.inbox = inbox
         self.engine = make_engine(url)
+        self._read_engine = self.engine.execution_options(linli_readonly=True)
         self._after_outbox: list[Callable[[], None]] = []
 
     def on_outbox_commit(self, callback: Callable[[], None]) -> None:
@@ -30,9 +31,12 @@ class Store:
         self._after_outbox.append(callback)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session whose work commits on success and rolls back on error."""
-        with Session(self.engine, expire_on_commit=False) as session:
+    def transaction(self, readonly: bool = False) -> Iterator[Session]:
+        """A session whose work commits on success and rolls back on error.
+
+        ``readonly`` transactions only read: on SQLite they do not queue behind writers.
+        """
+        with Session(self._read_engine if readonly else self.engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()

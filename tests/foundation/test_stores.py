@@ -73,3 +73,33 @@ def test_inbox_claims_an_event_once_per_group(database_url):
         rows = session.execute(select(store.inbox.table.c.consumer_group)).scalars().all()
     assert sorted(rows) == ["notify", "tickets"]
     store.dispose()
+
+
+def test_on_sqlite_reads_do_not_queue_behind_a_writer(tmp_path):
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    store = Store("probe", f"sqlite:///{tmp_path / 'store.db'}", probe.metadata, probe.outbox, probe.inbox)
+    store.create_all()
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with store.transaction() as session:
+            session.execute(text("INSERT INTO effect (event_id, title) VALUES ('e1', 'uncommitted')"))
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    holding.wait(10)
+    started = time.monotonic()
+    with store.transaction(readonly=True) as session:
+        seen = session.execute(text("SELECT count(*) FROM effect")).scalar()
+    waited = time.monotonic() - started
+    release.set()
+    thread.join()
+    assert seen == 0  # the committed snapshot, not the writer's work in progress
+    assert waited < 1.0  # a writing transaction (BEGIN IMMEDIATE) would wait for the writer
+    store.dispose()

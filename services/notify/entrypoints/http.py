@@ -57,21 +57,21 @@ def shown(note: Notification) -> dict:
 def build_router(ctx: ServiceContext) -> APIRouter:
     router = APIRouter()
 
-    def session() -> Session:
-        return ctx.store.transaction()
+    def session(readonly: bool = False) -> Session:
+        return ctx.store.transaction(readonly=readonly)
 
     # -- inbox ------------------------------------------------------------------------------
     @router.get("/inbox")
     def my_inbox(who: Anyone, limit: int = Query(50, ge=1, le=200), unread: bool = False,
                  archived: bool = False) -> list[dict]:
         """The caller's in-app messages, newest first (``unread``, ``archived`` filter)."""
-        with session() as s:
+        with session(readonly=True) as s:
             return [shown(n) for n in inbox.listing(s, who.sub, unread=unread, archived=archived, limit=limit)]
 
     @router.get("/inbox/unread-count")
     def unread_count(who: Anyone) -> dict:
         """How many of the caller's messages are unread."""
-        with session() as s:
+        with session(readonly=True) as s:
             return {"unread": inbox.unread_count(s, who.sub)}
 
     @router.post("/inbox/read-all")

@@ -102,11 +102,11 @@ def category_out(c: Category) -> dict[str, Any]:
 def build_router(ctx: ServiceContext) -> APIRouter:
     router = APIRouter()
 
-    def unit_of_work(fn: Callable[..., Any]) -> Any:
+    def unit_of_work(fn: Callable[..., Any], readonly: bool = False) -> Any:
         """Run ``fn(session, written)`` in one transaction; new photo files are removed if it fails."""
         written: list[CleanPhoto] = []
         try:
-            with ctx.store.transaction() as session:
+            with ctx.store.transaction(readonly=readonly) as session:
                 return fn(session, written)
         except TicketError as exc:
             _discard(written)
@@ -122,6 +122,10 @@ def build_router(ctx: ServiceContext) -> APIRouter:
 
     async def call(fn: Callable[..., Any]) -> Any:
         return await run_in_threadpool(unit_of_work, fn)
+
+    async def read(fn: Callable[..., Any]) -> Any:
+        """Like :func:`call` for routes that only read (they do not wait for writers)."""
+        return await run_in_threadpool(unit_of_work, fn, True)
 
     # -- categories ------------------------------------------------------------------------
     @router.get("/categories", dependencies=[Depends(public())])
@@ -169,13 +173,13 @@ def build_router(ctx: ServiceContext) -> APIRouter:
                      "created_at": t.created_at, "first_response_due": t.first_response_due,
                      "resolution_due": t.resolution_due, "escalation_level": t.escalation_level} for t in found]
 
-        return await call(work)
+        return await read(work)
 
     @router.get("/tickets/{ticket_id}")
     async def get_one(ticket_id: str, request: Request, who: Annotated[Principal, Depends(READERS)]) -> dict[str, Any]:
         """Full view for staff and the reporter; others see the anonymised view."""
         staff_view = who.has("staff", "operator")
-        return _absolute(request, await call(lambda s, _w: reports.view_for(s, ticket_id, who.sub, staff_view)))
+        return _absolute(request, await read(lambda s, _w: reports.view_for(s, ticket_id, who.sub, staff_view)))
 
     @router.post("/tickets/{ticket_id}/photos", status_code=201)
     async def add_photos(ticket_id: str, request: Request, who: Annotated[Principal, Depends(PEOPLE)]) -> dict[str, Any]:
