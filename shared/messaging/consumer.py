@@ -5,8 +5,8 @@ event type). At run time a :class:`ConsumerRuntime` applies batches of stream en
 
 * entries that cannot be parsed or validated go straight to the dead-letter stream with a reason;
 * events of types the service does not handle are acknowledged and skipped;
-* the rest are applied in one database transaction with a savepoint per event, each recorded in
-  the inbox so a redelivery has no second effect;
+* the rest are applied in one database transaction, each recorded in the inbox so a redelivery
+  has no second effect; a handler that raises has its event set aside and the others re-applied;
 * a handler that raises leaves its entry pending; :mod:`shared.messaging.retry` retries it with
   backoff and dead-letters it after ``max_deliveries``.
 """
