@@ -131,8 +131,7 @@ class Runtime:
         self.broker = RedisBroker(self.settings.redis_url, middlewares=[faststream_prometheus_middleware()], logger=None)
         for ctx in self.contexts.values():
             self._document_publisher(ctx)
-            if module_consumer := ctx.module.consumer:
-                assert module_consumer.group, "a consumer needs a group"
+            if ctx.module.consumer is not None:
                 self._subscribe(ctx)
         self._tasks: list[asyncio.Task] = []
         self.started = False
