@@ -18,31 +18,14 @@ SERVICE = ("linli", "linli-dev")
 class AclRedis(RedisServer):
     """A private redis-server loading users.acl (the default user is off, so readiness pings authenticate)."""
 
-    def start(self) -> None:
-        import subprocess
-        import time
-
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(
-            [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir), "--aclfile", str(ACL)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                self.client(*SERVICE).ping()
-                return
-            except redis.RedisError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server with the ACL file did not start")
-
     def client(self, user: str | None, password: str | None) -> redis.Redis:
         return redis.Redis(port=self.port, username=user, password=password, socket_connect_timeout=1)
 
 
 @pytest.fixture
 def acl_redis(tmp_path):
-    server = AclRedis(tmp_path / "acl-redis")
+    server = AclRedis(tmp_path / "acl-redis", extra_args=["--aclfile", str(ACL)], username=SERVICE[0],
+                      password=SERVICE[1])
     server.start()
     yield server
     server.stop()

@@ -18,11 +18,13 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, workdir: Path, port: int | None = None, extra_args: list[str] | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, extra_args: list[str] | None = None,
+                 username: str | None = None, password: str | None = None) -> None:
         self.binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.workdir = workdir
         self.port = port or free_port()
         self.extra_args = extra_args or []
+        self.username, self.password = username, password  # for the readiness ping (ACL files)
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -39,7 +41,8 @@ class RedisServer:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                redis.Redis(port=self.port, socket_connect_timeout=0.2).ping()
+                redis.Redis(port=self.port, username=self.username, password=self.password,
+                            socket_connect_timeout=0.2).ping()
                 return
             except redis.RedisError:
                 time.sleep(0.05)
