@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from functools import lru_cache
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
@@ -70,3 +71,35 @@ def setup_logging(level: str = "INFO", json_logs: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+class HttpMetricsMiddleware:
+    """Pure ASGI middleware counting requests and timing them per route template.
+
+    (Starlette's ``@app.middleware("http")`` wraps every request in extra tasks and streams;
+    this one only watches the ``http.response.start`` message go by.)
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            HTTP_REQUESTS.labels(scope["method"], path, status).inc()
+            HTTP_LATENCY.labels(scope["method"], path).observe(time.perf_counter() - started)

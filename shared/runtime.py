@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from shared.messaging.outbox import Outbox, OutboxRelay
 from shared.messaging.retry import Reclaimer
 from shared.messaging.streams import StreamNames
 from shared.observability import (
-    HTTP_LATENCY, HTTP_REQUESTS, OUTBOX_AGE, OUTBOX_BACKLOG, OUTBOX_PUBLISHED, ConsumerMetrics,
+    OUTBOX_AGE, OUTBOX_BACKLOG, OUTBOX_PUBLISHED, ConsumerMetrics, HttpMetricsMiddleware,
     faststream_prometheus_middleware,
 )
 from shared.web.auth import public
@@ -342,15 +341,7 @@ class Runtime:
                             description="Event streams on Redis. Entry layout: docs/events/README.md.")
             return JSONResponse(spec.to_specification().to_jsonable())
 
-        @app.middleware("http")
-        async def http_metrics(request: Request, call_next):
-            started = time.perf_counter()
-            response = await call_next(request)
-            route = request.scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(request.method, path, response.status_code).inc()
-            HTTP_LATENCY.labels(request.method, path).observe(time.perf_counter() - started)
-            return response
+        app.add_middleware(HttpMetricsMiddleware)
 
         return app
 

@@ -6,6 +6,7 @@ or bad token answers 401, a valid token without one of the roles answers 403.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated
@@ -60,9 +61,15 @@ def mint_token(
 
 def decode_token(token: str, settings: Settings | None = None) -> Principal:
     """Verify a token with the configured secret (or public key) and return its principal."""
-    settings = settings or get_settings()
+    return _principal(_verified_claims(token, settings or get_settings()))
+
+
+def _verified_claims(token: str, settings: Settings) -> dict:
     key = settings.jwt_public_key or settings.jwt_secret
-    claims = jwt.decode(token, key, algorithms=[settings.jwt_algorithm], options={"require": ["sub", "exp"]})
+    return jwt.decode(token, key, algorithms=[settings.jwt_algorithm], options={"require": ["sub", "exp"]})
+
+
+def _principal(claims: dict) -> Principal:
     roles = claims.get("roles") or []
     if isinstance(roles, str):
         roles = roles.split()
@@ -70,7 +77,30 @@ def decode_token(token: str, settings: Settings | None = None) -> Principal:
                      community=claims.get("community"))
 
 
-def current_principal(
+_VERIFIED: dict[tuple[str, str, str], tuple[Principal, float]] = {}
+_VERIFIED_MAX = 10_000
+
+
+def verified_principal(token: str, settings: Settings | None = None) -> Principal:
+    """:func:`decode_token` with a cache of tokens already verified (until they expire).
+
+    A signature check costs more than the rest of a small request; a token's claims cannot change,
+    so a token verified once with the same key stays valid until its ``exp``. Failures are not cached.
+    """
+    settings = settings or get_settings()
+    cache_key = (token, settings.jwt_public_key or settings.jwt_secret, settings.jwt_algorithm)
+    hit = _VERIFIED.get(cache_key)
+    if hit is not None and hit[1] > time.time():
+        return hit[0]
+    claims = _verified_claims(token, settings)
+    principal = _principal(claims)
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()
+    _VERIFIED[cache_key] = (principal, float(claims["exp"]))
+    return principal
+
+
+async def current_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     """The verified caller; 401 when no valid bearer token is given."""
@@ -79,7 +109,7 @@ def current_principal(
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "需要登录 / authentication required",
                             headers={"WWW-Authenticate": "Bearer"})
     try:
-        return decode_token(token)
+        return verified_principal(token)
     except jwt.PyJWTError as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"令牌无效 / invalid token: {exc}",
                             headers={"WWW-Authenticate": "Bearer"}) from None
@@ -94,7 +124,7 @@ class allow:  # noqa: N801 - reads as a declaration on a route
             raise ValueError(f"allow() needs known roles, got {roles}")
         self.roles = frozenset(roles)
 
-    def __call__(self, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def __call__(self, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.roles & self.roles:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
@@ -108,7 +138,7 @@ class public:  # noqa: N801
 
     roles: frozenset[str] = frozenset()
 
-    def __call__(self) -> None:
+    async def __call__(self) -> None:
         return None
 
 
