@@ -81,9 +81,8 @@ def _profile_tickets(tmp) -> dict[str, str]:
             return view
 
     def listing(reporter: str) -> list:
-        with ctx.store.transaction() as session:  # as http.list_tickets's work()
-            return [{"id": t.id, "status": t.status, "created_at": t.created_at}
-                    for t in reports.list_tickets(session, reporter=reporter)]
+        with ctx.store.transaction(readonly=True) as session:  # as http.list_tickets's work()
+            return reports.list_tickets(session, reporter=reporter)
 
     out = {}
     for i in range(600):

@@ -155,46 +155,13 @@ def similar_open() -> dict[str, float]:
             for _ in range(50):
                 reports.similar_open(session, ticket)
             out["similar_open ms/call"] = (time.perf_counter() - started) * 1000 / 50
-        out.update(list_columns(store))
         store.dispose()
-    return out
-
-
-LIST_COLUMNS = ("id", "category", "title", "status", "community", "building", "assignee", "created_at",
-                "first_response_due", "resolution_due", "escalation_level")
-
-
-def list_columns(store) -> dict[str, float]:
-    """ms per call of a resident's list (50 tickets): whole objects (today) vs the route's columns only."""
-    from services.tickets.adapters.orm import Ticket
-    from services.tickets.service_layer import reports
-
-    reporter = "resident:g10"
-
-    def current() -> list:
-        with store.transaction() as session:
-            return [{c: getattr(t, c) for c in LIST_COLUMNS} for t in reports.list_tickets(session, reporter=reporter)]
-
-    def columns() -> list:
-        with store.transaction() as session:
-            rows = session.execute(select(*[getattr(Ticket, c) for c in LIST_COLUMNS])
-                                   .where(Ticket.reporter == reporter)
-                                   .order_by(col(Ticket.created_at).desc()).limit(100)).all()
-            return [dict(r._mapping) for r in rows]
-
-    assert current() == columns()
-    out = {}
-    for label, fn in (("list objects today", current), ("list columns only", columns)):
-        started = time.perf_counter()
-        for _ in range(200):
-            fn()
-        out[f"{label} ms/call"] = (time.perf_counter() - started) * 1000 / 200
     return out
 
 
 def run() -> dict[str, Any]:
     log("proposals: batch apply (notify, 3 x 500 events)")
     results = {"batch_apply": batch_apply()}
-    log("proposals: similar_open in SQL, list columns")
+    log("proposals: similar_open")
     results["tickets"] = similar_open()
     return results

@@ -86,7 +86,8 @@ class DutyIn(BaseModel):
 
 
 def _absolute(request: Request, view: dict[str, Any]) -> dict[str, Any]:
-    base = str(request.base_url).rstrip("/")
+    has_photos = view.get("photos") or any(entry.get("photos") for entry in view.get("history", []))
+    base = str(request.base_url).rstrip("/") if has_photos else ""  # base_url is costly: only when needed
     view["photos"] = [base + p for p in view.get("photos", [])]
     view["media_url"] = view["photos"][0] if view["photos"] else None
     for entry in view.get("history", []):
@@ -149,12 +150,9 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         photos = await run_in_threadpool(clean_photos, files)
 
         def work(session, written):
-            ticket = reports.open_ticket(ctx, session, reporter=who.sub, photos=photos, written=written,
+            opened = reports.open_report(ctx, session, reporter=who.sub, photos=photos, written=written,
                                          **body.model_dump())
-            session.flush()
-            view = reports.full_view(session, ticket)
-            view["similar"] = reports.similar_open(session, ticket)
-            return view
+            return {**reports.opened_view(session, opened), "similar": reports.similar_open(session, opened.ticket)}
 
         return _absolute(request, await call(work))
 
@@ -165,15 +163,8 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         """Residents and volunteers: their own reports; staff: all, filtered (``status=open`` for the open ones)."""
         reporter = None if who.has("staff", "operator") else who.sub
 
-        def work(session, _w):
-            found = reports.list_tickets(session, reporter=reporter, status=status, category=category,
-                                         community=community, assignee=assignee, limit=limit)
-            return [{"id": t.id, "category": t.category, "title": t.title, "status": t.status,
-                     "community": t.community, "building": t.building, "assignee": t.assignee,
-                     "created_at": t.created_at, "first_response_due": t.first_response_due,
-                     "resolution_due": t.resolution_due, "escalation_level": t.escalation_level} for t in found]
-
-        return await read(work)
+        return await read(lambda s, _w: reports.list_tickets(s, reporter=reporter, status=status, category=category,
+                                                             community=community, assignee=assignee, limit=limit))
 
     @router.get("/tickets/{ticket_id}")
     async def get_one(ticket_id: str, request: Request, who: Annotated[Principal, Depends(READERS)]) -> dict[str, Any]:

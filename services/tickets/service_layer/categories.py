@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from services.tickets.adapters.orm import Category
+from services.tickets.service_layer.common import forget_category
 
 EDITABLE = ("name", "name_en", "description", "group", "keywords", "safety_critical", "response_hours",
             "resolution_hours", "pool", "supervisor", "secretary", "attributes", "templates", "active")
@@ -21,6 +23,8 @@ def list_categories(session: Session, include_inactive: bool = False) -> list[Ca
 
 def upsert(session: Session, code: str, values: dict[str, Any]) -> Category:
     """Create or change a category; only the given fields change."""
+    forget_category(code)
+    event.listen(session, "after_commit", lambda _s: forget_category(code), once=True)  # a read in between
     category = session.get(Category, code) or Category(code=code, name=values.get("name") or code)
     for key in EDITABLE:
         if key in values and values[key] is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -38,11 +39,35 @@ def get_ticket(session: Session, ticket_id: str, *, for_update: bool = False) ->
     return ticket
 
 
+CATEGORY_TTL_S = 5.0
+_categories: dict[tuple[str, str], tuple[float, Category]] = {}
+
+
 def get_category(session: Session, code: str) -> Category:
-    category = session.get(Category, code)
+    """An active category, for reading (every report needs one).
+
+    Categories change rarely and every create reads one, so this process keeps a detached copy for
+    :data:`CATEGORY_TTL_S` seconds; :func:`forget_category` (called when one is saved here) drops it at
+    once. Another replica sees a change within that time.
+    """
+    key = (str(session.get_bind().url), code)
+    hit = _categories.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        category = hit[1]
+    else:
+        found = session.get(Category, code)
+        category = Category.model_validate(found.model_dump()) if found is not None else None
+        if category is not None:
+            _categories[key] = (time.monotonic() + CATEGORY_TTL_S, category)
     if category is None or not category.active:
         raise NotFound(f"类别不存在 / no category {code}")
     return category
+
+
+def forget_category(code: str) -> None:
+    """Drop the cached copies of a category (after it was changed)."""
+    for key in [k for k in _categories if k[1] == code]:
+        _categories.pop(key, None)
 
 
 def event_fields(ticket: Ticket, category: Category | None = None) -> dict[str, Any]:
@@ -65,9 +90,13 @@ def record(session: Session, ticket: Ticket, *, at: datetime, actor: str | None,
 
 
 def attach_photos(ctx: ServiceContext, session: Session, ticket: Ticket, photos: list[CleanPhoto],
-                  history_id: int | None, written: list[CleanPhoto]) -> None:
-    """Store cleaned photos on disk and link them; ``written`` collects new files for clean-up on failure."""
+                  history_id: int | None, written: list[CleanPhoto]) -> list[TicketPhoto]:
+    """Store cleaned photos on disk and link them; ``written`` collects new files for clean-up on failure.
+
+    Returns the new links (a photo the ticket already has is not linked twice).
+    """
     store = photo_store(ctx)
+    added: list[TicketPhoto] = []
     seen = {p.sha256 for p in session.exec(select(TicketPhoto).where(TicketPhoto.ticket_id == ticket.id)).all()}
     for photo in photos:
         if store.put(photo):
@@ -75,5 +104,7 @@ def attach_photos(ctx: ServiceContext, session: Session, ticket: Ticket, photos:
         if photo.sha256 in seen:
             continue
         seen.add(photo.sha256)
-        session.add(TicketPhoto(ticket_id=ticket.id, history_id=history_id, sha256=photo.sha256, kind=photo.kind,
-                                size=len(photo.data), created_at=ctx.clock.now()))
+        added.append(TicketPhoto(ticket_id=ticket.id, history_id=history_id, sha256=photo.sha256, kind=photo.kind,
+                                 size=len(photo.data), created_at=ctx.clock.now()))
+    session.add_all(added)
+    return added

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, bindparam, or_
 from sqlmodel import Session, col, select
 
 from services.tickets.adapters.orm import Category, Follower, Ticket, TicketHistory, TicketPhoto
@@ -39,7 +41,22 @@ def check_attributes(category: Category, given: dict[str, Any]) -> dict[str, Any
     return clean
 
 
-def open_ticket(
+@dataclass
+class Opened:
+    """A report just stored, with what its first view needs (no need to read it back)."""
+
+    ticket: Ticket
+    category: Category
+    history: list[TicketHistory]
+    photos: list[TicketPhoto]
+
+
+def open_ticket(ctx: ServiceContext, session: Session, **report: Any) -> Ticket:
+    """Store a new report (see :func:`open_report`) and return the ticket."""
+    return open_report(ctx, session, **report).ticket
+
+
+def open_report(
     ctx: ServiceContext,
     session: Session,
     *,
@@ -63,7 +80,7 @@ def open_ticket(
     source_hazard_id: str | None = None,
     causation: CloudEvent | None = None,
     strict: bool = True,
-) -> Ticket:
+) -> Opened:
     """Store a new report with its deadlines and photos, and record TicketOpened in the same transaction.
 
     ``strict=False`` (reports from other services) keeps attributes as given instead of requiring them.
@@ -81,13 +98,15 @@ def open_ticket(
     )
     session.add(ticket)
     entry = record(session, ticket, at=now, actor=reporter, action="open", from_status=None, note=None)
-    if photos:
-        attach_photos(ctx, session, ticket, photos, entry.id, written if written is not None else [])
+    rows = attach_photos(ctx, session, ticket, photos, entry.id, written if written is not None else []) if photos else []
     ctx.emit(session, TicketOpened(**{**event_fields(ticket, cat), "title": title}, building=building, unit=unit,
                                    first_response_due=due.first_response_due, resolution_due=due.resolution_due,
                                    source_hazard_id=source_hazard_id),
              subject=ticket.id, causation=causation)
-    return ticket
+    return Opened(ticket, cat, [entry], rows)
+
+
+SIMILAR_SHOWN = 10
 
 
 def similar_open(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
@@ -96,34 +115,46 @@ def similar_open(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
     The database narrows the candidates (same building, or a lat/lon box around the point);
     the exact distance is checked here.
     """
-    near = []
-    if ticket.building and ticket.community:
-        near.append(and_(Ticket.building == ticket.building, Ticket.community == ticket.community))
-    if ticket.lat is not None and ticket.lon is not None:
+    by_building = bool(ticket.building and ticket.community)
+    by_point = ticket.lat is not None and ticket.lon is not None
+    if not (by_building or by_point):
+        return []
+    params: dict[str, Any] = {"category": ticket.category, "id": ticket.id, "building": ticket.building,
+                              "community": ticket.community}
+    if by_point:
         dlat = geo.NEARBY_METERS / 111_320 * 1.1
         dlon = dlat / max(math.cos(math.radians(ticket.lat)), 0.01)
-        near.append(and_(col(Ticket.lat).between(ticket.lat - dlat, ticket.lat + dlat),
-                         col(Ticket.lon).between(ticket.lon - dlon, ticket.lon + dlon)))
-    if not near:
-        return []
-    rows = session.exec(
-        select(Ticket.id, Ticket.title, Ticket.status, Ticket.created_at, Ticket.lat, Ticket.lon, Ticket.building,
-               Ticket.community)
-        .where(Ticket.category == ticket.category, Ticket.id != ticket.id, col(Ticket.status).in_(OPEN_STATES),
-               or_(*near))
-        .order_by(col(Ticket.created_at).desc()).limit(50)).all()
+        params.update(lat_min=ticket.lat - dlat, lat_max=ticket.lat + dlat, lon_min=ticket.lon - dlon,
+                      lon_max=ticket.lon + dlon)
     found = []
-    for other in rows:
+    for other in session.connection().execute(_similar_query(by_building, by_point), params):
         distance = None
-        if None not in (ticket.lat, ticket.lon, other.lat, other.lon):
+        if by_point and other.lat is not None and other.lon is not None:
             distance = geo.distance_m(ticket.lat, ticket.lon, other.lat, other.lon)
-        same_building = bool(ticket.building and ticket.community and other.building == ticket.building
-                             and other.community == ticket.community)
+        same_building = by_building and other.building == ticket.building and other.community == ticket.community
         if same_building or (distance is not None and distance <= geo.NEARBY_METERS):
             found.append({"id": other.id, "title": other.title, "status": other.status,
                           "created_at": as_utc(other.created_at),
                           "distance_m": round(distance, 1) if distance is not None else None})
-    return found[:10]
+            if len(found) == SIMILAR_SHOWN:
+                break
+    return found
+
+
+@lru_cache(maxsize=4)
+def _similar_query(by_building: bool, by_point: bool):
+    t = Ticket.__table__
+    near = []
+    if by_building:
+        near.append(and_(t.c.building == bindparam("building"), t.c.community == bindparam("community")))
+    if by_point:
+        near.append(and_(t.c.lat.between(bindparam("lat_min"), bindparam("lat_max")),
+                         t.c.lon.between(bindparam("lon_min"), bindparam("lon_max"))))
+    # Box candidates may fall outside the circle: read a few more than are shown.
+    return (select(t.c.id, t.c.title, t.c.status, t.c.created_at, t.c.lat, t.c.lon, t.c.building, t.c.community)
+            .where(t.c.category == bindparam("category"), t.c.id != bindparam("id"), t.c.status.in_(OPEN_STATES),
+                   or_(*near))
+            .order_by(t.c.created_at.desc()).limit(50 if by_point else SIMILAR_SHOWN))
 
 
 def follow(ctx: ServiceContext, session: Session, ticket_id: str, follower: str) -> bool:
@@ -162,14 +193,14 @@ def _when(value):
 
 
 def public_view(session: Session, ticket: Ticket, photos: list[TicketPhoto] | None = None,
-                history: list[TicketHistory] | None = None) -> dict[str, Any]:
+                history: list[TicketHistory] | None = None, category: Category | None = None) -> dict[str, Any]:
     """What anyone may see: no reporter, no contact fields, actors shown only as staff/resident.
 
-    ``photos`` and ``history`` are loaded here unless the caller already has them.
+    ``photos``, ``history`` and ``category`` are loaded here unless the caller already has them.
     """
     photos = photos_of(session, ticket.id) if photos is None else photos
     history = history_of(session, ticket.id) if history is None else history
-    cat = session.get(Category, ticket.category)
+    cat = category or session.get(Category, ticket.category)
     return {
         "id": ticket.id, "category": ticket.category, "category_name": cat.name if cat else ticket.category,
         "title": ticket.title, "description": ticket.description, "community": ticket.community,
@@ -189,9 +220,18 @@ def public_view(session: Session, ticket: Ticket, photos: list[TicketPhoto] | No
 
 def full_view(session: Session, ticket: Ticket) -> dict[str, Any]:
     """The reporter's and staff's view: adds the reporter, assignee, contact, rating, escalation, actors."""
-    photos, history = photos_of(session, ticket.id), history_of(session, ticket.id)
-    view = public_view(session, ticket, photos, history)
     followers = session.exec(select(Follower.follower).where(Follower.ticket_id == ticket.id)).all()
+    return _full(session, ticket, photos_of(session, ticket.id), history_of(session, ticket.id), list(followers))
+
+
+def opened_view(session: Session, opened: Opened) -> dict[str, Any]:
+    """:func:`full_view` of a report just opened, from what :func:`open_report` holds (no reads)."""
+    return _full(session, opened.ticket, opened.photos, opened.history, [], opened.category)
+
+
+def _full(session: Session, ticket: Ticket, photos: list[TicketPhoto], history: list[TicketHistory],
+          followers: list[str], category: Category | None = None) -> dict[str, Any]:
+    view = public_view(session, ticket, photos, history, category)
     by_entry: dict[int, list[str]] = {}
     for photo in photos:
         by_entry.setdefault(photo.history_id, []).append(media_path(photo))
@@ -215,22 +255,32 @@ def view_for(session: Session, ticket_id: str, sub: str, staff: bool) -> dict[st
     return public_view(session, ticket)
 
 
+SUMMARY_COLUMNS = ("id", "category", "title", "status", "community", "building", "assignee", "created_at",
+                   "first_response_due", "resolution_due", "escalation_level")
+
+
 def list_tickets(session: Session, *, reporter: str | None = None, status: str | None = None,
                  category: str | None = None, community: str | None = None, assignee: str | None = None,
-                 limit: int = 100) -> list[Ticket]:
-    """Tickets newest first, filtered."""
-    query = select(Ticket)
-    if reporter:
-        query = query.where(Ticket.reporter == reporter)
-    if status == "open":
-        query = query.where(col(Ticket.status).in_(OPEN_STATES))
-    elif status:
-        query = query.where(Ticket.status == status)
-    if category:
-        query = query.where(Ticket.category == category)
-    if community:
-        query = query.where(Ticket.community == community)
-    if assignee:
-        query = query.where(Ticket.assignee == assignee)
-    return list(session.exec(query.order_by(col(Ticket.created_at).desc()).limit(min(limit, 500))).all())
+                 limit: int = 100) -> list[dict[str, Any]]:
+    """Tickets newest first, filtered: one summary (:data:`SUMMARY_COLUMNS`) per ticket.
 
+    Only those columns are read, with a statement built once per combination of filters (no ORM
+    objects, no JSON columns decoded): this is the route residents open most.
+    """
+    filters = {"reporter": reporter, "category": category, "community": community, "assignee": assignee,
+               "status": status if status and status != "open" else None}
+    given = {k: v for k, v in filters.items() if v}
+    query = _summary_query(tuple(sorted(given)), status == "open")
+    rows = session.connection().execute(query, {**given, "limit": min(limit, 500)}).all()
+    return [dict(zip(SUMMARY_COLUMNS, row, strict=True)) for row in rows]
+
+
+@lru_cache(maxsize=64)
+def _summary_query(filtered: tuple[str, ...], only_open: bool):
+    table = Ticket.__table__
+    query = select(*(table.c[c] for c in SUMMARY_COLUMNS))
+    for name in filtered:
+        query = query.where(table.c[name] == bindparam(name))
+    if only_open:
+        query = query.where(table.c.status.in_(OPEN_STATES))
+    return query.order_by(table.c.created_at.desc()).limit(bindparam("limit"))
