@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 
 from services import catalog
 from shared.docs import render_event_schemas
+from shared.config import get_settings
 from shared.web.auth import declared_routes, mint_token
 from tests.conftest import token
 from tests.support import probe
@@ -26,6 +28,27 @@ async def test_missing_or_bad_tokens_get_401_and_wrong_roles_get_403(start_runti
         assert r.status_code == 403 and "resident" in r.json()["detail"]
         r = await client.post("/api/probe/report", json=body, headers=token("resident:x", "resident"))
         assert r.status_code == 201
+
+
+async def test_a_verified_token_is_refused_once_it_expires_or_the_key_changes(start_runtime, monkeypatch):
+    body = {"title": "路灯不亮"}
+    async with start_runtime([probe.module]) as (_runtime, client):
+        short = {"Authorization": "Bearer " + mint_token("resident:x", ["resident"], ttl=timedelta(seconds=1))}
+        assert (await client.post("/api/probe/report", json=body, headers=short)).status_code == 201
+        await asyncio.sleep(1.2)  # the token was verified (and remembered) a moment ago; now it has expired
+        r = await client.post("/api/probe/report", json=body, headers=short)
+        assert r.status_code == 401 and "expired" in r.json()["detail"].lower()
+
+        steady = token("resident:y", "resident")
+        assert (await client.post("/api/probe/report", json=body, headers=steady)).status_code == 201
+        monkeypatch.setenv("LINLI_JWT_SECRET", "a-rotated-secret-of-enough-length-0123456789")
+        get_settings.cache_clear()
+        try:
+            r = await client.post("/api/probe/report", json=body, headers=steady)
+            assert r.status_code == 401  # signed with the old key: not accepted from memory
+        finally:
+            monkeypatch.delenv("LINLI_JWT_SECRET")
+            get_settings.cache_clear()
 
 
 async def test_health_and_readiness(start_runtime):

@@ -80,6 +80,7 @@ def test_on_sqlite_reads_do_not_queue_behind_a_writer(tmp_path):
     import time
 
     from sqlalchemy import text
+    from sqlmodel import Session
 
     store = Store("probe", f"sqlite:///{tmp_path / 'store.db'}", probe.metadata, probe.outbox, probe.inbox)
     store.create_all()
@@ -103,3 +104,39 @@ def test_on_sqlite_reads_do_not_queue_behind_a_writer(tmp_path):
     assert seen == 0  # the committed snapshot, not the writer's work in progress
     assert waited < 1.0  # a writing transaction (BEGIN IMMEDIATE) would wait for the writer
     store.dispose()
+
+
+def test_sqlite_writers_take_turns_and_a_failed_write_frees_the_turn(tmp_path):
+    """Concurrent writers of one process all commit; a rolled-back or abandoned write does not block the next."""
+    import threading
+
+    from sqlalchemy import text
+    from sqlmodel import Session
+
+    store = Store(probe.module.name, f"sqlite:///{tmp_path / 'turns.db'}", probe.module.metadata,
+                  probe.module.outbox, probe.module.inbox)
+    with store.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
+    with pytest.raises(RuntimeError):
+        with store.transaction() as session:
+            session.execute(text("INSERT INTO tally VALUES (1)"))
+            raise RuntimeError("the use case refused")
+    session = Session(store.engine)  # written, then closed without commit or rollback
+    session.execute(text("INSERT INTO tally VALUES (1)"))
+    session.close()
+
+    def write(count: int) -> None:
+        for _ in range(count):
+            with store.transaction() as s:
+                current = s.execute(text("SELECT count(*) FROM tally")).scalar_one()
+                s.execute(text("INSERT INTO tally VALUES (:n)"), {"n": current + 1})
+
+    threads = [threading.Thread(target=write, args=(50,)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with store.transaction(readonly=True) as s:
+        values = s.execute(text("SELECT n FROM tally ORDER BY n")).scalars().all()
+    store.dispose()
+    assert values == list(range(1, 401))  # read-check-write under BEGIN IMMEDIATE: no lost or doubled update
