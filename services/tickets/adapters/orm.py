@@ -45,7 +45,12 @@ class Ticket(TicketsTable, table=True):
     """One report and its lifecycle, deadlines and escalation claims."""
 
     __tablename__ = "ticket"
-    __table_args__ = (Index("uq_ticket_source_hazard", "source_hazard_id", unique=True),)
+    __table_args__ = (
+        Index("uq_ticket_source_hazard", "source_hazard_id", unique=True),
+        # the duplicate suggestion: newest reports of one building, or of a lat/lon box
+        Index("ix_ticket_place", "community", "building", "created_at"),
+        Index("ix_ticket_lat_lon", "lat", "lon"),
+    )
 
     id: str = Field(primary_key=True, max_length=32)
     category: str = Field(index=True, max_length=64)
