@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from services.tickets.adapters.orm import Category
 from services.tickets.adapters.photos import EXT, CleanPhoto
 from services.tickets.domain.errors import TicketError
-from services.tickets.entrypoints.inputs import clean_photos, parse, read_input
+from services.tickets.entrypoints.inputs import cleaned_photos, parse, read_input
 from services.tickets.service_layer import categories, kpis, reports, staff, workflow
 from services.tickets.service_layer.common import attach_photos, get_category, get_ticket, photo_store
 from shared.runtime import ServiceContext
@@ -147,7 +147,7 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         """A resident reports a problem (随手拍): JSON, or multipart with up to 6 photos (field ``photo``)."""
         fields, files = await read_input(request)
         body = parse(TicketIn, fields)
-        photos = await run_in_threadpool(clean_photos, files)
+        photos = await cleaned_photos(files)
 
         def work(session, written):
             opened = reports.open_report(ctx, session, reporter=who.sub, photos=photos, written=written,
@@ -178,7 +178,7 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         fields, files = await read_input(request)
         if not files:
             raise HTTPException(422, "没有照片 / no photo in the request")
-        photos = await run_in_threadpool(clean_photos, files)
+        photos = await cleaned_photos(files)
 
         def work(session, written):
             ticket = get_ticket(session, ticket_id)
@@ -213,7 +213,7 @@ def build_router(ctx: ServiceContext) -> APIRouter:
                            action: Callable[..., Any]) -> dict[str, Any]:
         fields, files = await read_input(request)
         body = parse(model, fields)
-        photos = await run_in_threadpool(clean_photos, files)
+        photos = await cleaned_photos(files)
 
         def work(session, written):
             note = workflow.template_note(session, ticket_id, state, body.template, body.note)

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from services.tickets.adapters.photos import CleanPhoto, clean
@@ -60,3 +61,8 @@ def clean_photos(files: list[tuple[str, bytes]]) -> list[CleanPhoto]:
         return [clean(name, data) for name, data in files]
     except BadPhoto as exc:
         raise HTTPException(exc.status, str(exc)) from None
+
+
+async def cleaned_photos(files: list[tuple[str, bytes]]) -> list[CleanPhoto]:
+    """:func:`clean_photos` in a worker thread (decoding images is slow); no thread hop without files."""
+    return await run_in_threadpool(clean_photos, files) if files else []
