@@ -33,7 +33,6 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     consumer_name: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     batch_size: int = 500
-    poll_ms: int = 50
     max_deliveries: int = 5
     retry_base_ms: int = 1000
     retry_max_ms: int = 60_000
