@@ -2,8 +2,7 @@
 
 Runs the measurements of docs/benchmarks.md, prints the Markdown table and writes
 bench/results/latest.json, latest.md and the PNG charts. ``--profile`` also writes pyinstrument
-profiles of the hot paths (bench/results/profile-*.txt) and times the
-fixes proposed in bench/proposals.py against the current code.
+profiles of the hot paths (bench/results/profile-*.txt).
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import sys
 import time
 import traceback
 
-from bench import consumer, growth, memory, profiles, proposals, relay, report
+from bench import consumer, growth, memory, profiles, relay, report
 from bench.common import log
 
 PARTS = ("consumer", "relay", "stack", "growth")
@@ -49,15 +48,12 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
             errors[part] = f"{exc.__class__.__name__}: {exc}"[:500]
             log(f"{part} failed: {errors[part]}")
-    measured_proposals = None
     if args.profile:
         for path in profiles.run():
             log(f"profile written: {path}")
-        measured_proposals = proposals.run()
     order = {name: i for i, name in enumerate(["1", "2", "3", "4", "5", "6", "7"])}
     figures.sort(key=lambda f: order.get(f.section[:1], 9))
-    text = report.write(figures, charts, quick=args.quick, seconds=time.perf_counter() - started, errors=errors,
-                        proposals=measured_proposals)
+    text = report.write(figures, charts, quick=args.quick, seconds=time.perf_counter() - started, errors=errors)
     print(text)
     return 1 if errors else 0
 

@@ -74,11 +74,8 @@ def _profile_tickets(tmp) -> dict[str, str]:
 
     def create(reporter: str) -> dict:
         with ctx.store.transaction() as session:  # as http.create_ticket's work()
-            ticket = reports.open_ticket(ctx, session, reporter=reporter, photos=[], written=[], **body.model_dump())
-            session.flush()
-            view = reports.full_view(session, ticket)
-            view["similar"] = reports.similar_open(session, ticket)
-            return view
+            opened = reports.open_report(ctx, session, reporter=reporter, photos=[], written=[], **body.model_dump())
+            return {**reports.opened_view(session, opened), "similar": reports.similar_open(session, opened.ticket)}
 
     def listing(reporter: str) -> list:
         with ctx.store.transaction(readonly=True) as session:  # as http.list_tickets's work()

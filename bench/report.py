@@ -89,7 +89,7 @@ def growth_chart(points: list[dict[str, Any]], path: Path) -> None:
 
 
 def write(figures: list[Figure], charts: dict[str, Any], *, quick: bool, seconds: float,
-          errors: dict[str, str], proposals: dict[str, Any] | None = None) -> str:
+          errors: dict[str, str]) -> str:
     """Write latest.json, latest.md and the charts; returns the Markdown."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     meta = {"mode": "quick" if quick else "full", "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -104,7 +104,7 @@ def write(figures: list[Figure], charts: dict[str, Any], *, quick: bool, seconds
         written.append("growth.png")
     payload = {"meta": meta, "figures": [f.as_dict() for f in figures],
                "latency": {k: v for k, v in charts.get("latency", {}).items() if k != "e2e_ms"},
-               "growth": charts.get("growth", {}), "charts": written, "proposals": proposals}
+               "growth": charts.get("growth", {}), "charts": written}
     (RESULTS / "latest.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
     passed = sum(1 for f in figures if f.passed)
     judged = sum(1 for f in figures if f.passed is not None)
@@ -113,12 +113,6 @@ def write(figures: list[Figure], charts: dict[str, Any], *, quick: bool, seconds
           table(figures), ""]
     if errors:
         md += ["Measurements that did not run:", ""] + [f"- {k}: {v}" for k, v in errors.items()] + [""]
-    if proposals:
-        md += ["Proposed fixes, timed against the current code in this run (bench/proposals.py):", ""]
-        for group, values in proposals.items():
-            md.append(f"- {group}: " + ", ".join(
-                f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items()))
-        md.append("")
     md += [f"![{name}]({name})" for name in written]
     text = "\n".join(md) + "\n"
     (RESULTS / "latest.md").write_text(text, encoding="utf-8")
