@@ -88,3 +88,46 @@ def sqlite_engine(url: str) -> Engine:
         dbapi_conn.holds_turn = True
 
     return engine
+
+
+def on_disk(engine: Engine) -> bool:
+    """Whether ``engine`` is a SQLite database in a file."""
+    return engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+
+
+class Checkpointer:
+    """Moves SQLite's WAL checkpoints off the request path.
+
+    By default the commit that crosses 1,000 WAL pages copies them into the database and syncs it,
+    a few milliseconds that land on one unlucky request. A service's store instead checkpoints from this
+    background thread every ``interval_s`` (``PASSIVE``: never waits for or blocks readers and writers);
+    commits still checkpoint themselves past ``backstop_pages``, should this thread fall behind.
+    """
+
+    def __init__(self, engine: Engine, interval_s: float = 1.0, backstop_pages: int = 10_000) -> None:
+        self.path = engine.url.database
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+
+        @event.listens_for(engine, "connect")
+        def _later_checkpoints(dbapi_conn, _record) -> None:
+            dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={int(backstop_pages)}")
+
+        self._thread = threading.Thread(target=self._run, name=f"sqlite-checkpoint-{Path(self.path).name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=1, check_same_thread=False)
+        try:
+            while not self._stop.wait(self.interval_s):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:  # busy or the file is gone: try again next time
+                    continue
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)

@@ -9,6 +9,7 @@ from sqlalchemy import MetaData, text
 from sqlmodel import Session
 
 from shared.db.engine import make_engine
+from shared.db.sqlite import Checkpointer, on_disk
 from shared.messaging.inbox import Inbox
 from shared.messaging.outbox import Outbox
 
@@ -23,6 +24,7 @@ class Store:
         self.outbox = outbox
         self.inbox = inbox
         self.engine = make_engine(url)
+        self._checkpointer = Checkpointer(self.engine) if on_disk(self.engine) else None
         self._read_engine = self.engine.execution_options(linli_readonly=True)
         self._after_outbox: list[Callable[[], None]] = []
 
@@ -56,4 +58,6 @@ class Store:
         self.metadata.create_all(self.engine)
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
