@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Annotated
 
@@ -50,7 +51,9 @@ def run(
         console.print(f"[red]{host}:{port} is already in use; stop what runs there or choose --port[/red]")
         raise typer.Exit(2)
     runtime = catalog.build_runtime(targets, settings=settings)
-    uvicorn.run(runtime.build_app(), host=host, port=port, log_config=None, access_log=False)
+    app_ = runtime.build_app()
+    gc.freeze()  # what is loaded by now lives as long as the process: keep it out of every full collection
+    uvicorn.run(app_, host=host, port=port, log_config=None, access_log=False)
 
 
 def _port_free(host: str, port: int) -> bool:
