@@ -1,10 +1,16 @@
 """The HTTP baseline: a bare FastAPI app served exactly like ``linli run`` (uvicorn, loopback, no access
-log). ``python -m bench.bare_app PORT``. POST /bare validates a body like a ticket report and answers
-201; GET /bare answers a list of 20 small objects like a resident's ticket list."""
+log). ``python -m bench.bare_app PORT [TICKETS_DB]``. POST /bare validates a body like a ticket report and
+answers 201; GET /bare answers a list of 20 small objects like a resident's ticket list.
+
+GET /bare/db?reporter=... is a reference, not the baseline: the same columns of a resident's tickets
+read from the tickets service's SQLite file with plain ``sqlite3`` (a connection per worker thread, no
+auth, no ORM), to show how much of a list request is the database read itself."""
 
 from __future__ import annotations
 
+import sqlite3
 import sys
+import threading
 from typing import Any
 
 import uvicorn
@@ -38,6 +44,20 @@ async def create(body: Report) -> dict[str, Any]:
 @app.get("/bare")
 async def listing() -> list[dict[str, Any]]:
     return ITEMS
+
+
+DB_PATH = sys.argv[2] if len(sys.argv) > 2 else None
+SUMMARY = ("SELECT id, category, title, status, community, building, assignee, created_at, first_response_due, "
+           "resolution_due, escalation_level FROM ticket WHERE reporter = ? ORDER BY created_at DESC LIMIT 100")
+_local = threading.local()
+
+
+@app.get("/bare/db")
+def listing_from_db(reporter: str) -> list[dict[str, Any]]:
+    if not hasattr(_local, "conn"):
+        _local.conn = sqlite3.connect(f"file:{DB_PATH}?mode=ro", uri=True)
+        _local.conn.row_factory = sqlite3.Row
+    return [dict(row) for row in _local.conn.execute(SUMMARY, (reporter,))]
 
 
 if __name__ == "__main__":

@@ -64,7 +64,8 @@ def measure(quick: bool) -> tuple[list[Figure], dict]:
         prefix = new_prefix("s")
         port = free_port()
         servers = [linli_server(["tickets"], prefix, tmp), linli_server(["notify"], prefix, tmp),
-                   Server([PYTHON, "-m", "bench.bare_app", str(port)], {}, port, tmp / "bare.log")]
+                   Server([PYTHON, "-m", "bench.bare_app", str(port), str(tmp / "tickets.db")], {}, port,
+                          tmp / "bare.log")]
         try:
             for server in servers:
                 server.wait_ready()
