@@ -9,6 +9,7 @@ HTTP; ``noop`` is the baseline, a plain FastStream per-message subscriber that d
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import sys
 
@@ -30,6 +31,7 @@ async def run_notify() -> None:
     from shared.runtime import Runtime
 
     runtime = Runtime([module], settings=Settings(log_json=False), run_tickers=False)
+    gc.freeze()  # as `linli run` does once the runtime is built (services/cli.py)
     async with runtime.running():
         await _until_term()
 

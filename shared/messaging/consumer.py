@@ -7,6 +7,8 @@ event type). At run time a :class:`ConsumerRuntime` applies batches of stream en
 * events of types the service does not handle are acknowledged and skipped;
 * the rest are applied in one database transaction, each recorded in the inbox so a redelivery
   has no second effect; a handler that raises has its event set aside and the others re-applied;
+* a batch handler (:meth:`EventConsumer.handles_batch`) gets consecutive events of its types at
+  once; when it raises, they are applied one by one so a bad event still fails alone;
 * a handler that raises leaves its entry pending; :mod:`shared.messaging.retry` retries it with
   backoff and dead-letters it after ``max_deliveries``.
 """
@@ -19,22 +21,25 @@ import logging
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any
 
 import redis.asyncio as aredis
-from sqlalchemy import insert
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from shared.clock import utcnow
 from shared.db.store import Store
 from shared.events.envelope import CloudEvent, EventData
-from shared.events.registry import InvalidEvent, parse_event
+from shared.events.registry import InvalidEvent, parse_event, registry
 from shared.messaging.streams import EVENT_FIELD, ORIGIN_FIELD, TYPE_FIELD, StreamNames, entry_payload
 
 log = logging.getLogger("linli.consumer")
 
 Handler = Callable[[Any, CloudEvent, Any, Session], None]
+BatchHandler = Callable[[Any, list[tuple[CloudEvent, Any]], Session], None]
+Work = list[tuple[bytes, CloudEvent, EventData, str]]
 
 CURRENT_STREAM: ContextVar[str | None] = ContextVar("linli_current_stream", default=None)
 """While a handler runs: the stream its event arrived on (for a redriven or replayed event, the
@@ -61,6 +66,7 @@ class EventConsumer:
     group: str
     streams: list[str]
     handlers: dict[str, Handler] = field(default_factory=dict)
+    batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
 
     def on(self, *models: type[EventData]) -> Callable[[Handler], Handler]:
         """Decorator: ``handler(ctx, event, data, session)`` applies one event of these types.
@@ -72,6 +78,25 @@ class EventConsumer:
         def register(handler: Handler) -> Handler:
             for model in models:
                 self.handlers[model.event_type] = handler
+            return handler
+
+        return register
+
+    def handles_batch(self, *models: type[EventData]) -> Callable[[BatchHandler], BatchHandler]:
+        """Decorator: ``handler(ctx, events, session)`` applies consecutive ``(event, data)`` pairs of these types.
+
+        The events keep their stream order and are all new (their inbox rows go in with them). If the
+        handler raises, the runtime rolls back and applies the same events one at a time (a list of one
+        each), so a failing event is retried or dead-lettered alone.
+        """
+
+        def register(handler: BatchHandler) -> BatchHandler:
+            def one(ctx: Any, event: CloudEvent, data: Any, session: Session) -> None:
+                handler(ctx, [(event, data)], session)
+
+            for model in models:
+                self.batch_handlers[model.event_type] = handler
+                self.handlers[model.event_type] = one
             return handler
 
         return register
@@ -113,6 +138,10 @@ def dead_letter_fields(
     return fields
 
 
+class _RunFailed(Exception):
+    """A batch handler raised for a run of events (which one is to blame is not known)."""
+
+
 class _HandlerFailed(Exception):
     def __init__(self, index: int, error: Exception) -> None:
         super().__init__(str(error))
@@ -152,6 +181,7 @@ class ConsumerRuntime:
         self.metrics = metrics
         self.handled = 0
         self.in_flight: set[bytes] = set()
+        self._models = registry()
 
     @property
     def group(self) -> str:
@@ -180,7 +210,7 @@ class ConsumerRuntime:
             try:
                 if payload is None:
                     raise InvalidEvent("no_cloudevent", f"entry has no {EVENT_FIELD!r} field")
-                envelope, data = parse_event(payload, self.max_event_bytes)
+                envelope, data = self._parse(payload)
             except InvalidEvent as exc:
                 outcome.dead[entry_id] = (exc.reason, exc.detail)
                 continue
@@ -206,61 +236,104 @@ class ConsumerRuntime:
         self.handled += len(outcome.done)
         return outcome
 
-    def _apply_batch(self, work: list[tuple[bytes, CloudEvent, EventData, str]]) -> dict[bytes, Any]:
+    def _parse(self, payload: bytes) -> tuple[CloudEvent, EventData]:
+        """:func:`parse_event`, with pydantic reading the JSON itself in the common case; whatever
+        that refuses goes through ``parse_event``, which gives the reason."""
+        if len(payload) <= self.max_event_bytes:
+            try:
+                envelope = CloudEvent.model_validate_json(payload)
+                model = self._models.get(envelope.type)
+                if model is not None:
+                    return envelope, model.model_validate(envelope.data if envelope.data is not None else {})
+            except ValidationError:
+                pass
+        return parse_event(payload, self.max_event_bytes)
+
+    def _apply_batch(self, work: Work) -> dict[bytes, Any]:
         """Apply a batch in one transaction without savepoints (the fast path).
 
         When a handler raises, the transaction is rolled back, that event is marked failed (run
-        once, as with savepoints) and the rest is applied again. Any other error (a racing replica's
-        inbox row, a failed commit) falls back to :meth:`_apply` with a savepoint per event.
+        once, as with savepoints) and the rest is applied again. When a batch handler raises, the
+        batch is applied again event by event to find the failing one, then batching resumes. Any
+        other error (a racing replica's inbox row, a failed commit) falls back to :meth:`_apply`
+        with a savepoint per event.
         """
         statuses: dict[bytes, Any] = {}
         remaining = list(work)
+        grouped = True
         while remaining:
             try:
-                statuses.update(self._try_batch(remaining))
+                statuses.update(self._try_batch(remaining, grouped=grouped))
                 return statuses
+            except _RunFailed:
+                grouped = False
             except _HandlerFailed as failed:
                 entry_id = remaining[failed.index][0]
                 statuses[entry_id] = _status_of(failed.error)
                 if not isinstance(failed.error, RejectEvent):
                     self._log_failure(remaining[failed.index][1], failed.error)
                 del remaining[failed.index]
+                grouped = True
             except Exception:
                 statuses.update(self._apply(remaining))
                 return statuses
         return statuses
 
-    def _try_batch(self, work: list[tuple[bytes, CloudEvent, EventData, str]]) -> dict[bytes, Any]:
+    def _try_batch(self, work: Work, *, grouped: bool = True) -> dict[bytes, Any]:
+        """One transaction for ``work``; with ``grouped``, batch handlers get their runs of events at once."""
         statuses: dict[bytes, Any] = {}
-        rows: list[dict[str, Any]] = []
+        fresh: list[tuple[int, CloudEvent, EventData, str]] = []
         group, inbox = self.group, self.store.inbox
-        handled_at = utcnow()
+        batch_handlers = self.consumer.batch_handlers if grouped else {}
         with self.store.transaction() as session:
             seen = inbox.seen_among(session, group, [envelope.id for _, envelope, _, _ in work])
             for index, (entry_id, envelope, data, origin) in enumerate(work):
                 if envelope.id in seen:
                     statuses[entry_id] = "duplicate"
                     continue
-                seen.add(envelope.id)
-                token = CURRENT_STREAM.set(origin)
-                try:
-                    self.consumer.handlers[envelope.type](self.context, envelope, data, session)
-                except Exception as exc:
-                    raise _HandlerFailed(index, exc) from exc
-                finally:
-                    CURRENT_STREAM.reset(token)
-                rows.append({"consumer_group": group, "event_id": envelope.id, "event_type": envelope.type,
-                             "handled_at": handled_at})
+                seen.add(envelope.id)  # the same event twice in one batch
+                fresh.append((index, envelope, data, origin))
                 statuses[entry_id] = "done"
-            if rows:
-                session.execute(insert(inbox.table), rows)
+            runs = groupby(fresh, key=lambda item: (batch_handlers.get(item[1].type), item[3]))
+            for (batch_handler, origin), items in runs:
+                if batch_handler is None:
+                    for index, envelope, data, _ in items:
+                        self._run_one(index, envelope, data, origin, session)
+                else:
+                    self._run_batch(batch_handler, list(items), origin, session)
+            inbox.record_many(session, group, [(envelope.id, envelope.type) for _, envelope, _, _ in fresh])
         return statuses
+
+    def _run_one(self, index: int, envelope: CloudEvent, data: EventData, origin: str, session: Session) -> None:
+        token = CURRENT_STREAM.set(origin)
+        try:
+            self.consumer.handlers[envelope.type](self.context, envelope, data, session)
+        except IntegrityError:
+            raise  # maybe a racing replica's rows: the savepoint path tells duplicates from errors
+        except Exception as exc:
+            raise _HandlerFailed(index, exc) from exc
+        finally:
+            CURRENT_STREAM.reset(token)
+
+    def _run_batch(self, handler: BatchHandler, items: list[tuple[int, CloudEvent, EventData, str]], origin: str,
+                   session: Session) -> None:
+        token = CURRENT_STREAM.set(origin)
+        try:
+            handler(self.context, [(envelope, data) for _, envelope, data, _ in items], session)
+        except IntegrityError:
+            raise
+        except Exception as exc:
+            if len(items) == 1:
+                raise _HandlerFailed(items[0][0], exc) from exc
+            raise _RunFailed() from exc
+        finally:
+            CURRENT_STREAM.reset(token)
 
     def _log_failure(self, envelope: CloudEvent, exc: Exception) -> None:
         log.warning("handler failed", extra={"group": self.group, "event_id": envelope.id, "event_type": envelope.type,
                                              "correlation_id": envelope.correlationid, "error": exc.__class__.__name__})
 
-    def _apply(self, work: list[tuple[bytes, CloudEvent, EventData, str]]) -> dict[bytes, Any]:
+    def _apply(self, work: Work) -> dict[bytes, Any]:
         """Run handlers in one transaction, a savepoint per event (the careful path).
 
         Returns entry id -> ``"done"``, ``"duplicate"``, a :class:`RejectEvent`, or an error text.

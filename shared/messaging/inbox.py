@@ -1,8 +1,15 @@
-"""Idempotent inbox: each handled event id is recorded with its effects, in one transaction."""
+"""Idempotent inbox: each handled event id is recorded with its effects, in one transaction.
+
+Also :func:`insert_many`, the multi-row INSERT the consumer path writes its rows with.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, insert, select
+from typing import Any
+
+from sqlalchemy import Column, DateTime, MetaData, String, Table, any_, insert, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shared.clock import utcnow
@@ -39,8 +46,13 @@ class Inbox:
         return True
 
     def seen_among(self, session: Session, group: str, event_ids: list[str]) -> set[str]:
-        """Which of ``event_ids`` this group handled before (one query for a whole batch)."""
+        """Which of ``event_ids`` this group handled before (one query for a whole batch; on
+        PostgreSQL the ids go as one array parameter)."""
         t = self.table
+        if session.get_bind().dialect.name == "postgresql":
+            ids = literal(event_ids, ARRAY(String))
+            return set(session.execute(
+                select(t.c.event_id).where(t.c.consumer_group == group, t.c.event_id == any_(ids))).scalars())
         found: set[str] = set()
         for start in range(0, len(event_ids), 500):
             chunk = event_ids[start:start + 500]
@@ -54,9 +66,42 @@ class Inbox:
             insert(self.table).values(consumer_group=group, event_id=event_id, event_type=event_type, handled_at=utcnow())
         )
 
+    def record_many(self, session: Session, group: str, events: list[tuple[str, str]]) -> None:
+        """Write the inbox rows of ``(event_id, event_type)`` pairs known to be new, in one statement."""
+        handled_at = utcnow()
+        insert_many(session, self.table, [
+            {"consumer_group": group, "event_id": event_id, "event_type": event_type, "handled_at": handled_at}
+            for event_id, event_type in events])
+
     def seen(self, session: Session, group: str, event_id: str) -> bool:
         t = self.table
         return (
             session.execute(select(t.c.event_id).where(t.c.consumer_group == group, t.c.event_id == event_id)).first()
             is not None
         )
+
+
+def insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) into ``table`` in the session's transaction.
+
+    On PostgreSQL with ``COPY … FROM STDIN``, which takes a third of an executemany's time; values
+    go as they are, so this is for tables of plain columns (text, numbers, booleans, times; a time
+    for a column without time zone is taken as UTC, as :func:`shared.clock.as_utc` reads it back).
+    Errors are raised as SQLAlchemy's (``IntegrityError`` for a duplicate key), as an INSERT would.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), rows)
+        return
+    quote = connection.dialect.identifier_preparer
+    columns = list(rows[0])
+    statement = (f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c) for c in columns)}) FROM STDIN")
+    driver = connection.connection.driver_connection
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+    except driver.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, driver.Error) from exc

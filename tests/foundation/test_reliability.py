@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
+import pytest
 import redis.asyncio as aredis
+from sqlalchemy import MetaData, insert, select
+from sqlmodel import Field, SQLModel
 
+from shared.clock import as_utc, utcnow
 from shared.events import new_event
 from shared.events.tickets import TicketOpened
+from shared.messaging.consumer import EventConsumer
+from shared.messaging.inbox import Inbox, insert_many
+from shared.messaging.outbox import Outbox
 from shared.messaging.streams import StreamNames, encode_entry
+from shared.runtime import ServiceModule
 from tests.conftest import eventually
 from tests.support import probe
 
@@ -129,3 +138,141 @@ async def test_a_failing_event_in_the_middle_of_a_batch_fails_alone(start_runtim
         assert probe.attempts[bad.id] == settings.max_deliveries
         assert await pending(r, names.events("tickets")) == 0
     await r.aclose()
+
+
+# A probe with a batch handler: it gets a batch's TicketOpened events at once and writes their effects
+# with one multi-row INSERT (COPY on PostgreSQL); titles with "boom" make it raise, a title "race" makes
+# a simulated replica commit that event's inbox row and effect first (from another connection).
+batch_metadata = MetaData()
+
+
+class BatchProbeTable(SQLModel):
+    metadata = batch_metadata
+
+
+class BatchEffect(BatchProbeTable, table=True):
+    __tablename__ = "batch_effect"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(unique=True, max_length=128)
+    title: str
+
+
+batch_consumer = EventConsumer(group="batchprobe", streams=["tickets"])
+batch_runs: list[list[str]] = []
+batch_attempts: Counter[str] = Counter()
+
+
+@batch_consumer.handles_batch(TicketOpened)
+def on_tickets(ctx, events, session) -> None:
+    batch_runs.append([data.title for _, data in events])
+    batch_attempts.update(event.id for event, _ in events)
+    for event, data in events:
+        if "boom" in data.title:
+            raise RuntimeError(f"batch probe refuses {data.title!r}")
+        if data.title == "race" and not ctx.state.get("raced"):
+            ctx.state["raced"] = True
+            with ctx.store.engine.begin() as replica:  # another replica applies it first and commits
+                replica.execute(insert(ctx.store.inbox.table).values(
+                    consumer_group="batchprobe", event_id=event.id, event_type=event.type, handled_at=utcnow()))
+                replica.execute(insert(BatchEffect.__table__).values(event_id=event.id, title="by the replica"))
+    insert_many(session, BatchEffect.__table__, [{"event_id": event.id, "title": data.title} for event, data in events])
+
+
+batch_module = ServiceModule(name="batchprobe", title="batch probe", metadata=batch_metadata,
+                             outbox=Outbox(batch_metadata, default_stream="batchprobe"), inbox=Inbox(batch_metadata),
+                             migrations=None, consumer=batch_consumer)
+
+
+def batch_effects(runtime) -> list[tuple[str, str]]:
+    with runtime.contexts["batchprobe"].store.transaction() as session:
+        rows = session.execute(select(BatchEffect.event_id, BatchEffect.title).order_by(BatchEffect.id)).all()
+    return [tuple(row) for row in rows]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def batch_store(request, pg_database, monkeypatch) -> str:
+    """The batch probe's store on SQLite (the settings' var dir) or on a fresh PostgreSQL database."""
+    batch_runs.clear()
+    batch_attempts.clear()
+    if request.param == "postgresql":
+        monkeypatch.setenv("BATCHPROBE_DATABASE_URL", pg_database("batchprobe"))
+    return request.param
+
+
+async def test_a_batch_handler_gets_the_batch_and_a_failing_event_in_it_fails_alone(start_runtime, settings,
+                                                                                     batch_store):
+    names = StreamNames(settings.stream_prefix)
+    r = aredis.Redis.from_url(settings.redis_url)
+    before, bad, after = ticket_event("前", "T-A"), ticket_event("boom 中", "T-B"), ticket_event("后", "T-C")
+    for event in (before, bad, before, after):  # one XREADGROUP batch, with a duplicate
+        await xadd_event(r, names, event)
+    async with start_runtime([batch_module]) as (runtime, _client):
+        dead = await eventually(lambda: r.xrange(names.dead_letter), timeout=15)
+        assert batch_runs[0] == ["前", "boom 中", "后"]  # the whole batch at once, the duplicate left out
+        assert sorted(batch_effects(runtime)) == sorted([(before.id, "前"), (after.id, "后")])
+        assert [json.loads(fields[b"cloudevent"])["id"] for _, fields in dead] == [bad.id]
+        assert dead[0][1][b"reason"] == b"handler_failed" and b"batch probe refuses" in dead[0][1][b"error"]
+        assert await pending(r, names.events("tickets"), "batchprobe") == 0
+    await r.aclose()
+
+
+async def test_a_batch_handler_keeps_its_runs_in_stream_order_and_batches_again_after_a_failure(
+        start_runtime, settings, batch_store):
+    names = StreamNames(settings.stream_prefix)
+    r = aredis.Redis.from_url(settings.redis_url)
+    events = [ticket_event(title, f"T{i}") for i, title in enumerate(["一", "boom 二", "三", "四"])]
+    for event in events:
+        await xadd_event(r, names, event)
+    async with start_runtime([batch_module]) as (runtime, _client):
+        await eventually(lambda: len(batch_effects(runtime)) == 3)
+        # the batch, then one by one until the failing event is found, then the rest as a batch again
+        assert batch_runs[:4] == [["一", "boom 二", "三", "四"], ["一"], ["boom 二"], ["一", "三", "四"]]
+        assert [title for _, title in batch_effects(runtime)] == ["一", "三", "四"]
+        assert batch_attempts[events[0].id] == 3 and batch_attempts[events[2].id] == 2
+    await r.aclose()
+
+
+async def test_rows_a_racing_replica_committed_first_make_its_event_a_duplicate(start_runtime, settings,
+                                                                               pg_database, monkeypatch, caplog):
+    """On PostgreSQL two replicas can apply the same reclaimed event at once: the second one's INSERT
+    fails on the key, and the event counts as handled (by the other), not as failed."""
+    batch_runs.clear()
+    monkeypatch.setenv("BATCHPROBE_DATABASE_URL", pg_database("batchprobe"))
+    names = StreamNames(settings.stream_prefix)
+    r = aredis.Redis.from_url(settings.redis_url)
+    first, racing, last = ticket_event("甲", "T-1"), ticket_event("race", "T-2"), ticket_event("乙", "T-3")
+    for event in (first, racing, last):
+        await xadd_event(r, names, event)
+    async with start_runtime([batch_module]) as (runtime, _client):
+        await eventually(lambda: none_pending(r, names.events("tickets"), "batchprobe"))
+        assert sorted(batch_effects(runtime)) == sorted([(first.id, "甲"), (racing.id, "by the replica"),
+                                                         (last.id, "乙")])
+        assert await r.xlen(names.dead_letter) == 0
+        assert not [rec for rec in caplog.records if rec.name == "linli.consumer"]  # never failed, never retried
+    await r.aclose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_insert_many_writes_rows_and_reports_a_duplicate_key_as_an_integrity_error(backend, tmp_path, pg_database):
+    from datetime import datetime, timezone
+
+    from sqlalchemy.exc import IntegrityError
+
+    from shared.db.store import Store
+
+    url = f"sqlite:///{tmp_path / 'batch.db'}" if backend == "sqlite" else pg_database("insert_many")
+    store = Store("batchprobe", url, batch_metadata, batch_module.outbox, batch_module.inbox)
+    store.create_all()
+    at = datetime(2026, 11, 28, 2, 0, 0, 123456, tzinfo=timezone.utc)
+    rows = [{"consumer_group": "g", "event_id": f"e-{i}", "event_type": "t", "handled_at": at} for i in range(3)]
+    with store.transaction() as session:
+        insert_many(session, store.inbox.table, rows)
+    with pytest.raises(IntegrityError):
+        with store.transaction() as session:
+            insert_many(session, store.inbox.table, [dict(rows[1], event_type="again")])
+    with store.transaction(readonly=True) as session:
+        stored = session.execute(select(store.inbox.table).order_by(store.inbox.table.c.event_id)).all()
+    assert [(r.event_id, r.event_type) for r in stored] == [("e-0", "t"), ("e-1", "t"), ("e-2", "t")]
+    assert {as_utc(r.handled_at) for r in stored} == {at}
+    store.dispose()

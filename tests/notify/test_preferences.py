@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+from sqlmodel import select
+
+from services.notify.adapters.orm import Delivery
+from services.notify.service_layer import routing
+from shared.clock import as_utc
+from shared.events.envelope import new_event
+
 from shared.events.library import HoldReady, LoanOverdue
 from shared.events.tickets import TicketAcknowledged, TicketResponseOverdue
 from shared.events.volunteers import VisitMissed
@@ -117,6 +125,36 @@ async def test_rate_limit_folds_a_burst_into_one_message(start_runtime, clock, r
         assert len(receiver.posts) == 3
         assert receiver.posts[2]["title"] == "您有 3 条新通知"
         assert all(f"书{n}" in receiver.posts[2]["message"] for n in (3, 4, 5))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_rate_limit_counts_the_earlier_messages_of_the_same_batch(start_runtime, clock, receiver, backend,
+                                                                        pg_database, monkeypatch):
+    """Events routed together (one batch) count against the limit as if they had come one by one."""
+    if backend == "postgresql":
+        monkeypatch.setenv("NOTIFY_DATABASE_URL", pg_database("notify"))
+    start = clock.now()
+    async with start_runtime(["notify"], clock=clock) as (runtime, client):
+        r = await client.put("/api/notify/preferences", headers=RESIDENT, json={
+            "rate_limit": 2, "rate_window_minutes": 10, "channels": [{"url": receiver.url()}]})
+        assert r.status_code == 200, r.text
+        ctx = runtime.contexts["notify"]
+        burst = [(new_event(overdue(n), time=start), overdue(n)) for n in range(1, 6)]
+        with ctx.store.transaction() as session:
+            assert routing.notify_events(ctx, burst[:4], session) == 4
+        clock.advance(timedelta(minutes=1))
+        with ctx.store.transaction() as session:  # a later batch: the four above are in the store now
+            assert routing.notify_events(ctx, burst[4:], session) == 1
+        with ctx.store.transaction(readonly=True) as session:
+            rows = {d.event_id: d for d in session.exec(select(Delivery)).all()}
+        assert [rows[event.id].reason for event, _ in burst] == ["now", "now", "rate_limit", "rate_limit", "rate_limit"]
+        assert {as_utc(rows[event.id].due_at) for event, _ in burst[2:]} == {start + timedelta(minutes=10)}
+        assert len((await client.get("/api/notify/inbox", headers=RESIDENT)).json()) == 5
+        await tick(runtime)
+        assert [p["title"] for p in receiver.posts] == ["图书已逾期：书1", "图书已逾期：书2"]
+        clock.advance(timedelta(minutes=9))
+        await tick(runtime)
+        assert len(receiver.posts) == 3 and receiver.posts[2]["title"] == "您有 3 条新通知"
 
 
 async def test_a_channel_muted_for_a_category_stays_silent_for_it(start_runtime, clock, receiver):

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timezone
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from services.notify.adapters.orm import Notification
+from services.notify.service_layer import routing
+from shared.events.envelope import new_event
 from shared.events.library import HoldReady, LoanDueSoon, LoanOverdue
 from shared.events.tickets import (
     TicketAcknowledged,
@@ -74,24 +77,47 @@ async def inbox_of(client, user: str) -> list[dict]:
     return r.json()
 
 
+async def register_people(client) -> None:
+    for user, cats, duty, community in PEOPLE:
+        r = await client.put(f"/api/notify/recipients/{user}", headers=STAFF, json={
+            "display_name": user.split(":")[1], "roles": ["staff"], "categories": cats, "on_duty": duty,
+            "community": community})
+        assert r.status_code == 200, r.text
+
+
+async def assert_expected_inboxes(runtime, client) -> None:
+    for user, expected in EXPECTED.items():
+        got = [m["event_type"].rsplit(".", 2)[-2] for m in await inbox_of(client, user)]
+        assert Counter(got) == Counter(expected), user
+    with Session(runtime.contexts["notify"].store.engine) as session:  # nobody else, nothing twice
+        total = session.exec(select(func.count()).select_from(Notification)).one()
+    assert total == sum(len(v) for v in EXPECTED.values())
+
+
 async def test_every_rule_reaches_exactly_its_recipients(start_runtime, clock):
     async with start_runtime(["notify"], clock=clock) as (runtime, client):
-        for user, cats, duty, community in PEOPLE:
-            r = await client.put(f"/api/notify/recipients/{user}", headers=STAFF, json={
-                "display_name": user.split(":")[1], "roles": ["staff"], "categories": cats, "on_duty": duty,
-                "community": community})
-            assert r.status_code == 200, r.text
+        await register_people(client)
         for data in EVENTS:
             await publish(runtime, data, subject=getattr(data, "ticket_id", None))
         await handled(runtime, len(EVENTS))
-        for user, expected in EXPECTED.items():
-            got = [m["event_type"].rsplit(".", 2)[-2] for m in await inbox_of(client, user)]
-            assert Counter(got) == Counter(expected), user
-        with Session(runtime.contexts["notify"].store.engine) as session:  # nobody else, nothing twice
-            total = session.exec(select(func.count()).select_from(Notification)).one()
-        assert total == sum(len(v) for v in EXPECTED.values())
+        await assert_expected_inboxes(runtime, client)
         [opened] = [m for m in await inbox_of(client, "staff:li-yao") if m["event_type"].endswith("TicketOpened.v1")]
         assert opened["subject"] == "T-1" and opened["title"] == "新报事：井盖松动"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_every_rule_reaches_exactly_its_recipients_when_routed_as_one_batch(start_runtime, clock, backend,
+                                                                                   pg_database, monkeypatch):
+    """All events routed together, in order: the follower recorded by TicketFollowed hears of the later ones."""
+    if backend == "postgresql":
+        monkeypatch.setenv("NOTIFY_DATABASE_URL", pg_database("notify"))
+    async with start_runtime(["notify"], clock=clock) as (runtime, client):
+        await register_people(client)
+        ctx = runtime.contexts["notify"]
+        batch = [(new_event(data, subject=getattr(data, "ticket_id", None), time=clock.now()), data) for data in EVENTS]
+        with ctx.store.transaction() as session:
+            routing.notify_events(ctx, batch, session)
+        await assert_expected_inboxes(runtime, client)
 
 
 async def test_rules_are_data_an_operator_changes(start_runtime, clock):

@@ -41,6 +41,28 @@ def test_a_rule_without_a_template_in_one_language_fails(tmp_path):
         load_templates(directory, required={"HoldReady"})
 
 
+def test_parts_share_one_render_context_unless_a_part_sets_a_variable(tmp_path):
+    from services.notify.adapters.templates import PARTS, _sample_context, models_by_short_name
+
+    shipped = load_templates()
+    models = models_by_short_name()
+    assert shipped.one_context == {(name, lang) for name, lang, _ in shipped.compiled}
+    for name, lang in shipped.one_context:  # shared or not, the same text
+        context = _sample_context(name, models)
+        alone = [shipped.compiled[(name, lang, part)].render(context).strip() for part in PARTS]
+        shared = shipped.render(name, lang, context)
+        assert [shared.title, shared.short, shared.full] == alone
+    directory = copy_templates(tmp_path)
+    path = directory / "en.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('title: "New report: {{ title }}"',
+                                 'title: "{% set title = \'hidden\' %}New report: {{ title }}"'), encoding="utf-8")
+    templates = load_templates(directory)
+    assert ("TicketOpened", "en") not in templates.one_context
+    text = templates.render("TicketOpened", "en", _sample_context("TicketOpened", models))
+    assert text.title == "New report: hidden" and "title-x" in text.short and "hidden" not in text.short
+
+
 def test_templates_run_in_a_sandbox():
     env = load_templates().env
     with pytest.raises(SecurityError):

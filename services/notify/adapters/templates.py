@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from services.notify.domain.context import sample_data
@@ -36,19 +36,43 @@ class Rendered:
 
 @dataclass
 class Templates:
-    """Compiled templates by (name, language, part)."""
+    """Compiled templates by (name, language, part).
+
+    ``one_context`` holds the (name, language) pairs whose parts assign nothing (no ``set``, macro,
+    import or block): their three parts render with one shared context instead of one each (setting
+    up a context is most of a render's time).
+    """
 
     env: SandboxedEnvironment
     compiled: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    one_context: set[tuple[str, str]] = field(default_factory=set)
 
     def render(self, name: str, language: str, context: dict[str, Any]) -> Rendered:
         """Render title/short/full of ``name`` in ``language`` (zh-CN when the language is not shipped)."""
         lang = language if (name, language, "title") in self.compiled else "zh-CN"
-        parts = {p: self.compiled[(name, lang, p)].render(context).strip() for p in PARTS}
-        return Rendered(title=parts["title"][:200], short=parts["short"][:1000], full=parts["full"][:4000])
+        templates = [self.compiled[(name, lang, p)] for p in PARTS]
+        if (name, lang) in self.one_context:
+            try:
+                shared = templates[0].new_context(context)
+                title, short, full = ("".join(t.root_render_func(shared)).strip() for t in templates)
+            except Exception:
+                self.env.handle_exception()  # re-raises, as Template.render does
+        else:
+            title, short, full = (t.render(context).strip() for t in templates)
+        return Rendered(title=title[:200], short=short[:1000], full=full[:4000])
 
     def names(self) -> set[str]:
         return {name for name, _, _ in self.compiled}
+
+
+ASSIGNING = (nodes.Assign, nodes.AssignBlock, nodes.Macro, nodes.CallBlock, nodes.Import, nodes.FromImport,
+             nodes.Include, nodes.Extends, nodes.Block, nodes.EvalContextModifier)
+
+
+def assigns_nothing(env: SandboxedEnvironment, sources: list[str]) -> bool:
+    """True when no source sets a variable, defines anything or changes autoescaping (what a shared
+    render context would carry from one part into the next)."""
+    return all(next(env.parse(source).find_all(ASSIGNING), None) is None for source in sources)
 
 
 def models_by_short_name() -> dict[str, type]:
@@ -74,6 +98,8 @@ def load_templates(directory: Path = TEMPLATE_DIR, required: set[str] | None = N
                 except (TemplateError, KeyError, TypeError) as exc:
                     raise TemplateLoadError(f"模板无效 / template {lang}/{name}.{part}: {exc}") from None
                 templates.compiled[(name, lang, part)] = compiled
+            if assigns_nothing(env, [parts[part] for part in PARTS]):
+                templates.one_context.add((name, lang))
     for name in (required or set()) | {DIGEST}:
         for lang in LANGUAGES:
             if (name, lang, "title") not in templates.compiled:

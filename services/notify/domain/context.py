@@ -5,6 +5,7 @@ from __future__ import annotations
 import types
 import typing
 from datetime import date, datetime, timezone
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -23,15 +24,25 @@ def place(data: dict[str, Any]) -> str:
 
 def template_context(model: type[BaseModel], data: dict[str, Any], *, tz: str, recipient_name: str) -> dict[str, Any]:
     """Every field of ``model`` (None when absent), ``<field>_local`` for datetimes, ``place``, ``recipient_name``."""
-    ctx: dict[str, Any] = {name: data.get(name) for name in model.model_fields}
-    for name in model.model_fields:
+    names, local_names, datetimes = _fields(model)
+    ctx: dict[str, Any] = {name: data.get(name) for name in names}
+    ctx.update(dict.fromkeys(local_names))
+    for name, local_name in zip(names, local_names, strict=True):
         value = ctx[name]
-        if isinstance(value, str) and _is_datetime(model, name):
+        if isinstance(value, str) and name in datetimes:
             value = datetime.fromisoformat(value)
-        ctx[f"{name}_local"] = local(value, tz).strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else None
+        if isinstance(value, datetime):
+            ctx[local_name] = local(value, tz).strftime("%Y-%m-%d %H:%M")
     ctx["place"] = place(data)
     ctx["recipient_name"] = recipient_name
     return ctx
+
+
+@cache
+def _fields(model: type[BaseModel]) -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str]]:
+    """The field names of ``model``, their ``_local`` names and those that may hold a datetime (once per model)."""
+    names = tuple(model.model_fields)
+    return names, tuple(f"{name}_local" for name in names), frozenset(n for n in names if _is_datetime(model, n))
 
 
 def sample_data(model: type[BaseModel]) -> dict[str, Any]:
