@@ -1,0 +1,125 @@
+"""The outbox relay's run loop against real Redis and SQLite/PostgreSQL: each row once, in id order,
+none marked sent unless it is on the stream, none left claimed by a relay that stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import redis
+from sqlalchemy import func, select, text
+
+from shared.db.store import Store
+from shared.events import new_event
+from shared.events.tickets import TicketOpened
+from shared.messaging.outbox import OutboxRelay
+from shared.messaging.streams import StreamNames
+from tests.conftest import eventually
+from tests.support import probe
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path, pg_database) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'relay.db'}"
+    return pg_database("relay")
+
+
+def backlog(url: str, count: int) -> tuple[Store, list[str]]:
+    """A probe store with ``count`` committed outbox rows for the tickets stream; their event ids in id order."""
+    store = Store("probe", url, probe.metadata, probe.outbox, probe.inbox)
+    store.create_all()
+    with store.transaction() as session:
+        for i in range(count):
+            store.outbox.add(session, new_event(TicketOpened(ticket_id=f"T{i}", category="leak", title="x")),
+                             stream="tickets")
+    t = store.outbox.table
+    with store.engine.connect() as conn:
+        ids = conn.execute(select(t.c.event_id).order_by(t.c.id)).scalars().all()
+    return store, list(ids)
+
+
+def streamed_ids(redis_url: str, prefix: str) -> list[str]:
+    entries = redis.Redis.from_url(redis_url).xrange(f"{prefix}:tickets")
+    return [json.loads(fields[b"cloudevent"])["id"] for _entry_id, fields in entries]
+
+
+def unsent(store: Store) -> int:
+    t = store.outbox.table
+    with store.engine.connect() as conn:
+        return conn.execute(select(func.count()).where(t.c.sent_at.is_(None))).scalar_one()
+
+
+async def stop(relay: OutboxRelay, running: asyncio.Task) -> None:
+    relay.stopping = True
+    relay.wake()
+    await asyncio.wait_for(running, 10)
+    relay.close()
+
+
+async def test_the_run_loop_publishes_a_backlog_once_and_in_id_order(database_url, redis_url, prefix):
+    store, ids = backlog(database_url, 1050)
+    relay = OutboxRelay(store.engine, store.outbox, redis_url, StreamNames(prefix), batch=100)
+    running = asyncio.create_task(relay.run())
+    await eventually(lambda: relay.published == len(ids))
+    await stop(relay, running)
+    assert streamed_ids(redis_url, prefix) == ids  # batches claimed ahead never overtake earlier ones
+    assert unsent(store) == 0
+    store.dispose()
+
+
+async def test_rows_stay_pending_while_xadd_fails_and_go_out_in_order_after(database_url, redis_url, prefix):
+    store, ids = backlog(database_url, 450)
+    client = redis.Redis.from_url(redis_url)
+    client.set(f"{prefix}:tickets", "not a stream")  # every XADD to it fails with WRONGTYPE
+    relay = OutboxRelay(store.engine, store.outbox, redis_url, StreamNames(prefix), batch=100)
+    running = asyncio.create_task(relay.run())
+    await asyncio.sleep(0.5)  # several failed attempts, each with a batch claimed ahead
+    assert relay.published == 0
+    assert unsent(store) == len(ids)
+    if store.engine.dialect.name == "postgresql":  # and no failed attempt left rows locked
+        with store.engine.connect() as conn:
+            free = conn.execute(text("SELECT id FROM outbox WHERE sent_at IS NULL FOR UPDATE SKIP LOCKED")).all()
+        assert len(free) == len(ids)
+    client.delete(f"{prefix}:tickets")
+    await eventually(lambda: relay.published == len(ids), timeout=15)
+    await stop(relay, running)
+    assert streamed_ids(redis_url, prefix) == ids
+    assert unsent(store) == 0
+    store.dispose()
+
+
+async def test_two_relays_on_postgresql_never_publish_the_same_row(pg_database, redis_url, prefix):
+    url = pg_database("replicas")
+    store, ids = backlog(url, 3000)
+    replica = Store("probe", url, probe.metadata, probe.outbox, probe.inbox)  # another process's engine
+    relays = [OutboxRelay(s.engine, s.outbox, redis_url, StreamNames(prefix), batch=50) for s in (store, replica)]
+    running = [asyncio.create_task(relay.run()) for relay in relays]
+    await eventually(lambda: sum(relay.published for relay in relays) >= len(ids), timeout=30)
+    for relay, task in zip(relays, running):
+        await stop(relay, task)
+    published = streamed_ids(redis_url, prefix)
+    assert sorted(published) == sorted(ids)  # each row exactly once
+    assert all(relay.published > 0 for relay in relays)  # and both relays took part
+    store.dispose()
+    replica.dispose()
+
+
+async def test_a_relay_cancelled_mid_backlog_leaves_no_row_claimed(pg_database, redis_url, prefix):
+    url = pg_database("cancel")
+    store, ids = backlog(url, 3000)
+    first = OutboxRelay(store.engine, store.outbox, redis_url, StreamNames(prefix), batch=100)
+    running = asyncio.create_task(first.run())
+    await eventually(lambda: first.published > 0, interval=0.001)
+    running.cancel()  # as the runtime does on shutdown, while a batch is claimed ahead
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    first.close()
+    second = OutboxRelay(store.engine, store.outbox, redis_url, StreamNames(prefix), batch=100)
+    running = asyncio.create_task(second.run())
+    await eventually(lambda: len(streamed_ids(redis_url, prefix)) >= len(ids), timeout=15)
+    await stop(second, running)
+    assert sorted(streamed_ids(redis_url, prefix)) == sorted(ids)
+    assert unsent(store) == 0
+    store.dispose()
