@@ -49,8 +49,8 @@ class StreamNames:
         return [self.events(s) for s in PRODUCERS]
 
 
-def encode_entry(event_json: str, event_type: str) -> dict[str, str]:
-    """The fields of a stream entry for one event."""
+def encode_entry(event_json: str | bytes, event_type: str) -> dict[str, str | bytes]:
+    """The fields of a stream entry for one event (the CloudEvent JSON as text or UTF-8 bytes)."""
     return {EVENT_FIELD: event_json, TYPE_FIELD: event_type}
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
+import jwt
 import pytest
 
 from services import catalog
@@ -33,9 +35,12 @@ async def test_missing_or_bad_tokens_get_401_and_wrong_roles_get_403(start_runti
 async def test_a_verified_token_is_refused_once_it_expires_or_the_key_changes(start_runtime, monkeypatch):
     body = {"title": "路灯不亮"}
     async with start_runtime([probe.module]) as (_runtime, client):
-        short = {"Authorization": "Bearer " + mint_token("resident:x", ["resident"], ttl=timedelta(seconds=1))}
+        # ``exp`` is whole seconds: a 2 s token is valid for at least one more second from now
+        short_token = mint_token("resident:x", ["resident"], ttl=timedelta(seconds=2))
+        short = {"Authorization": f"Bearer {short_token}"}
         assert (await client.post("/api/probe/report", json=body, headers=short)).status_code == 201
-        await asyncio.sleep(1.2)  # the token was verified (and remembered) a moment ago; now it has expired
+        expires = jwt.decode(short_token, options={"verify_signature": False})["exp"]
+        await asyncio.sleep(max(0.0, expires - time.time()) + 0.2)  # verified (and remembered) before; expired now
         r = await client.post("/api/probe/report", json=body, headers=short)
         assert r.status_code == 401 and "expired" in r.json()["detail"].lower()
 
