@@ -94,7 +94,7 @@ def measure(quick: bool) -> tuple[list[Figure], dict]:
             lat = list_latency(store, f"resident:g{(n - 1) // PER_RESIDENT}")
             entries, distinct = make_entries(events, seed=10 + seed)
             before = notify_counts(n_url)
-            rate = len(entries) / timed_run("notify", 1, entries, {"NOTIFY_DATABASE_URL": n_url}, tmp)
+            rate = len(entries) / timed_run("notify", 1, entries, {"NOTIFY_DATABASE_URL": n_url}, tmp)[0]
             after = notify_counts(n_url)
             points.append({"tickets": n, "list_p50_ms": lat["p50"], "list_p99_ms": lat["p99"], "consumer_eps": rate,
                            "exactly_once": (after[0] - before[0], after[1] - before[1]) == (distinct, distinct)})
