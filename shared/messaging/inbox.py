@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, any_, insert, literal, select
+from sqlalchemy import Column, DateTime, MetaData, String, Table, bindparam, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -27,6 +27,13 @@ class Inbox:
             Column("event_type", String(256), nullable=False),
             Column("handled_at", DateTime(timezone=True), nullable=False),
         )
+        # PostgreSQL: one primary-key lookup per id (LATERAL … LIMIT 1 cannot become a join). A plain
+        # ``event_id = ANY(ids)`` is planned, on a table not analyzed yet, as a scan of the whole group
+        # filtered by the array: 110 ms per 500 ids at 20,000 rows, growing with the table.
+        self._pg_seen = text(
+            f"SELECT x.id FROM unnest(:ids) AS x(id), LATERAL (SELECT 1 FROM {self.table.name} i"
+            " WHERE i.consumer_group = :group AND i.event_id = x.id LIMIT 1) AS hit"
+        ).bindparams(bindparam("ids", type_=ARRAY(String)))
 
     def claim(self, session: Session, group: str, event_id: str, event_type: str) -> bool:
         """Record ``event_id`` for ``group``; ``False`` if it was handled before.
@@ -50,9 +57,7 @@ class Inbox:
         PostgreSQL the ids go as one array parameter)."""
         t = self.table
         if session.get_bind().dialect.name == "postgresql":
-            ids = literal(event_ids, ARRAY(String))
-            return set(session.execute(
-                select(t.c.event_id).where(t.c.consumer_group == group, t.c.event_id == any_(ids))).scalars())
+            return set(session.execute(self._pg_seen, {"ids": event_ids, "group": group}).scalars())
         found: set[str] = set()
         for start in range(0, len(event_ids), 500):
             chunk = event_ids[start:start + 500]

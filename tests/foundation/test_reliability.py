@@ -276,3 +276,23 @@ def test_insert_many_writes_rows_and_reports_a_duplicate_key_as_an_integrity_err
     assert [(r.event_id, r.event_type) for r in stored] == [("e-0", "t"), ("e-1", "t"), ("e-2", "t")]
     assert {as_utc(r.handled_at) for r in stored} == {at}
     store.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_inbox_tells_which_events_of_a_batch_its_group_handled_before(backend, tmp_path, pg_database):
+    from shared.db.store import Store
+
+    url = f"sqlite:///{tmp_path / 'seen.db'}" if backend == "sqlite" else pg_database("seen_among")
+    store = Store("batchprobe", url, batch_metadata, batch_module.outbox, batch_module.inbox)
+    store.create_all()
+    inbox = store.inbox
+    with store.transaction() as session:
+        inbox.record_many(session, "notify", [(f"e-{i}", "t") for i in range(0, 1200, 3)])
+        inbox.record_many(session, "library", [("e-1", "t")])
+    asked = [f"e-{i}" for i in range(1200)] + ["never-seen"]
+    with store.transaction(readonly=True) as session:
+        seen = inbox.seen_among(session, "notify", asked)
+        other_group = inbox.seen_among(session, "library", ["e-0", "e-1"])
+    assert seen == {f"e-{i}" for i in range(0, 1200, 3)}  # across chunks, no other group's rows
+    assert other_group == {"e-1"}
+    store.dispose()
