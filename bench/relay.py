@@ -1,7 +1,8 @@
 """2) outbox relay: committed outbox rows -> stream, vs redis-py pipelined XADD of the same payloads.
 
 The relay is the real :class:`shared.messaging.outbox.OutboxRelay` of a migrated tickets store,
-running its ``run()`` loop as a service does (batches of 500, ``MAXLEN ~``, marking rows sent; on
+opened as the service opens it (:class:`shared.db.store.Store`: on SQLite, WAL checkpoints in a
+background thread), running its ``run()`` loop as a service does (batches of 500, ``MAXLEN ~``, marking rows sent; on
 PostgreSQL it claims the next batch while the current one is written to Redis). The clock starts
 when the loop starts and stops when the relay has committed the last row as sent. On PostgreSQL the
 relay uses two pooled connections; both are opened before the clock starts, as a running service
@@ -77,12 +78,13 @@ def open_connections(engine, count: int) -> None:
 
 def relay_rate(url: str, entries: list[dict[str, str]]) -> float:
     from services.tickets.module import module
-    from shared.db.engine import make_engine
+    from shared.db.store import Store
     from shared.db.migrations import upgrade
     from shared.messaging.outbox import OutboxRelay
     from shared.messaging.streams import StreamNames
 
-    engine = make_engine(url)
+    store = Store("tickets", url, module.metadata, module.outbox, module.inbox)  # as the service opens it
+    engine = store.engine
     upgrade("tickets", module.migrations, engine)
     fill_outbox(engine, module.outbox, entries)
     if engine.dialect.name == "postgresql":
@@ -96,7 +98,7 @@ def relay_rate(url: str, entries: list[dict[str, str]]) -> float:
         return len(entries) / seconds
     finally:
         relay.close()
-        engine.dispose()
+        store.dispose()
         drop_keys(prefix)
 
 
