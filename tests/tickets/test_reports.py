@@ -29,6 +29,21 @@ async def test_categories_are_seeded_data_with_deadlines_and_staff_can_add_one(s
         assert "pets" in codes
 
 
+async def test_a_changed_or_retired_category_applies_to_the_next_report_at_once(start_runtime, clock):
+    """Reports read their category from a short per-process cache; saving the category here drops it."""
+    async with start_runtime(["tickets"], clock=clock) as (_rt, client):
+        first = await report(client)  # manhole: 2 h to the first response (and now in the cache)
+        assert first["first_response_due"].startswith("2026-11-28T04:00")
+        r = await client.put("/api/tickets/categories/manhole", headers=STAFF, json={"response_hours": 1})
+        assert r.status_code == 200, r.text
+        second = await report(client)
+        assert second["first_response_due"].startswith("2026-11-28T03:00")
+        r = await client.put("/api/tickets/categories/manhole", headers=STAFF, json={"active": False})
+        assert r.status_code == 200, r.text
+        r = await client.post("/api/tickets/tickets", headers=RESIDENT, json=MANHOLE)
+        assert r.status_code == 404 and "no category" in r.json()["detail"]
+
+
 async def test_report_gets_deadlines_and_unknown_category_is_refused(start_runtime, clock):
     async with start_runtime(["tickets"], clock=clock) as (_rt, client):
         ticket = await report(client)
