@@ -351,7 +351,7 @@ def _batch_handler(runtime: ConsumerRuntime, key: str):
 
     async def on_batch(msg: RedisBatchStreamMessage) -> None:
         raw = msg.raw_message
-        await runtime.handle_entries(key, list(zip(raw["message_ids"], raw["data"], strict=True)))
+        await runtime.handle_entries(key, list(zip(raw["message_ids"], raw["data"], strict=True)), first_read=True)
 
     return on_batch
 

@@ -188,18 +188,24 @@ class ConsumerRuntime:
         return self.consumer.group
 
     async def handle_entries(
-        self, stream: str, entries: list[tuple[bytes, dict[bytes, bytes]]], deliveries: dict[bytes, int] | None = None
+        self, stream: str, entries: list[tuple[bytes, dict[bytes, bytes]]], deliveries: dict[bytes, int] | None = None,
+        *, first_read: bool = False,
     ) -> BatchOutcome:
-        """Apply a batch read from ``stream`` and acknowledge what is finished."""
+        """Apply a batch read from ``stream`` and acknowledge what is finished.
+
+        ``first_read``: the entries were just delivered to this group for the first time (not
+        reclaimed), so no failure can have been recorded for them.
+        """
         ids = [entry_id for entry_id, _ in entries]
         self.in_flight.update(ids)
         try:
-            return await self._handle(stream, entries, deliveries or {})
+            return await self._handle(stream, entries, deliveries or {}, first_read)
         finally:
             self.in_flight.difference_update(ids)
 
     async def _handle(
-        self, stream: str, entries: list[tuple[bytes, dict[bytes, bytes]]], deliveries: dict[bytes, int]
+        self, stream: str, entries: list[tuple[bytes, dict[bytes, bytes]]], deliveries: dict[bytes, int],
+        first_read: bool,
     ) -> BatchOutcome:
         outcome = BatchOutcome()
         work: list[tuple[bytes, CloudEvent, EventData, str]] = []
@@ -232,7 +238,7 @@ class ConsumerRuntime:
                     outcome.dead[entry_id] = (status.reason, status.detail)
                 else:
                     outcome.failed[entry_id] = status
-        await self._settle(stream, raws, outcome, deliveries)
+        await self._settle(stream, raws, outcome, deliveries, first_read)
         self.handled += len(outcome.done)
         return outcome
 
@@ -373,12 +379,20 @@ class ConsumerRuntime:
         return statuses
 
     async def _settle(
-        self, stream: str, raws: dict[bytes, dict[bytes, bytes]], outcome: BatchOutcome, deliveries: dict[bytes, int]
+        self, stream: str, raws: dict[bytes, dict[bytes, bytes]], outcome: BatchOutcome, deliveries: dict[bytes, int],
+        first_read: bool = False,
     ) -> None:
         """Acknowledge finished entries, dead-letter invalid ones, remember why others failed."""
         group = self.group
-        pipe = self.redis.pipeline(transaction=True)
         finished = outcome.done + outcome.skipped + outcome.duplicates
+        if first_read and finished and not outcome.dead and not outcome.failed:
+            # the common case: entries delivered for the first time, all settled (no failure can be
+            # recorded for them yet, nothing to dead-letter): one XACK, no MULTI/EXEC round
+            await self.redis.xack(stream, group, *finished)
+            if self.metrics is not None:
+                self.metrics.observe_batch(group, outcome)
+            return
+        pipe = self.redis.pipeline(transaction=True)
         for entry_id, (reason, detail) in outcome.dead.items():
             pipe.xadd(
                 self.names.dead_letter,

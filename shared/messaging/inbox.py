@@ -34,6 +34,9 @@ class Inbox:
             f"SELECT x.id FROM unnest(:ids) AS x(id), LATERAL (SELECT 1 FROM {self.table.name} i"
             " WHERE i.consumer_group = :group AND i.event_id = x.id LIMIT 1) AS hit"
         ).bindparams(bindparam("ids", type_=ARRAY(String)))
+        t = self.table
+        self._seen_chunk = select(t.c.event_id).where(  # elsewhere (SQLite): up to 500 ids at a time
+            t.c.consumer_group == bindparam("group"), t.c.event_id.in_(bindparam("ids", expanding=True)))
 
     def claim(self, session: Session, group: str, event_id: str, event_type: str) -> bool:
         """Record ``event_id`` for ``group``; ``False`` if it was handled before.
@@ -60,9 +63,8 @@ class Inbox:
             return set(session.execute(self._pg_seen, {"ids": event_ids, "group": group}).scalars())
         found: set[str] = set()
         for start in range(0, len(event_ids), 500):
-            chunk = event_ids[start:start + 500]
-            found.update(session.execute(
-                select(t.c.event_id).where(t.c.consumer_group == group, t.c.event_id.in_(chunk))).scalars())
+            found.update(session.execute(self._seen_chunk, {"group": group, "ids": event_ids[start:start + 500]})
+                         .scalars())
         return found
 
     def record(self, session: Session, group: str, event_id: str, event_type: str) -> None:

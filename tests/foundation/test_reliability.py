@@ -75,6 +75,21 @@ async def test_failing_handler_is_retried_then_dead_lettered_while_later_events_
     await r.aclose()
 
 
+async def test_an_event_that_fails_once_is_applied_on_retry_and_its_failure_is_forgotten(start_runtime, settings):
+    names = StreamNames(settings.stream_prefix)
+    r = aredis.Redis.from_url(settings.redis_url)
+    async with start_runtime([probe.module]) as (runtime, _client):
+        flaky = ticket_event("flaky 井盖", "T-FLAKY")
+        await xadd_event(r, names, flaky)
+        await xadd_event(r, names, ticket_event("楼道灯坏了", "T-OK"))
+        await eventually(lambda: probe.effect_count(runtime) == 2, timeout=15)
+        await eventually(lambda: none_pending(r, names.events("tickets")))
+        assert probe.attempts[flaky.id] == 2
+        assert await r.hlen(names.errors("probe")) == 0  # the first attempt's error is not kept
+        assert await r.xlen(names.dead_letter) == 0
+    await r.aclose()
+
+
 async def test_bad_input_is_dead_lettered_with_a_reason_and_consuming_goes_on(start_runtime, settings):
     names = StreamNames(settings.stream_prefix)
     r = aredis.Redis.from_url(settings.redis_url)
