@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, MetaData, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, MetaData, UniqueConstraint, event, update
 from sqlmodel import Field, SQLModel
 
 from shared.messaging.inbox import Inbox
@@ -59,6 +59,30 @@ class Rule(NotifyTable, table=True):
     category: str = Field(max_length=32)
     critical: str = Field(default="false", max_length=64)
     template: str = Field(max_length=100)
+
+
+class ConfigVersion(NotifyTable, table=True):
+    """One row counting changes to recipients and rules.
+
+    Every insert, update or delete of a :class:`Recipient` or :class:`Rule` through the ORM bumps it in
+    the same transaction, so routing (in any replica) may keep those rows in memory between batches and
+    reload them only once the count has moved. A change made in SQL by hand must bump it as well.
+    """
+
+    __tablename__ = "config_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = Field(default=0)
+
+
+def _config_changed(_mapper, connection, _target) -> None:
+    table = ConfigVersion.__table__
+    connection.execute(update(table).where(table.c.id == 1).values(version=table.c.version + 1))
+
+
+for _model in (Recipient, Rule):
+    for _name in ("after_insert", "after_update", "after_delete"):
+        event.listen(_model, _name, _config_changed)
 
 
 class Follower(NotifyTable, table=True):

@@ -2,7 +2,8 @@
 
 Runs inside the consumer's transaction (the inbox rows of the events are in it), so the in-app messages
 and the deliveries are written exactly once per event, however often the event arrives. A run of events
-is routed together: rules, staff and recipients are read once, the rows go in with one INSERT each.
+is routed together, the rows go in with one INSERT each; rules, staff and recipients are kept in
+memory until one of them changes (directory.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from services.notify.adapters.orm import Delivery, Follower, Notification, Recipient, Rule
 from services.notify.adapters.templates import Templates
+from services.notify.service_layer import directory
 from services.notify.domain.context import template_context
 from services.notify.domain.schedule import next_digest, quiet_until
 from services.notify.service_layer.rules import is_critical
@@ -29,9 +31,12 @@ DEFAULT_TZ = "Asia/Shanghai"
 
 
 def _cached(session: Session, key: object, load):
-    """Rows that stay the same while one batch of events is applied (rules, recipients, staff),
-    loaded once per transaction instead of once per event."""
-    cache = session.info.setdefault("notify_cache", {})
+    """Rules, staff and recipients (and what is worked out from them), read once and kept until
+    one of them changes (see :mod:`~services.notify.service_layer.directory`); ``load`` must return
+    rows that belong to no session."""
+    cache = session.info.get("notify_cache")
+    if cache is None:
+        cache = session.info["notify_cache"] = directory.entries(session)
     if key not in cache:
         cache[key] = load()
     return cache[key]
@@ -41,7 +46,8 @@ def staff(session: Session, community: str | None, *, on_duty_for: str | None = 
     """Staff of ``community`` (or serving every community); with ``on_duty_for``, only those on duty
     for that ticket category (or ``*``)."""
     people = _cached(session, "staff",
-                     lambda: session.exec(select(Recipient).where(col(Recipient.roles).contains("staff"))).all())
+                     lambda: [directory.copy(r) for r in session.exec(
+                         select(Recipient).where(col(Recipient.roles).contains("staff"))).all()])
     chosen = []
     for r in people:
         if "staff" not in r.roles.split(","):
@@ -60,7 +66,7 @@ def on_duty_staff(session: Session, category: str) -> list[Recipient]:
 
 
 def staff_ids(session: Session, community: str | None, on_duty_for: str | None = None) -> list[str]:
-    """Principal ids of :func:`staff` (worked out once per transaction for each community and category)."""
+    """Principal ids of :func:`staff` (worked out once for each community and category)."""
     return _cached(session, ("staff", community, on_duty_for),
                    lambda: [r.user_id for r in staff(session, community, on_duty_for=on_duty_for)])
 
@@ -128,7 +134,8 @@ class Routing:
         """Queue an in-app message for every recipient of the event's rule, and a delivery for those
         with an enabled channel (no rule: nothing)."""
         session, model, now = self.session, type(data), self.now
-        rule = _cached(session, ("rule", model.short_name()), lambda: session.get(Rule, model.short_name()))
+        name = model.short_name()
+        rule = _cached(session, ("rule", name), lambda: directory.copy(session.get(Rule, name)))
         if rule is None:
             return
         template, category = rule.template, rule.category
@@ -212,10 +219,10 @@ class Addressee:
 
 
 def addressee(session: Session, uid: str) -> Addressee:
-    """The :class:`Addressee` for ``uid`` (read once per transaction)."""
+    """The :class:`Addressee` for ``uid`` (kept until recipients change)."""
 
     def load() -> Addressee:
-        person = session.get(Recipient, uid)
+        person = directory.copy(session.get(Recipient, uid))
         if person is None:
             return Addressee(None, uid.split(":")[-1], DEFAULT_TZ, "zh-CN")
         return Addressee(person, person.display_name, person.timezone, person.language)
@@ -224,7 +231,7 @@ def addressee(session: Session, uid: str) -> Addressee:
 
 
 def first_channel(session: Session, person: Recipient | None, category: str) -> str | None:
-    """The name of the first channel ``person`` has enabled for ``category`` (once per transaction)."""
+    """The name of the first channel ``person`` has enabled for ``category`` (kept with the person)."""
     if person is None:
         return None
     channels = _cached(session, ("channels", person.user_id, category), lambda: enabled_channels(person, category))
