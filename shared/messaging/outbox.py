@@ -48,6 +48,7 @@ class Outbox:
             postgresql_where=self.table.c.sent_at.is_(None),
         )
         Index("ix_outbox_sent_at", self.table.c.sent_at)
+        self._insert = insert(self.table)  # built once: its compiled form is cached by identity
 
     def add(self, session: Session, event: CloudEvent, stream: str | None = None) -> CloudEvent:
         """Append ``event`` to the outbox inside the caller's transaction.
@@ -55,15 +56,9 @@ class Outbox:
         ``stream`` is the logical stream (``tickets``, ``partner:CN-SJZ-LIB:out``); the relay
         adds the configured prefix.
         """
-        session.execute(
-            insert(self.table).values(
-                event_id=event.id,
-                stream=stream or self.default_stream,
-                event_type=event.type,
-                payload=event.to_json(),
-                created_at=utcnow(),
-            )
-        )
+        session.execute(self._insert, {"event_id": event.id, "stream": stream or self.default_stream,
+                                       "event_type": event.type, "payload": event.to_json(),
+                                       "created_at": utcnow()})
         session.info["linli_outbox"] = True
         return event
 
