@@ -2,6 +2,8 @@
 
 import io
 
+import pytest
+
 from PIL import Image
 
 from tests.conftest import eventually, token
@@ -190,3 +192,31 @@ def test_every_tickets_route_declares_its_roles():
     routes = [r for make in (build_router, build_open311_router) for r in make(None).routes if isinstance(r, APIRoute)]
     assert len(routes) > 25
     assert [r.path for r in routes if route_access(r) is None] == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_a_report_and_its_first_history_entry_are_stored_rows_of_the_transaction(start_runtime, clock, backend,
+                                                                                      pg_database, monkeypatch):
+    """open_report inserts the ticket and its first history entry directly (no unit-of-work flush); they
+    still belong to the session: a change in the same transaction is stored, and the entry has its id."""
+    from sqlmodel import Session, select
+
+    from services.tickets.adapters.orm import Ticket, TicketHistory
+    from services.tickets.service_layer import reports
+
+    if backend == "postgresql":
+        monkeypatch.setenv("TICKETS_DATABASE_URL", pg_database("tickets"))
+    async with start_runtime(["tickets"], clock=clock) as (runtime, client):
+        ctx = runtime.contexts["tickets"]
+        with ctx.store.transaction() as session:
+            opened = reports.open_report(ctx, session, category="manhole", title="井盖松动", description="3号楼前",
+                                         reporter="resident:zhang-xiaosen", community="北翟营", building="3")
+            assert opened.history[0].id is not None
+            opened.ticket.assignee = "staff:li-yao"  # an UPDATE at commit
+        with Session(ctx.store.engine) as session:
+            stored = session.get(Ticket, opened.ticket.id)
+            entries = session.exec(select(TicketHistory).where(TicketHistory.ticket_id == stored.id)).all()
+        assert stored.assignee == "staff:li-yao" and stored.title == "井盖松动" and stored.building == "3"
+        assert [(e.id, e.action, e.to_status) for e in entries] == [(opened.history[0].id, "open", "submitted")]
+        r = await client.get(f"/api/tickets/tickets/{stored.id}", headers=STAFF)
+        assert r.status_code == 200 and r.json()["history"][0]["action"] == "open"

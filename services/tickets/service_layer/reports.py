@@ -16,7 +16,7 @@ from services.tickets.domain import geo, sla
 from services.tickets.domain.errors import Invalid
 from services.tickets.domain.lifecycle import OPEN_STATES, STATE_NAMES, is_open
 from services.tickets.service_layer.common import (
-    attach_photos, event_fields, get_category, get_ticket, media_path, new_ticket_id, record,
+    attach_photos, event_fields, get_category, get_ticket, insert_now, media_path, new_ticket_id, record,
 )
 from shared.clock import as_utc, local
 from shared.events.envelope import CloudEvent
@@ -96,7 +96,7 @@ def open_report(
         created_at=now, updated_at=now, first_response_due=due.first_response_due, resolution_due=due.resolution_due,
         via=via, token=token, source_hazard_id=source_hazard_id,
     )
-    session.add(ticket)
+    insert_now(session, ticket)
     entry = record(session, ticket, at=now, actor=reporter, action="open", from_status=None, note=None)
     rows = attach_photos(ctx, session, ticket, photos, entry.id, written if written is not None else []) if photos else []
     ctx.emit(session, TicketOpened(**{**event_fields(ticket, cat), "title": title}, building=building, unit=unit,
