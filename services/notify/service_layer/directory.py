@@ -36,12 +36,6 @@ def entries(session: Session) -> dict[Any, Any]:
     return kept[1]
 
 
-def copy(row: SQLModel | None):
+def detached(row: SQLModel | None):
     """A copy of an ORM row that belongs to no session (safe to keep after the transaction)."""
     return None if row is None else type(row).model_validate(row.model_dump())
-
-
-def forget() -> None:
-    """Drop every kept entry (tests; the counter makes this unnecessary in service)."""
-    with _lock:
-        _kept.clear()

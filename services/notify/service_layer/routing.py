@@ -17,9 +17,9 @@ from sqlmodel import Session, col, select
 
 from services.notify.adapters.orm import Delivery, Follower, Notification, Recipient, Rule
 from services.notify.adapters.templates import Templates
-from services.notify.service_layer import directory
 from services.notify.domain.context import template_context
 from services.notify.domain.schedule import next_digest, quiet_until
+from services.notify.service_layer import directory
 from services.notify.service_layer.rules import is_critical
 from shared.clock import as_utc
 from shared.events.envelope import CloudEvent, EventData
@@ -46,7 +46,7 @@ def staff(session: Session, community: str | None, *, on_duty_for: str | None = 
     """Staff of ``community`` (or serving every community); with ``on_duty_for``, only those on duty
     for that ticket category (or ``*``)."""
     people = _cached(session, "staff",
-                     lambda: [directory.copy(r) for r in session.exec(
+                     lambda: [directory.detached(r) for r in session.exec(
                          select(Recipient).where(col(Recipient.roles).contains("staff"))).all()])
     chosen = []
     for r in people:
@@ -135,7 +135,7 @@ class Routing:
         with an enabled channel (no rule: nothing)."""
         session, model, now = self.session, type(data), self.now
         name = model.short_name()
-        rule = _cached(session, ("rule", name), lambda: directory.copy(session.get(Rule, name)))
+        rule = _cached(session, ("rule", name), lambda: directory.detached(session.get(Rule, name)))
         if rule is None:
             return
         template, category = rule.template, rule.category
@@ -222,7 +222,7 @@ def addressee(session: Session, uid: str) -> Addressee:
     """The :class:`Addressee` for ``uid`` (kept until recipients change)."""
 
     def load() -> Addressee:
-        person = directory.copy(session.get(Recipient, uid))
+        person = directory.detached(session.get(Recipient, uid))
         if person is None:
             return Addressee(None, uid.split(":")[-1], DEFAULT_TZ, "zh-CN")
         return Addressee(person, person.display_name, person.timezone, person.language)
