@@ -140,3 +140,55 @@ def test_sqlite_writers_take_turns_and_a_failed_write_frees_the_turn(tmp_path):
         values = s.execute(text("SELECT n FROM tally ORDER BY n")).scalars().all()
     store.dispose()
     assert values == list(range(1, 401))  # read-check-write under BEGIN IMMEDIATE: no lost or doubled update
+
+
+async def test_store_work_runs_on_the_stores_own_threads_while_the_loop_answers(database_url):
+    """``Store.run``: units of work leave the event loop; results and errors come back to the caller;
+    SQLite's work queues on one thread, PostgreSQL's on a few that overlap."""
+    import asyncio
+    import threading
+
+    from sqlalchemy import text
+
+    store = Store("probe", database_url, probe.metadata, probe.outbox, probe.inbox)
+    loop_thread = threading.get_ident()
+    release = threading.Event()
+
+    def blocked() -> int:
+        release.wait(10)
+        with store.transaction(readonly=True) as session:
+            return session.execute(text("SELECT 41 + 1")).scalar_one()
+
+    waiting = asyncio.ensure_future(store.run(blocked))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # the unit of work is blocked, the loop is not: this line runs
+    release.set()
+    assert await waiting == 42
+
+    def refuse() -> None:
+        raise ValueError("the use case refused")
+
+    with pytest.raises(ValueError, match="refused"):
+        await store.run(refuse)
+
+    seen: set[int] = set()
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def note() -> None:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+            seen.add(threading.get_ident())
+        threading.Event().wait(0.05)
+        with lock:
+            running -= 1
+
+    await asyncio.gather(*(store.run(note) for _ in range(8)))
+    store.dispose()
+    assert loop_thread not in seen
+    if database_url.startswith("sqlite"):
+        assert len(seen) == 1 and most == 1
+    else:
+        assert most > 1

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from services.tickets.adapters.orm import Category
 from services.tickets.adapters.photos import EXT, CleanPhoto
@@ -122,11 +121,11 @@ def build_router(ctx: ServiceContext) -> APIRouter:
             store.remove(photo)
 
     async def call(fn: Callable[..., Any]) -> Any:
-        return await run_in_threadpool(unit_of_work, fn)
+        return await ctx.store.run(unit_of_work, fn)
 
     async def read(fn: Callable[..., Any]) -> Any:
         """Like :func:`call` for routes that only read (they do not wait for writers)."""
-        return await run_in_threadpool(unit_of_work, fn, True)
+        return await ctx.store.run(unit_of_work, fn, True)
 
     # -- categories ------------------------------------------------------------------------
     @router.get("/categories", dependencies=[Depends(public())])

@@ -15,7 +15,6 @@ from dateutil.parser import isoparse
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, select
-from starlette.concurrency import run_in_threadpool
 
 from services.tickets.adapters.orm import Category, Ticket
 from services.tickets.domain.errors import TicketError
@@ -140,7 +139,7 @@ def build_open311_router(ctx: ServiceContext) -> APIRouter:
         def run():
             with ctx.store.transaction() as session:
                 return fn(session)
-        return run_in_threadpool(run)
+        return ctx.store.run(run)
 
     async def guarded(fmt: str, work) -> Response:
         if fmt not in FORMATS:
