@@ -4,17 +4,41 @@ SQLite allows one writer at a time. A second ``BEGIN IMMEDIATE`` waits in SQLite
 which sleeps between retries (up to 100 ms at a time), so under concurrent requests most of a write's
 latency would be sleep. Writers of one process therefore queue on a lock first and get the database
 as soon as the previous writer has committed; other processes still meet in the busy handler.
+
+Work that must not sleep in the busy handler (a unit of work run on the event loop, see
+``Store.run``) runs inside :func:`no_busy_wait`: its write transaction still takes its turn among this
+process's writers (whose transactions are short), but raises :class:`WouldWait` at once when another
+process holds the database.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 
 WRITER_WAIT_S = 30.0
+BUSY_TIMEOUT_MS = 30_000
+_no_wait = threading.local()
+
+
+class WouldWait(Exception):
+    """A write transaction started inside :func:`no_busy_wait` found another process writing."""
+
+
+@contextmanager
+def no_busy_wait() -> Iterator[None]:
+    """Within this block (in this thread), a write transaction that finds another process writing
+    raises :class:`WouldWait` instead of sleeping in SQLite's busy handler."""
+    _no_wait.active = True
+    try:
+        yield
+    finally:
+        _no_wait.active = False
 
 
 class TurnTakingConnection(sqlite3.Connection):
@@ -69,7 +93,7 @@ def sqlite_engine(url: str) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -81,13 +105,29 @@ def sqlite_engine(url: str) -> Engine:
             raise TimeoutError(f"no write transaction on {path} within {WRITER_WAIT_S:.0f}s")
         dbapi_conn = conn.connection.dbapi_connection
         try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if getattr(_no_wait, "active", False):
+                _begin_or_refuse(dbapi_conn, path)
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
             turn.release()
             raise
         dbapi_conn.holds_turn = True
 
     return engine
+
+
+def _begin_or_refuse(dbapi_conn: sqlite3.Connection, path: str) -> None:
+    """``BEGIN IMMEDIATE`` without the busy handler: :class:`WouldWait` if another process writes."""
+    dbapi_conn.execute("PRAGMA busy_timeout=0")
+    try:
+        dbapi_conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+            raise WouldWait(f"another process is writing to {path}") from None
+        raise
+    finally:
+        dbapi_conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def on_disk(engine: Engine) -> bool:

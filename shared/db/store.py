@@ -13,7 +13,7 @@ from sqlalchemy import MetaData, text
 from sqlmodel import Session
 
 from shared.db.engine import make_engine
-from shared.db.sqlite import Checkpointer, on_disk
+from shared.db.sqlite import Checkpointer, WouldWait, no_busy_wait, on_disk
 from shared.messaging.inbox import Inbox
 from shared.messaging.outbox import Outbox
 
@@ -34,19 +34,35 @@ class Store:
         self._checkpointer = Checkpointer(self.engine) if on_disk(self.engine) else None
         self._read_engine = self.engine.execution_options(linli_readonly=True)
         self._after_outbox: list[Callable[[], None]] = []
-        self._threads = 1 if self.engine.dialect.name == "sqlite" else POSTGRES_THREADS
+        self._sqlite = self.engine.dialect.name == "sqlite"
+        self._threads = 1 if self._sqlite else POSTGRES_THREADS
         self._executor: ThreadPoolExecutor | None = None
+        self._queued = 0  # units of work handed to the store's thread(s) and not finished
 
     async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
-        """Run blocking store work ``fn(*args)`` on the store's own thread(s), off the event loop.
+        """Run a unit of work ``fn(*args)`` (one transaction) for a coroutine, e.g. an HTTP route.
 
-        SQLite gets one thread: it takes one writer at a time anyway, and one thread avoids the GIL
-        hand-offs that make a large pool several times slower per request (docs/benchmarks.md).
-        PostgreSQL gets :data:`POSTGRES_THREADS`, so that requests overlap their network round trips.
+        On SQLite it runs right here on the event loop: the database is in the process, a unit of
+        work takes a millisecond or two, and a hop to a thread and back costs about as much again in
+        GIL hand-offs (docs/benchmarks.md). It takes its turn among this process's writers (their
+        transactions are short), but if another process is writing, it stops before writing anything
+        and runs again on the store's one thread, which sleeps in SQLite's busy handler instead of the
+        event loop; later work follows it there until that thread is idle. PostgreSQL work always runs
+        on the store's :data:`POSTGRES_THREADS` threads, so that requests overlap their round trips.
         """
+        if self._sqlite and not self._queued:
+            try:
+                with no_busy_wait():
+                    return fn(*args)
+            except WouldWait:
+                pass
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix=f"{self.service}-store")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(fn, *args))
+        self._queued += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(fn, *args))
+        finally:
+            self._queued -= 1
 
     def on_outbox_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after each commit that wrote outbox rows (wakes the relay)."""

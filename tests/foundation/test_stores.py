@@ -142,37 +142,67 @@ def test_sqlite_writers_take_turns_and_a_failed_write_frees_the_turn(tmp_path):
     assert values == list(range(1, 401))  # read-check-write under BEGIN IMMEDIATE: no lost or doubled update
 
 
-async def test_store_work_runs_on_the_stores_own_threads_while_the_loop_answers(database_url):
-    """``Store.run``: units of work leave the event loop; results and errors come back to the caller;
-    SQLite's work queues on one thread, PostgreSQL's on a few that overlap."""
+async def test_on_sqlite_a_unit_of_work_runs_on_the_loop_unless_another_process_writes(tmp_path):
+    """``Store.run`` on SQLite: inline when the database is free; when another process holds it, the
+    work moves to the store's thread before writing anything, the loop keeps answering meanwhile,
+    and each unit of work is stored exactly once."""
     import asyncio
+    import sqlite3
     import threading
 
     from sqlalchemy import text
 
-    store = Store("probe", database_url, probe.metadata, probe.outbox, probe.inbox)
-    loop_thread = threading.get_ident()
-    release = threading.Event()
+    path = tmp_path / "busy.db"
+    store = Store("probe", f"sqlite:///{path}", probe.metadata, probe.outbox, probe.inbox)
+    with store.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
+    ran_on: list[int] = []
 
-    def blocked() -> int:
-        release.wait(10)
-        with store.transaction(readonly=True) as session:
-            return session.execute(text("SELECT 41 + 1")).scalar_one()
-
-    waiting = asyncio.ensure_future(store.run(blocked))
-    await asyncio.sleep(0.05)
-    assert not waiting.done()  # the unit of work is blocked, the loop is not: this line runs
-    release.set()
-    assert await waiting == 42
+    def add(n: int) -> int:
+        ran_on.append(threading.get_ident())
+        with store.transaction() as session:
+            session.execute(text("INSERT INTO tally VALUES (:n)"), {"n": n})
+            return session.execute(text("SELECT count(*) FROM tally")).scalar_one()
 
     def refuse() -> None:
         raise ValueError("the use case refused")
 
+    assert await store.run(add, 1) == 1
+    assert ran_on == [threading.get_ident()]  # on the event loop's own thread
     with pytest.raises(ValueError, match="refused"):
         await store.run(refuse)
 
+    other = sqlite3.connect(path, isolation_level=None)  # another process, as far as SQLite can tell
+    other.execute("BEGIN IMMEDIATE")
+    ran_on.clear()
+    first = asyncio.ensure_future(store.run(add, 2))
+    await asyncio.sleep(0.2)
+    second = asyncio.ensure_future(store.run(add, 3))
+    ticks = 0
+    for _ in range(5):  # the loop is free while both wait for the other writer
+        await asyncio.sleep(0.02)
+        ticks += 1
+    assert ticks == 5 and not first.done() and not second.done()
+    other.execute("COMMIT")
+    other.close()
+    assert await asyncio.wait_for(first, 10) == 2
+    assert await asyncio.wait_for(second, 10) == 3
+    loop_thread = threading.get_ident()
+    assert ran_on[0] == loop_thread and ran_on[-1] != loop_thread  # refused on the loop, then on the thread
+    assert ran_on.count(loop_thread) == 1  # the second went straight to the thread, behind the first
+    with store.transaction(readonly=True) as session:
+        assert session.execute(text("SELECT n FROM tally ORDER BY n")).scalars().all() == [1, 2, 3]
+    store.dispose()
+
+
+async def test_on_postgresql_units_of_work_overlap_on_the_stores_threads(pg_database):
+    import asyncio
+    import threading
+
+    store = Store("probe", pg_database("threads"), probe.metadata, probe.outbox, probe.inbox)
+    loop_thread = threading.get_ident()
     seen: set[int] = set()
-    running, most = 0, 0
+    running = most = 0
     lock = threading.Lock()
 
     def note() -> None:
@@ -187,8 +217,4 @@ async def test_store_work_runs_on_the_stores_own_threads_while_the_loop_answers(
 
     await asyncio.gather(*(store.run(note) for _ in range(8)))
     store.dispose()
-    assert loop_thread not in seen
-    if database_url.startswith("sqlite"):
-        assert len(seen) == 1 and most == 1
-    else:
-        assert most > 1
+    assert loop_thread not in seen and most > 1
