@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import atexit
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -32,6 +34,15 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to send SIGTERM when the parent exits, however it exits
+    (uvicorn ends on a re-raised SIGTERM, which skips ``atexit``)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def start_private_redis() -> str:
     """Start ``redis-server`` on a free loopback port for this process; return its URL."""
     binary = shutil.which("redis-server")
@@ -46,6 +57,7 @@ def start_private_redis() -> str:
     proc = subprocess.Popen(
         [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", workdir],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509 - no threads yet
     )
     atexit.register(proc.terminate)
     url = f"redis://127.0.0.1:{port}/0"

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import time
 
 import httpx
 import pytest
 import redis
 
+from shared.redis_boot import reachable
 from tests.conftest import eventually, token
 from tests.support.processes import LinliProcess
 
@@ -89,9 +92,16 @@ async def test_linli_run_starts_a_private_redis_when_none_answers(process_env, t
     try:
         ready = httpx.get(f"{linli.url}/readyz").json()
         assert ready["checks"]["redis"] == "ok"
-        assert "started a private redis-server" in (tmp_path / "private.log").read_text()
+        log = (tmp_path / "private.log").read_text()
+        assert "started a private redis-server" in log
+        private_url = re.search(r"private redis-server\s+at\s+(redis://\S+)", log).group(1)
+        assert redis.Redis.from_url(private_url).ping()
     finally:
         linli.stop()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and reachable(private_url):
+        time.sleep(0.1)
+    assert not reachable(private_url)  # the private Redis ends with the process that started it
 
 
 def test_linli_run_says_what_to_install_when_there_is_no_redis(process_env, tmp_path):
