@@ -26,8 +26,11 @@ BUSY_TIMEOUT_MS = 30_000
 _no_wait = threading.local()
 
 
-class WouldWait(Exception):
-    """A write transaction started inside :func:`no_busy_wait` found another process writing."""
+class WouldWait(BaseException):
+    """A write transaction started inside :func:`no_busy_wait` found another process writing.
+
+    Control flow, not an error (hence ``BaseException``): a use case's or handler's ``except Exception``
+    lets it through to ``Store.run``, which runs the work again where it may wait."""
 
 
 @contextmanager

@@ -15,7 +15,6 @@ event type). At run time a :class:`ConsumerRuntime` applies batches of stream en
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -228,7 +227,7 @@ class ConsumerRuntime:
                 origin = fields[ORIGIN_FIELD.encode()].decode(errors="replace")
             work.append((entry_id, envelope, data, origin))
         if work:
-            applied = await asyncio.to_thread(self._apply_batch, work)
+            applied = await self.store.run(self._apply_batch, work)
             for entry_id, status in applied.items():
                 if status == "done":
                     outcome.done.append(entry_id)
