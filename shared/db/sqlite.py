@@ -7,8 +7,8 @@ as soon as the previous writer has committed; other processes still meet in the 
 
 Work that must not sleep in the busy handler (a unit of work run on the event loop, see
 ``Store.run``) runs inside :func:`no_busy_wait`: its write transaction still takes its turn among this
-process's writers (whose transactions are short), but raises :class:`WouldWait` at once when another
-process holds the database.
+process's writers if it comes within :data:`NO_WAIT_TURN_S` (their transactions are short), and raises
+:class:`WouldWait` otherwise, or at once when another process holds the database.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 
 WRITER_WAIT_S = 30.0
+NO_WAIT_TURN_S = 0.1  # inside no_busy_wait: how long to wait for this process's other writers
 BUSY_TIMEOUT_MS = 30_000
 _no_wait = threading.local()
 
@@ -35,8 +36,9 @@ class WouldWait(BaseException):
 
 @contextmanager
 def no_busy_wait() -> Iterator[None]:
-    """Within this block (in this thread), a write transaction that finds another process writing
-    raises :class:`WouldWait` instead of sleeping in SQLite's busy handler."""
+    """Within this block (in this thread), a write transaction that finds another process writing, or
+    this process's writer turn taken for longer than :data:`NO_WAIT_TURN_S`, raises :class:`WouldWait`
+    instead of waiting."""
     _no_wait.active = True
     try:
         yield
@@ -104,11 +106,14 @@ def sqlite_engine(url: str) -> Engine:
         if conn.get_execution_options().get("linli_readonly"):
             conn.exec_driver_sql("BEGIN")
             return
-        if not turn.acquire(timeout=WRITER_WAIT_S):
+        no_wait = getattr(_no_wait, "active", False)
+        if not turn.acquire(timeout=NO_WAIT_TURN_S if no_wait else WRITER_WAIT_S):
+            if no_wait:
+                raise WouldWait(f"another writer of this process is taking long on {path}")
             raise TimeoutError(f"no write transaction on {path} within {WRITER_WAIT_S:.0f}s")
         dbapi_conn = conn.connection.dbapi_connection
         try:
-            if getattr(_no_wait, "active", False):
+            if no_wait:
                 _begin_or_refuse(dbapi_conn, path)
             else:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")

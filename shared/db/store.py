@@ -44,10 +44,10 @@ class Store:
 
         On SQLite it runs right here on the event loop: the database is in the process, a unit of
         work takes a millisecond or two, and a hop to a thread and back costs about as much again in
-        GIL hand-offs (docs/benchmarks.md). It takes its turn among this process's writers (their
-        transactions are short), but if another process is writing, it stops before writing anything
-        and runs again on the store's one thread, which sleeps in SQLite's busy handler instead of the
-        event loop; later work follows it there until that thread is idle. PostgreSQL work always runs
+        GIL hand-offs (docs/benchmarks.md). It waits up to 0.1 s for its turn among this process's
+        writers (their transactions are short); if that is not enough, or another process is writing,
+        it stops before writing anything and runs again on the store's one thread, which waits instead
+        of the event loop; later work follows it there until that thread is idle. PostgreSQL work always runs
         on the store's :data:`POSTGRES_THREADS` threads, so that requests overlap their round trips.
         """
         if self._sqlite and not self._queued:

@@ -218,3 +218,41 @@ async def test_on_postgresql_units_of_work_overlap_on_the_stores_threads(pg_data
     await asyncio.gather(*(store.run(note) for _ in range(8)))
     store.dispose()
     assert loop_thread not in seen and most > 1
+
+
+async def test_on_sqlite_the_loop_waits_briefly_for_a_slow_writer_of_its_own_process(tmp_path):
+    """A unit of work behind a long write of another thread (a periodic job, say) moves to the store's
+    thread instead of holding the event loop until that write ends."""
+    import asyncio
+    import threading
+
+    from sqlalchemy import text
+
+    store = Store("probe", f"sqlite:///{tmp_path / 'slow.db'}", probe.metadata, probe.outbox, probe.inbox)
+    with store.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
+    holding, release = threading.Event(), threading.Event()
+
+    def slow_job() -> None:
+        with store.transaction() as session:
+            session.execute(text("INSERT INTO tally VALUES (1)"))
+            holding.set()
+            release.wait(10)
+
+    def add() -> None:
+        with store.transaction() as session:
+            session.execute(text("INSERT INTO tally VALUES (2)"))
+
+    job = threading.Thread(target=slow_job)
+    job.start()
+    holding.wait(10)
+    pending = asyncio.ensure_future(store.run(add))
+    started = asyncio.get_running_loop().time()
+    await asyncio.sleep(0.3)  # this line runs: the loop gave up waiting after 0.1 s
+    assert asyncio.get_running_loop().time() - started < 1.0 and not pending.done()
+    release.set()
+    await asyncio.wait_for(pending, 10)
+    job.join(10)
+    with store.transaction(readonly=True) as session:
+        assert session.execute(text("SELECT n FROM tally ORDER BY n")).scalars().all() == [1, 2]
+    store.dispose()
