@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 import redis
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from services import catalog
 from shared.db.migrations import upgrade
@@ -14,6 +18,27 @@ from shared.events.tickets import TicketOpened
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.streams import StreamNames
 from tests.support import probe
+
+
+@contextmanager
+def write_held_open(store: Store, statement: str) -> Iterator[None]:
+    """Within the block, another thread of this process holds a write transaction that ran ``statement``."""
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with store.transaction() as session:
+            session.execute(text(statement))
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    holding.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
+        thread.join(10)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -76,31 +101,15 @@ def test_inbox_claims_an_event_once_per_group(database_url):
 
 
 def test_on_sqlite_reads_do_not_queue_behind_a_writer(tmp_path):
-    import threading
     import time
-
-    from sqlalchemy import text
-    from sqlmodel import Session
 
     store = Store("probe", f"sqlite:///{tmp_path / 'store.db'}", probe.metadata, probe.outbox, probe.inbox)
     store.create_all()
-    holding, release = threading.Event(), threading.Event()
-
-    def writer() -> None:
-        with store.transaction() as session:
-            session.execute(text("INSERT INTO effect (event_id, title) VALUES ('e1', 'uncommitted')"))
-            holding.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    holding.wait(10)
-    started = time.monotonic()
-    with store.transaction(readonly=True) as session:
-        seen = session.execute(text("SELECT count(*) FROM effect")).scalar()
-    waited = time.monotonic() - started
-    release.set()
-    thread.join()
+    with write_held_open(store, "INSERT INTO effect (event_id, title) VALUES ('e1', 'uncommitted')"):
+        started = time.monotonic()
+        with store.transaction(readonly=True) as session:
+            seen = session.execute(text("SELECT count(*) FROM effect")).scalar()
+        waited = time.monotonic() - started
     assert seen == 0  # the committed snapshot, not the writer's work in progress
     assert waited < 1.0  # a writing transaction (BEGIN IMMEDIATE) would wait for the writer
     store.dispose()
@@ -108,9 +117,6 @@ def test_on_sqlite_reads_do_not_queue_behind_a_writer(tmp_path):
 
 def test_sqlite_writers_take_turns_and_a_failed_write_frees_the_turn(tmp_path):
     """Concurrent writers of one process all commit; a rolled-back or abandoned write does not block the next."""
-    import threading
-
-    from sqlalchemy import text
     from sqlmodel import Session
 
     store = Store(probe.module.name, f"sqlite:///{tmp_path / 'turns.db'}", probe.module.metadata,
@@ -148,9 +154,6 @@ async def test_on_sqlite_a_unit_of_work_runs_on_the_loop_unless_another_process_
     and each unit of work is stored exactly once."""
     import asyncio
     import sqlite3
-    import threading
-
-    from sqlalchemy import text
 
     path = tmp_path / "busy.db"
     store = Store("probe", f"sqlite:///{path}", probe.metadata, probe.outbox, probe.inbox)
@@ -197,7 +200,6 @@ async def test_on_sqlite_a_unit_of_work_runs_on_the_loop_unless_another_process_
 
 async def test_on_postgresql_units_of_work_overlap_on_the_stores_threads(pg_database):
     import asyncio
-    import threading
 
     store = Store("probe", pg_database("threads"), probe.metadata, probe.outbox, probe.inbox)
     loop_thread = threading.get_ident()
@@ -224,35 +226,21 @@ async def test_on_sqlite_the_loop_waits_briefly_for_a_slow_writer_of_its_own_pro
     """A unit of work behind a long write of another thread (a periodic job, say) moves to the store's
     thread instead of holding the event loop until that write ends."""
     import asyncio
-    import threading
-
-    from sqlalchemy import text
 
     store = Store("probe", f"sqlite:///{tmp_path / 'slow.db'}", probe.metadata, probe.outbox, probe.inbox)
     with store.engine.begin() as conn:
         conn.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
-    holding, release = threading.Event(), threading.Event()
-
-    def slow_job() -> None:
-        with store.transaction() as session:
-            session.execute(text("INSERT INTO tally VALUES (1)"))
-            holding.set()
-            release.wait(10)
 
     def add() -> None:
         with store.transaction() as session:
             session.execute(text("INSERT INTO tally VALUES (2)"))
 
-    job = threading.Thread(target=slow_job)
-    job.start()
-    holding.wait(10)
-    pending = asyncio.ensure_future(store.run(add))
-    started = asyncio.get_running_loop().time()
-    await asyncio.sleep(0.3)  # this line runs: the loop gave up waiting after 0.1 s
-    assert asyncio.get_running_loop().time() - started < 1.0 and not pending.done()
-    release.set()
+    with write_held_open(store, "INSERT INTO tally VALUES (1)"):  # a periodic job's long write, say
+        pending = asyncio.ensure_future(store.run(add))
+        started = asyncio.get_running_loop().time()
+        await asyncio.sleep(0.3)  # this line runs: the loop gave up waiting after 0.1 s
+        assert asyncio.get_running_loop().time() - started < 1.0 and not pending.done()
     await asyncio.wait_for(pending, 10)
-    job.join(10)
     with store.transaction(readonly=True) as session:
         assert session.execute(text("SELECT n FROM tally ORDER BY n")).scalars().all() == [1, 2]
     store.dispose()
