@@ -6,6 +6,8 @@ COPY requirements.lock pyproject.toml README.md ./
 RUN pip install --no-cache-dir -r requirements.lock
 COPY shared ./shared
 COPY services ./services
+COPY host ./host
+COPY ops ./ops
 RUN pip install --no-cache-dir --no-deps -e . && useradd --system --home /var/lib/linli linli \
     && mkdir -p /var/lib/linli && chown linli /var/lib/linli
 USER linli

@@ -77,7 +77,7 @@ def measure(quick: bool) -> tuple[list[Figure], dict]:
     points = []
     with temp_dir("growth") as tmp:
         t_url, n_url = f"sqlite:///{tmp / 'tickets.db'}", f"sqlite:///{tmp / 'notify.db'}"
-        store = Store("tickets", t_url, tickets.metadata, tickets.outbox, tickets.inbox)
+        store = Store("tickets", t_url, tickets.metadata)
         from shared.db.migrations import upgrade
 
         upgrade("tickets", tickets.migrations, store.engine)

@@ -25,7 +25,7 @@ def _settings(prefix: str, var_dir):
 def profile_consumer(tmp) -> str:
     from services.notify.module import module
     from shared.events.registry import parse_event
-    from shared.runtime import Runtime
+    from host.runtime import Runtime
 
     prefix = new_prefix("p")
     settings = _settings(prefix, tmp)
@@ -64,7 +64,7 @@ def _profile_tickets(tmp) -> dict[str, str]:
     from services.tickets.entrypoints.http import TicketIn
     from services.tickets.module import module
     from services.tickets.service_layer import reports
-    from shared.runtime import Runtime
+    from host.runtime import Runtime
 
     prefix = new_prefix("p")
     runtime = Runtime([module], settings=_settings(prefix, tmp), run_tickers=False)

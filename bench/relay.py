@@ -83,7 +83,7 @@ def relay_rate(url: str, entries: list[dict[str, str]]) -> float:
     from shared.messaging.outbox import OutboxRelay
     from shared.messaging.streams import StreamNames
 
-    store = Store("tickets", url, module.metadata, module.outbox, module.inbox)  # as the service opens it
+    store = Store("tickets", url, module.metadata)  # as the service opens it
     engine = store.engine
     upgrade("tickets", module.migrations, engine)
     fill_outbox(engine, module.outbox, entries)

@@ -28,7 +28,7 @@ async def _until_term() -> None:
 async def run_notify() -> None:
     from services.notify.module import module
     from shared.config import Settings
-    from shared.runtime import Runtime
+    from host.runtime import Runtime
 
     runtime = Runtime([module], settings=Settings(log_json=False), run_tickers=False)
     gc.freeze()  # as `linli run` does once the runtime is built (services/cli.py)

@@ -17,7 +17,7 @@ import redis as sync_redis
 
 from shared.clock import ManualClock
 from shared.config import Settings
-from shared.runtime import Runtime
+from host.runtime import Runtime
 from shared.web.auth import mint_token
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
@@ -131,7 +131,7 @@ def start_runtime(settings) -> Callable:
 
     Targets are service names or :class:`ServiceModule` objects (test probes).
     """
-    from services import catalog
+    from host import catalog
 
     @asynccontextmanager
     async def starter(targets, *, settings_override: Settings | None = None, clock=None, run_tickers=False,
@@ -139,7 +139,7 @@ def start_runtime(settings) -> Callable:
         s = (settings_override or settings).model_copy(update=changes)
         modules = [t for t in targets if not isinstance(t, str)]
         modules += catalog.load([t for t in targets if isinstance(t, str)]) if any(isinstance(t, str) for t in targets) else []
-        from services.console import build_console_router
+        from ops.console import build_console_router
 
         runtime = Runtime(modules, settings=s, clock=clock, run_tickers=run_tickers,
                           extra_routers=[build_console_router])

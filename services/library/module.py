@@ -7,7 +7,7 @@ from services.library.demo import load
 from services.library.entrypoints.events import consumer
 from services.library.entrypoints.http import build_router
 from services.library.jobs import tick
-from shared.runtime import ServiceModule
+from shared.service import ServiceModule
 
 module = ServiceModule(
     name="library",

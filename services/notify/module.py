@@ -8,7 +8,7 @@ from services.notify.demo import load
 from services.notify.entrypoints.events import consumer
 from services.notify.entrypoints.http import build_router
 from services.notify.service_layer.setup import start
-from shared.runtime import ServiceModule
+from shared.service import ServiceModule
 
 module = ServiceModule(
     name="notify",

@@ -17,7 +17,7 @@ def _store():
     from shared.db.store import Store
 
     settings = get_settings()
-    store = Store(module.name, settings.database_url(module.name), module.metadata, module.outbox, module.inbox)
+    store = Store(module.name, settings.database_url(module.name), module.metadata)
     upgrade(module.name, module.migrations, store.engine)
     return store, Clock()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from services.tickets.adapters.orm import Category, StaffDuty, Ticket
 from services.tickets.service_layer import categories, reports, staff
-from shared.runtime import ServiceContext
+from shared.service import ServiceContext
 
 SUPERVISOR = "staff:wang-jianguo"      # 物业维修主管 (category supervisor, level-1 escalation)
 SECRETARY = "staff:li-yao"             # 明珠花苑社区书记李瑶 (level-2 escalation)

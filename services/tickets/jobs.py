@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.tickets.service_layer import sla
-from shared.runtime import ServiceContext
+from shared.service import ServiceContext
 
 
 def tick(ctx: ServiceContext, now: datetime) -> int:

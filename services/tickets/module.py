@@ -8,7 +8,7 @@ from services.tickets.entrypoints.events import consumer
 from services.tickets.entrypoints.http import build_router
 from services.tickets.entrypoints.open311 import build_open311_router
 from services.tickets.jobs import tick
-from shared.runtime import ServiceModule
+from shared.service import ServiceModule
 
 module = ServiceModule(
     name="tickets",

@@ -17,7 +17,7 @@ from services.volunteers.service_layer import planning, reports
 from services.volunteers.service_layer.common import address, insert_ignore, paired_users, team_of
 from shared.clock import SHANGHAI, UTC, as_utc
 from shared.events.volunteers import VisitDue, VisitMissed, VolunteerDigestReady
-from shared.runtime import ServiceContext
+from shared.service import ServiceContext
 
 BATCH = 200
 

@@ -7,7 +7,7 @@ from services.volunteers.demo import load
 from services.volunteers.entrypoints.events import consumer
 from services.volunteers.entrypoints.http import build_router
 from services.volunteers.jobs import tick
-from shared.runtime import ServiceModule
+from shared.service import ServiceModule
 
 module = ServiceModule(
     name="volunteers",

@@ -14,26 +14,28 @@ from sqlmodel import Session
 
 from shared.db.engine import make_engine
 from shared.db.sqlite import Checkpointer, WouldWait, no_busy_wait, on_disk
-from shared.messaging.inbox import Inbox
-from shared.messaging.outbox import Outbox
 
 T = TypeVar("T")
+TOUCHED = "linli_touched"
+
+
+def touch(session: Session, tag: str) -> None:
+    """Mark ``session``'s transaction as having written ``tag`` (see :meth:`Store.after_commit`)."""
+    session.info.setdefault(TOUCHED, set()).add(tag)
 POSTGRES_THREADS = 4
 
 
 class Store:
     """One service's database. ``transaction()`` is the unit of work every use case runs in."""
 
-    def __init__(self, service: str, url: str, metadata: MetaData, outbox: Outbox, inbox: Inbox) -> None:
+    def __init__(self, service: str, url: str, metadata: MetaData) -> None:
         self.service = service
         self.url = url
         self.metadata = metadata
-        self.outbox = outbox
-        self.inbox = inbox
         self.engine = make_engine(url)
         self._checkpointer = Checkpointer(self.engine) if on_disk(self.engine) else None
         self._read_engine = self.engine.execution_options(linli_readonly=True)
-        self._after_outbox: list[Callable[[], None]] = []
+        self._after_commit: dict[str, list[Callable[[], None]]] = {}
         self._sqlite = self.engine.dialect.name == "sqlite"
         self._threads = 1 if self._sqlite else POSTGRES_THREADS
         self._executor: ThreadPoolExecutor | None = None
@@ -64,9 +66,12 @@ class Store:
         finally:
             self._queued -= 1
 
-    def on_outbox_commit(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` after each commit that wrote outbox rows (wakes the relay)."""
-        self._after_outbox.append(callback)
+    def after_commit(self, tag: str, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after each commit whose session was :func:`touch`-ed with ``tag``.
+
+        The outbox tags its writes so that the relay wakes at once instead of polling.
+        """
+        self._after_commit.setdefault(tag, []).append(callback)
 
     @contextmanager
     def transaction(self, readonly: bool = False) -> Iterator[Session]:
@@ -81,8 +86,8 @@ class Store:
             except BaseException:
                 session.rollback()
                 raise
-            if session.info.pop("linli_outbox", False):
-                for callback in self._after_outbox:
+            for tag in session.info.pop(TOUCHED, ()):
+                for callback in self._after_commit.get(tag, ()):
                     callback()
 
     def ping(self) -> None:

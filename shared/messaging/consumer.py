@@ -32,6 +32,7 @@ from shared.clock import utcnow
 from shared.db.store import Store
 from shared.events.envelope import CloudEvent, EventData
 from shared.events.registry import InvalidEvent, parse_event, registry
+from shared.messaging.inbox import Inbox
 from shared.messaging.streams import EVENT_FIELD, ORIGIN_FIELD, TYPE_FIELD, StreamNames, entry_payload
 
 log = logging.getLogger("linli.consumer")
@@ -160,6 +161,7 @@ class ConsumerRuntime:
         self,
         consumer: EventConsumer,
         store: Store,
+        inbox: Inbox,
         redis: aredis.Redis,
         names: StreamNames,
         *,
@@ -172,6 +174,7 @@ class ConsumerRuntime:
         self.consumer = consumer
         self.context = context
         self.store = store
+        self.inbox = inbox
         self.redis = redis
         self.names = names
         self.consumer_name = consumer_name
@@ -288,7 +291,7 @@ class ConsumerRuntime:
         """One transaction for ``work``; with ``grouped``, batch handlers get their runs of events at once."""
         statuses: dict[bytes, Any] = {}
         fresh: list[tuple[int, CloudEvent, EventData, str]] = []
-        group, inbox = self.group, self.store.inbox
+        group, inbox = self.group, self.inbox
         batch_handlers = self.consumer.batch_handlers if grouped else {}
         with self.store.transaction() as session:
             seen = inbox.seen_among(session, group, [envelope.id for _, envelope, _, _ in work])
@@ -345,7 +348,7 @@ class ConsumerRuntime:
         """
         statuses: dict[bytes, Any] = {}
         group = self.group
-        inbox = self.store.inbox
+        inbox = self.inbox
         try:
             with self.store.transaction() as session:
                 seen = inbox.seen_among(session, group, [envelope.id for _, envelope, _, _ in work])

@@ -19,6 +19,7 @@ from sqlalchemy import (Column, Connection, DateTime, Index, Integer, LargeBinar
 from sqlalchemy.orm import Session
 
 from shared.clock import Clock, utcnow
+from shared.db.store import touch
 from shared.events.envelope import CloudEvent
 from shared.messaging.streams import StreamNames, encode_entry
 
@@ -59,7 +60,7 @@ class Outbox:
         session.execute(self._insert, {"event_id": event.id, "stream": stream or self.default_stream,
                                        "event_type": event.type, "payload": event.to_json(),
                                        "created_at": utcnow()})
-        session.info["linli_outbox"] = True
+        touch(session, "outbox")
         return event
 
     def pending_count(self, session: Session) -> tuple[int, float | None]:

@@ -9,8 +9,8 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from services import catalog
-from shared.docs import render_event_schemas
+from host import catalog
+from host.docs import render_event_schemas
 from shared.config import get_settings
 from shared.web.auth import declared_routes, mint_token
 from tests.conftest import token
@@ -98,7 +98,7 @@ def test_event_schemas_in_docs_are_current():
 def test_asyncapi_document_in_docs_is_current():
     from pathlib import Path
 
-    from shared.docs import render_asyncapi
+    from host.docs import render_asyncapi
 
     path = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.json"
     assert path.read_text(encoding="utf-8") == render_asyncapi(), "run `linli docs` to regenerate docs/asyncapi.json"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from services.catalog import TARGETS
+from host.catalog import TARGETS
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -28,13 +28,13 @@ def database_url(request, tmp_path, pg_database) -> str:
 
 def backlog(url: str, count: int) -> tuple[Store, list[str]]:
     """A probe store with ``count`` committed outbox rows for the tickets stream; their event ids in id order."""
-    store = Store("probe", url, probe.metadata, probe.outbox, probe.inbox)
+    store = Store("probe", url, probe.metadata)
     store.create_all()
     with store.transaction() as session:
         for i in range(count):
-            store.outbox.add(session, new_event(TicketOpened(ticket_id=f"T{i}", category="leak", title="x")),
+            probe.outbox.add(session, new_event(TicketOpened(ticket_id=f"T{i}", category="leak", title="x")),
                              stream="tickets")
-    t = store.outbox.table
+    t = probe.outbox.table
     with store.engine.connect() as conn:
         ids = conn.execute(select(t.c.event_id).order_by(t.c.id)).scalars().all()
     return store, list(ids)
@@ -46,7 +46,7 @@ def streamed_ids(redis_url: str, prefix: str) -> list[str]:
 
 
 def unsent(store: Store) -> int:
-    t = store.outbox.table
+    t = probe.outbox.table
     with store.engine.connect() as conn:
         return conn.execute(select(func.count()).where(t.c.sent_at.is_(None))).scalar_one()
 
@@ -60,7 +60,7 @@ async def stop(relay: OutboxRelay, running: asyncio.Task) -> None:
 
 async def test_the_run_loop_publishes_a_backlog_once_and_in_id_order(database_url, redis_url, prefix):
     store, ids = backlog(database_url, 1050)
-    relay = OutboxRelay(store.engine, store.outbox, redis_url, StreamNames(prefix), batch=100)
+    relay = OutboxRelay(store.engine, probe.outbox, redis_url, StreamNames(prefix), batch=100)
     running = asyncio.create_task(relay.run())
     await eventually(lambda: relay.published == len(ids))
     await stop(relay, running)
@@ -73,7 +73,7 @@ async def test_rows_stay_pending_while_xadd_fails_and_go_out_in_order_after(data
     store, ids = backlog(database_url, 450)
     client = redis.Redis.from_url(redis_url)
     client.set(f"{prefix}:tickets", "not a stream")  # every XADD to it fails with WRONGTYPE
-    relay = OutboxRelay(store.engine, store.outbox, redis_url, StreamNames(prefix), batch=100)
+    relay = OutboxRelay(store.engine, probe.outbox, redis_url, StreamNames(prefix), batch=100)
     running = asyncio.create_task(relay.run())
     await asyncio.sleep(0.5)  # several failed attempts, each with a batch claimed ahead
     assert relay.published == 0
@@ -93,8 +93,8 @@ async def test_rows_stay_pending_while_xadd_fails_and_go_out_in_order_after(data
 async def test_two_relays_on_postgresql_never_publish_the_same_row(pg_database, redis_url, prefix):
     url = pg_database("replicas")
     store, ids = backlog(url, 3000)
-    replica = Store("probe", url, probe.metadata, probe.outbox, probe.inbox)  # another process's engine
-    relays = [OutboxRelay(s.engine, s.outbox, redis_url, StreamNames(prefix), batch=50) for s in (store, replica)]
+    replica = Store("probe", url, probe.metadata)  # another process's engine
+    relays = [OutboxRelay(s.engine, probe.outbox, redis_url, StreamNames(prefix), batch=50) for s in (store, replica)]
     running = [asyncio.create_task(relay.run()) for relay in relays]
     await eventually(lambda: sum(relay.published for relay in relays) >= len(ids), timeout=30)
     for relay, task in zip(relays, running):
@@ -109,14 +109,14 @@ async def test_two_relays_on_postgresql_never_publish_the_same_row(pg_database, 
 async def test_a_relay_cancelled_mid_backlog_leaves_no_row_claimed(pg_database, redis_url, prefix):
     url = pg_database("cancel")
     store, ids = backlog(url, 3000)
-    first = OutboxRelay(store.engine, store.outbox, redis_url, StreamNames(prefix), batch=100)
+    first = OutboxRelay(store.engine, probe.outbox, redis_url, StreamNames(prefix), batch=100)
     running = asyncio.create_task(first.run())
     await eventually(lambda: first.published > 0, interval=0.001)
     running.cancel()  # as the runtime does on shutdown, while a batch is claimed ahead
     with pytest.raises(asyncio.CancelledError):
         await running
     first.close()
-    second = OutboxRelay(store.engine, store.outbox, redis_url, StreamNames(prefix), batch=100)
+    second = OutboxRelay(store.engine, probe.outbox, redis_url, StreamNames(prefix), batch=100)
     running = asyncio.create_task(second.run())
     await eventually(lambda: len(streamed_ids(redis_url, prefix)) >= len(ids), timeout=15)
     await stop(second, running)

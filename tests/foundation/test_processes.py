@@ -10,7 +10,7 @@ import httpx
 import pytest
 import redis
 
-from shared.redis_boot import reachable
+from host.redis_boot import reachable
 from tests.conftest import eventually, token
 from tests.support.processes import LinliProcess
 
@@ -111,7 +111,7 @@ def test_linli_run_says_what_to_install_when_there_is_no_redis(process_env, tmp_
     from tests.support.redis_server import free_port
 
     env = dict(process_env, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", PATH=str(tmp_path))
-    result = subprocess.run([sys.executable, "-m", "services.cli", "run", "notify"], env=env, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "host.cli", "run", "notify"], env=env, capture_output=True,
                             text=True, timeout=60, cwd=str(tmp_path.parent))
     assert result.returncode == 2
     assert "apt-get install redis-server" in result.stdout
@@ -127,7 +127,7 @@ def test_linli_run_refuses_a_port_in_use(process_env, tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "services.cli", "run", "notify", "--port", str(port)],
+        result = subprocess.run([sys.executable, "-m", "host.cli", "run", "notify", "--port", str(port)],
                                 env={**os.environ, **process_env}, capture_output=True, text=True,
                                 timeout=60)
     assert result.returncode == 2

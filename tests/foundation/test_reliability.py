@@ -17,7 +17,7 @@ from shared.messaging.consumer import EventConsumer
 from shared.messaging.inbox import Inbox, insert_many
 from shared.messaging.outbox import Outbox
 from shared.messaging.streams import StreamNames, encode_entry
-from shared.runtime import ServiceModule
+from shared.service import ServiceModule
 from tests.conftest import eventually
 from tests.support import probe
 
@@ -188,7 +188,7 @@ def on_tickets(ctx, events, session) -> None:
         if data.title == "race" and not ctx.state.get("raced"):
             ctx.state["raced"] = True
             with ctx.store.engine.begin() as replica:  # another replica applies it first and commits
-                replica.execute(insert(ctx.store.inbox.table).values(
+                replica.execute(insert(ctx.module.inbox.table).values(
                     consumer_group="batchprobe", event_id=event.id, event_type=event.type, handled_at=utcnow()))
                 replica.execute(insert(BatchEffect.__table__).values(event_id=event.id, title="by the replica"))
     insert_many(session, BatchEffect.__table__, [{"event_id": event.id, "title": data.title} for event, data in events])
@@ -277,17 +277,17 @@ def test_insert_many_writes_rows_and_reports_a_duplicate_key_as_an_integrity_err
     from shared.db.store import Store
 
     url = f"sqlite:///{tmp_path / 'batch.db'}" if backend == "sqlite" else pg_database("insert_many")
-    store = Store("batchprobe", url, batch_metadata, batch_module.outbox, batch_module.inbox)
+    store = Store("batchprobe", url, batch_metadata)
     store.create_all()
     at = datetime(2026, 11, 28, 2, 0, 0, 123456, tzinfo=timezone.utc)
     rows = [{"consumer_group": "g", "event_id": f"e-{i}", "event_type": "t", "handled_at": at} for i in range(3)]
     with store.transaction() as session:
-        insert_many(session, store.inbox.table, rows)
+        insert_many(session, batch_module.inbox.table, rows)
     with pytest.raises(IntegrityError):
         with store.transaction() as session:
-            insert_many(session, store.inbox.table, [dict(rows[1], event_type="again")])
+            insert_many(session, batch_module.inbox.table, [dict(rows[1], event_type="again")])
     with store.transaction(readonly=True) as session:
-        stored = session.execute(select(store.inbox.table).order_by(store.inbox.table.c.event_id)).all()
+        stored = session.execute(select(batch_module.inbox.table).order_by(batch_module.inbox.table.c.event_id)).all()
     assert [(r.event_id, r.event_type) for r in stored] == [("e-0", "t"), ("e-1", "t"), ("e-2", "t")]
     assert {as_utc(r.handled_at) for r in stored} == {at}
     store.dispose()
@@ -298,9 +298,9 @@ def test_the_inbox_tells_which_events_of_a_batch_its_group_handled_before(backen
     from shared.db.store import Store
 
     url = f"sqlite:///{tmp_path / 'seen.db'}" if backend == "sqlite" else pg_database("seen_among")
-    store = Store("batchprobe", url, batch_metadata, batch_module.outbox, batch_module.inbox)
+    store = Store("batchprobe", url, batch_metadata)
     store.create_all()
-    inbox = store.inbox
+    inbox = batch_module.inbox
     with store.transaction() as session:
         inbox.record_many(session, "notify", [(f"e-{i}", "t") for i in range(0, 1200, 3)])
         inbox.record_many(session, "library", [("e-1", "t")])

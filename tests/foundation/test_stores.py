@@ -10,7 +10,7 @@ import pytest
 import redis
 from sqlalchemy import inspect, select, text
 
-from services import catalog
+from host import catalog
 from shared.db.migrations import upgrade
 from shared.db.store import Store
 from shared.events import new_event
@@ -54,7 +54,7 @@ def test_every_service_migrates_to_head_and_matches_its_models(database_url):
     from alembic.migration import MigrationContext
 
     for module in catalog.load(None):
-        store = Store(module.name, database_url, module.metadata, module.outbox, module.inbox)
+        store = Store(module.name, database_url, module.metadata)
         upgrade(module.name, module.migrations, store.engine)
         with store.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), module.metadata)
@@ -69,16 +69,16 @@ def test_every_service_migrates_to_head_and_matches_its_models(database_url):
 
 
 def test_outbox_rows_commit_with_state_and_roll_back_with_it(database_url, redis_url, prefix):
-    store = Store("probe", database_url, probe.metadata, probe.outbox, probe.inbox)
+    store = Store("probe", database_url, probe.metadata)
     store.create_all()
     committed = new_event(TicketOpened(ticket_id="T1", category="leak", title="水管漏水"), subject="T1")
     with store.transaction() as session:
         session.add(probe.Effect(event_id=committed.id, title="state"))
-        store.outbox.add(session, committed, stream="tickets")
+        probe.outbox.add(session, committed, stream="tickets")
     with pytest.raises(RuntimeError), store.transaction() as session:
-        store.outbox.add(session, new_event(TicketOpened(ticket_id="T2", category="leak", title="x")))
+        probe.outbox.add(session, new_event(TicketOpened(ticket_id="T2", category="leak", title="x")))
         raise RuntimeError("use case failed")
-    relay = OutboxRelay(store.engine, store.outbox, redis_url, StreamNames(prefix))
+    relay = OutboxRelay(store.engine, probe.outbox, redis_url, StreamNames(prefix))
     assert relay.publish_pending() == 1
     assert relay.publish_pending() == 0  # sent rows are not published again
     entries = redis.Redis.from_url(redis_url).xrange(f"{prefix}:tickets")
@@ -88,14 +88,14 @@ def test_outbox_rows_commit_with_state_and_roll_back_with_it(database_url, redis
 
 
 def test_inbox_claims_an_event_once_per_group(database_url):
-    store = Store("probe", database_url, probe.metadata, probe.outbox, probe.inbox)
+    store = Store("probe", database_url, probe.metadata)
     store.create_all()
     with store.transaction() as session:
-        assert store.inbox.claim(session, "notify", "e-1", "t") is True
-        assert store.inbox.claim(session, "notify", "e-1", "t") is False
-        assert store.inbox.claim(session, "tickets", "e-1", "t") is True
+        assert probe.inbox.claim(session, "notify", "e-1", "t") is True
+        assert probe.inbox.claim(session, "notify", "e-1", "t") is False
+        assert probe.inbox.claim(session, "tickets", "e-1", "t") is True
     with store.transaction() as session:
-        rows = session.execute(select(store.inbox.table.c.consumer_group)).scalars().all()
+        rows = session.execute(select(probe.inbox.table.c.consumer_group)).scalars().all()
     assert sorted(rows) == ["notify", "tickets"]
     store.dispose()
 
@@ -103,7 +103,7 @@ def test_inbox_claims_an_event_once_per_group(database_url):
 def test_on_sqlite_reads_do_not_queue_behind_a_writer(tmp_path):
     import time
 
-    store = Store("probe", f"sqlite:///{tmp_path / 'store.db'}", probe.metadata, probe.outbox, probe.inbox)
+    store = Store("probe", f"sqlite:///{tmp_path / 'store.db'}", probe.metadata)
     store.create_all()
     with write_held_open(store, "INSERT INTO effect (event_id, title) VALUES ('e1', 'uncommitted')"):
         started = time.monotonic()
@@ -119,8 +119,7 @@ def test_sqlite_writers_take_turns_and_a_failed_write_frees_the_turn(tmp_path):
     """Concurrent writers of one process all commit; a rolled-back or abandoned write does not block the next."""
     from sqlmodel import Session
 
-    store = Store(probe.module.name, f"sqlite:///{tmp_path / 'turns.db'}", probe.module.metadata,
-                  probe.module.outbox, probe.module.inbox)
+    store = Store(probe.module.name, f"sqlite:///{tmp_path / 'turns.db'}", probe.module.metadata)
     with store.engine.begin() as conn:
         conn.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
     with pytest.raises(RuntimeError):
@@ -156,7 +155,7 @@ async def test_on_sqlite_a_unit_of_work_runs_on_the_loop_unless_another_process_
     import sqlite3
 
     path = tmp_path / "busy.db"
-    store = Store("probe", f"sqlite:///{path}", probe.metadata, probe.outbox, probe.inbox)
+    store = Store("probe", f"sqlite:///{path}", probe.metadata)
     with store.engine.begin() as conn:
         conn.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
     ran_on: list[int] = []
@@ -201,7 +200,7 @@ async def test_on_sqlite_a_unit_of_work_runs_on_the_loop_unless_another_process_
 async def test_on_postgresql_units_of_work_overlap_on_the_stores_threads(pg_database):
     import asyncio
 
-    store = Store("probe", pg_database("threads"), probe.metadata, probe.outbox, probe.inbox)
+    store = Store("probe", pg_database("threads"), probe.metadata)
     loop_thread = threading.get_ident()
     seen: set[int] = set()
     running = most = 0
@@ -227,7 +226,7 @@ async def test_on_sqlite_the_loop_waits_briefly_for_a_slow_writer_of_its_own_pro
     thread instead of holding the event loop until that write ends."""
     import asyncio
 
-    store = Store("probe", f"sqlite:///{tmp_path / 'slow.db'}", probe.metadata, probe.outbox, probe.inbox)
+    store = Store("probe", f"sqlite:///{tmp_path / 'slow.db'}", probe.metadata)
     with store.engine.begin() as conn:
         conn.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
 

@@ -31,7 +31,7 @@ def outbox_types(runtime) -> list[str]:
 
     store = runtime.contexts["library"].store
     with store.engine.connect() as conn:
-        rows = conn.execute(select(store.outbox.table.c.event_type)).scalars().all()
+        rows = conn.execute(select(runtime.contexts['library'].module.outbox.table.c.event_type)).scalars().all()
     return [t.rsplit(".", 2)[-2] for t in rows]
 
 

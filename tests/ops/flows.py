@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from shared.ops.dlq import DlqFilter, list_dead
+from ops.dlq import DlqFilter, list_dead
 from tests.conftest import token
 
 STAFF = token("staff:li-yao", "staff", name="李瑶")

@@ -7,9 +7,9 @@ import json
 
 from typer.testing import CliRunner
 
-from services.ops_cli import events_app
+from ops.cli import events_app
 from shared.events.notify import NotificationSent
-from shared.ops.entries import recent
+from ops.entries import recent
 from tests.conftest import eventually
 from tests.ops.flows import consumer_outage, dead_letter_count, open_ticket, staff_inbox_titles, staff_on_duty
 

@@ -14,12 +14,12 @@ import httpx
 import pytest
 import uvicorn
 
-from services import catalog
+from host import catalog
 from shared.events.envelope import CloudEvent
 from shared.events.notify import NotificationSent
-from shared.ops.dlq import list_dead
-from shared.ops.entries import EventFilter, recent
-from shared.runtime import Runtime
+from ops.dlq import list_dead
+from ops.entries import EventFilter, recent
+from host.runtime import Runtime
 from shared.web.auth import mint_token
 from tests.conftest import eventually
 from tests.ops.flows import consumer_outage, open_ticket, staff_inbox_titles, staff_on_duty

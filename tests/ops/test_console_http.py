@@ -87,7 +87,7 @@ async def test_pages_show_events_groups_dead_letters_and_traces(start_runtime):
 
         r = await client.get("/console/dlq?group=notify", headers=OPERATOR)
         assert lost in r.text and gone in r.text and "handler_failed" in r.text
-        from shared.ops.dlq import list_dead
+        from ops.dlq import list_dead
 
         dead = {d.entry.subject: d.id for d in await list_dead(runtime.redis, runtime.names)}
         r = await client.post(f"/console/dlq/{dead[gone]}/discard", headers={**OPERATOR, "HX-Request": "true"},

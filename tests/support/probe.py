@@ -18,7 +18,7 @@ from shared.events.tickets import TicketOpened
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.inbox import Inbox
 from shared.messaging.outbox import Outbox
-from shared.runtime import ServiceModule
+from shared.service import ServiceModule
 from shared.web.auth import allow
 
 metadata = MetaData()

@@ -31,7 +31,7 @@ class LinliProcess:
     def start(self, timeout: float = 60) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "run", *self.targets, "--port", str(self.port)],
+            [sys.executable, "-m", "host.cli", "run", *self.targets, "--port", str(self.port)],
             cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout

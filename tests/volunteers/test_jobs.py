@@ -17,7 +17,7 @@ from tests.volunteers.helpers import API, LEADER, LIU, STAFF, WANG, ok, pair, pu
 def outbox_empty(runtime) -> bool:
     ctx = runtime.contexts["volunteers"]
     with Session(ctx.store.engine) as session:
-        return ctx.store.outbox.pending_count(session)[0] == 0
+        return ctx.module.outbox.pending_count(session)[0] == 0
 
 
 def misses(settings, at_least: int) -> list[dict]:

@@ -16,7 +16,7 @@ from services.library.config import library_settings
 from services.library.domain.errors import LibraryError, NotFound
 from services.library.domain.isbn import normalize_isbn
 from services.library.service_layer import catalog, circulation, common, holds, partners, policy, readers, reports
-from shared.runtime import ServiceContext
+from shared.service import ServiceContext
 from shared.web.auth import Principal, allow, public
 
 def _card_text(value: Any) -> Any:

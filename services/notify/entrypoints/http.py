@@ -17,7 +17,7 @@ from services.notify.service_layer import inbox, recipients
 from services.notify.service_layer.recipients import Preferences, RecipientIn
 from services.notify.service_layer.rules import check_rule
 from shared.clock import local
-from shared.runtime import ServiceContext
+from shared.service import ServiceContext
 from shared.web.auth import ROLES, Principal, allow
 
 ANYONE = allow(*ROLES)

@@ -24,7 +24,7 @@ from services.notify.domain.schedule import RetryPolicy
 from shared.events.envelope import CloudEvent
 from shared.events.notify import NotificationFailed, NotificationSent
 from shared.observability import NOTIFICATIONS
-from shared.runtime import ServiceContext
+from shared.service import ServiceContext
 
 BATCH = 200
 

@@ -25,7 +25,7 @@ from shared.clock import as_utc
 from shared.events.envelope import CloudEvent, EventData
 from shared.events.tickets import TicketFollowed
 from shared.messaging.inbox import insert_many
-from shared.runtime import ServiceContext
+from shared.service import ServiceContext
 
 DEFAULT_TZ = "Asia/Shanghai"
 

@@ -7,7 +7,7 @@ import os
 from services.notify.adapters.templates import load_templates
 from services.notify.domain.schedule import RetryPolicy
 from services.notify.service_layer.rules import read_rules, seed_rules
-from shared.runtime import ServiceContext
+from shared.service import ServiceContext
 
 
 def policy_from_env() -> RetryPolicy:

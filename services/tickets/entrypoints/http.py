@@ -16,7 +16,7 @@ from services.tickets.domain.errors import TicketError
 from services.tickets.entrypoints.inputs import cleaned_photos, parse, read_input
 from services.tickets.service_layer import categories, kpis, reports, staff, workflow
 from services.tickets.service_layer.common import attach_photos, get_category, get_ticket, photo_store
-from shared.runtime import ServiceContext
+from shared.service import ServiceContext
 from shared.web.auth import Principal, allow, public
 
 REPORTER = allow("resident", "volunteer")           # reporter actions (the use case checks it is *their* ticket)

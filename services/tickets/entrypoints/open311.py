@@ -23,7 +23,7 @@ from services.tickets.service_layer import apikeys, categories, reports
 from services.tickets.service_layer.common import media_path
 from shared.clock import as_utc, local
 from shared.pii import mask_phone
-from shared.runtime import ServiceContext
+from shared.service import ServiceContext
 from shared.web.auth import public
 
 PREFIX = "/open311/v2"

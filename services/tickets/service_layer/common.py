@@ -15,7 +15,7 @@ from sqlmodel import Session, SQLModel, select
 from services.tickets.adapters.orm import Category, Ticket, TicketHistory, TicketPhoto
 from services.tickets.adapters.photos import EXT, CleanPhoto, PhotoStore
 from services.tickets.domain.errors import NotFound
-from shared.runtime import ServiceContext
+from shared.service import ServiceContext
 
 Row = TypeVar("Row", bound=SQLModel)
 

@@ -8,7 +8,7 @@ from services.tickets.adapters.orm import Category, Ticket
 from services.tickets.service_layer.reports import open_ticket
 from shared.events.envelope import CloudEvent
 from shared.events.volunteers import VisitHazardFound
-from shared.runtime import ServiceContext
+from shared.service import ServiceContext
 
 FALLBACK = "home_hazard"
 ALIASES = {

@@ -21,7 +21,7 @@ from services.tickets.service_layer.common import (
 from shared.clock import as_utc, local
 from shared.events.envelope import CloudEvent
 from shared.events.tickets import TicketFollowed, TicketOpened
-from shared.runtime import ServiceContext
+from shared.service import ServiceContext
 
 
 def check_attributes(category: Category, given: dict[str, Any]) -> dict[str, Any]:

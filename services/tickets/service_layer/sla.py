@@ -15,7 +15,7 @@ from services.tickets.service_layer.common import event_fields, record
 from shared.clock import as_utc
 from shared.events.tickets import TicketClosed, TicketResolutionOverdue, TicketResponseOverdue
 from shared.observability import SLA_ESCALATIONS
-from shared.runtime import ServiceContext
+from shared.service import ServiceContext
 
 CLAIMS = {
     ("response", 1): "response_l1_at", ("response", 2): "response_l2_at",

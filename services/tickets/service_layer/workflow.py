@@ -18,7 +18,7 @@ from shared.events.tickets import (
     TicketAcknowledged, TicketAssigned, TicketClosed, TicketRated, TicketReopened, TicketResolved,
     TicketStatusChanged,
 )
-from shared.runtime import ServiceContext
+from shared.service import ServiceContext
 
 
 def _move(ctx: ServiceContext, session: Session, ticket_id: str, action: str, actor: str | None,

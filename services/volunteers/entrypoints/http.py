@@ -16,7 +16,7 @@ from services.volunteers.domain.errors import Forbidden, VolunteersError
 from services.volunteers.service_layer import planning, registry, reports, views, visits
 from services.volunteers.service_layer.common import get_elder, get_visit, get_volunteer, shown
 from shared.clock import SHANGHAI
-from shared.runtime import ServiceContext
+from shared.service import ServiceContext
 from shared.web.auth import Principal, allow
 
 STAFF = allow("staff")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import redis.asyncio as aredis
 
 from shared.messaging.streams import ORIGIN_FIELD, EVENT_FIELD, TYPE_FIELD, StreamNames
-from shared.ops.entries import EventFilter, StreamEvent, event_streams, scan, text, to_event
+from ops.entries import EventFilter, StreamEvent, event_streams, scan, text, to_event
 
 log = logging.getLogger("linli.ops")
 

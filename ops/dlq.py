@@ -16,7 +16,7 @@ import redis.asyncio as aredis
 
 from shared.clock import utcnow
 from shared.messaging.streams import ORIGIN_FIELD, EVENT_FIELD, TYPE_FIELD, StreamNames
-from shared.ops.entries import StreamEvent, _like, text, to_event
+from ops.entries import StreamEvent, _like, text, to_event
 
 log = logging.getLogger("linli.ops")
 

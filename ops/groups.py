@@ -8,7 +8,7 @@ import redis.asyncio as aredis
 from redis.exceptions import ResponseError
 
 from shared.messaging.streams import StreamNames
-from shared.ops.entries import StreamEvent, _id_key, event_streams, text
+from ops.entries import StreamEvent, _id_key, event_streams, text
 
 STALL_AFTER_MS = 60_000
 

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from services import catalog
-from services.ops_cli import events_app
+from host import catalog
+from ops.cli import events_app
 from services.tickets.cli import app as tickets_app
 
 app = typer.Typer(help="Linli 邻里 — community services. Example: `linli run` (all services on :8000).",
@@ -33,7 +33,7 @@ def run(
 
     from shared.config import get_settings
     from shared.observability import setup_logging
-    from shared.redis_boot import RedisUnavailable, resolve_redis
+    from host.redis_boot import RedisUnavailable, resolve_redis
 
     settings = get_settings()
     setup_logging(settings.log_level, settings.log_json)
@@ -123,7 +123,7 @@ def db_revision(
 def demo() -> None:
     """Load demo data from the four seed communities (idempotent). Example: `linli demo`."""
     from shared.config import get_settings
-    from shared.runtime import Runtime
+    from host.runtime import Runtime
     from shared.web.auth import mint_token
 
     modules = catalog.load(None)
@@ -152,14 +152,15 @@ DEMO_PEOPLE = {
 
 @app.command()
 def docs(out: Annotated[str, typer.Option(help="docs folder")] = "docs") -> None:
-    """Regenerate docs/events/*.json (JSON Schema per event type) and docs/asyncapi.json."""
+    """Regenerate docs/events/*.json (JSON Schema per event type), docs/asyncapi.json and docs/openapi/*.json."""
     from pathlib import Path
 
-    from shared.docs import write_asyncapi, write_event_schemas
+    from host.docs import write_asyncapi, write_event_schemas, write_openapi
 
     written = write_event_schemas(Path(out) / "events")
     write_asyncapi(Path(out) / "asyncapi.json")
-    console.print(f"wrote {len(written)} event schemas and {out}/asyncapi.json")
+    apis = write_openapi(Path(out) / "openapi")
+    console.print(f"wrote {len(written)} event schemas, {out}/asyncapi.json and {len(apis)} OpenAPI documents")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from shared.runtime import Runtime, ServiceModule
+from host.runtime import Runtime
+from shared.service import ServiceModule
 
 TARGETS = {
     "tickets": "services.tickets.module",
@@ -30,7 +31,7 @@ def available() -> list[str]:
 
 def build_runtime(targets: list[str] | tuple[str, ...] | None = None, **kwargs) -> Runtime:
     """A runtime for ``targets`` with the operators' console mounted at /console."""
-    from services.console import build_console_router
+    from ops.console import build_console_router
 
     return Runtime(load(targets), extra_routers=[build_console_router], **kwargs)
 

@@ -23,13 +23,13 @@ from rich.table import Table
 
 from shared.config import Settings
 from shared.messaging.streams import StreamNames
-from shared.ops import dlq as dlq_ops
-from shared.ops.entries import (
+from ops import dlq as dlq_ops
+from ops.entries import (
     EventFilter, StreamEvent, event_streams, find, follow, parse_when, recent, scan, server_now_id,
 )
-from shared.ops.flows import replay as replay_range
-from shared.ops.flows import trace as trace_flow
-from shared.ops.groups import STALL_AFTER_MS, deliveries_of, group_stats
+from ops.flows import replay as replay_range
+from ops.flows import trace as trace_flow
+from ops.groups import STALL_AFTER_MS, deliveries_of, group_stats
 
 events_app = typer.Typer(
     help="事件日志运维 / Operate the event log. Example: `linli events tail --type TicketOpened`.",

@@ -10,7 +10,7 @@ GROUP_PENDING = Gauge("linli_group_pending", "Entries delivered to a group but n
 
 
 def publish(stats, dead_counts: dict[str, int]) -> None:
-    """Set the gauges from one sample of :func:`shared.ops.groups.group_stats`."""
+    """Set the gauges from one sample of :func:`ops.groups.group_stats`."""
     groups = {s.group for s in stats} | set(dead_counts)
     for group in groups:
         DEAD_LETTERS_CURRENT.labels(group).set(dead_counts.get(group, 0))

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from markupsafe import Markup, escape
 
 from shared.clock import local, utcnow
-from shared.ops import metrics
-from shared.ops.groups import GroupStats, dead_letter_counts, group_stats
+from ops import metrics
+from ops.groups import GroupStats, dead_letter_counts, group_stats
 
 log = logging.getLogger("linli.console")
 WINDOW = timedelta(hours=1)

@@ -1,5 +1,5 @@
 """The operators' web console (``/console``), mounted by the runtime in every process."""
 
-from services.console.router import build_console_router
+from ops.console.router import build_console_router
 
 __all__ = ["build_console_router"]

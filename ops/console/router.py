@@ -19,12 +19,12 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from sse_starlette.sse import EventSourceResponse
 
-from services.console.auth import COOKIE, cookie_header, operator_console
-from services.console.sampler import GroupSampler
-from shared.ops import dlq as dlq_ops
-from shared.ops.entries import EventFilter, event_streams, find, follow, parse_when, recent, server_now_id
-from shared.ops.flows import trace as trace_flow
-from shared.ops.groups import deliveries_of
+from ops.console.auth import COOKIE, cookie_header, operator_console
+from ops.console.sampler import GroupSampler
+from ops import dlq as dlq_ops
+from ops.entries import EventFilter, event_streams, find, follow, parse_when, recent, server_now_id
+from ops.flows import trace as trace_flow
+from ops.groups import deliveries_of
 from shared.web.auth import Principal, decode_token, public
 
 HERE = Path(__file__).parent

@@ -10,94 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aredis
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
 from faststream import AckPolicy
-from faststream.redis import RedisBroker, RedisBatchStreamMessage, StreamSub
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import MetaData
+from faststream.redis import RedisBatchStreamMessage, RedisBroker, StreamSub
 from sqlmodel import Session
 
 from shared.clock import Clock
 from shared.config import Settings, get_settings
 from shared.db.migrations import upgrade
 from shared.db.store import Store
-from shared.errors import DomainError
-from shared.events.envelope import CloudEvent, EventData, new_event
-from shared.messaging.consumer import ConsumerRuntime, EventConsumer
+from shared.messaging.consumer import ConsumerRuntime
 from shared.messaging.groups import GroupGuardian, group_exists
-from shared.messaging.inbox import Inbox
-from shared.messaging.outbox import Outbox, OutboxRelay
+from shared.messaging.outbox import OutboxRelay
 from shared.messaging.retry import Reclaimer
 from shared.messaging.streams import StreamNames
-from shared.observability import (
-    OUTBOX_AGE, OUTBOX_BACKLOG, OUTBOX_PUBLISHED, ConsumerMetrics, HttpMetricsMiddleware,
-    faststream_prometheus_middleware,
-)
-from shared.web.auth import public
+from shared.observability import OUTBOX_AGE, OUTBOX_BACKLOG, OUTBOX_PUBLISHED, ConsumerMetrics, faststream_prometheus_middleware
+from shared.service import ServiceContext, ServiceModule, Ticker
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter, FastAPI
 
 log = logging.getLogger("linli.runtime")
-
-Ticker = Callable[["ServiceContext", datetime], Any]
-
-
-@dataclass
-class ServiceModule:
-    """Everything the runtime needs to run one service."""
-
-    name: str
-    title: str
-    metadata: MetaData
-    outbox: Outbox
-    inbox: Inbox
-    migrations: Path | None
-    consumer: EventConsumer | None = None
-    router: Callable[[ServiceContext], APIRouter] | None = None
-    root_router: Callable[[ServiceContext], APIRouter] | None = None
-    tickers: list[tuple[str, float, Ticker]] = field(default_factory=list)
-    on_start: list[Callable[[ServiceContext], Any]] = field(default_factory=list)
-    demo: Callable[[ServiceContext], Any] | None = None
-
-
-@dataclass
-class ServiceContext:
-    """One service's dependencies inside a process."""
-
-    module: ServiceModule
-    settings: Settings
-    store: Store
-    names: StreamNames
-    clock: Clock
-    redis: aredis.Redis
-    state: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.module.name
-
-    def emit(
-        self,
-        session: Session,
-        data: EventData,
-        *,
-        subject: str | None = None,
-        causation: CloudEvent | None = None,
-        correlation_id: str | None = None,
-        stream: str | None = None,
-    ) -> CloudEvent:
-        """Record an event in this service's outbox, inside ``session``'s transaction."""
-        event = new_event(data, subject=subject, causation=causation, correlation_id=correlation_id,
-                          time=self.clock.now())
-        return self.store.outbox.add(session, event, stream=stream)
-
 
 class Runtime:
     """Services sharing one process, one HTTP app and one FastStream broker."""
@@ -120,8 +57,7 @@ class Runtime:
         self.redis = aredis.Redis.from_url(self.settings.redis_url, socket_connect_timeout=2)
         self.contexts: dict[str, ServiceContext] = {}
         for module in modules:
-            store = Store(module.name, self.settings.database_url(module.name), module.metadata,
-                          module.outbox, module.inbox)
+            store = Store(module.name, self.settings.database_url(module.name), module.metadata)
             self.contexts[module.name] = ServiceContext(module, self.settings, store, self.names, self.clock, self.redis)
         self.relays: dict[str, OutboxRelay] = {}
         self.consumers: dict[str, ConsumerRuntime] = {}
@@ -147,9 +83,9 @@ class Runtime:
         s = self.settings
         await asyncio.to_thread(self.migrate)
         for ctx in self.contexts.values():
-            relay = OutboxRelay(ctx.store.engine, ctx.store.outbox, s.redis_url, self.names, batch=s.outbox_batch,
+            relay = OutboxRelay(ctx.store.engine, ctx.module.outbox, s.redis_url, self.names, batch=s.outbox_batch,
                                 maxlen=s.stream_maxlen, retention_hours=s.outbox_retention_hours)
-            ctx.store.on_outbox_commit(relay.wake)
+            ctx.store.after_commit("outbox", relay.wake)
             self.relays[ctx.name] = relay
         for ctx in self.contexts.values():
             for hook in ctx.module.on_start:
@@ -172,7 +108,7 @@ class Runtime:
     def _subscribe(self, ctx: ServiceContext) -> None:
         s = self.settings
         consumer = ctx.module.consumer
-        runtime = ConsumerRuntime(consumer, ctx.store, self.redis, self.names, consumer_name=s.consumer_name,
+        runtime = ConsumerRuntime(consumer, ctx.store, ctx.module.inbox, self.redis, self.names, consumer_name=s.consumer_name,
                                   max_event_bytes=s.max_event_bytes, metrics=ConsumerMetrics(), context=ctx)
         self.consumers[ctx.name] = runtime
         keys = consumer.stream_keys(self.names)
@@ -217,6 +153,11 @@ class Runtime:
 
     def _spawn(self, coro, name: str) -> None:
         self._tasks.append(asyncio.create_task(coro, name=name))
+
+    def dispose(self) -> None:
+        """Release the stores of a runtime that was built but never started (documents, checks)."""
+        for ctx in self.contexts.values():
+            ctx.store.dispose()
 
     async def stop(self) -> None:
         # Loops also check these flags: a cancellation swallowed inside a client library
@@ -277,7 +218,7 @@ class Runtime:
             relay = self.relays.get(ctx.name)
             try:
                 with Session(ctx.store.engine) as session:
-                    count, age = ctx.store.outbox.pending_count(session)
+                    count, age = ctx.module.outbox.pending_count(session)
             except Exception:
                 continue
             OUTBOX_BACKLOG.labels(ctx.name).set(count)
@@ -287,63 +228,10 @@ class Runtime:
                 counter.inc(max(relay.published - counter._value.get(), 0))
 
     def build_app(self) -> FastAPI:
-        """The HTTP app: each service under ``/api/<name>``, plus health, readiness and metrics."""
-        runtime = self
+        """The HTTP app of this process (see :func:`host.app.build_app`)."""
+        from host.app import build_app
 
-        @asynccontextmanager
-        async def lifespan(_app: FastAPI):
-            if not runtime.started:
-                await runtime.start()
-            try:
-                yield
-            finally:
-                await runtime.stop()
-
-        names = ", ".join(m.name for m in self.modules)
-        app = FastAPI(title=f"Linli 邻里 ({names})", version="0.1.0", lifespan=lifespan)
-        app.state.runtime = self
-        ops = APIRouter(tags=["ops"])
-
-        @ops.get("/healthz", dependencies=[_public])
-        async def healthz() -> dict[str, str]:
-            return {"status": "ok"}
-
-        @ops.get("/readyz", dependencies=[_public])
-        async def readyz() -> JSONResponse:
-            ok, checks = await runtime.readiness()
-            return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
-
-        @ops.get("/metrics", dependencies=[_public])
-        async def metrics() -> Response:
-            await asyncio.to_thread(runtime.collect_outbox_metrics)
-            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-        app.include_router(ops)
-
-        @app.exception_handler(DomainError)
-        async def refused(_request: Request, exc: DomainError) -> JSONResponse:
-            return JSONResponse({"detail": exc.message}, status_code=exc.status)
-        for ctx in self.contexts.values():
-            if ctx.module.router is not None:
-                app.include_router(ctx.module.router(ctx), prefix=f"/api/{ctx.name}", tags=[ctx.name])
-            if ctx.module.root_router is not None:
-                app.include_router(ctx.module.root_router(ctx))
-
-        for extra in self.extra_routers:  # e.g. the operators' console, added by the composition root
-            app.include_router(extra(self))
-
-        @app.get("/asyncapi", dependencies=[_public], tags=["ops"])
-        async def asyncapi() -> JSONResponse:
-            """AsyncAPI 3.0 of the streams this process publishes and consumes."""
-            from faststream.specification import AsyncAPI
-
-            spec = AsyncAPI(runtime.broker, title="Linli 邻里 events", version="1.0.0",
-                            description="Event streams on Redis. Entry layout: docs/events/README.md.")
-            return JSONResponse(spec.to_specification().to_jsonable())
-
-        app.add_middleware(HttpMetricsMiddleware)
-
-        return app
+        return build_app(self)
 
 
 def _batch_handler(runtime: ConsumerRuntime, key: str):
@@ -360,5 +248,3 @@ async def _raw_entries_parser(msg, original_parser):
     """Hand stream entries to our handler untouched (FastStream would decode and wrap them)."""
     return RedisBatchStreamMessage(raw_message=msg, body=b"", consumer=None, group=None)
 
-
-_public = Depends(public())

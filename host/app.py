@@ -1,0 +1,94 @@
+"""The HTTP app of a process: each service under ``/api/<name>``, health, readiness, metrics, docs.
+
+Every edge rule that holds for all services is installed here once: body limits, problem+json
+errors for every status, request metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+
+from host.docs import asyncapi_document
+from shared.observability import HttpMetricsMiddleware
+from shared.web import problems
+from shared.web.auth import public
+from shared.web.limits import BodyLimits
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from host.runtime import Runtime
+
+_public = Depends(public())
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, str]
+
+
+def build_app(runtime: Runtime) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not runtime.started:
+            await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    names = ", ".join(m.name for m in runtime.modules)
+    app = FastAPI(title=f"Linli 邻里 ({names})", version="0.1.0", lifespan=lifespan,
+                  responses=problems.PROBLEM_RESPONSES)
+    app.state.runtime = runtime
+    problems.install(app)
+    app.include_router(_ops_router(runtime))
+    for ctx in runtime.contexts.values():
+        if ctx.module.router is not None:
+            app.include_router(ctx.module.router(ctx), prefix=f"/api/{ctx.name}", tags=[ctx.name])
+        if ctx.module.root_router is not None:
+            app.include_router(ctx.module.root_router(ctx))
+    for extra in runtime.extra_routers:  # e.g. the operators' console, added by the composition root
+        app.include_router(extra(runtime))
+    app.add_middleware(BodyLimits)
+    app.add_middleware(HttpMetricsMiddleware)
+    return app
+
+
+def _ops_router(runtime: Runtime) -> APIRouter:
+    ops = APIRouter(tags=["ops"], dependencies=[_public])
+
+    @ops.get("/healthz")
+    async def healthz() -> Health:
+        return Health(status="ok")
+
+    @ops.get("/readyz", responses={503: {"model": Readiness}})
+    async def readyz() -> Readiness:
+        ok, checks = await runtime.readiness()
+        body = Readiness(status="ready" if ok else "not ready", checks={k: str(v) for k, v in checks.items()})
+        if ok:
+            return body
+        return JSONResponse(body.model_dump(), status_code=503)  # type: ignore[return-value]
+
+    @ops.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+    async def metrics() -> Response:
+        await asyncio.to_thread(runtime.collect_outbox_metrics)
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @ops.get("/asyncapi")
+    async def asyncapi() -> dict[str, Any]:
+        """AsyncAPI 3.0 of the streams this process publishes and consumes."""
+        return asyncapi_document(runtime)
+
+    return ops

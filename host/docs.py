@@ -1,0 +1,114 @@
+"""Generated documentation, built in this one place: a JSON Schema per event type, the AsyncAPI
+document of the streams and an OpenAPI document per service."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shared.config import Settings
+from shared.events.envelope import CloudEvent
+from shared.events.registry import registry
+
+if TYPE_CHECKING:
+    from host.runtime import Runtime
+
+
+def event_schema(event_type: str) -> dict:
+    """The JSON Schema of a whole CloudEvent of ``event_type`` (envelope plus its data model)."""
+    model = registry()[event_type]
+    envelope = CloudEvent.model_json_schema(mode="serialization")
+    data_schema = model.model_json_schema(mode="serialization")
+    defs = data_schema.pop("$defs", None)
+    envelope["properties"]["data"] = data_schema
+    if defs:
+        envelope["$defs"] = defs
+    envelope["title"] = event_type
+    envelope["$id"] = f"urn:linli:schema:{event_type}"
+    envelope["properties"]["type"] = {"const": event_type, "type": "string"}
+    envelope["properties"]["source"]["examples"] = [model.source]
+    envelope["required"] = sorted(set(envelope.get("required", [])) | {"data", "specversion"})
+    return envelope
+
+
+def render_event_schemas() -> dict[str, str]:
+    """File name -> JSON text for every registered event type."""
+    return {f"{t}.json": json.dumps(event_schema(t), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+            for t in sorted(registry())}
+
+
+def write_event_schemas(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in render_event_schemas().items():
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def asyncapi_document(runtime: Runtime) -> dict[str, Any]:
+    """AsyncAPI 3.0 of the streams ``runtime`` publishes and consumes (its FastStream broker)."""
+    from faststream.specification import AsyncAPI
+
+    spec = AsyncAPI(runtime.broker, title="Linli 邻里 events", version="1.0.0",
+                    description="Event streams of Linli's services on Redis. Entry layout: docs/events/README.md.")
+    document: dict[str, Any] = spec.to_specification().to_jsonable()
+    return document
+
+
+def _documented_runtime() -> Runtime:
+    """Every service with fixed settings: the generated documents do not depend on the environment."""
+    from host import catalog
+    from host.runtime import Runtime
+
+    settings = Settings(redis_url="redis://127.0.0.1:6379/0", stream_prefix="linli", consumer_name="<process>",
+                        var_dir=Path(tempfile.mkdtemp(prefix="linli-docs-")))
+    return Runtime(catalog.load(None), settings=settings)
+
+
+def render_asyncapi() -> str:
+    """AsyncAPI 3.0 of every service, as ``linli run`` would serve it."""
+    runtime = _documented_runtime()
+    try:
+        return _json(asyncapi_document(runtime))
+    finally:
+        runtime.dispose()
+
+
+def render_openapi() -> dict[str, str]:
+    """File name -> OpenAPI 3.1 text of each service's HTTP API (``openapi/<service>.json``)."""
+    from host import catalog
+    from host.runtime import Runtime
+
+    documents = {}
+    whole = _documented_runtime()
+    try:
+        for name in whole.contexts:
+            runtime = Runtime(catalog.load([name]), settings=whole.settings)
+            try:
+                documents[f"{name}.json"] = _json(runtime.build_app().openapi())
+            finally:
+                runtime.dispose()
+    finally:
+        whole.dispose()
+    return documents
+
+
+def write_asyncapi(path: Path) -> None:
+    path.write_text(render_asyncapi(), encoding="utf-8")
+
+
+def write_openapi(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in render_openapi().items():
+        (folder / name).write_text(text, encoding="utf-8")
+        written.append(folder / name)
+    return written
+
+
+def _json(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"

@@ -1,0 +1,132 @@
+"""Cursor pagination for every list: a bounded ``limit``, an opaque ``cursor``, a stable order.
+
+A list route takes :data:`Paging` and returns :class:`Page` (``items`` and ``next_cursor``; the
+same cursor is in a ``Link: <…>; rel="next"`` header). The service layer orders its query by a key
+that is unique (e.g. ``(created_at, id)``) and calls :func:`keyset`, which continues after the
+last row of the previous page: a keyset, not an offset, so a page stays cheap however deep it is
+and rows written meanwhile neither repeat nor go missing. The cursor holds the last row's key,
+base64url-encoded JSON; a cursor that does not decode is a 422, never a 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.sql.elements import ColumnElement
+
+from shared.errors import Invalid
+
+T = TypeVar("T")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; ``next_cursor`` is absent on the last page."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+def page_query(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="rows per page")] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=400, pattern=r"^[A-Za-z0-9_\-=]*$",
+                                        description="next_cursor of the previous page")] = None,
+) -> PageQuery:
+    return PageQuery(limit, cursor or None)
+
+
+Paging = Annotated[PageQuery, Depends(page_query)]
+"""The ``limit`` and ``cursor`` query parameters of a list route."""
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    values = [v.isoformat() if isinstance(v, datetime | date) else v for v in key]
+    return base64.urlsafe_b64encode(json.dumps(values, ensure_ascii=False).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[Any]:
+    """The key a cursor holds; 422 ``bad_cursor`` for anything this module did not write."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+        values = None
+    if not isinstance(values, list) or len(values) != size or \
+            not all(v is None or isinstance(v, str | int | float) for v in values):
+        raise Invalid("分页游标无效 / invalid cursor", code="bad_cursor")
+    return values
+
+
+def _typed(column: ColumnElement[Any], value: Any) -> Any:
+    """A cursor value back in its column's Python type (dates travel as ISO text)."""
+    try:
+        kind = column.type.python_type
+    except NotImplementedError:
+        return value
+    try:
+        if kind is datetime and isinstance(value, str):
+            return datetime.fromisoformat(value)
+        if kind is date and isinstance(value, str):
+            return date.fromisoformat(value)
+        if kind is int and not isinstance(value, int):
+            raise ValueError
+        if kind is str and not isinstance(value, str):
+            raise ValueError
+    except ValueError:
+        raise Invalid("分页游标无效 / invalid cursor", code="bad_cursor") from None
+    return value
+
+
+def keyset(stmt: Select[Any], key: Sequence[ColumnElement[Any]], page: PageQuery, *,
+           descending: bool = False) -> Select[Any]:
+    """``stmt`` ordered by ``key`` (unique, non-null columns), after the cursor, one row more than a page."""
+    ordered = stmt.order_by(*[c.desc() if descending else c.asc() for c in key]).limit(page.limit + 1)
+    if page.cursor is None:
+        return ordered
+    values = [_typed(c, v) for c, v in zip(key, decode_cursor(page.cursor, len(key)), strict=True)]
+    after = []  # (a, b) > (x, y) written out: a > x OR (a = x AND b > y), portable across databases
+    for i, column in enumerate(key):
+        equal = [key[j] == values[j] for j in range(i)]
+        step = column < values[i] if descending else column > values[i]
+        after.append(and_(*equal, step))
+    return ordered.where(or_(*after))
+
+
+def page_of(rows: Sequence[Any], page: PageQuery, key: Callable[[Any], Sequence[Any]],
+            view: Callable[[Any], T] | None = None) -> Page[T]:
+    """The page for ``rows`` fetched with :func:`keyset` (``limit + 1`` of them): items and next cursor."""
+    more = len(rows) > page.limit
+    shown = rows[: page.limit]
+    items = [view(r) for r in shown] if view is not None else list(shown)
+    return Page[Any](items=items, next_cursor=encode_cursor(key(shown[-1])) if more and shown else None)
+
+
+def page_in_memory(rows: Sequence[Any], page: PageQuery, key: Callable[[Any], Sequence[Any]],
+                   view: Callable[[Any], T] | None = None) -> Page[T]:
+    """Pagination of a list already in memory and sorted by ``key`` (small lists built in Python)."""
+    start = 0
+    if page.cursor is not None:
+        after = decode_cursor(page.cursor, len(key(rows[0])) if rows else 0) if rows else None
+        if after is not None:
+            start = next((i for i, r in enumerate(rows) if _jsonable(key(r)) > after), len(rows))
+    return page_of(rows[start: start + page.limit + 1], page, key, view)
+
+
+def _jsonable(key: Sequence[Any]) -> list[Any]:
+    return json.loads(json.dumps([v.isoformat() if isinstance(v, datetime | date) else v for v in key]))
