@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
             elif part == "growth":
                 found, charts["growth"] = growth.measure(args.quick)
                 figures += found
-        except Exception as exc:  # noqa: BLE001 - one broken part must not lose the others' results
+        except Exception as exc:
             traceback.print_exc()
             errors[part] = f"{exc.__class__.__name__}: {exc}"[:500]
             log(f"{part} failed: {errors[part]}")

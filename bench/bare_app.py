@@ -14,7 +14,7 @@ import json
 import sqlite3
 import sys
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import uvicorn
@@ -22,9 +22,19 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 app = FastAPI(title="bench baseline")
-ITEMS = [{"id": f"T{i:05d}", "category": "manhole", "title": "井盖松动", "status": "submitted",
-          "community": "北翟营", "building": "3", "assignee": None, "created_at": "2026-11-28T02:00:00Z"}
-         for i in range(20)]
+ITEMS = [
+    {
+        "id": f"T{i:05d}",
+        "category": "manhole",
+        "title": "井盖松动",
+        "status": "submitted",
+        "community": "北翟营",
+        "building": "3",
+        "assignee": None,
+        "created_at": "2026-11-28T02:00:00Z",
+    }
+    for i in range(20)
+]
 
 
 class Report(BaseModel):
@@ -51,8 +61,10 @@ async def listing() -> list[dict[str, Any]]:
 
 
 DB_PATH = sys.argv[2] if len(sys.argv) > 2 else None
-SUMMARY = ("SELECT id, category, title, status, community, building, assignee, created_at, first_response_due, "
-           "resolution_due, escalation_level FROM ticket WHERE reporter = ? ORDER BY created_at DESC LIMIT 100")
+SUMMARY = (
+    "SELECT id, category, title, status, community, building, assignee, created_at, first_response_due, "
+    "resolution_due, escalation_level FROM ticket WHERE reporter = ? ORDER BY created_at DESC LIMIT 100"
+)
 _db: dict[str, sqlite3.Connection] = {}
 
 
@@ -69,11 +81,14 @@ def _writer() -> sqlite3.Connection:
         conn = sqlite3.connect(f"{DB_PATH}.bare-copy", isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        for (sql,) in _reader().execute("SELECT sql FROM sqlite_master WHERE tbl_name IN "
-                                        "('ticket', 'ticket_history', 'outbox') AND sql IS NOT NULL"):
-            conn.execute(sql.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1)
-                         .replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1)
-                         .replace("CREATE UNIQUE INDEX", "CREATE UNIQUE INDEX IF NOT EXISTS", 1))
+        for (sql,) in _reader().execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name IN ('ticket', 'ticket_history', 'outbox') AND sql IS NOT NULL"
+        ):
+            conn.execute(
+                sql.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1)
+                .replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1)
+                .replace("CREATE UNIQUE INDEX", "CREATE UNIQUE INDEX IF NOT EXISTS", 1)
+            )
         _db["writer"] = conn
     return _db["writer"]
 
@@ -86,21 +101,37 @@ async def listing_from_db(reporter: str) -> list[dict[str, Any]]:
 @app.post("/bare/db", status_code=201)
 async def create_in_db(body: Report) -> dict[str, Any]:
     conn = _writer()
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     ticket_id = f"T{uuid.uuid4().hex[:12].upper()}"
-    row = {"id": ticket_id, **body.model_dump(), "status": "submitted", "created_at": now, "updated_at": now,
-           "first_response_due": now + timedelta(hours=4), "resolution_due": now + timedelta(hours=24)}
+    row = {
+        "id": ticket_id,
+        **body.model_dump(),
+        "status": "submitted",
+        "created_at": now,
+        "updated_at": now,
+        "first_response_due": now + timedelta(hours=4),
+        "resolution_due": now + timedelta(hours=24),
+    }
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute(f"INSERT INTO ticket ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                     [v.isoformat(sep=' ') if isinstance(v, datetime) else v for v in row.values()])
-        conn.execute("INSERT INTO ticket_history (ticket_id, at, actor, action, to_status) VALUES (?, ?, ?, ?, ?)",
-                     (ticket_id, now.isoformat(sep=" "), "resident:bench", "open", "submitted"))
-        event = {"id": str(uuid.uuid4()), "type": "linli.tickets.TicketOpened.v1", "time": now.isoformat() + "Z",
-                 "data": {**body.model_dump(), "ticket_id": ticket_id}}
-        conn.execute("INSERT INTO outbox (event_id, stream, event_type, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-                     (event["id"], "tickets", event["type"], json.dumps(event, ensure_ascii=False),
-                      now.isoformat(sep=" ")))
+        conn.execute(
+            f"INSERT INTO ticket ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            [v.isoformat(sep=" ") if isinstance(v, datetime) else v for v in row.values()],
+        )
+        conn.execute(
+            "INSERT INTO ticket_history (ticket_id, at, actor, action, to_status) VALUES (?, ?, ?, ?, ?)",
+            (ticket_id, now.isoformat(sep=" "), "resident:bench", "open", "submitted"),
+        )
+        event = {
+            "id": str(uuid.uuid4()),
+            "type": "linli.tickets.TicketOpened.v1",
+            "time": now.isoformat() + "Z",
+            "data": {**body.model_dump(), "ticket_id": ticket_id},
+        }
+        conn.execute(
+            "INSERT INTO outbox (event_id, stream, event_type, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+            (event["id"], "tickets", event["type"], json.dumps(event, ensure_ascii=False), now.isoformat(sep=" ")),
+        )
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

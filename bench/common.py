@@ -127,7 +127,8 @@ def cpu_seconds(pid: int) -> float:
 def machine_busy_seconds() -> float:
     """CPU seconds all cores of the machine have spent busy since boot (from /proc/stat)."""
     user, nice, system, _idle, _iowait, irq, softirq, steal = (
-        int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
+        int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
@@ -146,8 +147,9 @@ class Server:
         self.port = port
         self.log = log
         self._log_file = log.open("wb")
-        self.proc = subprocess.Popen(args, env={**os.environ, **env}, cwd=ROOT, stdout=self._log_file,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            args, env={**os.environ, **env}, cwd=ROOT, stdout=self._log_file, stderr=subprocess.STDOUT
+        )
 
     @property
     def pid(self) -> int:
@@ -181,8 +183,15 @@ class Server:
 
 def linli_env(prefix: str, var_dir: Path, port: int, **extra: str) -> dict[str, str]:
     """Environment of a ``linli run`` process isolated under ``prefix`` and ``var_dir``."""
-    return {"LINLI_STREAM_PREFIX": prefix, "LINLI_VAR_DIR": str(var_dir), "LINLI_HTTP_PORT": str(port),
-            "LINLI_LOG_LEVEL": "WARNING", "REDIS_URL": REDIS_URL, "LINLI_ENV_FILE": "/nonexistent", **extra}
+    return {
+        "LINLI_STREAM_PREFIX": prefix,
+        "LINLI_VAR_DIR": str(var_dir),
+        "LINLI_HTTP_PORT": str(port),
+        "LINLI_LOG_LEVEL": "WARNING",
+        "REDIS_URL": REDIS_URL,
+        "LINLI_ENV_FILE": "/nonexistent",
+        **extra,
+    }
 
 
 def linli_server(targets: list[str], prefix: str, var_dir: Path, **extra: str) -> Server:

@@ -18,8 +18,18 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from bench.common import (
-    PYTHON, REDIS_URL, ROOT, Figure, cpu_seconds, drop_keys, log, machine_busy_seconds, new_prefix, pg_database,
-    ratio_goal, temp_dir,
+    PYTHON,
+    REDIS_URL,
+    ROOT,
+    Figure,
+    cpu_seconds,
+    drop_keys,
+    log,
+    machine_busy_seconds,
+    new_prefix,
+    pg_database,
+    ratio_goal,
+    temp_dir,
 )
 from bench.worker import NOOP_GROUP
 
@@ -39,8 +49,14 @@ def make_entries(n: int, dup_every: int = 100, seed: int = 0) -> tuple[list[dict
             entries.append(entries[-1 - (i % 7) if len(entries) > 7 else -1])
             continue
         ticket = f"T{seed:02d}{i:07d}"
-        data = TicketOpened(ticket_id=ticket, category="manhole", community="北翟营", title=f"井盖松动 {i}",
-                            reporter=f"resident:r{i % 500}", building=str(i % 30 + 1))
+        data = TicketOpened(
+            ticket_id=ticket,
+            category="manhole",
+            community="北翟营",
+            title=f"井盖松动 {i}",
+            reporter=f"resident:r{i % 500}",
+            building=str(i % 30 + 1),
+        )
         event = new_event(data, subject=ticket)
         entries.append(encode_entry(event.to_json(), event.type))
         distinct += 1
@@ -80,11 +96,24 @@ def start_workers(kind: str, count: int, prefix: str, env: dict[str, str], logdi
     procs = []
     for i in range(count):
         log_file = (logdir / f"worker-{kind}-{i}.log").open("wb")
-        procs.append(subprocess.Popen(
-            [PYTHON, "-m", "bench.worker", kind], cwd=ROOT, stdout=subprocess.PIPE, stderr=log_file,
-            env={**os.environ, "LINLI_STREAM_PREFIX": prefix, "LINLI_CONSUMER_NAME": f"w{i}",
-                 "LINLI_LOG_LEVEL": "WARNING", "REDIS_URL": REDIS_URL, "LINLI_ENV_FILE": "/nonexistent",
-                 "LINLI_VAR_DIR": str(logdir), **env}))
+        procs.append(
+            subprocess.Popen(
+                [PYTHON, "-m", "bench.worker", kind],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=log_file,
+                env={
+                    **os.environ,
+                    "LINLI_STREAM_PREFIX": prefix,
+                    "LINLI_CONSUMER_NAME": f"w{i}",
+                    "LINLI_LOG_LEVEL": "WARNING",
+                    "REDIS_URL": REDIS_URL,
+                    "LINLI_ENV_FILE": "/nonexistent",
+                    "LINLI_VAR_DIR": str(logdir),
+                    **env,
+                },
+            )
+        )
     for i, proc in enumerate(procs):
         line = proc.stdout.readline()
         if b"ready" not in line:
@@ -113,8 +142,9 @@ def group_done(client: redis.Redis, key: str, group: str, total: int) -> bool:
     return False
 
 
-def timed_run(kind: str, workers: int, entries: list[dict[str, str]], env: dict[str, str], logdir: Path,
-              timeout: float = 600.0) -> tuple[float, dict[str, float]]:
+def timed_run(
+    kind: str, workers: int, entries: list[dict[str, str]], env: dict[str, str], logdir: Path, timeout: float = 600.0
+) -> tuple[float, dict[str, float]]:
     """Start ``workers`` processes, hand them ``entries`` as one backlog; return the seconds until all are
     consumed, and the cores the consumer processes and the whole machine kept busy meanwhile.
 
@@ -131,7 +161,7 @@ def timed_run(kind: str, workers: int, entries: list[dict[str, str]], env: dict[
     try:
         for i in range(0, len(entries), 1000):
             pipe = client.pipeline(transaction=False)
-            for fields in entries[i:i + 1000]:
+            for fields in entries[i : i + 1000]:
                 pipe.xadd(staging, fields)
             pipe.execute()
         client.xgroup_create(staging, group, id="0")
@@ -147,8 +177,10 @@ def timed_run(kind: str, workers: int, entries: list[dict[str, str]], env: dict[
                 raise RuntimeError(f"{kind} worker died; see {logdir}")
             time.sleep(0.01)
         seconds = time.perf_counter() - started
-        cores = {"consumer_cores": round((sum(cpu_seconds(p.pid) for p in procs) - cpu_before) / seconds, 2),
-                 "machine_busy_cores": round((machine_busy_seconds() - busy_before) / seconds, 2)}
+        cores = {
+            "consumer_cores": round((sum(cpu_seconds(p.pid) for p in procs) - cpu_before) / seconds, 2),
+            "machine_busy_cores": round((machine_busy_seconds() - busy_before) / seconds, 2),
+        }
         return seconds, cores
     finally:
         stop_workers(procs)
@@ -156,15 +188,24 @@ def timed_run(kind: str, workers: int, entries: list[dict[str, str]], env: dict[
         drop_keys(prefix)
 
 
-def notify_rate(url: str, entries: list[dict[str, str]], distinct: int, workers: int, logdir: Path) -> tuple[float, dict]:
+def notify_rate(
+    url: str, entries: list[dict[str, str]], distinct: int, workers: int, logdir: Path
+) -> tuple[float, dict]:
     """Events/s of ``workers`` notify processes on store ``url``; checks nothing was lost or doubled."""
     prepare_notify_store(url)
     before = notify_counts(url)
     seconds, cores = timed_run("notify", workers, entries, {"NOTIFY_DATABASE_URL": url}, logdir)
     notes, rows = notify_counts(url)
     exact = (notes - before[0], rows - before[1]) == (distinct, distinct)
-    check = {"entries": len(entries), "distinct_events": distinct, "notifications": notes - before[0],
-             "inbox_rows": rows - before[1], "exactly_once": exact, "seconds": round(seconds, 3), **cores}
+    check = {
+        "entries": len(entries),
+        "distinct_events": distinct,
+        "notifications": notes - before[0],
+        "inbox_rows": rows - before[1],
+        "exactly_once": exact,
+        "seconds": round(seconds, 3),
+        **cores,
+    }
     if not exact:
         log(f"LOST OR DOUBLED: {check}")
     return len(entries) / seconds, check
@@ -180,14 +221,38 @@ def measure(quick: bool) -> list[Figure]:
         noop = n / timed_run("noop", 1, entries, {}, tmp)[0]
         log(f"consumer: baseline {noop:.0f}/s; notify on SQLite")
         rate, check = notify_rate(f"sqlite:///{tmp / 'notify-sqlite.db'}", entries, distinct, 1, tmp)
-        figures.append(ratio_goal(Figure("1 consumer", "notify TicketOpened on SQLite", rate, "events/s", noop,
-                                         "FastStream per-message no-op", extra=check), 2.0))
+        figures.append(
+            ratio_goal(
+                Figure(
+                    "1 consumer",
+                    "notify TicketOpened on SQLite",
+                    rate,
+                    "events/s",
+                    noop,
+                    "FastStream per-message no-op",
+                    extra=check,
+                ),
+                2.0,
+            )
+        )
         figures[-1].passed = figures[-1].passed and check["exactly_once"]
         with pg_database("consumer") as url:
             log("consumer: notify on PostgreSQL")
             rate_pg, check = notify_rate(url, entries, distinct, 1, tmp)
-        figures.append(ratio_goal(Figure("1 consumer", "notify TicketOpened on PostgreSQL", rate_pg, "events/s", noop,
-                                         "FastStream per-message no-op", extra=check), 2.0))
+        figures.append(
+            ratio_goal(
+                Figure(
+                    "1 consumer",
+                    "notify TicketOpened on PostgreSQL",
+                    rate_pg,
+                    "events/s",
+                    noop,
+                    "FastStream per-message no-op",
+                    extra=check,
+                ),
+                2.0,
+            )
+        )
         figures[-1].passed = figures[-1].passed and check["exactly_once"]
         figures.append(scaling(n * 3, tmp))
     return figures
@@ -205,7 +270,17 @@ def scaling(n: int, tmp: Path) -> Figure:
         log(f"scaling: one, then two notify processes on PostgreSQL, {n} events each")
         one, first = notify_rate(url, entries, distinct, 1, tmp)
         two, check = notify_rate(url, entries2, distinct2, 2, tmp)
-    fig = ratio_goal(Figure("6 scaling", "2 notify processes, one group (PostgreSQL)", two, "events/s", one,
-                            "1 notify process", extra={**check, "one_process": first}), 1.7)
+    fig = ratio_goal(
+        Figure(
+            "6 scaling",
+            "2 notify processes, one group (PostgreSQL)",
+            two,
+            "events/s",
+            one,
+            "1 notify process",
+            extra={**check, "one_process": first},
+        ),
+        1.7,
+    )
     fig.passed = fig.passed and check["exactly_once"] and first["exactly_once"]
     return fig

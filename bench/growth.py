@@ -29,11 +29,25 @@ def fill_tickets(engine, start: int, stop: int) -> None:
     base = utcnow() - timedelta(days=365)
     with engine.begin() as conn:
         for lo in range(start, stop, CHUNK):
-            rows = [{"id": f"G{i:08d}", "category": "manhole", "title": "井盖松动", "description": "井盖翘起",
-                     "community": "北翟营", "building": str(i % 40), "reporter": f"resident:g{i // PER_RESIDENT}",
-                     "contact": {}, "attributes": {}, "status": "resolved" if i % 10 else "submitted",
-                     "created_at": base + timedelta(seconds=i), "updated_at": base + timedelta(seconds=i),
-                     "escalation_level": 0, "via": "app"} for i in range(lo, min(stop, lo + CHUNK))]
+            rows = [
+                {
+                    "id": f"G{i:08d}",
+                    "category": "manhole",
+                    "title": "井盖松动",
+                    "description": "井盖翘起",
+                    "community": "北翟营",
+                    "building": str(i % 40),
+                    "reporter": f"resident:g{i // PER_RESIDENT}",
+                    "contact": {},
+                    "attributes": {},
+                    "status": "resolved" if i % 10 else "submitted",
+                    "created_at": base + timedelta(seconds=i),
+                    "updated_at": base + timedelta(seconds=i),
+                    "escalation_level": 0,
+                    "via": "app",
+                }
+                for i in range(lo, min(stop, lo + CHUNK))
+            ]
             conn.execute(insert(Ticket.__table__), rows)
 
 
@@ -45,13 +59,35 @@ def fill_notify(engine, start: int, stop: int) -> None:
     with engine.begin() as conn:
         for lo in range(start, stop, CHUNK):
             ids = range(lo, min(stop, lo + CHUNK))
-            conn.execute(insert(Notification.__table__), [
-                {"recipient": f"staff:g{i % 20}", "event_id": f"g-{i}", "event_type": "cn.linli.tickets.TicketOpened.v1",
-                 "subject": f"G{i:08d}", "title": "新工单", "body": "井盖松动", "created_at": now,
-                 "category": "tickets", "critical": False} for i in ids])
-            conn.execute(insert(inbox.table), [
-                {"consumer_group": "notify", "event_id": f"g-{i}", "event_type": "cn.linli.tickets.TicketOpened.v1",
-                 "handled_at": now} for i in ids])
+            conn.execute(
+                insert(Notification.__table__),
+                [
+                    {
+                        "recipient": f"staff:g{i % 20}",
+                        "event_id": f"g-{i}",
+                        "event_type": "cn.linli.tickets.TicketOpened.v1",
+                        "subject": f"G{i:08d}",
+                        "title": "新工单",
+                        "body": "井盖松动",
+                        "created_at": now,
+                        "category": "tickets",
+                        "critical": False,
+                    }
+                    for i in ids
+                ],
+            )
+            conn.execute(
+                insert(inbox.table),
+                [
+                    {
+                        "consumer_group": "notify",
+                        "event_id": f"g-{i}",
+                        "event_type": "cn.linli.tickets.TicketOpened.v1",
+                        "handled_at": now,
+                    }
+                    for i in ids
+                ],
+            )
 
 
 def list_latency(store, reporter: str, calls: int = 200) -> dict[str, float]:
@@ -96,8 +132,15 @@ def measure(quick: bool) -> tuple[list[Figure], dict]:
             before = notify_counts(n_url)
             rate = len(entries) / timed_run("notify", 1, entries, {"NOTIFY_DATABASE_URL": n_url}, tmp)[0]
             after = notify_counts(n_url)
-            points.append({"tickets": n, "list_p50_ms": lat["p50"], "list_p99_ms": lat["p99"], "consumer_eps": rate,
-                           "exactly_once": (after[0] - before[0], after[1] - before[1]) == (distinct, distinct)})
+            points.append(
+                {
+                    "tickets": n,
+                    "list_p50_ms": lat["p50"],
+                    "list_p99_ms": lat["p99"],
+                    "consumer_eps": rate,
+                    "exactly_once": (after[0] - before[0], after[1] - before[1]) == (distinct, distinct),
+                }
+            )
             log(f"growth: {n:,}: list p50 {lat['p50']:.2f} ms, consumer {rate:.0f}/s")
         store.dispose()
         n_engine.dispose()
@@ -107,10 +150,25 @@ def measure(quick: bool) -> tuple[list[Figure], dict]:
     cost_growth = first["consumer_eps"] / last["consumer_eps"]  # time per event
     size = f"{last['tickets']:,}"
     figures = [
-        Figure("7 growth", f"list p50 at {size} tickets", last["list_p50_ms"], "ms", first["list_p50_ms"],
-               "list p50 at 1,000", goal=f"ratio ≤ log n ratio {allowed:.2f}", passed=list_growth <= allowed),
-        Figure("7 growth", f"time per consumed event at {size} tickets", 1000 / last["consumer_eps"], "ms",
-               1000 / first["consumer_eps"], "at 1,000", goal=f"ratio ≤ log n ratio {allowed:.2f}",
-               passed=cost_growth <= allowed and all(p["exactly_once"] for p in points)),
+        Figure(
+            "7 growth",
+            f"list p50 at {size} tickets",
+            last["list_p50_ms"],
+            "ms",
+            first["list_p50_ms"],
+            "list p50 at 1,000",
+            goal=f"ratio ≤ log n ratio {allowed:.2f}",
+            passed=list_growth <= allowed,
+        ),
+        Figure(
+            "7 growth",
+            f"time per consumed event at {size} tickets",
+            1000 / last["consumer_eps"],
+            "ms",
+            1000 / first["consumer_eps"],
+            "at 1,000",
+            goal=f"ratio ≤ log n ratio {allowed:.2f}",
+            passed=cost_growth <= allowed and all(p["exactly_once"] for p in points),
+        ),
     ]
     return figures, {"points": points}

@@ -20,8 +20,9 @@ CONCURRENCY = 8
 
 
 def closed(port: int, requests: list[str], seconds: float) -> dict:
-    return loadgen({"mode": "closed", "port": port, "requests": requests, "concurrency": CONCURRENCY,
-                    "seconds": seconds})
+    return loadgen(
+        {"mode": "closed", "port": port, "requests": requests, "concurrency": CONCURRENCY, "seconds": seconds}
+    )
 
 
 def measure(stack, quick: bool) -> list[Figure]:
@@ -33,35 +34,72 @@ def measure(stack, quick: bool) -> list[Figure]:
     import httpx
 
     for _ in range(20):  # the listed resident's 20 tickets
-        r = httpx.post(f"http://127.0.0.1:{stack.tickets.port}/api/tickets/tickets", json=TICKET,
-                       headers={"Authorization": f"Bearer {lister}"}, timeout=10)
+        r = httpx.post(
+            f"http://127.0.0.1:{stack.tickets.port}/api/tickets/tickets",
+            json=TICKET,
+            headers={"Authorization": f"Bearer {lister}"},
+            timeout=10,
+        )
         r.raise_for_status()
-    same_rows = httpx.get(f"http://127.0.0.1:{stack.bare.port}/bare/db", params={"reporter": "resident:bench-list0"},
-                          timeout=10).json()
+    same_rows = httpx.get(
+        f"http://127.0.0.1:{stack.bare.port}/bare/db", params={"reporter": "resident:bench-list0"}, timeout=10
+    ).json()
     assert len(same_rows) == 20, same_rows  # the reference reads the rows the route lists
     list_req = [build("GET", "/api/tickets/tickets", {"Authorization": f"Bearer {lister}"}).decode("latin-1")]
 
     log(f"http: bare FastAPI POST/GET, {CONCURRENCY} connections, {seconds:.0f}s each")
     b_post = closed(stack.bare.port, bare_post, seconds)
     b_get = closed(stack.bare.port, bare_get, seconds)
-    b_db = closed(stack.bare.port, [build("GET", "/bare/db?reporter=resident%3Abench-list0", {}).decode("latin-1")],
-                  seconds)
+    b_db = closed(
+        stack.bare.port, [build("GET", "/bare/db?reporter=resident%3Abench-list0", {}).decode("latin-1")], seconds
+    )
     b_db_post = closed(stack.bare.port, [build("POST", "/bare/db", {}, body).decode("latin-1")], seconds)
     log(f"http: bare POST {b_post['rps']:.0f}/s GET {b_get['rps']:.0f}/s; tickets create and list")
     create = closed(stack.tickets.port, create_requests(resident_tokens(200, "h")), seconds)
     listing = closed(stack.tickets.port, list_req, seconds)
     figures = [
-        ratio_goal(Figure("4 HTTP", "POST /api/tickets/tickets (create)", create["rps"], "req/s", b_post["rps"],
-                          "bare FastAPI POST", extra={"errors": create["errors"], "statuses": create["statuses"]}), 0.5),
-        ratio_goal(Figure("4 HTTP", "GET /api/tickets/tickets (a resident's 20)", listing["rps"], "req/s",
-                          b_get["rps"], "bare FastAPI GET",
-                          extra={"errors": listing["errors"], "statuses": listing["statuses"]}), 0.7),
-        Figure("4 HTTP", "reference: bare FastAPI storing the report's 3 rows with sqlite3 on the event loop "
-               "(no auth, no ORM)", b_db_post["rps"], "req/s", b_post["rps"], "bare FastAPI POST",
-               extra={"errors": b_db_post["errors"], "statuses": b_db_post["statuses"]}),
-        Figure("4 HTTP", "reference: bare FastAPI reading the same 20 rows with sqlite3 on the event loop "
-               "(no auth, no ORM)", b_db["rps"], "req/s", b_get["rps"], "bare FastAPI GET",
-               extra={"errors": b_db["errors"], "statuses": b_db["statuses"]}),
+        ratio_goal(
+            Figure(
+                "4 HTTP",
+                "POST /api/tickets/tickets (create)",
+                create["rps"],
+                "req/s",
+                b_post["rps"],
+                "bare FastAPI POST",
+                extra={"errors": create["errors"], "statuses": create["statuses"]},
+            ),
+            0.5,
+        ),
+        ratio_goal(
+            Figure(
+                "4 HTTP",
+                "GET /api/tickets/tickets (a resident's 20)",
+                listing["rps"],
+                "req/s",
+                b_get["rps"],
+                "bare FastAPI GET",
+                extra={"errors": listing["errors"], "statuses": listing["statuses"]},
+            ),
+            0.7,
+        ),
+        Figure(
+            "4 HTTP",
+            "reference: bare FastAPI storing the report's 3 rows with sqlite3 on the event loop (no auth, no ORM)",
+            b_db_post["rps"],
+            "req/s",
+            b_post["rps"],
+            "bare FastAPI POST",
+            extra={"errors": b_db_post["errors"], "statuses": b_db_post["statuses"]},
+        ),
+        Figure(
+            "4 HTTP",
+            "reference: bare FastAPI reading the same 20 rows with sqlite3 on the event loop (no auth, no ORM)",
+            b_db["rps"],
+            "req/s",
+            b_get["rps"],
+            "bare FastAPI GET",
+            extra={"errors": b_db["errors"], "statuses": b_db["statuses"]},
+        ),
     ]
     for fig in figures[:2]:
         fig.passed = fig.passed and fig.extra["errors"] == 0

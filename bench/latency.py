@@ -19,13 +19,19 @@ from sqlmodel import Session, select
 from bench.common import PYTHON, REDIS_URL, ROOT, Figure, log, percentile
 
 WARM_UP = 20
-TICKET = {"category": "manhole", "title": "井盖松动", "description": "亚龙花园3号楼前井盖翘起，老人被绊倒",
-          "community": "北翟营", "building": "3"}
+TICKET = {
+    "category": "manhole",
+    "title": "井盖松动",
+    "description": "亚龙花园3号楼前井盖翘起，老人被绊倒",
+    "community": "北翟营",
+    "building": "3",
+}
 
 
 def loadgen(spec: dict) -> dict:
-    out = subprocess.run([PYTHON, "-m", "bench.loadgen"], input=json.dumps(spec).encode(), cwd=ROOT,
-                         capture_output=True, check=False)
+    out = subprocess.run(
+        [PYTHON, "-m", "bench.loadgen"], input=json.dumps(spec).encode(), cwd=ROOT, capture_output=True, check=False
+    )
     if out.returncode != 0:
         raise RuntimeError(f"load generator failed: {out.stderr.decode()[-2000:]}")
     return json.loads(out.stdout)
@@ -36,8 +42,9 @@ def create_requests(tokens: list[str]) -> list[str]:
     from bench.loadgen import build
 
     body = json.dumps(TICKET, ensure_ascii=False).encode()
-    return [build("POST", "/api/tickets/tickets", {"Authorization": f"Bearer {t}"}, body).decode("latin-1")
-            for t in tokens]
+    return [
+        build("POST", "/api/tickets/tickets", {"Authorization": f"Bearer {t}"}, body).decode("latin-1") for t in tokens
+    ]
 
 
 def resident_tokens(count: int, label: str = "r") -> list[str]:
@@ -70,28 +77,48 @@ def notification_times(notify_db: Path, wanted: set[str], timeout: float = 60.0)
 
 def e2e(port: int, notify_db: Path, rate: float, seconds: float) -> dict:
     """Open-loop reports against the tickets server; latencies to the stored notification."""
-    result = loadgen({"mode": "open", "port": port, "requests": create_requests(resident_tokens(50, "e")),
-                      "rate": rate, "seconds": seconds})
+    result = loadgen(
+        {
+            "mode": "open",
+            "port": port,
+            "requests": create_requests(resident_tokens(50, "e")),
+            "rate": rate,
+            "seconds": seconds,
+        }
+    )
     sent = {ident: due for due, status, ident, _ in result["results"] if status == 201}
     answered = [done - due for due, status, _, done in result["results"] if status == 201]
     failed = [r for r in result["results"] if r[1] != 201]
     stored = notification_times(notify_db, set(sent))
     latencies = [stored[i] - sent[i] for i in stored]
-    return {"latencies": latencies, "http": summary(answered), "requested": len(result["results"]), "created": len(sent),
-            "notified": len(stored), "http_failures": len(failed), "late_starts": result["late_starts"],
-            "first_failure": failed[0][2] if failed else None}
+    return {
+        "latencies": latencies,
+        "http": summary(answered),
+        "requested": len(result["results"]),
+        "created": len(sent),
+        "notified": len(stored),
+        "http_failures": len(failed),
+        "late_starts": result["late_starts"],
+        "first_failure": failed[0][2] if failed else None,
+    }
 
 
 def faststream_baseline(prefix: str, rate: float, seconds: float) -> list[float]:
-    result = loadgen({"mode": "faststream", "redis_url": REDIS_URL, "key": f"{prefix}:rtt", "rate": rate,
-                      "seconds": seconds})
+    result = loadgen(
+        {"mode": "faststream", "redis_url": REDIS_URL, "key": f"{prefix}:rtt", "rate": rate, "seconds": seconds}
+    )
     return result["latencies"]
 
 
 def summary(latencies: list[float]) -> dict[str, float]:
     ms = [x * 1000 for x in latencies]
-    return {"p50": percentile(ms, 50), "p90": percentile(ms, 90), "p99": percentile(ms, 99),
-            "max": max(ms) if ms else float("nan"), "n": len(ms)}
+    return {
+        "p50": percentile(ms, 50),
+        "p90": percentile(ms, 90),
+        "p99": percentile(ms, 99),
+        "max": max(ms) if ms else float("nan"),
+        "n": len(ms),
+    }
 
 
 def measure(stack, quick: bool) -> tuple[list[Figure], dict]:
@@ -113,16 +140,33 @@ def measure(stack, quick: bool) -> tuple[list[Figure], dict]:
     extra = {k: v for k, v in run.items() if k != "latencies"}
     figures = []
     for key in ("p50", "p99", "max"):
-        fig = Figure("3 latency", f"POST ticket -> notification stored, 200/s, {key}", got[key], "ms", base[key],
-                     f"FastStream publish->handler {key}", extra=extra if key == "p50" else {})
+        fig = Figure(
+            "3 latency",
+            f"POST ticket -> notification stored, 200/s, {key}",
+            got[key],
+            "ms",
+            base[key],
+            f"FastStream publish->handler {key}",
+            extra=extra if key == "p50" else {},
+        )
         if key == "p99":
             fig.goal, fig.passed = "< 25 ms", got["p99"] < 25 and complete
         figures.append(fig)
-    light_fig = Figure("3 latency",
-                       f"same at {light_rate:.0f}/s on a fresh store (below create capacity, after warm-up), p99",
-                       light_sum["p99"], "ms", base["p99"], "FastStream publish->handler p99",
-                       extra={"p50": light_sum["p50"], "max": light_sum["max"], "notified": light["notified"],
-                              "created": light["created"], "http_answer_ms": light["http"]})
+    light_fig = Figure(
+        "3 latency",
+        f"same at {light_rate:.0f}/s on a fresh store (below create capacity, after warm-up), p99",
+        light_sum["p99"],
+        "ms",
+        base["p99"],
+        "FastStream publish->handler p99",
+        extra={
+            "p50": light_sum["p50"],
+            "max": light_sum["max"],
+            "notified": light["notified"],
+            "created": light["created"],
+            "http_answer_ms": light["http"],
+        },
+    )
     light_fig.goal = "< 25 ms"
     light_fig.passed = light_sum["p99"] < 25 and light["notified"] == light["created"]
     figures.append(light_fig)

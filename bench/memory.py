@@ -47,9 +47,12 @@ def register_staff(port: int) -> None:
     from shared.web.auth import mint_token
 
     token = mint_token(STAFF, ["staff"], name="值班员")
-    r = httpx.put(f"http://127.0.0.1:{port}/api/notify/recipients/{STAFF}", headers={"Authorization": f"Bearer {token}"},
-                  json={"user_id": STAFF, "display_name": "值班员", "roles": ["staff"], "categories": ["*"],
-                        "on_duty": True}, timeout=10)
+    r = httpx.put(
+        f"http://127.0.0.1:{port}/api/notify/recipients/{STAFF}",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"user_id": STAFF, "display_name": "值班员", "roles": ["staff"], "categories": ["*"], "on_duty": True},
+        timeout=10,
+    )
     r.raise_for_status()
 
 
@@ -63,9 +66,11 @@ def measure(quick: bool) -> tuple[list[Figure], dict]:
     with temp_dir("stack") as tmp:
         prefix = new_prefix("s")
         port = free_port()
-        servers = [linli_server(["tickets"], prefix, tmp), linli_server(["notify"], prefix, tmp),
-                   Server([PYTHON, "-m", "bench.bare_app", str(port), str(tmp / "tickets.db")], {}, port,
-                          tmp / "bare.log")]
+        servers = [
+            linli_server(["tickets"], prefix, tmp),
+            linli_server(["notify"], prefix, tmp),
+            Server([PYTHON, "-m", "bench.bare_app", str(port), str(tmp / "tickets.db")], {}, port, tmp / "bare.log"),
+        ]
         try:
             for server in servers:
                 server.wait_ready()
@@ -98,16 +103,27 @@ def all_in_one(quick: bool) -> list[Figure]:
                 server.wait_ready()
             except RuntimeError as exc:
                 log(f"memory: linli run (all) did not start: {exc}")
-                return [Figure("5 memory", "linli run (all services) idle", float("nan"), "MB RSS",
-                               goal=f"< {ALL_LIMIT_MB} MB", passed=False, extra={"error": str(exc)[-500:]})]
+                return [
+                    Figure(
+                        "5 memory",
+                        "linli run (all services) idle",
+                        float("nan"),
+                        "MB RSS",
+                        goal=f"< {ALL_LIMIT_MB} MB",
+                        passed=False,
+                        extra={"error": str(exc)[-500:]},
+                    )
+                ]
             time.sleep(2)
             idle = rss_mb(server.pid)
             register_staff(server.port)
             run = latency.e2e(server.port, tmp / "notify.db", 200.0, 3.0 if quick else 10.0)
             loaded = rss_mb(server.pid)
             extra = {k: v for k, v in run.items() if k != "latencies"}
-            return [memory_figure("linli run (all services) idle", idle, ALL_LIMIT_MB),
-                    memory_figure("linli run (all services) after load", loaded, ALL_LIMIT_MB, **extra)]
+            return [
+                memory_figure("linli run (all services) idle", idle, ALL_LIMIT_MB),
+                memory_figure("linli run (all services) after load", loaded, ALL_LIMIT_MB, **extra),
+            ]
         finally:
             server.stop()
             drop_keys(prefix)

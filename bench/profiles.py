@@ -23,9 +23,9 @@ def _settings(prefix: str, var_dir):
 
 
 def profile_consumer(tmp) -> str:
+    from host.runtime import Runtime
     from services.notify.module import module
     from shared.events.registry import parse_event
-    from host.runtime import Runtime
 
     prefix = new_prefix("p")
     settings = _settings(prefix, tmp)
@@ -61,10 +61,10 @@ def _profile_tickets(tmp) -> dict[str, str]:
     """The create and list routes' units of work, called as the routes call them (in one thread,
     so the profile sees them: the routes run them in a worker thread)."""
     from bench.latency import TICKET
+    from host.runtime import Runtime
     from services.tickets.entrypoints.http import TicketIn
     from services.tickets.module import module
     from services.tickets.service_layer import reports
-    from host.runtime import Runtime
 
     prefix = new_prefix("p")
     runtime = Runtime([module], settings=_settings(prefix, tmp), run_tickers=False)

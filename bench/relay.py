@@ -35,11 +35,18 @@ def fill_outbox(engine, outbox, entries: list[dict[str, str]]) -> None:
     now = utcnow()
     rows = []
     for i, fields in enumerate(entries):
-        rows.append({"event_id": f"{json.loads(fields['cloudevent'])['id']}-{i}", "stream": "tickets",
-                     "event_type": fields["type"], "payload": fields["cloudevent"], "created_at": now})
+        rows.append(
+            {
+                "event_id": f"{json.loads(fields['cloudevent'])['id']}-{i}",
+                "stream": "tickets",
+                "event_type": fields["type"],
+                "payload": fields["cloudevent"],
+                "created_at": now,
+            }
+        )
     with engine.begin() as conn:
         for i in range(0, len(rows), 5000):
-            conn.execute(insert(outbox.table), rows[i:i + 5000])
+            conn.execute(insert(outbox.table), rows[i : i + 5000])
 
 
 async def drain(relay, total: int) -> float:
@@ -78,8 +85,8 @@ def open_connections(engine, count: int) -> None:
 
 def relay_rate(url: str, entries: list[dict[str, str]]) -> float:
     from services.tickets.module import module
-    from shared.db.store import Store
     from shared.db.migrations import upgrade
+    from shared.db.store import Store
     from shared.messaging.outbox import OutboxRelay
     from shared.messaging.streams import StreamNames
 
@@ -110,7 +117,7 @@ def pipelined_rate(entries: list[dict[str, str]]) -> float:
         started = time.perf_counter()
         for i in range(0, len(entries), BATCH):
             pipe = client.pipeline(transaction=False)
-            for fields in entries[i:i + BATCH]:
+            for fields in entries[i : i + BATCH]:
                 pipe.xadd(key, fields, maxlen=1_000_000, approximate=True)
             pipe.execute()
         return len(entries) / (time.perf_counter() - started)
@@ -128,11 +135,17 @@ def measure(quick: bool) -> list[Figure]:
     with temp_dir("relay") as tmp:
         log(f"relay: baseline {base:.0f}/s; relay on SQLite")
         rate = relay_rate(f"sqlite:///{tmp / 'tickets.db'}", entries)
-        figures.append(ratio_goal(Figure("2 outbox relay", "relay on SQLite", rate, "events/s", base,
-                                         "redis-py pipelined XADD"), 0.5))
+        figures.append(
+            ratio_goal(
+                Figure("2 outbox relay", "relay on SQLite", rate, "events/s", base, "redis-py pipelined XADD"), 0.5
+            )
+        )
     with pg_database("relay") as url:
         log("relay: relay on PostgreSQL")
         rate = relay_rate(url, entries)
-        figures.append(ratio_goal(Figure("2 outbox relay", "relay on PostgreSQL", rate, "events/s", base,
-                                         "redis-py pipelined XADD"), 0.5))
+        figures.append(
+            ratio_goal(
+                Figure("2 outbox relay", "relay on PostgreSQL", rate, "events/s", base, "redis-py pipelined XADD"), 0.5
+            )
+        )
     return figures

@@ -26,7 +26,9 @@ def table(figures: list[Figure]) -> str:
         base = f"{_num(f.baseline, f.unit)} ({f.baseline_name})" if f.baseline is not None else "—"
         ratio = f"{f.ratio:.2f}x" if f.ratio is not None else "—"
         result = "—" if f.passed is None else ("pass" if f.passed else "**fail**")
-        lines.append(f"| {f.section} | {f.name} | {_num(f.value, f.unit)} | {base} | {ratio} | {f.goal or '—'} | {result} |")
+        lines.append(
+            f"| {f.section} | {f.name} | {_num(f.value, f.unit)} | {base} | {ratio} | {f.goal or '—'} | {result} |"
+        )
     return "\n".join(lines)
 
 
@@ -88,13 +90,18 @@ def growth_chart(points: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def write(figures: list[Figure], charts: dict[str, Any], *, quick: bool, seconds: float,
-          errors: dict[str, str]) -> str:
+def write(figures: list[Figure], charts: dict[str, Any], *, quick: bool, seconds: float, errors: dict[str, str]) -> str:
     """Write latest.json, latest.md and the charts; returns the Markdown."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    meta = {"mode": "quick" if quick else "full", "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "seconds": round(seconds, 1), "python": platform.python_version(), "machine": platform.machine(),
-            "cpus": __import__("os").cpu_count(), "errors": errors}
+    meta = {
+        "mode": "quick" if quick else "full",
+        "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "seconds": round(seconds, 1),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": __import__("os").cpu_count(),
+        "errors": errors,
+    }
     written = []
     if "latency" in charts:
         latency_chart(charts["latency"], RESULTS / "latency.png")
@@ -102,15 +109,26 @@ def write(figures: list[Figure], charts: dict[str, Any], *, quick: bool, seconds
     if "growth" in charts:
         growth_chart(charts["growth"]["points"], RESULTS / "growth.png")
         written.append("growth.png")
-    payload = {"meta": meta, "figures": [f.as_dict() for f in figures],
-               "latency": {k: v for k, v in charts.get("latency", {}).items() if k != "e2e_ms"},
-               "growth": charts.get("growth", {}), "charts": written}
-    (RESULTS / "latest.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    payload = {
+        "meta": meta,
+        "figures": [f.as_dict() for f in figures],
+        "latency": {k: v for k, v in charts.get("latency", {}).items() if k != "e2e_ms"},
+        "growth": charts.get("growth", {}),
+        "charts": written,
+    }
+    (RESULTS / "latest.json").write_text(
+        json.dumps(payload, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+    )
     passed = sum(1 for f in figures if f.passed)
     judged = sum(1 for f in figures if f.passed is not None)
-    md = [f"# Linli benchmarks ({meta['mode']} run, {meta['finished_at']}, {meta['cpus']} CPUs, {meta['seconds']} s)", "",
-          f"{passed} of {judged} goals met. Every ratio is against a baseline measured in the same run.", "",
-          table(figures), ""]
+    md = [
+        f"# Linli benchmarks ({meta['mode']} run, {meta['finished_at']}, {meta['cpus']} CPUs, {meta['seconds']} s)",
+        "",
+        f"{passed} of {judged} goals met. Every ratio is against a baseline measured in the same run.",
+        "",
+        table(figures),
+        "",
+    ]
     if errors:
         md += ["Measurements that did not run:", ""] + [f"- {k}: {v}" for k, v in errors.items()] + [""]
     md += [f"![{name}]({name})" for name in written]

@@ -26,9 +26,9 @@ async def _until_term() -> None:
 
 
 async def run_notify() -> None:
+    from host.runtime import Runtime
     from services.notify.module import module
     from shared.config import Settings
-    from host.runtime import Runtime
 
     runtime = Runtime([module], settings=Settings(log_json=False), run_tickers=False)
     gc.freeze()  # as `linli run` does once the runtime is built (services/cli.py)

@@ -49,8 +49,9 @@ def build_app(runtime: Runtime) -> FastAPI:
             await runtime.stop()
 
     names = ", ".join(m.name for m in runtime.modules)
-    app = FastAPI(title=f"Linli 邻里 ({names})", version="0.1.0", lifespan=lifespan,
-                  responses=problems.PROBLEM_RESPONSES)
+    app = FastAPI(
+        title=f"Linli 邻里 ({names})", version="0.1.0", lifespan=lifespan, responses=problems.PROBLEM_RESPONSES
+    )
     app.state.runtime = runtime
     problems.install(app)
     app.include_router(_ops_router(runtime))

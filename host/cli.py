@@ -13,8 +13,9 @@ from host import catalog
 from ops.cli import events_app
 from services.tickets.cli import app as tickets_app
 
-app = typer.Typer(help="Linli 邻里 — community services. Example: `linli run` (all services on :8000).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Linli 邻里 — community services. Example: `linli run` (all services on :8000).", no_args_is_help=True
+)
 db_app = typer.Typer(help="Store schemas (Alembic). Example: `linli db upgrade`.")
 app.add_typer(db_app, name="db")
 app.add_typer(events_app, name="events")
@@ -24,16 +25,18 @@ console = Console()
 
 @app.command()
 def run(
-    targets: Annotated[list[str] | None, typer.Argument(help="all (default), or services: tickets library volunteers notify")] = None,
+    targets: Annotated[
+        list[str] | None, typer.Argument(help="all (default), or services: tickets library volunteers notify")
+    ] = None,
     host: Annotated[str | None, typer.Option(help="HTTP address (default LINLI_HTTP_HOST or 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port (default LINLI_HTTP_PORT or 8000)")] = None,
 ) -> None:
     """Run services in this process. Example: `linli run` (all) or `linli run tickets --port 8001`."""
     import uvicorn
 
+    from host.redis_boot import RedisUnavailable, resolve_redis
     from shared.config import get_settings
     from shared.observability import setup_logging
-    from host.redis_boot import RedisUnavailable, resolve_redis
 
     settings = get_settings()
     setup_logging(settings.log_level, settings.log_json)
@@ -71,7 +74,9 @@ def _port_free(host: str, port: int) -> bool:
 @app.command()
 def token(
     sub: Annotated[str, typer.Argument(help="principal id, e.g. resident:zhao")],
-    role: Annotated[list[str], typer.Option("--role", "-r", help="resident staff volunteer team_leader operator partner")],
+    role: Annotated[
+        list[str], typer.Option("--role", "-r", help="resident staff volunteer team_leader operator partner")
+    ],
     name: Annotated[str | None, typer.Option(help="display name")] = None,
     community: Annotated[str | None, typer.Option(help="community code")] = None,
     days: Annotated[int, typer.Option(help="validity in days")] = 30,
@@ -122,8 +127,8 @@ def db_revision(
 @app.command()
 def demo() -> None:
     """Load demo data from the four seed communities (idempotent). Example: `linli demo`."""
-    from shared.config import get_settings
     from host.runtime import Runtime
+    from shared.config import get_settings
     from shared.web.auth import mint_token
 
     modules = catalog.load(None)

@@ -35,8 +35,10 @@ def event_schema(event_type: str) -> dict:
 
 def render_event_schemas() -> dict[str, str]:
     """File name -> JSON text for every registered event type."""
-    return {f"{t}.json": json.dumps(event_schema(t), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-            for t in sorted(registry())}
+    return {
+        f"{t}.json": json.dumps(event_schema(t), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        for t in sorted(registry())
+    }
 
 
 def write_event_schemas(folder: Path) -> list[Path]:
@@ -53,8 +55,12 @@ def asyncapi_document(runtime: Runtime) -> dict[str, Any]:
     """AsyncAPI 3.0 of the streams ``runtime`` publishes and consumes (its FastStream broker)."""
     from faststream.specification import AsyncAPI
 
-    spec = AsyncAPI(runtime.broker, title="Linli 邻里 events", version="1.0.0",
-                    description="Event streams of Linli's services on Redis. Entry layout: docs/events/README.md.")
+    spec = AsyncAPI(
+        runtime.broker,
+        title="Linli 邻里 events",
+        version="1.0.0",
+        description="Event streams of Linli's services on Redis. Entry layout: docs/events/README.md.",
+    )
     document: dict[str, Any] = spec.to_specification().to_jsonable()
     return document
 
@@ -64,8 +70,12 @@ def _documented_runtime() -> Runtime:
     from host import catalog
     from host.runtime import Runtime
 
-    settings = Settings(redis_url="redis://127.0.0.1:6379/0", stream_prefix="linli", consumer_name="<process>",
-                        var_dir=Path(tempfile.mkdtemp(prefix="linli-docs-")))
+    settings = Settings(
+        redis_url="redis://127.0.0.1:6379/0",
+        stream_prefix="linli",
+        consumer_name="<process>",
+        var_dir=Path(tempfile.mkdtemp(prefix="linli-docs-")),
+    )
     return Runtime(catalog.load(None), settings=settings)
 
 

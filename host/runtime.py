@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import asynccontextmanager
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aredis
@@ -28,13 +28,20 @@ from shared.messaging.groups import GroupGuardian, group_exists
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.retry import Reclaimer
 from shared.messaging.streams import StreamNames
-from shared.observability import OUTBOX_AGE, OUTBOX_BACKLOG, OUTBOX_PUBLISHED, ConsumerMetrics, faststream_prometheus_middleware
+from shared.observability import (
+    OUTBOX_AGE,
+    OUTBOX_BACKLOG,
+    OUTBOX_PUBLISHED,
+    ConsumerMetrics,
+    faststream_prometheus_middleware,
+)
 from shared.service import ServiceContext, ServiceModule, Ticker
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
 
 log = logging.getLogger("linli.runtime")
+
 
 class Runtime:
     """Services sharing one process, one HTTP app and one FastStream broker."""
@@ -58,12 +65,16 @@ class Runtime:
         self.contexts: dict[str, ServiceContext] = {}
         for module in modules:
             store = Store(module.name, self.settings.database_url(module.name), module.metadata)
-            self.contexts[module.name] = ServiceContext(module, self.settings, store, self.names, self.clock, self.redis)
+            self.contexts[module.name] = ServiceContext(
+                module, self.settings, store, self.names, self.clock, self.redis
+            )
         self.relays: dict[str, OutboxRelay] = {}
         self.consumers: dict[str, ConsumerRuntime] = {}
         self.reclaimers: dict[str, Reclaimer] = {}
         self.guardian = GroupGuardian(self.redis)
-        self.broker = RedisBroker(self.settings.redis_url, middlewares=[faststream_prometheus_middleware()], logger=None)
+        self.broker = RedisBroker(
+            self.settings.redis_url, middlewares=[faststream_prometheus_middleware()], logger=None
+        )
         for ctx in self.contexts.values():
             self._document_publisher(ctx)
             if ctx.module.consumer is not None:
@@ -83,8 +94,15 @@ class Runtime:
         s = self.settings
         await asyncio.to_thread(self.migrate)
         for ctx in self.contexts.values():
-            relay = OutboxRelay(ctx.store.engine, ctx.module.outbox, s.redis_url, self.names, batch=s.outbox_batch,
-                                maxlen=s.stream_maxlen, retention_hours=s.outbox_retention_hours)
+            relay = OutboxRelay(
+                ctx.store.engine,
+                ctx.module.outbox,
+                s.redis_url,
+                self.names,
+                batch=s.outbox_batch,
+                maxlen=s.stream_maxlen,
+                retention_hours=s.outbox_retention_hours,
+            )
             ctx.store.after_commit("outbox", relay.wake)
             self.relays[ctx.name] = relay
         for ctx in self.contexts.values():
@@ -108,17 +126,38 @@ class Runtime:
     def _subscribe(self, ctx: ServiceContext) -> None:
         s = self.settings
         consumer = ctx.module.consumer
-        runtime = ConsumerRuntime(consumer, ctx.store, ctx.module.inbox, self.redis, self.names, consumer_name=s.consumer_name,
-                                  max_event_bytes=s.max_event_bytes, metrics=ConsumerMetrics(), context=ctx)
+        runtime = ConsumerRuntime(
+            consumer,
+            ctx.store,
+            ctx.module.inbox,
+            self.redis,
+            self.names,
+            consumer_name=s.consumer_name,
+            max_event_bytes=s.max_event_bytes,
+            metrics=ConsumerMetrics(),
+            context=ctx,
+        )
         self.consumers[ctx.name] = runtime
         keys = consumer.stream_keys(self.names)
         self.reclaimers[ctx.name] = Reclaimer(
-            runtime, keys, max_deliveries=s.max_deliveries, retry_base_ms=s.retry_base_ms,
-            retry_max_ms=s.retry_max_ms, claim_idle_ms=s.claim_idle_ms, interval_ms=s.reclaim_interval_ms)
+            runtime,
+            keys,
+            max_deliveries=s.max_deliveries,
+            retry_base_ms=s.retry_base_ms,
+            retry_max_ms=s.retry_max_ms,
+            claim_idle_ms=s.claim_idle_ms,
+            interval_ms=s.reclaim_interval_ms,
+        )
         for key in keys:
             subscriber = self.broker.subscriber(
-                stream=StreamSub(key, group=consumer.group, consumer=s.consumer_name, batch=True,
-                                 max_records=s.batch_size, polling_interval=1000),
+                stream=StreamSub(
+                    key,
+                    group=consumer.group,
+                    consumer=s.consumer_name,
+                    batch=True,
+                    max_records=s.batch_size,
+                    polling_interval=1000,
+                ),
                 ack_policy=AckPolicy.MANUAL,
                 parser=_raw_entries_parser,
                 title=f"{consumer.group}:{key}",
@@ -136,7 +175,8 @@ class Runtime:
         for event_type, model in sorted(registry().items()):
             if model.source == source:
                 self.broker.publisher(
-                    stream=self.names.events(ctx.name), title=f"{self.names.events(ctx.name)}:{model.short_name()}",
+                    stream=self.names.events(ctx.name),
+                    title=f"{self.names.events(ctx.name)}:{model.short_name()}",
                     description=f"{event_type} (CloudEvent JSON in field 'cloudevent', written by the outbox relay)",
                     schema=model,
                 )
@@ -208,7 +248,9 @@ class Runtime:
                 ok = False
             consumer = ctx.module.consumer
             if consumer is not None and checks["redis"] == "ok":
-                missing = [k for k in consumer.stream_keys(self.names) if not await group_exists(self.redis, k, consumer.group)]
+                missing = [
+                    k for k in consumer.stream_keys(self.names) if not await group_exists(self.redis, k, consumer.group)
+                ]
                 checks[f"{ctx.name}.groups"] = "ok" if not missing else f"missing on {', '.join(missing)}"
                 ok = ok and not missing
         return ok, checks
@@ -247,4 +289,3 @@ def _batch_handler(runtime: ConsumerRuntime, key: str):
 async def _raw_entries_parser(msg, original_parser):
     """Hand stream entries to our handler untouched (FastStream would decode and wrap them)."""
     return RedisBatchStreamMessage(raw_message=msg, body=b"", consumer=None, group=None)
-

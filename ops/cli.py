@@ -7,36 +7,46 @@ in Asia/Shanghai; personal data in events is masked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import redis.asyncio as aredis
+import typer
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-import typer
 from rich.console import Console
 from rich.json import JSON
 from rich.progress import Progress
 from rich.table import Table
 
-from shared.config import Settings
-from shared.messaging.streams import StreamNames
 from ops import dlq as dlq_ops
 from ops.entries import (
-    EventFilter, StreamEvent, event_streams, find, follow, parse_when, recent, scan, server_now_id,
+    EventFilter,
+    StreamEvent,
+    event_streams,
+    find,
+    follow,
+    parse_when,
+    recent,
+    scan,
+    server_now_id,
 )
 from ops.flows import replay as replay_range
 from ops.flows import trace as trace_flow
 from ops.groups import STALL_AFTER_MS, deliveries_of, group_stats
+from shared.config import Settings
+from shared.messaging.streams import StreamNames
 
 events_app = typer.Typer(
     help="事件日志运维 / Operate the event log. Example: `linli events tail --type TicketOpened`.",
     no_args_is_help=True,
 )
-dlq_app = typer.Typer(help="死信队列 / Dead letters. Example: `linli events dlq list --group notify`.",
-                      no_args_is_help=True)
+dlq_app = typer.Typer(
+    help="死信队列 / Dead letters. Example: `linli events dlq list --group notify`.", no_args_is_help=True
+)
 events_app.add_typer(dlq_app, name="dlq")
 
 T = TypeVar("T")
@@ -52,8 +62,9 @@ def _run(work: Callable[[aredis.Redis, StreamNames], Awaitable[T]]) -> T:
     settings = Settings()
 
     async def main() -> T:
-        redis = aredis.Redis.from_url(settings.redis_url, socket_connect_timeout=3,
-                                      client_name=f"linli-events:{settings.stream_prefix}")  # seen in CLIENT LIST
+        redis = aredis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=3, client_name=f"linli-events:{settings.stream_prefix}"
+        )  # seen in CLIENT LIST
         try:
             return await work(redis, StreamNames(settings.stream_prefix))
         finally:
@@ -77,8 +88,14 @@ def _streams(names: StreamNames, streams: list[str] | None) -> list[str]:
 
 
 def _filter(types, source, subject, correlation, since, until) -> EventFilter:
-    return EventFilter(types=list(types or []), source=source, subject=subject, correlation=correlation,
-                       since=parse_when(since), until=parse_when(until))
+    return EventFilter(
+        types=list(types or []),
+        source=source,
+        subject=subject,
+        correlation=correlation,
+        since=parse_when(since),
+        until=parse_when(until),
+    )
 
 
 def _short(value: str, n: int = 8) -> str:
@@ -90,14 +107,23 @@ def _event_table(events: list[StreamEvent], title: str | None = None) -> Table:
     for col in ("时间 time (CST)", "stream", "type", "subject", "source", "corr", "entry id"):
         table.add_column(col, overflow="fold")
     for ev in events:
-        table.add_row(ev.local_time, ev.stream.rsplit(":", 1)[-1], ev.short_type if ev.valid else "[red]invalid[/]",
-                      ev.subject or "-", ev.source or "-", _short(ev.correlationid), ev.entry_id)
+        table.add_row(
+            ev.local_time,
+            ev.stream.rsplit(":", 1)[-1],
+            ev.short_type if ev.valid else "[red]invalid[/]",
+            ev.subject or "-",
+            ev.source or "-",
+            _short(ev.correlationid),
+            ev.entry_id,
+        )
     return table
 
 
 def _line(ev: StreamEvent) -> str:
-    return (f"{ev.local_time}  {ev.stream.rsplit(':', 1)[-1]:<10} {ev.short_type:<26} {ev.subject or '-':<16} "
-            f"corr={_short(ev.correlationid)}  {ev.entry_id}")
+    return (
+        f"{ev.local_time}  {ev.stream.rsplit(':', 1)[-1]:<10} {ev.short_type:<26} {ev.subject or '-':<16} "
+        f"corr={_short(ev.correlationid)}  {ev.entry_id}"
+    )
 
 
 def _emit_json(obj: Any) -> None:
@@ -108,8 +134,12 @@ def _emit_json(obj: Any) -> None:
 @events_app.command()
 def tail(
     streams: Annotated[list[str] | None, typer.Argument(help="tickets library volunteers notify (default all)")] = None,
-    type_: Annotated[list[str] | None, typer.Option("--type", "-t", help="CloudEvents type or short name; repeatable")] = None,
-    source: Annotated[str | None, typer.Option(help="source, e.g. /linli/tickets (a trailing * matches a prefix)")] = None,
+    type_: Annotated[
+        list[str] | None, typer.Option("--type", "-t", help="CloudEvents type or short name; repeatable")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="source, e.g. /linli/tickets (a trailing * matches a prefix)")
+    ] = None,
     subject: Annotated[str | None, typer.Option(help="subject, e.g. a ticket id (trailing * = prefix)")] = None,
     correlation: Annotated[str | None, typer.Option("--correlation", "-c", help="correlation id of one flow")] = None,
     since: Annotated[str | None, typer.Option(help="from: 10m, 2h, 1d or an ISO time (naive = Asia/Shanghai)")] = None,
@@ -153,10 +183,8 @@ def tail(
             if deadline and loop.time() > deadline:
                 return
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         _run(work)
-    except KeyboardInterrupt:
-        pass
 
 
 # -- show -----------------------------------------------------------------------------------------
@@ -169,6 +197,7 @@ def show(
 
     Example: `linli events show 1764295200123-0` or `linli events show 6f1c…-uuid`.
     """
+
     async def work(redis, names):
         ev = await find(redis, names, ref)
         return ev, (await deliveries_of(redis, names, ev) if ev else [])
@@ -195,7 +224,9 @@ def show(
 # -- groups ---------------------------------------------------------------------------------------
 @events_app.command()
 def groups(
-    stall_after: Annotated[int, typer.Option(help="seconds without progress before a group is flagged")] = STALL_AFTER_MS // 1000,
+    stall_after: Annotated[
+        int, typer.Option(help="seconds without progress before a group is flagged")
+    ] = STALL_AFTER_MS // 1000,
     as_json: JsonOpt = False,
 ) -> None:
     """Lag, pending, oldest pending age, consumers and their idle time for every stream and group.
@@ -209,28 +240,53 @@ def groups(
             _emit_json(s.as_dict())
         return
     table = Table(title="消费组 / consumer groups")
-    for col in ("stream", "group", "lag", "pending", "oldest pending", "max deliveries", "dead letters",
-                "consumers (idle)", "status"):
+    for col in (
+        "stream",
+        "group",
+        "lag",
+        "pending",
+        "oldest pending",
+        "max deliveries",
+        "dead letters",
+        "consumers (idle)",
+        "status",
+    ):
         table.add_column(col, overflow="fold")
     for s in stats:
         consumers = ", ".join(f"{c.name} ({c.idle_ms // 1000}s)" for c in s.consumers) or "-"
         oldest = f"{s.oldest_pending_ms / 1000:.1f}s" if s.oldest_pending_ms is not None else "-"
         status = f"[red]STALLED[/] {s.stalled}" if s.stalled else "[green]ok[/]"
         tries = f"{s.max_deliveries} ({s.retried} retried)" if s.retried else str(s.max_deliveries or "-")
-        table.add_row(s.stream, s.group, "?" if s.lag is None else str(s.lag), str(s.pending), oldest, tries,
-                      str(s.dead_letters), consumers, status)
+        table.add_row(
+            s.stream,
+            s.group,
+            "?" if s.lag is None else str(s.lag),
+            str(s.pending),
+            oldest,
+            tries,
+            str(s.dead_letters),
+            consumers,
+            status,
+        )
     _console().print(table)
 
 
 # -- dlq ------------------------------------------------------------------------------------------
 GroupOpt = Annotated[str | None, typer.Option("--group", "-g", help="consumer group that failed, e.g. notify")]
-ReasonOpt = Annotated[str | None, typer.Option("--reason", help="reason code, e.g. handler_failed (trailing * = prefix)")]
+ReasonOpt = Annotated[
+    str | None, typer.Option("--reason", help="reason code, e.g. handler_failed (trailing * = prefix)")
+]
 TypeOpt = Annotated[str | None, typer.Option("--type", "-t", help="event type or short name")]
 
 
 @dlq_app.command("list")
-def dlq_list(group: GroupOpt = None, reason: ReasonOpt = None, type_: TypeOpt = None,
-             limit: Annotated[int, typer.Option(help="at most this many")] = 200, as_json: JsonOpt = False) -> None:
+def dlq_list(
+    group: GroupOpt = None,
+    reason: ReasonOpt = None,
+    type_: TypeOpt = None,
+    limit: Annotated[int, typer.Option(help="at most this many")] = 200,
+    as_json: JsonOpt = False,
+) -> None:
     """Dead-lettered entries with reason, error, group and delivery count.
 
     Example: `linli events dlq list --group notify --reason handler_failed`.
@@ -244,8 +300,9 @@ def dlq_list(group: GroupOpt = None, reason: ReasonOpt = None, type_: TypeOpt = 
     for col in ("dead id", "group", "type", "subject", "reason", "deliveries", "error"):
         table.add_column(col, overflow="fold")
     for d in items:
-        table.add_row(d.id, d.group, d.entry.short_type, d.entry.subject or "-", d.reason, str(d.deliveries),
-                      d.error[:120])
+        table.add_row(
+            d.id, d.group, d.entry.short_type, d.entry.subject or "-", d.reason, str(d.deliveries), d.error[:120]
+        )
     _console().print(table)
 
 
@@ -260,8 +317,10 @@ def dlq_show(dead_id: Annotated[str, typer.Argument(help="dead-letter entry id")
         _emit_json(d.as_dict())
         return
     out = _console()
-    out.print(f"[bold]{d.entry.short_type}[/bold] dead-lettered by [bold]{d.group}[/bold] after {d.deliveries} "
-              f"deliveries: {d.reason}")
+    out.print(
+        f"[bold]{d.entry.short_type}[/bold] dead-lettered by [bold]{d.group}[/bold] after {d.deliveries} "
+        f"deliveries: {d.reason}"
+    )
     out.print(f"error: {d.error}", markup=False)
     out.print(f"from {d.get('stream')} {d.get('entry_id')} at {d.get('dead_at')}", markup=False)
     out.print(JSON.from_data(d.entry.event, ensure_ascii=False))
@@ -269,7 +328,9 @@ def dlq_show(dead_id: Annotated[str, typer.Argument(help="dead-letter entry id")
 
 def _select(ids: list[str] | None, group, reason, type_, all_: bool) -> Callable:
     if not ids and not (group or reason or type_ or all_):
-        _console().print("[red]给出死信 id、筛选条件或 --all / give ids, a filter (--group/--reason/--type) or --all[/red]")
+        _console().print(
+            "[red]给出死信 id、筛选条件或 --all / give ids, a filter (--group/--reason/--type) or --all[/red]"
+        )
         raise typer.Exit(2)
 
     async def pick(redis, names) -> list[str]:
@@ -283,7 +344,9 @@ def _select(ids: list[str] | None, group, reason, type_, all_: bool) -> Callable
 @dlq_app.command("redrive")
 def dlq_redrive(
     ids: Annotated[list[str] | None, typer.Argument(help="dead-letter ids (or use a filter / --all)")] = None,
-    group: GroupOpt = None, reason: ReasonOpt = None, type_: TypeOpt = None,
+    group: GroupOpt = None,
+    reason: ReasonOpt = None,
+    type_: TypeOpt = None,
     all_: Annotated[bool, typer.Option("--all", help="every dead letter")] = False,
 ) -> None:
     """Send dead letters back to the group that failed them (its inbox prevents a second effect).
@@ -296,8 +359,9 @@ def dlq_redrive(
         chosen = await pick(redis, names)
         with Progress(console=_console(), transient=True) as bar:
             task = bar.add_task("redrive", total=len(chosen))
-            return await dlq_ops.redrive(redis, names, chosen, operator=_operator(),
-                                         progress=lambda n: bar.advance(task, n))
+            return await dlq_ops.redrive(
+                redis, names, chosen, operator=_operator(), progress=lambda n: bar.advance(task, n)
+            )
 
     done = _run(work)
     _console().print(f"[green]已重投 / redriven: {len(done)}[/green]")
@@ -306,8 +370,12 @@ def dlq_redrive(
 @dlq_app.command("discard")
 def dlq_discard(
     ids: Annotated[list[str] | None, typer.Argument(help="dead-letter ids (or use a filter / --all)")] = None,
-    reason_text: Annotated[str, typer.Option("--why", "-m", help="why it is dropped (required, kept in the audit log)")] = "",
-    group: GroupOpt = None, reason: ReasonOpt = None, type_: TypeOpt = None,
+    reason_text: Annotated[
+        str, typer.Option("--why", "-m", help="why it is dropped (required, kept in the audit log)")
+    ] = "",
+    group: GroupOpt = None,
+    reason: ReasonOpt = None,
+    type_: TypeOpt = None,
     all_: Annotated[bool, typer.Option("--all", help="every dead letter")] = False,
 ) -> None:
     """Drop dead letters for good; the reason and who did it are kept in <prefix>:dlq:discarded.
@@ -352,8 +420,16 @@ def replay(
     async def work(redis, names):
         with Progress(console=out, transient=True) as bar:
             task = bar.add_task("replay", total=count)
-            return await replay_range(redis, names, stream, group, flt, dry_run=False, operator=_operator(),
-                                      progress=lambda n: bar.advance(task, n))
+            return await replay_range(
+                redis,
+                names,
+                stream,
+                group,
+                flt,
+                dry_run=False,
+                operator=_operator(),
+                progress=lambda n: bar.advance(task, n),
+            )
 
     out.print(f"[green]已重放 / replayed: {_run(work)}[/green]")
 
@@ -384,6 +460,13 @@ def trace(
         ev = hop.event
         arrow = "  " * hop.depth + ("└→ " if hop.cause else "")
         after = f"{hop.cause.short_type} → {ev.short_type} {hop.after_ms:.0f} ms" if hop.cause else "start"
-        table.add_row(f"{hop.since_start_ms:.0f}", after, arrow + ev.short_type, ev.stream.rsplit(":", 1)[-1],
-                      ev.subject or "-", ev.source, ev.entry_id)
+        table.add_row(
+            f"{hop.since_start_ms:.0f}",
+            after,
+            arrow + ev.short_type,
+            ev.stream.rsplit(":", 1)[-1],
+            ev.subject or "-",
+            ev.source,
+            ev.entry_id,
+        )
     _console().print(table)

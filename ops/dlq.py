@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import redis.asyncio as aredis
 
-from shared.clock import utcnow
-from shared.messaging.streams import ORIGIN_FIELD, EVENT_FIELD, TYPE_FIELD, StreamNames
 from ops.entries import StreamEvent, _like, text, to_event
+from shared.clock import utcnow
+from shared.messaging.streams import EVENT_FIELD, ORIGIN_FIELD, TYPE_FIELD, StreamNames
 
 log = logging.getLogger("linli.ops")
 
@@ -58,9 +58,17 @@ class DeadLetter:
         return int(self.get("deliveries") or 0)
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "group": self.group, "reason": self.reason, "error": self.error,
-                "deliveries": self.deliveries, "stream": self.get("stream"), "entry_id": self.get("entry_id"),
-                "dead_at": self.get("dead_at"), "event": self.entry.event}
+        return {
+            "id": self.id,
+            "group": self.group,
+            "reason": self.reason,
+            "error": self.error,
+            "deliveries": self.deliveries,
+            "stream": self.get("stream"),
+            "entry_id": self.get("entry_id"),
+            "dead_at": self.get("dead_at"),
+            "event": self.entry.event,
+        }
 
 
 @dataclass
@@ -70,12 +78,16 @@ class DlqFilter:
     type: str | None = None
 
     def matches(self, d: DeadLetter) -> bool:
-        return ((not self.group or d.group == self.group) and (not self.reason or _like(d.reason, self.reason))
-                and (not self.type or self.type in (d.entry.type, d.entry.short_type)))
+        return (
+            (not self.group or d.group == self.group)
+            and (not self.reason or _like(d.reason, self.reason))
+            and (not self.type or self.type in (d.entry.type, d.entry.short_type))
+        )
 
 
-async def list_dead(redis: aredis.Redis, names: StreamNames, flt: DlqFilter | None = None, *,
-                    limit: int | None = None) -> list[DeadLetter]:
+async def list_dead(
+    redis: aredis.Redis, names: StreamNames, flt: DlqFilter | None = None, *, limit: int | None = None
+) -> list[DeadLetter]:
     """Dead letters matching ``flt``, oldest first."""
     flt = flt or DlqFilter()
     out: list[DeadLetter] = []
@@ -102,8 +114,14 @@ async def _raw(redis: aredis.Redis, names: StreamNames, dead_id: str) -> dict[st
     return {text(k): text(v) for k, v in got[0][1].items()} if got else None
 
 
-async def redrive(redis: aredis.Redis, names: StreamNames, dead_ids: list[str], *, operator: str = "operator",
-                  progress: Callable[[int], None] | None = None) -> list[str]:
+async def redrive(
+    redis: aredis.Redis,
+    names: StreamNames,
+    dead_ids: list[str],
+    *,
+    operator: str = "operator",
+    progress: Callable[[int], None] | None = None,
+) -> list[str]:
     """Send dead letters back to the group that failed them; returns the retry-stream entry ids."""
     added: list[str] = []
     for dead_id in dead_ids:
@@ -111,8 +129,12 @@ async def redrive(redis: aredis.Redis, names: StreamNames, dead_ids: list[str], 
         if raw is None:
             continue
         group = raw.get("group") or ""
-        fields = {EVENT_FIELD: raw.get(EVENT_FIELD, ""), ORIGIN_FIELD: raw.get("stream", ""),
-                  "redriven_from": dead_id, "redriven_by": operator}
+        fields = {
+            EVENT_FIELD: raw.get(EVENT_FIELD, ""),
+            ORIGIN_FIELD: raw.get("stream", ""),
+            "redriven_from": dead_id,
+            "redriven_by": operator,
+        }
         if raw.get(TYPE_FIELD):
             fields[TYPE_FIELD] = raw[TYPE_FIELD]
         pipe = redis.pipeline(transaction=True)
@@ -121,15 +143,18 @@ async def redrive(redis: aredis.Redis, names: StreamNames, dead_ids: list[str], 
         new_id, removed = await pipe.execute()
         if removed:
             added.append(text(new_id))
-        log.info("dead letter redriven", extra={"dead_id": dead_id, "group": group, "operator": operator,
-                                                "event_type": raw.get(TYPE_FIELD)})
+        log.info(
+            "dead letter redriven",
+            extra={"dead_id": dead_id, "group": group, "operator": operator, "event_type": raw.get(TYPE_FIELD)},
+        )
         if progress:
             progress(1)
     return added
 
 
-async def discard(redis: aredis.Redis, names: StreamNames, dead_ids: list[str], *, reason: str,
-                  operator: str = "operator") -> int:
+async def discard(
+    redis: aredis.Redis, names: StreamNames, dead_ids: list[str], *, reason: str, operator: str = "operator"
+) -> int:
     """Drop dead letters for good, keeping each with ``reason`` in the audit stream; returns how many."""
     if not reason or not reason.strip():
         raise ValueError("丢弃需要原因 / a reason is required to discard")
@@ -138,15 +163,22 @@ async def discard(redis: aredis.Redis, names: StreamNames, dead_ids: list[str], 
         raw = await _raw(redis, names, dead_id)
         if raw is None:
             continue
-        audit = {**raw, "dead_id": dead_id, "discard_reason": reason.strip()[:500], "discarded_by": operator,
-                 "discarded_at": utcnow().isoformat()}
+        audit = {
+            **raw,
+            "dead_id": dead_id,
+            "discard_reason": reason.strip()[:500],
+            "discarded_by": operator,
+            "discarded_at": utcnow().isoformat(),
+        }
         pipe = redis.pipeline(transaction=True)
         pipe.xadd(discarded_stream(names), audit, maxlen=DISCARDED_MAXLEN, approximate=True)
         pipe.xdel(names.dead_letter, dead_id)
         await pipe.execute()
         done += 1
-        log.warning("dead letter discarded", extra={"dead_id": dead_id, "group": raw.get("group"),
-                                                    "operator": operator, "reason": reason.strip()[:500]})
+        log.warning(
+            "dead letter discarded",
+            extra={"dead_id": dead_id, "group": raw.get("group"), "operator": operator, "reason": reason.strip()[:500]},
+        )
     return done
 
 

@@ -131,9 +131,14 @@ class StreamEvent:
         return local(self.appended_at).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"stream": self.stream, "entry_id": self.entry_id, "appended_at": self.appended_at.isoformat(),
-                "valid": self.valid, "event": self.event,
-                **({"fields": self.fields} if self.fields else {})}
+        return {
+            "stream": self.stream,
+            "entry_id": self.entry_id,
+            "appended_at": self.appended_at.isoformat(),
+            "valid": self.valid,
+            "event": self.event,
+            **({"fields": self.fields} if self.fields else {}),
+        }
 
 
 def to_event(stream: str, entry_id: Any, fields: dict[Any, Any], *, extra: bool = False) -> StreamEvent:
@@ -147,8 +152,9 @@ def to_event(stream: str, entry_id: Any, fields: dict[Any, Any], *, extra: bool 
         doc, valid = None, False
     if not valid:
         doc = {"raw": mask_text(raw[:2000])}
-    kept = {k: mask_text(v) for k, v in values.items()} if extra else {
-        k: v for k, v in values.items() if k == TYPE_FIELD}
+    kept = (
+        {k: mask_text(v) for k, v in values.items()} if extra else {k: v for k, v in values.items() if k == TYPE_FIELD}
+    )
     return StreamEvent(stream=stream, entry_id=text(entry_id), event=mask(doc), valid=valid, fields=kept)
 
 
@@ -175,7 +181,9 @@ class EventFilter:
             return False
         if self.subject and not _like(ev.subject, self.subject):
             return False
-        if self.correlation and not (ev.correlationid.startswith(self.correlation) or ev.id.startswith(self.correlation)):
+        if self.correlation and not (
+            ev.correlationid.startswith(self.correlation) or ev.id.startswith(self.correlation)
+        ):
             return False
         return not ((self.since and ev.appended_at < self.since) or (self.until and ev.appended_at > self.until))
 
@@ -198,7 +206,11 @@ def event_streams(names: StreamNames) -> list[str]:
 
 
 async def scan(
-    redis: aredis.Redis, streams: Iterable[str], flt: EventFilter | None = None, *, chunk: int = 500,
+    redis: aredis.Redis,
+    streams: Iterable[str],
+    flt: EventFilter | None = None,
+    *,
+    chunk: int = 500,
     limit: int | None = None,
 ) -> list[StreamEvent]:
     """Matching events of ``streams`` in append order (oldest first), at most ``limit`` (the newest)."""
@@ -222,7 +234,11 @@ async def scan(
 
 
 async def recent(
-    redis: aredis.Redis, streams: Iterable[str], flt: EventFilter | None = None, *, limit: int = 50,
+    redis: aredis.Redis,
+    streams: Iterable[str],
+    flt: EventFilter | None = None,
+    *,
+    limit: int = 50,
     max_scanned: int = 5000,
 ) -> list[StreamEvent]:
     """The newest ``limit`` matching events across ``streams`` (oldest first), reading backwards."""
@@ -252,7 +268,11 @@ async def server_now_id(redis: aredis.Redis) -> str:
 
 
 async def follow(
-    redis: aredis.Redis, streams: Iterable[str], flt: EventFilter | None = None, *, block_ms: int = 1000,
+    redis: aredis.Redis,
+    streams: Iterable[str],
+    flt: EventFilter | None = None,
+    *,
+    block_ms: int = 1000,
     start: str = "$",
 ) -> AsyncIterator[StreamEvent | None]:
     """Matching events appended after ``start`` (an id, or ``$`` = from now), as they come.

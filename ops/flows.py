@@ -8,15 +8,22 @@ from dataclasses import dataclass
 
 import redis.asyncio as aredis
 
-from shared.messaging.streams import ORIGIN_FIELD, EVENT_FIELD, TYPE_FIELD, StreamNames
 from ops.entries import EventFilter, StreamEvent, event_streams, scan, text, to_event
+from shared.messaging.streams import EVENT_FIELD, ORIGIN_FIELD, TYPE_FIELD, StreamNames
 
 log = logging.getLogger("linli.ops")
 
 
 async def replay(
-    redis: aredis.Redis, names: StreamNames, stream: str, group: str, flt: EventFilter, *, dry_run: bool = True,
-    operator: str = "operator", progress: Callable[[int], None] | None = None,
+    redis: aredis.Redis,
+    names: StreamNames,
+    stream: str,
+    group: str,
+    flt: EventFilter,
+    *,
+    dry_run: bool = True,
+    operator: str = "operator",
+    progress: Callable[[int], None] | None = None,
 ) -> int:
     """Re-deliver the entries of ``stream`` matching ``flt`` to ``group`` only (its retry stream).
 
@@ -34,9 +41,12 @@ async def replay(
             count += 1
             if not dry_run:
                 values = {text(k): text(v) for k, v in fields.items()}
-                entry = {EVENT_FIELD: values.get(EVENT_FIELD, ""), ORIGIN_FIELD: key,
-                         "replayed_from": f"{key}/{text(entry_id)}",
-                         "replayed_by": operator}
+                entry = {
+                    EVENT_FIELD: values.get(EVENT_FIELD, ""),
+                    ORIGIN_FIELD: key,
+                    "replayed_from": f"{key}/{text(entry_id)}",
+                    "replayed_by": operator,
+                }
                 if values.get(TYPE_FIELD):
                     entry[TYPE_FIELD] = values[TYPE_FIELD]
                 pipe.xadd(names.retry(group), entry)
@@ -63,18 +73,26 @@ class Hop:
     depth: int
 
     def as_dict(self) -> dict:
-        return {**self.event.as_dict(), "cause_id": self.cause.id if self.cause else None,
-                "after_ms": self.after_ms, "since_start_ms": self.since_start_ms, "depth": self.depth}
+        return {
+            **self.event.as_dict(),
+            "cause_id": self.cause.id if self.cause else None,
+            "after_ms": self.after_ms,
+            "since_start_ms": self.since_start_ms,
+            "depth": self.depth,
+        }
 
 
-async def trace(redis: aredis.Redis, names: StreamNames, correlation_id: str, flt: EventFilter | None = None) -> list[Hop]:
+async def trace(
+    redis: aredis.Redis, names: StreamNames, correlation_id: str, flt: EventFilter | None = None
+) -> list[Hop]:
     """Every event of one flow (same correlation id, or the root itself) across all streams, in order.
 
     Times between hops are measured between the appends to the streams (entry ids).
     """
     base = flt or EventFilter()
-    found = await scan(redis, event_streams(names), EventFilter(correlation=correlation_id, since=base.since,
-                                                                 until=base.until))
+    found = await scan(
+        redis, event_streams(names), EventFilter(correlation=correlation_id, since=base.since, until=base.until)
+    )
     if not found:
         return []
     by_id = {ev.id: ev for ev in found}

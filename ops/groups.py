@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 import redis.asyncio as aredis
 from redis.exceptions import ResponseError
 
-from shared.messaging.streams import StreamNames
 from ops.entries import StreamEvent, _id_key, event_streams, text
+from shared.messaging.streams import StreamNames
 
 STALL_AFTER_MS = 60_000
 
@@ -65,7 +65,9 @@ async def dead_letter_counts(redis: aredis.Redis, names: StreamNames, *, max_sca
     return counts
 
 
-async def group_stats(redis: aredis.Redis, names: StreamNames, *, stall_after_ms: int = STALL_AFTER_MS) -> list[GroupStats]:
+async def group_stats(
+    redis: aredis.Redis, names: StreamNames, *, stall_after_ms: int = STALL_AFTER_MS
+) -> list[GroupStats]:
     """Every (stream, group) under the prefix, with the reason a group looks stuck (``stalled``)."""
     dead = await dead_letter_counts(redis, names)
     found: list[GroupStats] = []
@@ -84,15 +86,23 @@ async def group_stats(redis: aredis.Redis, names: StreamNames, *, stall_after_ms
                     oldest = max(int(i["time_since_delivered"]) for i in items)
                     max_deliveries = max(int(i["times_delivered"]) for i in items)
                     retried = sum(1 for i in items if int(i["times_delivered"]) > 1)
-            consumers = [ConsumerInfo(text(c["name"]), int(c.get("pending") or 0), int(c.get("idle") or 0))
-                         for c in await redis.xinfo_consumers(stream, name)]
+            consumers = [
+                ConsumerInfo(text(c["name"]), int(c.get("pending") or 0), int(c.get("idle") or 0))
+                for c in await redis.xinfo_consumers(stream, name)
+            ]
             lag = g.get("lag")
             stats = GroupStats(
-                stream=stream, group=name, lag=None if lag is None else int(lag),
+                stream=stream,
+                group=name,
+                lag=None if lag is None else int(lag),
                 entries_read=None if g.get("entries-read") is None else int(g["entries-read"]),
-                pending=pending, oldest_pending_ms=oldest, max_deliveries=max_deliveries, retried=retried,
+                pending=pending,
+                oldest_pending_ms=oldest,
+                max_deliveries=max_deliveries,
+                retried=retried,
                 dead_letters=dead.get(name, 0),
-                last_delivered=text(g.get("last-delivered-id")), consumers=consumers,
+                last_delivered=text(g.get("last-delivered-id")),
+                consumers=consumers,
             )
             stats.stalled = stall_reason(stats, stall_after_ms)
             found.append(stats)
@@ -110,8 +120,10 @@ def stall_reason(stats: GroupStats, stall_after_ms: int = STALL_AFTER_MS) -> str
     if busiest > stall_after_ms:
         return f"消费者空闲 {busiest // 1000}s / every consumer idle {busiest // 1000}s with {backlog} waiting"
     if stats.oldest_pending_ms is not None and stats.oldest_pending_ms > stall_after_ms * 5:
-        return (f"待确认过久 / oldest pending entry {stats.oldest_pending_ms // 1000}s old "
-                f"after {stats.max_deliveries} deliveries")
+        return (
+            f"待确认过久 / oldest pending entry {stats.oldest_pending_ms // 1000}s old "
+            f"after {stats.max_deliveries} deliveries"
+        )
     return None
 
 
@@ -145,14 +157,23 @@ async def deliveries_of(redis: aredis.Redis, names: StreamNames, ev: StreamEvent
         items = await redis.xpending_range(ev.stream, name, min=ev.entry_id, max=ev.entry_id, count=1)
         if items:
             err = await redis.hget(names.errors(name), ev.entry_id)
-            out.append(Delivery(name, "pending", consumer=text(items[0]["consumer"]),
-                                deliveries=int(items[0]["times_delivered"]), error=text(err) or None))
+            out.append(
+                Delivery(
+                    name,
+                    "pending",
+                    consumer=text(items[0]["consumer"]),
+                    deliveries=int(items[0]["times_delivered"]),
+                    error=text(err) or None,
+                )
+            )
         else:
             out.append(Delivery(name, "acknowledged"))
     return out
 
 
-async def dead_lettered(redis: aredis.Redis, names: StreamNames, ev: StreamEvent, *, max_scan: int = 20_000) -> dict[str, str]:
+async def dead_lettered(
+    redis: aredis.Redis, names: StreamNames, ev: StreamEvent, *, max_scan: int = 20_000
+) -> dict[str, str]:
     """Groups that dead-lettered this entry -> their error (scans the newest ``max_scan`` dead letters)."""
     found: dict[str, str] = {}
     batch = await redis.xrevrange(names.dead_letter, count=max_scan)

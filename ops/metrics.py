@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from prometheus_client import Gauge
 
-DEAD_LETTERS_CURRENT = Gauge("linli_dead_letters_current", "Entries now in the dead-letter stream, per group", ["group"])
+DEAD_LETTERS_CURRENT = Gauge(
+    "linli_dead_letters_current", "Entries now in the dead-letter stream, per group", ["group"]
+)
 GROUP_LAG = Gauge("linli_group_lag", "Entries not yet delivered to a consumer group", ["stream", "group"])
 GROUP_PENDING = Gauge("linli_group_pending", "Entries delivered to a group but not acknowledged", ["stream", "group"])
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-UTC = timezone.utc
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 

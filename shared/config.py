@@ -23,9 +23,7 @@ class Settings(BaseSettings):
         env_prefix="LINLI_", env_file=os.environ.get("LINLI_ENV_FILE", ".env"), extra="ignore"
     )
 
-    redis_url: str = Field(
-        "redis://127.0.0.1:6379/0", validation_alias=AliasChoices("REDIS_URL", "LINLI_REDIS_URL")
-    )
+    redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias=AliasChoices("REDIS_URL", "LINLI_REDIS_URL"))
     stream_prefix: str = "linli"
     stream_maxlen: int = 1_000_000
     http_host: str = "127.0.0.1"

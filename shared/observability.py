@@ -25,8 +25,12 @@ class ConsumerMetrics:
     """Counts what each consumed batch came to."""
 
     def observe_batch(self, group: str, outcome) -> None:
-        for name, items in (("done", outcome.done), ("skipped", outcome.skipped),
-                            ("duplicate", outcome.duplicates), ("failed", outcome.failed)):
+        for name, items in (
+            ("done", outcome.done),
+            ("skipped", outcome.skipped),
+            ("duplicate", outcome.duplicates),
+            ("failed", outcome.failed),
+        ):
             if items:
                 EVENTS.labels(group, name).inc(len(items))
         for reason, _ in outcome.dead.values():

@@ -78,6 +78,7 @@ class ServiceContext:
         stream: str | None = None,
     ) -> CloudEvent:
         """Record an event in this service's outbox, inside ``session``'s transaction."""
-        event = new_event(data, subject=subject, causation=causation, correlation_id=correlation_id,
-                          time=self.clock.now())
+        event = new_event(
+            data, subject=subject, causation=causation, correlation_id=correlation_id, time=self.clock.now()
+        )
         return self.module.outbox.add(session, event, stream=stream)

@@ -10,14 +10,15 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC
 
 import httpx
 import pytest
 import redis as sync_redis
 
+from host.runtime import Runtime
 from shared.clock import ManualClock
 from shared.config import Settings
-from host.runtime import Runtime
 from shared.web.auth import mint_token
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
@@ -107,17 +108,24 @@ def prefix(redis_url) -> str:
 def settings(redis_url, prefix, tmp_path) -> Settings:
     """Settings for one test: its own prefix and SQLite files, fast retries."""
     return Settings(
-        redis_url=redis_url, stream_prefix=prefix, var_dir=tmp_path / "var", consumer_name="c1",
-        retry_base_ms=50, retry_max_ms=400, claim_idle_ms=1000, reclaim_interval_ms=50, max_deliveries=5,
+        redis_url=redis_url,
+        stream_prefix=prefix,
+        var_dir=tmp_path / "var",
+        consumer_name="c1",
+        retry_base_ms=50,
+        retry_max_ms=400,
+        claim_idle_ms=1000,
+        reclaim_interval_ms=50,
+        max_deliveries=5,
         log_json=False,
     )
 
 
 @pytest.fixture
 def clock() -> ManualClock:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return ManualClock(datetime(2026, 11, 28, 2, 0, tzinfo=timezone.utc))
+    return ManualClock(datetime(2026, 11, 28, 2, 0, tzinfo=UTC))
 
 
 def token(sub: str, *roles: str, **claims) -> dict[str, str]:
@@ -134,15 +142,19 @@ def start_runtime(settings) -> Callable:
     from host import catalog
 
     @asynccontextmanager
-    async def starter(targets, *, settings_override: Settings | None = None, clock=None, run_tickers=False,
-                      **changes) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
+    async def starter(
+        targets, *, settings_override: Settings | None = None, clock=None, run_tickers=False, **changes
+    ) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
         s = (settings_override or settings).model_copy(update=changes)
         modules = [t for t in targets if not isinstance(t, str)]
-        modules += catalog.load([t for t in targets if isinstance(t, str)]) if any(isinstance(t, str) for t in targets) else []
+        modules += (
+            catalog.load([t for t in targets if isinstance(t, str)]) if any(isinstance(t, str) for t in targets) else []
+        )
         from ops.console import build_console_router
 
-        runtime = Runtime(modules, settings=s, clock=clock, run_tickers=run_tickers,
-                          extra_routers=[build_console_router])
+        runtime = Runtime(
+            modules, settings=s, clock=clock, run_tickers=run_tickers, extra_routers=[build_console_router]
+        )
         app = runtime.build_app()
         async with runtime.running():
             transport = httpx.ASGITransport(app=app)

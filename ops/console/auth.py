@@ -37,20 +37,29 @@ class operator_console(allow):  # noqa: N801 - reads as a declaration on a route
         if not token:
             if wants_html(request):
                 raise HTTPException(status.HTTP_303_SEE_OTHER, "请登录 / please log in", headers={"Location": LOGIN})
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "需要登录 / authentication required",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "需要登录 / authentication required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         try:
             principal = decode_token(token)
         except jwt.PyJWTError as exc:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"令牌无效 / invalid token: {exc}",
-                                headers={"WWW-Authenticate": "Bearer"}) from None
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, f"令牌无效 / invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}
+            ) from None
         if not principal.roles & self.roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "无权访问 / forbidden: needs one of operator")
         if in_url and wants_html(request):
             clean = request.url.remove_query_params("access_token")
-            raise HTTPException(status.HTTP_303_SEE_OTHER, "已登录 / logged in",
-                                headers={"Location": str(clean.path) + (f"?{clean.query}" if clean.query else ""),
-                                         "Set-Cookie": cookie_header(token, request)})
+            raise HTTPException(
+                status.HTTP_303_SEE_OTHER,
+                "已登录 / logged in",
+                headers={
+                    "Location": str(clean.path) + (f"?{clean.query}" if clean.query else ""),
+                    "Set-Cookie": cookie_header(token, request),
+                },
+            )
         return principal
 
 

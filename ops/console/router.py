@@ -19,17 +19,21 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from sse_starlette.sse import EventSourceResponse
 
+from ops import dlq as dlq_ops
 from ops.console.auth import COOKIE, cookie_header, operator_console
 from ops.console.sampler import GroupSampler
-from ops import dlq as dlq_ops
 from ops.entries import EventFilter, event_streams, find, follow, parse_when, recent, server_now_id
 from ops.flows import trace as trace_flow
 from ops.groups import deliveries_of
 from shared.web.auth import Principal, decode_token, public
 
 HERE = Path(__file__).parent
-STATIC = {"htmx.min.js": "text/javascript", "console.js": "text/javascript", "console.css": "text/css",
-          "htmx.LICENSE.txt": "text/plain"}
+STATIC = {
+    "htmx.min.js": "text/javascript",
+    "console.js": "text/javascript",
+    "console.css": "text/css",
+    "htmx.LICENSE.txt": "text/plain",
+}
 templates = Jinja2Templates(directory=HERE / "templates")
 Operator = Annotated[Principal, Depends(operator_console())]
 _public = Depends(public())
@@ -42,8 +46,14 @@ def _filter(request: Request) -> EventFilter:
         since, until = parse_when(q.get("since")), parse_when(q.get("until"))
     except (ValueError, OverflowError):
         raise HTTPException(422, "时间格式：10m、2h、1d 或 ISO 时间 / times are 10m, 2h, 1d or ISO") from None
-    return EventFilter(types=types, source=q.get("source") or None, subject=q.get("subject") or None,
-                       correlation=q.get("correlation") or None, since=since, until=until)
+    return EventFilter(
+        types=types,
+        source=q.get("source") or None,
+        subject=q.get("subject") or None,
+        correlation=q.get("correlation") or None,
+        since=since,
+        until=until,
+    )
 
 
 def build_console_router(runtime, sample_every_s: float = 10.0) -> APIRouter:
@@ -69,8 +79,9 @@ def build_console_router(runtime, sample_every_s: float = 10.0) -> APIRouter:
     def static(name: str) -> FileResponse:
         if name not in STATIC:
             raise HTTPException(404, f"没有该文件 / no file {name}")
-        return FileResponse(HERE / "static" / name, media_type=STATIC[name],
-                            headers={"Cache-Control": "public, max-age=3600"})
+        return FileResponse(
+            HERE / "static" / name, media_type=STATIC[name], headers={"Cache-Control": "public, max-age=3600"}
+        )
 
     # -- login --------------------------------------------------------------------------------
     @router.get("/login", dependencies=[_public], response_class=HTMLResponse)
@@ -83,12 +94,13 @@ def build_console_router(runtime, sample_every_s: float = 10.0) -> APIRouter:
         try:
             principal = decode_token(token.strip())
         except jwt.PyJWTError as exc:
-            return templates.TemplateResponse(request, "login.html", {"error": f"令牌无效 / invalid token: {exc}"},
-                                              status_code=401)
+            return templates.TemplateResponse(
+                request, "login.html", {"error": f"令牌无效 / invalid token: {exc}"}, status_code=401
+            )
         if "operator" not in principal.roles:
-            return templates.TemplateResponse(request, "login.html",
-                                              {"error": "需要运维角色 / this token has no operator role"},
-                                              status_code=403)
+            return templates.TemplateResponse(
+                request, "login.html", {"error": "需要运维角色 / this token has no operator role"}, status_code=403
+            )
         response = RedirectResponse("/console", status_code=303)
         response.headers["Set-Cookie"] = cookie_header(token.strip(), request)
         return response
@@ -136,8 +148,14 @@ def build_console_router(runtime, sample_every_s: float = 10.0) -> APIRouter:
         if ev is None:
             raise HTTPException(404, f"找不到事件 / no event {ref}")
         deliveries = await deliveries_of(redis, names, ev)
-        return page(request, "event.html", who, ev=ev, deliveries=deliveries,
-                    pretty=json.dumps(ev.event, ensure_ascii=False, indent=2))
+        return page(
+            request,
+            "event.html",
+            who,
+            ev=ev,
+            deliveries=deliveries,
+            pretty=json.dumps(ev.event, ensure_ascii=False, indent=2),
+        )
 
     # -- groups -------------------------------------------------------------------------------
     @router.get("/groups", response_class=HTMLResponse)
@@ -156,8 +174,9 @@ def build_console_router(runtime, sample_every_s: float = 10.0) -> APIRouter:
         q = request.query_params
         flt = dlq_ops.DlqFilter(q.get("group") or None, q.get("reason") or None, q.get("type") or None)
         items = await dlq_ops.list_dead(redis, names, flt, limit=500)
-        return page(request, "dlq.html", who, items=items, q=q,
-                    discarded=await dlq_ops.discarded(redis, names, limit=10))
+        return page(
+            request, "dlq.html", who, items=items, q=q, discarded=await dlq_ops.discarded(redis, names, limit=10)
+        )
 
     def _after(request: Request, name: str, **context) -> Response:
         if request.headers.get("hx-request"):
@@ -175,8 +194,9 @@ def build_console_router(runtime, sample_every_s: float = 10.0) -> APIRouter:
         return _after(request, "_dlq_done.html", d=dead, action="redriven", retry_ref=retry_ref)
 
     @router.post("/dlq/{dead_id}/discard", response_class=HTMLResponse)
-    async def dlq_discard(request: Request, dead_id: str, who: Operator,
-                          reason: Annotated[str, Form(min_length=1, max_length=500)]) -> Response:
+    async def dlq_discard(
+        request: Request, dead_id: str, who: Operator, reason: Annotated[str, Form(min_length=1, max_length=500)]
+    ) -> Response:
         """Drop one dead letter; the reason is required and kept in the audit stream."""
         dead = await dlq_ops.get_dead(redis, names, dead_id)
         if dead is None:
@@ -187,9 +207,13 @@ def build_console_router(runtime, sample_every_s: float = 10.0) -> APIRouter:
         return _after(request, "_dlq_done.html", d=dead, action="discarded", reason=reason)
 
     @router.post("/dlq/redrive", response_class=HTMLResponse)
-    async def dlq_redrive_all(request: Request, who: Operator,
-                              group: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "",
-                              type: Annotated[str, Form()] = "") -> Response:
+    async def dlq_redrive_all(
+        request: Request,
+        who: Operator,
+        group: Annotated[str, Form()] = "",
+        reason: Annotated[str, Form()] = "",
+        type: Annotated[str, Form()] = "",
+    ) -> Response:
         """Redrive every dead letter matching the page's filter (group, reason, type), or all of them."""
         items = await dlq_ops.list_dead(redis, names, dlq_ops.DlqFilter(group or None, reason or None, type or None))
         await dlq_ops.redrive(redis, names, [d.id for d in items], operator=who.sub)

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 from markupsafe import Markup, escape
 
-from shared.clock import local, utcnow
 from ops import metrics
 from ops.groups import GroupStats, dead_letter_counts, group_stats
+from shared.clock import local, utcnow
 
 log = logging.getLogger("linli.console")
 WINDOW = timedelta(hours=1)

@@ -45,8 +45,9 @@ def load(ctx) -> None:
     """Insert the demo branches, titles, copies and readers (idempotent)."""
     with ctx.store.transaction() as session:
         for code, name, institution, floating, community in BRANCHES:
-            catalog.upsert_branch(session, code=code, name=name, institution=institution, floating=floating,
-                                  community=community)
+            catalog.upsert_branch(
+                session, code=code, name=name, institution=institution, floating=floating, community=community
+            )
         for isbn, title, author in TITLES:
             catalog.upsert_title(session, isbn=isbn, title=title, author=author)
         for barcode, isbn, home in COPIES:

@@ -13,7 +13,17 @@ from services.notify.adapters.orm import Recipient
 PEOPLE = [  # user id, name, roles, community, duty categories, on duty, language, quiet hours, digest hour
     ("staff:li-yao", "李瑶", "staff", "明珠花苑", "*", True, "zh-CN", None, None),
     ("staff:wang-jianguo", "王建国", "staff", None, "manhole,street_light,leak,electrical", True, "zh-CN", None, None),
-    ("staff:zhao-gang", "赵刚", "staff", None, "manhole,street_light,leak,electrical", False, "zh-CN", ("22:00", "07:00"), None),
+    (
+        "staff:zhao-gang",
+        "赵刚",
+        "staff",
+        None,
+        "manhole,street_light,leak,electrical",
+        False,
+        "zh-CN",
+        ("22:00", "07:00"),
+        None,
+    ),
     ("resident:zhang-xiaosen", "张晓森", "resident", "北翟营", "*", False, "zh-CN", ("22:00", "07:00"), None),
     ("resident:zhao-xiaotong", "赵晓彤", "resident", "明珠花苑", "*", False, "en", ("22:30", "06:30"), None),
     ("volunteer:zhang-xiuqin", "张秀芹", "volunteer,team_leader", "3502", "*", False, "zh-CN", ("21:00", "07:00"), 20),
@@ -28,7 +38,19 @@ def load(ctx) -> None:
         for uid, name, roles, community, cats, duty, lang, quiet, digest in PEOPLE:
             if session.get(Recipient, uid) is not None:
                 continue
-            session.add(Recipient(
-                user_id=uid, display_name=name, roles=roles, community=community, categories=cats, on_duty=duty,
-                language=lang, quiet_start=quiet[0] if quiet else None, quiet_end=quiet[1] if quiet else None,
-                digest_hour=digest, channels=[], muted={}))
+            session.add(
+                Recipient(
+                    user_id=uid,
+                    display_name=name,
+                    roles=roles,
+                    community=community,
+                    categories=cats,
+                    on_duty=duty,
+                    language=lang,
+                    quiet_start=quiet[0] if quiet else None,
+                    quiet_end=quiet[1] if quiet else None,
+                    digest_hour=digest,
+                    channels=[],
+                    muted={},
+                )
+            )

@@ -24,8 +24,13 @@ BATCH = 200
 
 def tick(ctx: ServiceContext, now: datetime) -> int:
     """Run every periodic step once; returns how many events were emitted (a count of work done)."""
-    return (materialise_plans(ctx, now) + announce_due(ctx, now) + flag_missed(ctx, now) + escalate(ctx, now)
-            + weekly_digests(ctx, now))
+    return (
+        materialise_plans(ctx, now)
+        + announce_due(ctx, now)
+        + flag_missed(ctx, now)
+        + escalate(ctx, now)
+        + weekly_digests(ctx, now)
+    )
 
 
 def materialise_plans(ctx: ServiceContext, now: datetime) -> int:
@@ -52,8 +57,15 @@ def _claim(session: Session, visit_id: str, **where_null_set) -> bool:
 def _candidates(ctx: ServiceContext, *conditions) -> list[str]:
     """Ids of visits matching ``conditions`` (Visit and its Elder), oldest first, at most BATCH."""
     with Session(ctx.store.engine) as session:
-        return list(session.exec(select(Visit.id).join(Elder, Elder.id == Visit.elder_id).where(*conditions)
-                                 .order_by(Visit.due_at).limit(BATCH)))
+        return list(
+            session.exec(
+                select(Visit.id)
+                .join(Elder, Elder.id == Visit.elder_id)
+                .where(*conditions)
+                .order_by(Visit.due_at)
+                .limit(BATCH)
+            )
+        )
 
 
 def _late(now: datetime, periods: int):
@@ -72,30 +84,58 @@ def announce_due(ctx: ServiceContext, now: datetime) -> int:
             visit = session.get(Visit, visit_id)
             elder = session.get(Elder, visit.elder_id)
             team = team_of(session, elder.team_id)
-            ctx.emit(session, VisitDue(
-                elder_id=elder.id, community=elder.community, building=elder.building, unit=elder.unit,
-                visit_id=visit.id, due_at=as_utc(visit.due_at), elder_name=elder.name, tier=elder.tier,
-                volunteer_users=paired_users(session, elder.id), address=address(elder), checklist=CHECKLIST,
-                campaign_id=visit.campaign_id, team_leader=team.leader if team else None, kind=visit.kind,
-            ), subject=visit.id)
+            ctx.emit(
+                session,
+                VisitDue(
+                    elder_id=elder.id,
+                    community=elder.community,
+                    building=elder.building,
+                    unit=elder.unit,
+                    visit_id=visit.id,
+                    due_at=as_utc(visit.due_at),
+                    elder_name=elder.name,
+                    tier=elder.tier,
+                    volunteer_users=paired_users(session, elder.id),
+                    address=address(elder),
+                    checklist=CHECKLIST,
+                    campaign_id=visit.campaign_id,
+                    team_leader=team.leader if team else None,
+                    kind=visit.kind,
+                ),
+                subject=visit.id,
+            )
             count += 1
     return count
 
 
 def _missed_event(session: Session, visit: Visit, elder: Elder, level: int, staff: bool) -> VisitMissed:
     team = team_of(session, elder.team_id)
-    escalated_to = ((team.staff_contact if team and team.staff_contact else "staff") if staff else None)
-    return VisitMissed(elder_id=elder.id, community=elder.community, building=elder.building, unit=elder.unit,
-                       visit_id=visit.id, due_at=as_utc(visit.due_at), tier=elder.tier, miss_count=level,
-                       escalated_to=escalated_to, team_leader=team.leader if team else None,
-                       critical=elder.tier == "high_risk", elder_name=elder.name, address=address(elder),
-                       volunteer_users=paired_users(session, elder.id))
+    escalated_to = (team.staff_contact if team and team.staff_contact else "staff") if staff else None
+    return VisitMissed(
+        elder_id=elder.id,
+        community=elder.community,
+        building=elder.building,
+        unit=elder.unit,
+        visit_id=visit.id,
+        due_at=as_utc(visit.due_at),
+        tier=elder.tier,
+        miss_count=level,
+        escalated_to=escalated_to,
+        team_leader=team.leader if team else None,
+        critical=elder.tier == "high_risk",
+        elder_name=elder.name,
+        address=address(elder),
+        volunteer_users=paired_users(session, elder.id),
+    )
 
 
 def _previous_missed(session: Session, visit: Visit) -> bool:
     """Whether the elder's visit before this one was missed too (two misses in a row)."""
-    before = session.exec(select(Visit).where(Visit.elder_id == visit.elder_id, Visit.due_at < visit.due_at,
-                                              Visit.kind != "adhoc").order_by(Visit.due_at.desc())).first()
+    before = session.exec(
+        select(Visit)
+        .where(Visit.elder_id == visit.elder_id, Visit.due_at < visit.due_at, Visit.kind != "adhoc")
+        .order_by(Visit.due_at.desc())
+    ).first()
     return before is not None and before.status == "missed"
 
 
@@ -110,10 +150,19 @@ def flag_missed(ctx: ServiceContext, now: datetime) -> int:
             visit = session.get(Visit, visit_id)
             elder = session.get(Elder, visit.elder_id)
             again = _previous_missed(session, visit)
-            claimed = session.execute(update(Visit).where(
-                Visit.id == visit_id, Visit.missed_at.is_(None), Visit.status == "scheduled",
-            ).values(missed_at=now, status="missed", escalated_at=now if again else None)
-              .execution_options(synchronize_session=False)).rowcount == 1
+            claimed = (
+                session.execute(
+                    update(Visit)
+                    .where(
+                        Visit.id == visit_id,
+                        Visit.missed_at.is_(None),
+                        Visit.status == "scheduled",
+                    )
+                    .values(missed_at=now, status="missed", escalated_at=now if again else None)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                == 1
+            )
             if not claimed:
                 continue
             ctx.emit(session, _missed_event(session, visit, elder, 2 if again else 1, again), subject=visit.id)
@@ -128,9 +177,19 @@ def escalate(ctx: ServiceContext, now: datetime) -> int:
         with ctx.store.transaction() as session:
             visit = session.get(Visit, visit_id)
             elder = session.get(Elder, visit.elder_id)
-            claimed = session.execute(update(Visit).where(
-                Visit.id == visit_id, Visit.escalated_at.is_(None), Visit.status == "missed",
-            ).values(escalated_at=now).execution_options(synchronize_session=False)).rowcount == 1
+            claimed = (
+                session.execute(
+                    update(Visit)
+                    .where(
+                        Visit.id == visit_id,
+                        Visit.escalated_at.is_(None),
+                        Visit.status == "missed",
+                    )
+                    .values(escalated_at=now)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                == 1
+            )
             if not claimed:
                 continue
             ctx.emit(session, _missed_event(session, visit, elder, 2, True), subject=visit.id)
@@ -159,9 +218,18 @@ def weekly_digests(ctx: ServiceContext, now: datetime) -> int:
                 continue
             team = session.get(Team, team_id)
             idle = sum(1 for v in reports.idle_volunteers(session, now) if v["team_id"] == team_id)
-            ctx.emit(session, VolunteerDigestReady(team_id=team.id, team_leader=team.leader, team_name=team.name,
-                                                   week_start=start, week_end=end, volunteers_idle=idle,
-                                                   **reports.team_week(session, team.id, start, end)),
-                     subject=team.id)
+            ctx.emit(
+                session,
+                VolunteerDigestReady(
+                    team_id=team.id,
+                    team_leader=team.leader,
+                    team_name=team.name,
+                    week_start=start,
+                    week_end=end,
+                    volunteers_idle=idle,
+                    **reports.team_week(session, team.id, start, end),
+                ),
+                subject=team.id,
+            )
             count += 1
     return count

@@ -86,8 +86,9 @@ def sqlite_engine(url: str) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30,
-                                              "factory": TurnTakingConnection})
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30, "factory": TurnTakingConnection}
+    )
     turn = threading.Lock()
 
     @event.listens_for(engine, "connect")
@@ -161,8 +162,7 @@ class Checkpointer:
         def _later_checkpoints(dbapi_conn, _record) -> None:
             dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={int(backstop_pages)}")
 
-        self._thread = threading.Thread(target=self._run, name=f"sqlite-checkpoint-{Path(self.path).name}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"sqlite-checkpoint-{Path(self.path).name}", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:

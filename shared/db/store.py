@@ -22,6 +22,8 @@ TOUCHED = "linli_touched"
 def touch(session: Session, tag: str) -> None:
     """Mark ``session``'s transaction as having written ``tag`` (see :meth:`Store.after_commit`)."""
     session.info.setdefault(TOUCHED, set()).add(tag)
+
+
 POSTGRES_THREADS = 4
 
 

@@ -104,7 +104,7 @@ class EventConsumer:
     def stream_keys(self, names: StreamNames) -> list[str]:
         """The Redis keys this group reads: its source streams and its own retry stream."""
         keys = [s if ":" in s and s.startswith(names.prefix + ":") else names.events(s) for s in self.streams]
-        return keys + [names.retry(self.group)]
+        return [*keys, names.retry(self.group)]
 
 
 @dataclass
@@ -190,8 +190,12 @@ class ConsumerRuntime:
         return self.consumer.group
 
     async def handle_entries(
-        self, stream: str, entries: list[tuple[bytes, dict[bytes, bytes]]], deliveries: dict[bytes, int] | None = None,
-        *, first_read: bool = False,
+        self,
+        stream: str,
+        entries: list[tuple[bytes, dict[bytes, bytes]]],
+        deliveries: dict[bytes, int] | None = None,
+        *,
+        first_read: bool = False,
     ) -> BatchOutcome:
         """Apply a batch read from ``stream`` and acknowledge what is finished.
 
@@ -206,7 +210,10 @@ class ConsumerRuntime:
             self.in_flight.difference_update(ids)
 
     async def _handle(
-        self, stream: str, entries: list[tuple[bytes, dict[bytes, bytes]]], deliveries: dict[bytes, int],
+        self,
+        stream: str,
+        entries: list[tuple[bytes, dict[bytes, bytes]]],
+        deliveries: dict[bytes, int],
         first_read: bool,
     ) -> BatchOutcome:
         outcome = BatchOutcome()
@@ -323,8 +330,9 @@ class ConsumerRuntime:
         finally:
             CURRENT_STREAM.reset(token)
 
-    def _run_batch(self, handler: BatchHandler, items: list[tuple[int, CloudEvent, EventData, str]], origin: str,
-                   session: Session) -> None:
+    def _run_batch(
+        self, handler: BatchHandler, items: list[tuple[int, CloudEvent, EventData, str]], origin: str, session: Session
+    ) -> None:
         token = CURRENT_STREAM.set(origin)
         try:
             handler(self.context, [(envelope, data) for _, envelope, data, _ in items], session)
@@ -338,8 +346,16 @@ class ConsumerRuntime:
             CURRENT_STREAM.reset(token)
 
     def _log_failure(self, envelope: CloudEvent, exc: Exception) -> None:
-        log.warning("handler failed", extra={"group": self.group, "event_id": envelope.id, "event_type": envelope.type,
-                                             "correlation_id": envelope.correlationid, "error": exc.__class__.__name__})
+        log.warning(
+            "handler failed",
+            extra={
+                "group": self.group,
+                "event_id": envelope.id,
+                "event_type": envelope.type,
+                "correlation_id": envelope.correlationid,
+                "error": exc.__class__.__name__,
+            },
+        )
 
     def _apply(self, work: Work) -> dict[bytes, Any]:
         """Run handlers in one transaction, a savepoint per event (the careful path).
@@ -381,7 +397,11 @@ class ConsumerRuntime:
         return statuses
 
     async def _settle(
-        self, stream: str, raws: dict[bytes, dict[bytes, bytes]], outcome: BatchOutcome, deliveries: dict[bytes, int],
+        self,
+        stream: str,
+        raws: dict[bytes, dict[bytes, bytes]],
+        outcome: BatchOutcome,
+        deliveries: dict[bytes, int],
         first_read: bool = False,
     ) -> None:
         """Acknowledge finished entries, dead-letter invalid ones, remember why others failed."""
@@ -398,9 +418,17 @@ class ConsumerRuntime:
         for entry_id, (reason, detail) in outcome.dead.items():
             pipe.xadd(
                 self.names.dead_letter,
-                dead_letter_fields(raw=raws[entry_id], stream=stream, entry_id=entry_id, group=group,
-                                   deliveries=deliveries.get(entry_id, 1), reason=reason, error=detail),
-                maxlen=self.dlq_maxlen, approximate=True,
+                dead_letter_fields(
+                    raw=raws[entry_id],
+                    stream=stream,
+                    entry_id=entry_id,
+                    group=group,
+                    deliveries=deliveries.get(entry_id, 1),
+                    reason=reason,
+                    error=detail,
+                ),
+                maxlen=self.dlq_maxlen,
+                approximate=True,
             )
             finished.append(entry_id)
         if finished:
@@ -413,5 +441,9 @@ class ConsumerRuntime:
         if self.metrics is not None:
             self.metrics.observe_batch(group, outcome)
         if outcome.dead:
-            log.warning("dead-lettered %d invalid entries from %s", len(outcome.dead), stream,
-                        extra={"group": group, "reasons": sorted({r for r, _ in outcome.dead.values()})})
+            log.warning(
+                "dead-lettered %d invalid entries from %s",
+                len(outcome.dead),
+                stream,
+                extra={"group": group, "reasons": sorted({r for r, _ in outcome.dead.values()})},
+            )

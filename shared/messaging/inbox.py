@@ -36,7 +36,8 @@ class Inbox:
         ).bindparams(bindparam("ids", type_=ARRAY(String)))
         t = self.table
         self._seen_chunk = select(t.c.event_id).where(  # elsewhere (SQLite): up to 500 ids at a time
-            t.c.consumer_group == bindparam("group"), t.c.event_id.in_(bindparam("ids", expanding=True)))
+            t.c.consumer_group == bindparam("group"), t.c.event_id.in_(bindparam("ids", expanding=True))
+        )
 
     def claim(self, session: Session, group: str, event_id: str, event_type: str) -> bool:
         """Record ``event_id`` for ``group``; ``False`` if it was handled before.
@@ -58,27 +59,34 @@ class Inbox:
     def seen_among(self, session: Session, group: str, event_ids: list[str]) -> set[str]:
         """Which of ``event_ids`` this group handled before (one query for a whole batch; on
         PostgreSQL the ids go as one array parameter)."""
-        t = self.table
         if session.get_bind().dialect.name == "postgresql":
             return set(session.execute(self._pg_seen, {"ids": event_ids, "group": group}).scalars())
         found: set[str] = set()
         for start in range(0, len(event_ids), 500):
-            found.update(session.execute(self._seen_chunk, {"group": group, "ids": event_ids[start:start + 500]})
-                         .scalars())
+            found.update(
+                session.execute(self._seen_chunk, {"group": group, "ids": event_ids[start : start + 500]}).scalars()
+            )
         return found
 
     def record(self, session: Session, group: str, event_id: str, event_type: str) -> None:
         """Write the inbox row of an event known to be new (a racing replica fails on the key)."""
         session.execute(
-            insert(self.table).values(consumer_group=group, event_id=event_id, event_type=event_type, handled_at=utcnow())
+            insert(self.table).values(
+                consumer_group=group, event_id=event_id, event_type=event_type, handled_at=utcnow()
+            )
         )
 
     def record_many(self, session: Session, group: str, events: list[tuple[str, str]]) -> None:
         """Write the inbox rows of ``(event_id, event_type)`` pairs known to be new, in one statement."""
         handled_at = utcnow()
-        insert_many(session, self.table, [
-            {"consumer_group": group, "event_id": event_id, "event_type": event_type, "handled_at": handled_at}
-            for event_id, event_type in events])
+        insert_many(
+            session,
+            self.table,
+            [
+                {"consumer_group": group, "event_id": event_id, "event_type": event_type, "handled_at": handled_at}
+                for event_id, event_type in events
+            ],
+        )
 
     def seen(self, session: Session, group: str, event_id: str) -> bool:
         t = self.table
@@ -104,7 +112,7 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         return
     quote = connection.dialect.identifier_preparer
     columns = list(rows[0])
-    statement = (f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c) for c in columns)}) FROM STDIN")
+    statement = f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c) for c in columns)}) FROM STDIN"
     driver = connection.connection.driver_connection
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:

@@ -9,13 +9,30 @@ publishes everything once Redis is back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
 import redis
-from sqlalchemy import (Column, Connection, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text,
-                        bindparam, cast, delete, insert, select, update)
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from shared.clock import Clock, utcnow
@@ -57,9 +74,16 @@ class Outbox:
         ``stream`` is the logical stream (``tickets``, ``partner:CN-SJZ-LIB:out``); the relay
         adds the configured prefix.
         """
-        session.execute(self._insert, {"event_id": event.id, "stream": stream or self.default_stream,
-                                       "event_type": event.type, "payload": event.to_json(),
-                                       "created_at": utcnow()})
+        session.execute(
+            self._insert,
+            {
+                "event_id": event.id,
+                "stream": stream or self.default_stream,
+                "event_type": event.type,
+                "payload": event.to_json(),
+                "created_at": utcnow(),
+            },
+        )
         touch(session, "outbox")
         return event
 
@@ -213,13 +237,17 @@ def _row_id(row) -> int:
 # backlog (what the planner picks for a table not analyzed yet), and do not wait for the WAL flush at
 # commit: a commit lost in a server crash leaves its rows pending, so they are published again, the
 # duplicate that a crash between XADD and commit causes as well (consumers' inboxes absorb it).
-_PG_CLAIM_SETTINGS = ("SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true),"
-                      " set_config('synchronous_commit', 'off', true)")
+_PG_CLAIM_SETTINGS = (
+    "SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true),"
+    " set_config('synchronous_commit', 'off', true)"
+)
 # id = ANY(ARRAY(…)) finds the claimed rows by primary key whatever the planner's statistics say; the
 # payload comes back as its UTF-8 bytes (binary results), what XADD sends, with no decoding and encoding.
-_PG_CLAIM = ("UPDATE {table} SET sent_at = %(now)s WHERE id = ANY(ARRAY(SELECT id FROM {table} WHERE sent_at IS NULL"
-             " ORDER BY id LIMIT %(batch)s FOR UPDATE SKIP LOCKED))"
-             " RETURNING id, stream, event_type, convert_to(payload, 'UTF8')")
+_PG_CLAIM = (
+    "UPDATE {table} SET sent_at = %(now)s WHERE id = ANY(ARRAY(SELECT id FROM {table} WHERE sent_at IS NULL"
+    " ORDER BY id LIMIT %(batch)s FOR UPDATE SKIP LOCKED))"
+    " RETURNING id, stream, event_type, convert_to(payload, 'UTF8')"
+)
 
 
 class OutboxRelay:
@@ -270,13 +298,17 @@ class OutboxRelay:
         """``UPDATE … RETURNING`` of the oldest pending rows (SQLite: its one writer excludes replicas)."""
         t = self.outbox.table
         oldest = select(t.c.id).where(t.c.sent_at.is_(None)).order_by(t.c.id).limit(self.batch)
-        return (update(t).where(t.c.id.in_(oldest.scalar_subquery())).values(sent_at=bindparam("now"))
-                .returning(t.c.id, t.c.stream, t.c.event_type, cast(t.c.payload, LargeBinary)))  # UTF-8 bytes
+        return (
+            update(t)
+            .where(t.c.id.in_(oldest.scalar_subquery()))
+            .values(sent_at=bindparam("now"))
+            .returning(t.c.id, t.c.stream, t.c.event_type, cast(t.c.payload, LargeBinary))
+        )  # UTF-8 bytes
 
     def wake(self) -> None:
         """Tell the relay new rows were committed (safe from any thread)."""
         if self._loop is not None and self._wakeup is not None:
-            try:
+            try:  # noqa: SIM105 - on every commit; cheaper than contextlib.suppress
                 self._loop.call_soon_threadsafe(self._wakeup.set)
             except RuntimeError:  # loop closed during shutdown
                 pass
@@ -391,10 +423,8 @@ class OutboxRelay:
                 if claimed is not None or count >= self.batch:
                     continue
                 self._wakeup.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=self.idle_poll_s)
-                except TimeoutError:
-                    pass
         finally:
             if claimed is not None:
                 claimed.rollback()

@@ -110,7 +110,9 @@ class Reclaimer:
                 outcome = await runtime.handle_entries(stream, present)
         return outcome
 
-    async def _dead_letter(self, stream: str, items: list[tuple[bytes, int]], min_idle: int, outcome: BatchOutcome) -> None:
+    async def _dead_letter(
+        self, stream: str, items: list[tuple[bytes, int]], min_idle: int, outcome: BatchOutcome
+    ) -> None:
         runtime = self.runtime
         group = runtime.group
         ids = [i for i, _ in items]
@@ -124,15 +126,26 @@ class Reclaimer:
         for (entry_id, fields), error in zip(won.items(), errors, strict=True):
             pipe.xadd(
                 runtime.names.dead_letter,
-                dead_letter_fields(raw=fields or {}, stream=stream, entry_id=entry_id, group=group,
-                                   deliveries=deliveries_of[entry_id],
-                                   reason="handler_failed" if fields else "entry_trimmed",
-                                   error=(error or b"").decode(errors="replace") or "unknown error"),
-                maxlen=runtime.dlq_maxlen, approximate=True,
+                dead_letter_fields(
+                    raw=fields or {},
+                    stream=stream,
+                    entry_id=entry_id,
+                    group=group,
+                    deliveries=deliveries_of[entry_id],
+                    reason="handler_failed" if fields else "entry_trimmed",
+                    error=(error or b"").decode(errors="replace") or "unknown error",
+                ),
+                maxlen=runtime.dlq_maxlen,
+                approximate=True,
             )
             outcome.dead[entry_id] = ("handler_failed", (error or b"").decode(errors="replace"))
         pipe.xack(stream, group, *won)
         pipe.hdel(runtime.names.errors(group), *won)
         await pipe.execute()
-        log.warning("dead-lettered %d entries of %s after %d deliveries", len(won), stream, self.max_deliveries,
-                    extra={"group": group})
+        log.warning(
+            "dead-lettered %d entries of %s after %d deliveries",
+            len(won),
+            stream,
+            self.max_deliveries,
+            extra={"group": group},
+        )

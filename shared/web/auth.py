@@ -73,8 +73,9 @@ def _principal(claims: dict) -> Principal:
     roles = claims.get("roles") or []
     if isinstance(roles, str):
         roles = roles.split()
-    return Principal(sub=str(claims["sub"]), roles=frozenset(roles), name=claims.get("name"),
-                     community=claims.get("community"))
+    return Principal(
+        sub=str(claims["sub"]), roles=frozenset(roles), name=claims.get("name"), community=claims.get("community")
+    )
 
 
 _VERIFIED: dict[tuple[str, str, str], tuple[Principal, float]] = {}
@@ -106,13 +107,15 @@ async def current_principal(
     """The verified caller; 401 when no valid bearer token is given."""
     token = credentials.credentials if credentials else request.query_params.get("access_token")
     if not token:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "需要登录 / authentication required",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "需要登录 / authentication required", headers={"WWW-Authenticate": "Bearer"}
+        )
     try:
         return verified_principal(token)
     except jwt.PyJWTError as exc:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"令牌无效 / invalid token: {exc}",
-                            headers={"WWW-Authenticate": "Bearer"}) from None
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, f"令牌无效 / invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}
+        ) from None
 
 
 class allow:  # noqa: N801 - reads as a declaration on a route

@@ -8,7 +8,7 @@ or a thirteenth month is refused with a 422 before a use case sees it.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query
@@ -50,7 +50,7 @@ def _sane_day(value: date) -> date:
 
 def _sane_moment(value: datetime) -> datetime:
     _sane_day(value.date())
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _real_month(value: str) -> str:

@@ -45,8 +45,9 @@ class PageQuery:
 
 def page_query(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="rows per page")] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=400, pattern=r"^[A-Za-z0-9_\-=]*$",
-                                        description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=400, pattern=r"^[A-Za-z0-9_\-=]*$", description="next_cursor of the previous page")
+    ] = None,
 ) -> PageQuery:
     return PageQuery(limit, cursor or None)
 
@@ -67,8 +68,11 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
         values = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         values = None
-    if not isinstance(values, list) or len(values) != size or \
-            not all(v is None or isinstance(v, str | int | float) for v in values):
+    if (
+        not isinstance(values, list)
+        or len(values) != size
+        or not all(v is None or isinstance(v, str | int | float) for v in values)
+    ):
         raise Invalid("分页游标无效 / invalid cursor", code="bad_cursor")
     return values
 
@@ -93,8 +97,9 @@ def _typed(column: ColumnElement[Any], value: Any) -> Any:
     return value
 
 
-def keyset(stmt: Select[Any], key: Sequence[ColumnElement[Any]], page: PageQuery, *,
-           descending: bool = False) -> Select[Any]:
+def keyset(
+    stmt: Select[Any], key: Sequence[ColumnElement[Any]], page: PageQuery, *, descending: bool = False
+) -> Select[Any]:
     """``stmt`` ordered by ``key`` (unique, non-null columns), after the cursor, one row more than a page."""
     ordered = stmt.order_by(*[c.desc() if descending else c.asc() for c in key]).limit(page.limit + 1)
     if page.cursor is None:
@@ -108,8 +113,9 @@ def keyset(stmt: Select[Any], key: Sequence[ColumnElement[Any]], page: PageQuery
     return ordered.where(or_(*after))
 
 
-def page_of(rows: Sequence[Any], page: PageQuery, key: Callable[[Any], Sequence[Any]],
-            view: Callable[[Any], T] | None = None) -> Page[T]:
+def page_of(
+    rows: Sequence[Any], page: PageQuery, key: Callable[[Any], Sequence[Any]], view: Callable[[Any], T] | None = None
+) -> Page[T]:
     """The page for ``rows`` fetched with :func:`keyset` (``limit + 1`` of them): items and next cursor."""
     more = len(rows) > page.limit
     shown = rows[: page.limit]
@@ -117,15 +123,16 @@ def page_of(rows: Sequence[Any], page: PageQuery, key: Callable[[Any], Sequence[
     return Page[Any](items=items, next_cursor=encode_cursor(key(shown[-1])) if more and shown else None)
 
 
-def page_in_memory(rows: Sequence[Any], page: PageQuery, key: Callable[[Any], Sequence[Any]],
-                   view: Callable[[Any], T] | None = None) -> Page[T]:
+def page_in_memory(
+    rows: Sequence[Any], page: PageQuery, key: Callable[[Any], Sequence[Any]], view: Callable[[Any], T] | None = None
+) -> Page[T]:
     """Pagination of a list already in memory and sorted by ``key`` (small lists built in Python)."""
     start = 0
     if page.cursor is not None:
         after = decode_cursor(page.cursor, len(key(rows[0])) if rows else 0) if rows else None
         if after is not None:
             start = next((i for i, r in enumerate(rows) if _jsonable(key(r)) > after), len(rows))
-    return page_of(rows[start: start + page.limit + 1], page, key, view)
+    return page_of(rows[start : start + page.limit + 1], page, key, view)
 
 
 def _jsonable(key: Sequence[Any]) -> list[Any]:

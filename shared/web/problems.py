@@ -76,10 +76,17 @@ def problem(
     english = prefers_english(request)
     default_code, zh, en = TITLES.get(status, (f"http_{status}", "请求失败", "Request failed"))
     code = code or default_code
-    body = Problem(type=f"urn:linli:problem:{code}", title=en if english else zh, status=status, code=code,
-                   detail=detail, errors=errors)
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM_JSON,
-                        headers=headers)
+    body = Problem(
+        type=f"urn:linli:problem:{code}",
+        title=en if english else zh,
+        status=status,
+        code=code,
+        detail=detail,
+        errors=errors,
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
 
 
 def validation_errors(request: Request | None, errors: list[dict[str, Any]]) -> list[FieldProblem]:
@@ -88,8 +95,11 @@ def validation_errors(request: Request | None, errors: list[dict[str, Any]]) -> 
     out = []
     for error in errors[:50]:
         loc = ".".join(str(part) for part in error.get("loc", ()))
-        out.append(FieldProblem(field=loc[:200] or "body", code=str(error.get("type", "invalid")),
-                                message=field_message(error, english)))
+        out.append(
+            FieldProblem(
+                field=loc[:200] or "body", code=str(error.get("type", "invalid")), message=field_message(error, english)
+            )
+        )
     return out
 
 

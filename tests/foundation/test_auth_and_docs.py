@@ -89,8 +89,11 @@ def test_event_schemas_in_docs_are_current():
 
     folder = Path(__file__).resolve().parents[2] / "docs" / "events"
     expected = render_event_schemas()
-    stale = [name for name, text in expected.items()
-             if not (folder / name).exists() or (folder / name).read_text(encoding="utf-8") != text]
+    stale = [
+        name
+        for name, text in expected.items()
+        if not (folder / name).exists() or (folder / name).read_text(encoding="utf-8") != text
+    ]
     extra = sorted(p.name for p in folder.glob("*.json") if p.name not in expected)
     assert not stale and not extra, f"run `linli docs`: stale {stale}, no longer produced {extra}"
 

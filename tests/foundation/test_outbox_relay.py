@@ -32,8 +32,9 @@ def backlog(url: str, count: int) -> tuple[Store, list[str]]:
     store.create_all()
     with store.transaction() as session:
         for i in range(count):
-            probe.outbox.add(session, new_event(TicketOpened(ticket_id=f"T{i}", category="leak", title="x")),
-                             stream="tickets")
+            probe.outbox.add(
+                session, new_event(TicketOpened(ticket_id=f"T{i}", category="leak", title="x")), stream="tickets"
+            )
     t = probe.outbox.table
     with store.engine.connect() as conn:
         ids = conn.execute(select(t.c.event_id).order_by(t.c.id)).scalars().all()
@@ -97,7 +98,7 @@ async def test_two_relays_on_postgresql_never_publish_the_same_row(pg_database, 
     relays = [OutboxRelay(s.engine, probe.outbox, redis_url, StreamNames(prefix), batch=50) for s in (store, replica)]
     running = [asyncio.create_task(relay.run()) for relay in relays]
     await eventually(lambda: sum(relay.published for relay in relays) >= len(ids), timeout=30)
-    for relay, task in zip(relays, running):
+    for relay, task in zip(relays, running, strict=False):
         await stop(relay, task)
     published = streamed_ids(redis_url, prefix)
     assert sorted(published) == sorted(ids)  # each row exactly once

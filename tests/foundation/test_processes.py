@@ -21,12 +21,23 @@ DUTY = {"user_id": "staff:li-yao", "display_name": "李瑶", "roles": ["staff"],
 
 @pytest.fixture
 def process_env(redis_url, prefix, tmp_path) -> dict[str, str]:
-    return {"REDIS_URL": redis_url, "LINLI_STREAM_PREFIX": prefix, "LINLI_VAR_DIR": str(tmp_path / "var"),
-            "LINLI_CLAIM_IDLE_MS": "1000", "LINLI_RETRY_BASE_MS": "200", "LINLI_LOG_LEVEL": "WARNING"}
+    return {
+        "REDIS_URL": redis_url,
+        "LINLI_STREAM_PREFIX": prefix,
+        "LINLI_VAR_DIR": str(tmp_path / "var"),
+        "LINLI_CLAIM_IDLE_MS": "1000",
+        "LINLI_RETRY_BASE_MS": "200",
+        "LINLI_LOG_LEVEL": "WARNING",
+    }
 
 
 def report(n: int) -> dict:
-    return {"category": "manhole", "title": f"井盖松动 {n}", "description": "亚龙花园楼下井盖翘起", "community": "北翟营"}
+    return {
+        "category": "manhole",
+        "title": f"井盖松动 {n}",
+        "description": "亚龙花园楼下井盖翘起",
+        "community": "北翟营",
+    }
 
 
 async def staff_inbox(base: str) -> list[dict]:
@@ -39,7 +50,9 @@ async def test_all_services_in_one_process(process_env, tmp_path):
     linli.start()
     try:
         async with httpx.AsyncClient(base_url=linli.url) as client:
-            assert (await client.put("/api/notify/recipients/staff:li-yao", headers=STAFF, json=DUTY)).status_code == 200
+            assert (
+                await client.put("/api/notify/recipients/staff:li-yao", headers=STAFF, json=DUTY)
+            ).status_code == 200
             r = await client.post("/api/tickets/tickets", headers=RESIDENT, json=report(1))
             assert r.status_code == 201, r.text
         messages = await eventually(lambda: staff_inbox(linli.url), timeout=20)
@@ -48,15 +61,20 @@ async def test_all_services_in_one_process(process_env, tmp_path):
         linli.stop()
 
 
-async def test_a_killed_notify_process_still_delivers_every_event_exactly_once(process_env, tmp_path, redis_url, prefix):
+async def test_a_killed_notify_process_still_delivers_every_event_exactly_once(
+    process_env, tmp_path, redis_url, prefix
+):
     tickets = LinliProcess(["tickets"], process_env, tmp_path / "tickets.log")
     notify = LinliProcess(["notify"], process_env, tmp_path / "notify.log")
     tickets.start()
     notify.start()
     try:
         async with httpx.AsyncClient(base_url=notify.url) as client:
-            assert (await client.put("/api/notify/recipients/staff:li-yao", headers=STAFF, json=DUTY)).status_code == 200
+            assert (
+                await client.put("/api/notify/recipients/staff:li-yao", headers=STAFF, json=DUTY)
+            ).status_code == 200
         async with httpx.AsyncClient(base_url=tickets.url) as client:
+
             async def post(n: int) -> str:
                 r = await client.post("/api/tickets/tickets", headers=RESIDENT, json=report(n))
                 assert r.status_code == 201, r.text
@@ -67,8 +85,7 @@ async def test_a_killed_notify_process_still_delivers_every_event_exactly_once(p
             notify.kill()  # mid-stream: some messages stored, others read but unacknowledged or unread
             ticket_ids = await burst
         notify.start()  # a new process: new consumer name, the dead one's pending entries are reclaimed
-        messages = await eventually(
-            lambda: _all_delivered(notify.url, len(ticket_ids)), timeout=45)
+        messages = await eventually(lambda: _all_delivered(notify.url, len(ticket_ids)), timeout=45)
         subjects = [m["subject"] for m in messages]
         assert sorted(subjects) == sorted(ticket_ids)  # every ticket, none twice
         pending = redis.Redis.from_url(redis_url).xpending(f"{prefix}:tickets", "notify")["pending"]
@@ -111,8 +128,14 @@ def test_linli_run_says_what_to_install_when_there_is_no_redis(process_env, tmp_
     from tests.support.redis_server import free_port
 
     env = dict(process_env, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", PATH=str(tmp_path))
-    result = subprocess.run([sys.executable, "-m", "host.cli", "run", "notify"], env=env, capture_output=True,
-                            text=True, timeout=60, cwd=str(tmp_path.parent))
+    result = subprocess.run(
+        [sys.executable, "-m", "host.cli", "run", "notify"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=str(tmp_path.parent),
+    )
     assert result.returncode == 2
     assert "apt-get install redis-server" in result.stdout
 
@@ -127,8 +150,12 @@ def test_linli_run_refuses_a_port_in_use(process_env, tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "host.cli", "run", "notify", "--port", str(port)],
-                                env={**os.environ, **process_env}, capture_output=True, text=True,
-                                timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "host.cli", "run", "notify", "--port", str(port)],
+            env={**os.environ, **process_env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.returncode == 2
     assert "already in use" in result.stdout

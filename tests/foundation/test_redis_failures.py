@@ -23,12 +23,15 @@ async def test_outbox_publishes_after_a_redis_outage(start_runtime, settings, pr
 
         private_redis.stop()
         for i in range(3):  # writes keep succeeding while Redis is down
-            r = await client.post("/api/probe/report", headers=RESIDENT, json={"title": f"停电中{i}", "ticket_id": f"T{i + 2}"})
+            r = await client.post(
+                "/api/probe/report", headers=RESIDENT, json={"title": f"停电中{i}", "ticket_id": f"T{i + 2}"}
+            )
             assert r.status_code == 201
         private_redis.start()  # it comes back empty: no streams, no groups
 
-        titles = await eventually(lambda: [t for _, t in probe.effects(runtime)] if probe.effect_count(runtime) == 4 else None,
-                                  timeout=30)
+        titles = await eventually(
+            lambda: [t for _, t in probe.effects(runtime)] if probe.effect_count(runtime) == 4 else None, timeout=30
+        )
         assert sorted(titles) == sorted(["停电前", "停电中0", "停电中1", "停电中2"])
 
 
@@ -70,11 +73,11 @@ async def test_a_partner_writing_with_plain_xadd_is_consumed(start_runtime, sett
 async def test_a_plain_xrange_reader_parses_our_events_as_cloudevents(start_runtime, settings):
     names = StreamNames(settings.stream_prefix)
     plain = aredis.Redis.from_url(settings.redis_url, decode_responses=True)
-    async with start_runtime([probe.module]) as (runtime, client):
+    async with start_runtime([probe.module]) as (_runtime, client):
         r = await client.post("/api/probe/report", headers=RESIDENT, json={"title": "井盖松动", "ticket_id": "T-42"})
         event_id = r.json()["event_id"]
         entries = await eventually(lambda: plain.xrange(names.events("tickets")))
-    (_entry_id, fields), = entries
+    ((_entry_id, fields),) = entries
     assert fields["type"] == "cn.linli.tickets.TicketOpened.v1"
     event = json.loads(fields["cloudevent"])
     assert event["specversion"] == "1.0"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import UTC
 
 import pytest
 import redis.asyncio as aredis
@@ -188,15 +189,24 @@ def on_tickets(ctx, events, session) -> None:
         if data.title == "race" and not ctx.state.get("raced"):
             ctx.state["raced"] = True
             with ctx.store.engine.begin() as replica:  # another replica applies it first and commits
-                replica.execute(insert(ctx.module.inbox.table).values(
-                    consumer_group="batchprobe", event_id=event.id, event_type=event.type, handled_at=utcnow()))
+                replica.execute(
+                    insert(ctx.module.inbox.table).values(
+                        consumer_group="batchprobe", event_id=event.id, event_type=event.type, handled_at=utcnow()
+                    )
+                )
                 replica.execute(insert(BatchEffect.__table__).values(event_id=event.id, title="by the replica"))
     insert_many(session, BatchEffect.__table__, [{"event_id": event.id, "title": data.title} for event, data in events])
 
 
-batch_module = ServiceModule(name="batchprobe", title="batch probe", metadata=batch_metadata,
-                             outbox=Outbox(batch_metadata, default_stream="batchprobe"), inbox=Inbox(batch_metadata),
-                             migrations=None, consumer=batch_consumer)
+batch_module = ServiceModule(
+    name="batchprobe",
+    title="batch probe",
+    metadata=batch_metadata,
+    outbox=Outbox(batch_metadata, default_stream="batchprobe"),
+    inbox=Inbox(batch_metadata),
+    migrations=None,
+    consumer=batch_consumer,
+)
 
 
 def batch_effects(runtime) -> list[tuple[str, str]]:
@@ -215,8 +225,9 @@ def batch_store(request, pg_database, monkeypatch) -> str:
     return request.param
 
 
-async def test_a_batch_handler_gets_the_batch_and_a_failing_event_in_it_fails_alone(start_runtime, settings,
-                                                                                     batch_store):
+async def test_a_batch_handler_gets_the_batch_and_a_failing_event_in_it_fails_alone(
+    start_runtime, settings, batch_store
+):
     names = StreamNames(settings.stream_prefix)
     r = aredis.Redis.from_url(settings.redis_url)
     before, bad, after = ticket_event("前", "T-A"), ticket_event("boom 中", "T-B"), ticket_event("后", "T-C")
@@ -233,7 +244,8 @@ async def test_a_batch_handler_gets_the_batch_and_a_failing_event_in_it_fails_al
 
 
 async def test_a_batch_handler_keeps_its_runs_in_stream_order_and_batches_again_after_a_failure(
-        start_runtime, settings, batch_store):
+    start_runtime, settings, batch_store
+):
     names = StreamNames(settings.stream_prefix)
     r = aredis.Redis.from_url(settings.redis_url)
     events = [ticket_event(title, f"T{i}") for i, title in enumerate(["一", "boom 二", "三", "四"])]
@@ -248,8 +260,9 @@ async def test_a_batch_handler_keeps_its_runs_in_stream_order_and_batches_again_
     await r.aclose()
 
 
-async def test_rows_a_racing_replica_committed_first_make_its_event_a_duplicate(start_runtime, settings,
-                                                                               pg_database, monkeypatch, caplog):
+async def test_rows_a_racing_replica_committed_first_make_its_event_a_duplicate(
+    start_runtime, settings, pg_database, monkeypatch, caplog
+):
     """On PostgreSQL two replicas can apply the same reclaimed event at once: the second one's INSERT
     fails on the key, and the event counts as handled (by the other), not as failed."""
     batch_runs.clear()
@@ -261,8 +274,9 @@ async def test_rows_a_racing_replica_committed_first_make_its_event_a_duplicate(
         await xadd_event(r, names, event)
     async with start_runtime([batch_module]) as (runtime, _client):
         await eventually(lambda: none_pending(r, names.events("tickets"), "batchprobe"))
-        assert sorted(batch_effects(runtime)) == sorted([(first.id, "甲"), (racing.id, "by the replica"),
-                                                         (last.id, "乙")])
+        assert sorted(batch_effects(runtime)) == sorted(
+            [(first.id, "甲"), (racing.id, "by the replica"), (last.id, "乙")]
+        )
         assert await r.xlen(names.dead_letter) == 0
         assert not [rec for rec in caplog.records if rec.name == "linli.consumer"]  # never failed, never retried
     await r.aclose()
@@ -270,7 +284,7 @@ async def test_rows_a_racing_replica_committed_first_make_its_event_a_duplicate(
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_insert_many_writes_rows_and_reports_a_duplicate_key_as_an_integrity_error(backend, tmp_path, pg_database):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from sqlalchemy.exc import IntegrityError
 
@@ -279,7 +293,7 @@ def test_insert_many_writes_rows_and_reports_a_duplicate_key_as_an_integrity_err
     url = f"sqlite:///{tmp_path / 'batch.db'}" if backend == "sqlite" else pg_database("insert_many")
     store = Store("batchprobe", url, batch_metadata)
     store.create_all()
-    at = datetime(2026, 11, 28, 2, 0, 0, 123456, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 28, 2, 0, 0, 123456, tzinfo=UTC)
     rows = [{"consumer_group": "g", "event_id": f"e-{i}", "event_type": "t", "handled_at": at} for i in range(3)]
     with store.transaction() as session:
         insert_many(session, batch_module.inbox.table, rows)

@@ -61,7 +61,8 @@ def test_every_service_migrates_to_head_and_matches_its_models(database_url):
             tables = set(inspect(conn).get_table_names())
         assert {"outbox", "inbox"} <= tables
         assert not [d for d in diff if d[0] in ("add_table", "remove_table", "add_column", "remove_column")], (
-            f"{module.name}: models and migrations differ: {diff}; run `linli db revision {module.name} -m ...`")
+            f"{module.name}: models and migrations differ: {diff}; run `linli db revision {module.name} -m ...`"
+        )
         store.metadata.drop_all(store.engine)
         with store.engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")

@@ -8,13 +8,29 @@ RESIDENT = token("resident:zhang-xiaosen", "resident", name="张晓森")
 
 async def test_ticket_opened_reaches_on_duty_staff_inbox(start_runtime):
     async with start_runtime(["tickets", "notify"]) as (_runtime, client):
-        r = await client.put("/api/notify/recipients/staff:li-yao", headers=STAFF, json={
-            "user_id": "staff:li-yao", "display_name": "李瑶", "roles": ["staff"], "categories": ["manhole"],
-            "on_duty": True})
+        r = await client.put(
+            "/api/notify/recipients/staff:li-yao",
+            headers=STAFF,
+            json={
+                "user_id": "staff:li-yao",
+                "display_name": "李瑶",
+                "roles": ["staff"],
+                "categories": ["manhole"],
+                "on_duty": True,
+            },
+        )
         assert r.status_code == 200, r.text
-        r = await client.post("/api/tickets/tickets", headers=RESIDENT, json={
-            "category": "manhole", "title": "井盖松动", "description": "亚龙花园3号楼前井盖翘起，老人被绊倒",
-            "community": "北翟营", "building": "3"})
+        r = await client.post(
+            "/api/tickets/tickets",
+            headers=RESIDENT,
+            json={
+                "category": "manhole",
+                "title": "井盖松动",
+                "description": "亚龙花园3号楼前井盖翘起，老人被绊倒",
+                "community": "北翟营",
+                "building": "3",
+            },
+        )
         assert r.status_code == 201, r.text
         ticket_id = r.json()["id"]
 
@@ -31,12 +47,24 @@ async def test_ticket_opened_reaches_on_duty_staff_inbox(start_runtime):
 async def test_staff_messages_name_the_category_in_their_language(start_runtime):
     async with start_runtime(["tickets", "notify"]) as (_runtime, client):
         for user, language in (("staff:li-yao", "zh-CN"), ("staff:wang", "en")):
-            r = await client.put(f"/api/notify/recipients/{user}", headers=STAFF, json={
-                "user_id": user, "display_name": user, "roles": ["staff"], "categories": ["manhole"],
-                "on_duty": True, "language": language})
+            r = await client.put(
+                f"/api/notify/recipients/{user}",
+                headers=STAFF,
+                json={
+                    "user_id": user,
+                    "display_name": user,
+                    "roles": ["staff"],
+                    "categories": ["manhole"],
+                    "on_duty": True,
+                    "language": language,
+                },
+            )
             assert r.status_code == 200, r.text
-        r = await client.post("/api/tickets/tickets", headers=RESIDENT, json={
-            "category": "manhole", "title": "井盖松动", "description": "3号楼前", "community": "北翟营"})
+        r = await client.post(
+            "/api/tickets/tickets",
+            headers=RESIDENT,
+            json={"category": "manhole", "title": "井盖松动", "description": "3号楼前", "community": "北翟营"},
+        )
         assert r.status_code == 201, r.text
 
         async def body_of(who):

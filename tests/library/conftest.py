@@ -31,19 +31,28 @@ TITLES = {"9787020002207": "红楼梦", "9787536692930": "三体", "978750636543
 async def seed(client) -> None:
     """Branches, titles and copies through the API (as staff would set them up)."""
     for code, (name, institution, floating) in BRANCHES.items():
-        r = await client.put(f"/api/library/branches/{code}", headers=OPERATOR,
-                             json={"name": name, "institution": institution, "floating": floating})
+        r = await client.put(
+            f"/api/library/branches/{code}",
+            headers=OPERATOR,
+            json={"name": name, "institution": institution, "floating": floating},
+        )
         assert r.status_code == 200, r.text
     for isbn, title in TITLES.items():
         r = await client.put("/api/library/titles", headers=STAFF, json={"isbn": isbn, "title": title})
         assert r.status_code == 200, r.text
-    copies = [("ZHC-1", "9787020002207", "CN-SJZ-YH-ZHC"), ("ZHC-2", "9787536692930", "CN-SJZ-YH-ZHC"),
-              ("ZHC-3", "9787506365437", "CN-SJZ-YH-ZHC"), ("ZHC-4", "9787544253994", "CN-SJZ-YH-ZHC"),
-              ("ZHC-5", "9787544253994", "CN-SJZ-YH-ZHC"), ("FLT-1", "9787506365437", "CN-SJZ-YH-FLOAT"),
-              ("LIB-1", "9787544253994", "CN-SJZ-LIB")]
+    copies = [
+        ("ZHC-1", "9787020002207", "CN-SJZ-YH-ZHC"),
+        ("ZHC-2", "9787536692930", "CN-SJZ-YH-ZHC"),
+        ("ZHC-3", "9787506365437", "CN-SJZ-YH-ZHC"),
+        ("ZHC-4", "9787544253994", "CN-SJZ-YH-ZHC"),
+        ("ZHC-5", "9787544253994", "CN-SJZ-YH-ZHC"),
+        ("FLT-1", "9787506365437", "CN-SJZ-YH-FLOAT"),
+        ("LIB-1", "9787544253994", "CN-SJZ-LIB"),
+    ]
     for barcode, isbn, home in copies:
-        r = await client.post("/api/library/copies", headers=STAFF,
-                              json={"barcode": barcode, "isbn": isbn, "home_branch": home})
+        r = await client.post(
+            "/api/library/copies", headers=STAFF, json={"barcode": barcode, "isbn": isbn, "home_branch": home}
+        )
         assert r.status_code == 201, r.text
 
 
@@ -54,8 +63,9 @@ async def register(client, card: str, name: str, user: str | None = None) -> str
 
 
 async def checkout(client, reader_id: str, barcode: str, branch: str = "CN-SJZ-YH-ZHC"):
-    return await client.post("/api/library/checkout", headers=STAFF,
-                             json={"reader_id": reader_id, "barcode": barcode, "branch": branch})
+    return await client.post(
+        "/api/library/checkout", headers=STAFF, json={"reader_id": reader_id, "barcode": barcode, "branch": branch}
+    )
 
 
 def events(redis_url: str, stream: str, event_type: str | None = None) -> list[dict]:

@@ -22,8 +22,9 @@ async def test_racing_checkouts_never_exceed_three(lib, backend, monkeypatch, pg
             me = (await client.get(f"/api/library/readers/{reader}", headers=STAFF)).json()
             assert len(me["loans"]) == 3
             for loan in me["loans"]:
-                r = await client.post("/api/library/checkin", headers=STAFF,
-                                      json={"barcode": loan["barcode"], "branch": "CN-SJZ-YH-ZHC"})
+                r = await client.post(
+                    "/api/library/checkin", headers=STAFF, json={"barcode": loan["barcode"], "branch": "CN-SJZ-YH-ZHC"}
+                )
                 assert r.status_code == 200
         # the same copy raced by two readers is lent once
         from tests.library.conftest import CARD_B

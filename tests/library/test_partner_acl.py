@@ -24,8 +24,9 @@ class AclRedis(RedisServer):
 
 @pytest.fixture
 def acl_redis(tmp_path):
-    server = AclRedis(tmp_path / "acl-redis", extra_args=["--aclfile", str(ACL)], username=SERVICE[0],
-                      password=SERVICE[1])
+    server = AclRedis(
+        tmp_path / "acl-redis", extra_args=["--aclfile", str(ACL)], username=SERVICE[0], password=SERVICE[1]
+    )
     server.start()
     yield server
     server.stop()
@@ -41,14 +42,14 @@ def test_partner_can_only_xadd_to_its_own_ingress(acl_redis):
     assert lib.xadd("linli:partner:CN-SJZ-LIB:in", {"cloudevent": "{}"})
     service.xadd("linli:partner:CN-SJZ-LIB:out", {"cloudevent": "{}"})
     service.xadd("linli:partner:CN-SJZ-YHLIB:out", {"cloudevent": "{}"})
-    assert len(lib.xrange("linli:partner:CN-SJZ-LIB:out")) == 1          # its own egress: readable
+    assert len(lib.xrange("linli:partner:CN-SJZ-LIB:out")) == 1  # its own egress: readable
     denied = [
-        lambda: lib.xadd("linli:partner:CN-SJZ-YHLIB:in", {"cloudevent": "{}"}),   # another partner's ingress
-        lambda: lib.xadd("linli:library", {"cloudevent": "{}"}),                   # our event stream
-        lambda: lib.xadd("linli:partner:CN-SJZ-LIB:out", {"cloudevent": "{}"}),     # its egress is read-only
-        lambda: lib.xrange("linli:partner:CN-SJZ-YHLIB:out"),                      # others' egress
-        lambda: lib.xrange("linli:partner:CN-SJZ-YHLIB:in"),                       # others' ingress
-        lambda: lib.xrange("linli:partner:CN-SJZ-LIB:in"),                         # even its own ingress
+        lambda: lib.xadd("linli:partner:CN-SJZ-YHLIB:in", {"cloudevent": "{}"}),  # another partner's ingress
+        lambda: lib.xadd("linli:library", {"cloudevent": "{}"}),  # our event stream
+        lambda: lib.xadd("linli:partner:CN-SJZ-LIB:out", {"cloudevent": "{}"}),  # its egress is read-only
+        lambda: lib.xrange("linli:partner:CN-SJZ-YHLIB:out"),  # others' egress
+        lambda: lib.xrange("linli:partner:CN-SJZ-YHLIB:in"),  # others' ingress
+        lambda: lib.xrange("linli:partner:CN-SJZ-LIB:in"),  # even its own ingress
         lambda: lib.xrange("linli:dlq"),
         lambda: lib.get("anything"),
         lambda: lib.delete("linli:partner:CN-SJZ-LIB:in"),
@@ -73,9 +74,14 @@ async def test_partner_user_return_reaches_the_service_through_acl_redis(acl_red
         await seed(client)
         reader = await register(client, CARD_A, "赵晓彤")
         await checkout(client, reader, "ZHC-4")
-        doc = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/partners/CN-SJZ-LIB",
-               "type": "cn.linli.library.BookReturned.v1", "time": "2026-11-28T03:00:00Z",
-               "data": {"barcode": "ZHC-4", "branch": "CN-SJZ-LIB", "returned_at": "2026-11-28T03:00:00Z"}}
+        doc = {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": "/partners/CN-SJZ-LIB",
+            "type": "cn.linli.library.BookReturned.v1",
+            "time": "2026-11-28T03:00:00Z",
+            "data": {"barcode": "ZHC-4", "branch": "CN-SJZ-LIB", "returned_at": "2026-11-28T03:00:00Z"},
+        }
         partner(acl_redis, "CN-SJZ-LIB").xadd("linli:partner:CN-SJZ-LIB:in", {"cloudevent": json.dumps(doc)})
 
         async def returned():

@@ -14,9 +14,14 @@ BOOK_RETURNED = "cn.linli.library.BookReturned.v1"
 
 
 def partner_event(partner="CN-SJZ-LIB", barcode="ZHC-4", branch="CN-SJZ-LIB", event_id=None, **changes) -> dict:
-    doc = {"specversion": "1.0", "id": event_id or str(uuid.uuid4()), "source": f"/partners/{partner}",
-           "type": BOOK_RETURNED, "time": "2026-11-28T03:00:00Z",
-           "data": {"barcode": barcode, "branch": branch, "returned_at": "2026-11-28T03:00:00Z"}}
+    doc = {
+        "specversion": "1.0",
+        "id": event_id or str(uuid.uuid4()),
+        "source": f"/partners/{partner}",
+        "type": BOOK_RETURNED,
+        "time": "2026-11-28T03:00:00Z",
+        "data": {"barcode": barcode, "branch": branch, "returned_at": "2026-11-28T03:00:00Z"},
+    }
     doc.update(changes)
     return doc
 
@@ -31,7 +36,7 @@ def outbox_types(runtime) -> list[str]:
 
     store = runtime.contexts["library"].store
     with store.engine.connect() as conn:
-        rows = conn.execute(select(runtime.contexts['library'].module.outbox.table.c.event_type)).scalars().all()
+        rows = conn.execute(select(runtime.contexts["library"].module.outbox.table.c.event_type)).scalars().all()
     return [t.rsplit(".", 2)[-2] for t in rows]
 
 
@@ -51,7 +56,7 @@ async def test_partner_return_over_redis_closes_loan_once(lib, settings, clock):
         stream = f"{settings.stream_prefix}:library"
         returned = await eventually(lambda: events(settings.redis_url, stream, "BookReturned"))
         await eventually(lambda: _pending_zero(r, ingress))
-        assert outbox_types(runtime).count("BookReturned") == 1   # the retry had no second effect
+        assert outbox_types(runtime).count("BookReturned") == 1  # the retry had no second effect
         assert outbox_types(runtime).count("BookInTransit") == 1
         assert returned[0]["causationid"] == "sjzlib-ret-0001" and returned[0]["data"]["branch"] == "CN-SJZ-LIB"
         assert returned[0]["data"]["returned_at"].startswith("2026-11-28T03:00:00")
@@ -72,8 +77,15 @@ INVALID = [
     ("foreign_branch", json.dumps(partner_event(branch="CN-SJZ-YH-ZHC"))),
     ("foreign_branch", json.dumps(partner_event(branch="CN-SJZ-YHLIB"))),
     ("unknown_barcode", json.dumps(partner_event(barcode="NOPE-404"))),
-    ("unsupported_type", json.dumps(partner_event(type="cn.linli.library.HoldPlaced.v1", data={
-        "hold_id": "H1", "reader_id": "R1", "isbn": "9787020002207", "pickup_branch": "CN-SJZ-LIB"}))),
+    (
+        "unsupported_type",
+        json.dumps(
+            partner_event(
+                type="cn.linli.library.HoldPlaced.v1",
+                data={"hold_id": "H1", "reader_id": "R1", "isbn": "9787020002207", "pickup_branch": "CN-SJZ-LIB"},
+            )
+        ),
+    ),
 ]
 
 
@@ -114,7 +126,7 @@ async def test_partner_cannot_speak_for_another_partner(lib, settings):
         forged = partner_event(partner="CN-SJZ-YHLIB", branch="CN-SJZ-YHLIB")
         await r.xadd(f"{settings.stream_prefix}:partner:CN-SJZ-LIB:in", {"cloudevent": json.dumps(forged)})
         await eventually(lambda: _len_at_least(r, f"{settings.stream_prefix}:dlq", 1))
-        (_id, dead), = await r.xrange(f"{settings.stream_prefix}:dlq")
+        ((_id, dead),) = await r.xrange(f"{settings.stream_prefix}:dlq")
         assert dead[b"reason"] == b"wrong_source"
         assert await open_loans(client, reader) == ["ZHC-4"]
         await r.aclose()
@@ -124,7 +136,9 @@ async def test_partner_copy_returned_at_our_branch_goes_to_its_egress_stream(lib
     async with lib() as (_rt, client):
         reader = await register(client, CARD_A, "赵晓彤")
         assert (await checkout(client, reader, "LIB-1", branch="CN-SJZ-LIB")).status_code == 201
-        r = await client.post("/api/library/checkin", headers=STAFF, json={"barcode": "LIB-1", "branch": "CN-SJZ-YH-ZHC"})
+        r = await client.post(
+            "/api/library/checkin", headers=STAFF, json={"barcode": "LIB-1", "branch": "CN-SJZ-YH-ZHC"}
+        )
         assert (r.json()["status"], r.json()["destination"]) == ("in_transit", "CN-SJZ-LIB")
         egress = f"{settings.stream_prefix}:partner:CN-SJZ-LIB:out"
         out = await eventually(lambda: events(settings.redis_url, egress))
@@ -148,21 +162,28 @@ async def test_https_ingress_signature_and_replay_window(lib, settings, clock):
 
         async def post(body: bytes, *, age_s: int = 0, secret_=secret, key=key_id):
             ts = str(int(clock.now().timestamp()) - age_s)
-            return await client.post(url, content=body, headers={
-                "Content-Type": "application/cloudevents+json", "X-Linli-Timestamp": ts,
-                "X-Linli-Signature": sign(secret_, ts, body), "X-Linli-Key": key})
+            return await client.post(
+                url,
+                content=body,
+                headers={
+                    "Content-Type": "application/cloudevents+json",
+                    "X-Linli-Timestamp": ts,
+                    "X-Linli-Signature": sign(secret_, ts, body),
+                    "X-Linli-Key": key,
+                },
+            )
 
         body = json.dumps(partner_event(event_id="https-0001")).encode()
-        assert (await post(body, age_s=301)).status_code == 401          # older than 5 minutes
-        assert (await post(body, age_s=-301)).status_code == 401         # from the future
-        assert (await post(body, secret_="0" * 64)).status_code == 401   # wrong secret
+        assert (await post(body, age_s=301)).status_code == 401  # older than 5 minutes
+        assert (await post(body, age_s=-301)).status_code == 401  # from the future
+        assert (await post(body, secret_="0" * 64)).status_code == 401  # wrong secret
         r = await client.post(url, content=body, headers={"X-Linli-Timestamp": str(int(clock.now().timestamp()))})
         assert r.status_code == 401 and "签名" in r.json()["detail"]
         assert (await client.post("/api/library/partners/XX/events", content=body)).status_code == 404
-        r = await post(body, age_s=240)                                   # within the window
+        r = await post(body, age_s=240)  # within the window
         assert r.status_code == 202, r.text
         assert r.json()["stream"] == f"{settings.stream_prefix}:partner:CN-SJZ-LIB:in"
-        assert (await post(body)).status_code == 202                      # a replay: accepted, no second effect
+        assert (await post(body)).status_code == 202  # a replay: accepted, no second effect
         await eventually(lambda: _no_loans(client, reader))
         stream = f"{settings.stream_prefix}:library"
         await eventually(lambda: events(settings.redis_url, stream, "BookReturned"))
@@ -175,7 +196,9 @@ async def test_https_ingress_signature_and_replay_window(lib, settings, clock):
         counts = await eventually(lambda: _rejected(client))
         assert counts == {"unknown_barcode": 1}
         # a revoked key stops working
-        assert (await client.delete(f"/api/library/partners/CN-SJZ-LIB/keys/{key_id}", headers=OPERATOR)).status_code == 200
+        assert (
+            await client.delete(f"/api/library/partners/CN-SJZ-LIB/keys/{key_id}", headers=OPERATOR)
+        ).status_code == 200
         assert (await post(json.dumps(partner_event()).encode())).status_code == 401
         clock.advance(timedelta(seconds=1))
     db = b"".join(f.read_bytes() for f in settings.var_dir.glob("library.db*"))

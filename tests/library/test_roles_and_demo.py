@@ -9,16 +9,24 @@ from tests.library.conftest import CARD_A, CARD_B, OPERATOR, OTHER_RESIDENT, RES
 VOLUNTEER = token("volunteer:liu", "volunteer")
 
 
-@pytest.mark.parametrize("method,path,body,allowed,refused", [
-    ("put", "/api/library/policies", {"max_loans": 3, "loan_days": 30, "max_renewals": 1, "renewal_days": 30},
-     OPERATOR, STAFF),
-    ("post", "/api/library/partners/CN-SJZ-LIB/keys", None, OPERATOR, STAFF),
-    ("get", "/api/library/reports/in-transit", None, STAFF, RESIDENT),
-    ("get", "/api/library/reports/loans-by-branch", None, OPERATOR, VOLUNTEER),
-    ("get", "/api/library/readers/me", None, RESIDENT, STAFF),
-    ("get", "/api/library/titles/9787020002207", None, RESIDENT, VOLUNTEER),
-    ("get", "/api/library/branches", None, STAFF, VOLUNTEER),
-])
+@pytest.mark.parametrize(
+    "method,path,body,allowed,refused",
+    [
+        (
+            "put",
+            "/api/library/policies",
+            {"max_loans": 3, "loan_days": 30, "max_renewals": 1, "renewal_days": 30},
+            OPERATOR,
+            STAFF,
+        ),
+        ("post", "/api/library/partners/CN-SJZ-LIB/keys", None, OPERATOR, STAFF),
+        ("get", "/api/library/reports/in-transit", None, STAFF, RESIDENT),
+        ("get", "/api/library/reports/loans-by-branch", None, OPERATOR, VOLUNTEER),
+        ("get", "/api/library/readers/me", None, RESIDENT, STAFF),
+        ("get", "/api/library/titles/9787020002207", None, RESIDENT, VOLUNTEER),
+        ("get", "/api/library/branches", None, STAFF, VOLUNTEER),
+    ],
+)
 async def test_role_rules(lib, method, path, body, allowed, refused):
     async with lib() as (_rt, client):
         if allowed is RESIDENT:
@@ -37,11 +45,17 @@ async def test_holds_queue_in_order_cancel_and_reports(lib, clock):
         a = await register(client, CARD_A, "赵晓彤", user="resident:zhao-xiaotong")
         b = await register(client, CARD_B, "张晓森", user="resident:zhang-xiaosen")
         await checkout(client, a, "ZHC-1")
-        first = await client.post("/api/library/holds", headers=OTHER_RESIDENT,
-                                  json={"isbn": "9787020002207", "pickup_branch": "CN-SJZ-YH-MZHY"})
+        first = await client.post(
+            "/api/library/holds",
+            headers=OTHER_RESIDENT,
+            json={"isbn": "9787020002207", "pickup_branch": "CN-SJZ-YH-MZHY"},
+        )
         assert first.status_code == 201, first.text
-        r = await client.post("/api/library/holds", headers=OTHER_RESIDENT,
-                              json={"isbn": "9787020002207", "pickup_branch": "CN-SJZ-YH-MZHY"})
+        r = await client.post(
+            "/api/library/holds",
+            headers=OTHER_RESIDENT,
+            json={"isbn": "9787020002207", "pickup_branch": "CN-SJZ-YH-MZHY"},
+        )
         assert r.status_code == 409  # one hold per title
         r = await client.delete(f"/api/library/holds/{first.json()['id']}", headers=RESIDENT)
         assert r.status_code == 404  # not hers
@@ -68,8 +82,11 @@ async def test_demo_loads_twice_and_lends(start_runtime, clock):
         assert {"CN-SJZ-LIB", "CN-SJZ-YHLIB"} <= set(branches)
         title = (await client.get("/api/library/titles/9787536692930", headers=STAFF)).json()
         assert title["title"] == "三体" and len(title["copies"]) == 2
-        r = await client.post("/api/library/checkout", headers=STAFF,
-                              json={"card": CARD_A, "barcode": "ZHC-0001", "branch": "CN-SJZ-YH-ZHC"})
+        r = await client.post(
+            "/api/library/checkout",
+            headers=STAFF,
+            json={"card": CARD_A, "barcode": "ZHC-0001", "branch": "CN-SJZ-YH-ZHC"},
+        )
         assert r.status_code == 201, r.text
         me = (await client.get("/api/library/readers/me", headers=RESIDENT)).json()
         assert [x["barcode"] for x in me["loans"]] == ["ZHC-0001"]

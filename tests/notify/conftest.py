@@ -28,7 +28,7 @@ class Mailbox:
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook
+    async def handle_DATA(self, server, session, envelope):
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append(msg)
         return "250 OK"
@@ -54,7 +54,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if receiver.status < 300:
                     receiver.posts.append({"path": self.path, **json.loads(body)})
@@ -88,7 +88,9 @@ def receiver():
     rec.server.server_close()
 
 
-async def publish(runtime, data: EventData, *, subject: str | None = None, event: CloudEvent | None = None) -> CloudEvent:
+async def publish(
+    runtime, data: EventData, *, subject: str | None = None, event: CloudEvent | None = None
+) -> CloudEvent:
     """Put a producer's event on its stream in real Redis (``event``: publish that same event again)."""
     event = event or new_event(data, subject=subject, time=runtime.clock.now())
     stream = runtime.names.events(data.source.rsplit("/", 1)[-1])

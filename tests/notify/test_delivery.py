@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aredis
 from sqlmodel import select
@@ -22,12 +22,19 @@ from tests.support.redis_server import free_port
 
 STAFF = token("staff:li-yao", "staff", name="李瑶")
 RESIDENT = token("resident:zhang-xiaosen", "resident", name="张晓森")
-NIGHT = datetime(2026, 11, 28, 15, 0, tzinfo=timezone.utc)  # 23:00 in Shanghai
+NIGHT = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
 
 
 def loan(n: int = 1) -> LoanOverdue:
-    return LoanOverdue(barcode=f"B{n}", title="平凡的世界", loan_id=f"L{n}", reader_id="R1", due_at=NIGHT,
-                       days_overdue=2, reader_user="resident:zhang-xiaosen")
+    return LoanOverdue(
+        barcode=f"B{n}",
+        title="平凡的世界",
+        loan_id=f"L{n}",
+        reader_id="R1",
+        due_at=NIGHT,
+        days_overdue=2,
+        reader_user="resident:zhang-xiaosen",
+    )
 
 
 async def notify_events(runtime) -> list[dict]:
@@ -56,8 +63,11 @@ async def test_retries_then_fallback_to_the_next_channel(start_runtime, clock, r
     receiver.status = 500
     async with start_runtime(["notify"], clock=clock) as (runtime, client):
         runtime.contexts["notify"].state["policy"] = RetryPolicy(max_attempts=3, base_seconds=60)
-        r = await client.put("/api/notify/preferences", headers=RESIDENT, json={
-            "channels": [{"url": receiver.url()}, {"url": mailbox.url("zxs@example.com")}]})
+        r = await client.put(
+            "/api/notify/preferences",
+            headers=RESIDENT,
+            json={"channels": [{"url": receiver.url()}, {"url": mailbox.url("zxs@example.com")}]},
+        )
         assert r.status_code == 200, r.text
         event = await publish(runtime, loan())
         await handled(runtime, 1)
@@ -85,8 +95,11 @@ async def test_every_channel_failing_ends_in_notification_failed(start_runtime, 
     receiver.status = 503
     dead_smtp = f"mailto://127.0.0.1:{free_port()}?from=notify@linli.test&to=zxs@example.com&mode=insecure"
     async with start_runtime(["notify"], clock=clock) as (runtime, client):
-        r = await client.put("/api/notify/preferences", headers=RESIDENT, json={
-            "channels": [{"url": receiver.url()}, {"url": dead_smtp}]})
+        r = await client.put(
+            "/api/notify/preferences",
+            headers=RESIDENT,
+            json={"channels": [{"url": receiver.url()}, {"url": dead_smtp}]},
+        )
         assert r.status_code == 200, r.text
         event = await publish(runtime, loan())
         await handled(runtime, 1)
@@ -109,11 +122,20 @@ async def test_every_channel_failing_ends_in_notification_failed(start_runtime, 
 
 async def test_duplicate_events_and_concurrent_dispatchers_send_once(start_runtime, clock, mailbox):
     async with start_runtime(["notify"], clock=clock) as (runtime, client):
-        r = await client.put("/api/notify/preferences", headers=RESIDENT, json={
-            "channels": [{"url": mailbox.url("zxs@example.com")}]})
+        r = await client.put(
+            "/api/notify/preferences", headers=RESIDENT, json={"channels": [{"url": mailbox.url("zxs@example.com")}]}
+        )
         assert r.status_code == 200, r.text
-        event = await publish(runtime, TicketAcknowledged(ticket_id="T-1", category="manhole", title="井盖松动",
-                                                          actor="staff:li-yao", reporter="resident:zhang-xiaosen"))
+        event = await publish(
+            runtime,
+            TicketAcknowledged(
+                ticket_id="T-1",
+                category="manhole",
+                title="井盖松动",
+                actor="staff:li-yao",
+                reporter="resident:zhang-xiaosen",
+            ),
+        )
         for _ in range(3):
             await _republish(runtime, event)
         await eventually(lambda: settled(runtime, "tickets", 4))
@@ -146,12 +168,16 @@ async def _republish(runtime, event) -> None:
 
 
 async def test_held_messages_survive_a_restart_and_two_replicas_send_them_once(
-        start_runtime, clock, mailbox, pg_database, monkeypatch):
+    start_runtime, clock, mailbox, pg_database, monkeypatch
+):
     monkeypatch.setenv("NOTIFY_DATABASE_URL", pg_database("notify"))
     clock.set(NIGHT)
     async with start_runtime(["notify"], clock=clock) as (runtime, client):
-        r = await client.put("/api/notify/preferences", headers=RESIDENT, json={
-            "quiet_start": "22:00", "quiet_end": "07:00", "channels": [{"url": mailbox.url("zxs@example.com")}]})
+        r = await client.put(
+            "/api/notify/preferences",
+            headers=RESIDENT,
+            json={"quiet_start": "22:00", "quiet_end": "07:00", "channels": [{"url": mailbox.url("zxs@example.com")}]},
+        )
         assert r.status_code == 200, r.text
         await publish(runtime, loan(1))
         await publish(runtime, loan(2))
@@ -159,11 +185,14 @@ async def test_held_messages_survive_a_restart_and_two_replicas_send_them_once(
         await tick(runtime)
         assert mailbox.messages == []
     # the process is gone; two new replicas start the next morning
-    clock.set(datetime(2026, 11, 28, 23, 5, tzinfo=timezone.utc))
-    async with start_runtime(["notify"], clock=clock) as (one, _c1), \
-            start_runtime(["notify"], clock=clock, consumer_name="c2") as (two, _c2):
-        sends = await asyncio.gather(*(asyncio.to_thread(jobs.tick, rt.contexts["notify"], clock.now())
-                                       for rt in (one, two, one, two)))
+    clock.set(datetime(2026, 11, 28, 23, 5, tzinfo=UTC))
+    async with (
+        start_runtime(["notify"], clock=clock) as (one, _c1),
+        start_runtime(["notify"], clock=clock, consumer_name="c2") as (two, _c2),
+    ):
+        sends = await asyncio.gather(
+            *(asyncio.to_thread(jobs.tick, rt.contexts["notify"], clock.now()) for rt in (one, two, one, two))
+        )
         assert sum(sends) == 1
         [mail] = mailbox.messages
         assert mail["Subject"] == "您有 2 条新通知"

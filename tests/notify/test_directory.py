@@ -17,8 +17,9 @@ STAFF = token("staff:li-yao", "staff", name="李瑶")
 
 
 def opened(ticket_id: str) -> TicketOpened:
-    return TicketOpened(ticket_id=ticket_id, category="manhole", community="北翟营", title="井盖松动",
-                        reporter="resident:zhang-xiaosen")
+    return TicketOpened(
+        ticket_id=ticket_id, category="manhole", community="北翟营", title="井盖松动", reporter="resident:zhang-xiaosen"
+    )
 
 
 async def subjects(client, user: str) -> list[str]:
@@ -28,13 +29,17 @@ async def subjects(client, user: str) -> list[str]:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-async def test_a_change_made_by_another_replica_reaches_the_next_event(start_runtime, clock, backend, pg_database,
-                                                                       monkeypatch):
+async def test_a_change_made_by_another_replica_reaches_the_next_event(
+    start_runtime, clock, backend, pg_database, monkeypatch
+):
     if backend == "postgresql":
         monkeypatch.setenv("NOTIFY_DATABASE_URL", pg_database("notify"))
     async with start_runtime(["notify"], clock=clock) as (runtime, client):
-        r = await client.put("/api/notify/recipients/staff:li-yao", headers=STAFF, json={
-            "display_name": "李瑶", "roles": ["staff"], "categories": ["manhole"], "on_duty": True})
+        r = await client.put(
+            "/api/notify/recipients/staff:li-yao",
+            headers=STAFF,
+            json={"display_name": "李瑶", "roles": ["staff"], "categories": ["manhole"], "on_duty": True},
+        )
         assert r.status_code == 200, r.text
         for n in (1, 2):  # the second event is routed from what the first one read
             await publish(runtime, opened(f"T-{n}"), subject=f"T-{n}")
@@ -46,10 +51,16 @@ async def test_a_change_made_by_another_replica_reaches_the_next_event(start_run
         try:
             with Session(replica) as session:
                 before = session.get(ConfigVersion, 1).version
-                upsert_recipient(session, "staff:li-yao", RecipientIn(display_name="李瑶", roles=["staff"],
-                                                                      categories=["manhole"], on_duty=False))
-                upsert_recipient(session, "staff:sun-wei", RecipientIn(display_name="孙伟", roles=["staff"],
-                                                                       categories=["*"], on_duty=True))
+                upsert_recipient(
+                    session,
+                    "staff:li-yao",
+                    RecipientIn(display_name="李瑶", roles=["staff"], categories=["manhole"], on_duty=False),
+                )
+                upsert_recipient(
+                    session,
+                    "staff:sun-wei",
+                    RecipientIn(display_name="孙伟", roles=["staff"], categories=["*"], on_duty=True),
+                )
                 session.commit()
                 assert session.get(ConfigVersion, 1).version > before
             await publish(runtime, opened("T-3"), subject="T-3")
@@ -58,8 +69,11 @@ async def test_a_change_made_by_another_replica_reaches_the_next_event(start_run
             assert await subjects(client, "staff:sun-wei") == ["T-3"]
 
             with Session(replica) as session:
-                session.merge(Rule(event="TicketOpened", audiences=["field:reporter"], category="tickets",
-                                   template="TicketOpened"))
+                session.merge(
+                    Rule(
+                        event="TicketOpened", audiences=["field:reporter"], category="tickets", template="TicketOpened"
+                    )
+                )
                 session.commit()
             await publish(runtime, opened("T-4"), subject="T-4")
             await handled(runtime, 4)

@@ -19,8 +19,15 @@ NEIGHBOUR = token("resident:zhao-xiaotong", "resident", name="赵晓彤")
 
 
 def hold(n: int, reader: str = "resident:zhang-xiaosen") -> HoldReady:
-    return HoldReady(hold_id=f"H{n}", reader_id="R1", isbn="9787020", title=f"书{n}", pickup_branch="明珠花苑书屋",
-                     expires_at="2026-12-03T10:00:00Z", reader_user=reader)
+    return HoldReady(
+        hold_id=f"H{n}",
+        reader_id="R1",
+        isbn="9787020",
+        title=f"书{n}",
+        pickup_branch="明珠花苑书屋",
+        expires_at="2026-12-03T10:00:00Z",
+        reader_user=reader,
+    )
 
 
 async def test_list_count_read_and_archive(start_runtime, clock):
@@ -61,8 +68,9 @@ async def test_live_stream_shows_a_new_message_at_once(start_runtime, clock):
         await publish(runtime, hold(1))
         await handled(runtime, 1)
         port = free_port()
-        server = uvicorn.Server(uvicorn.Config(runtime.build_app(), host="127.0.0.1", port=port, lifespan="off",
-                                               log_level="warning"))
+        server = uvicorn.Server(
+            uvicorn.Config(runtime.build_app(), host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+        )
         serving = asyncio.create_task(server.serve())
         await eventually(lambda: server.started)
         seen: list[dict] = []
@@ -87,8 +95,9 @@ async def test_live_stream_shows_a_new_message_at_once(start_runtime, clock):
                     await asyncio.wait_for(read(), timeout=10)
                 # a reconnecting app resumes after the last id it saw
                 headers = {"Last-Event-ID": str(seen[0]["id"])}
-                async with http.stream("GET", "/api/notify/inbox/stream", params={"access_token": access},
-                                       headers=headers) as resp:
+                async with http.stream(
+                    "GET", "/api/notify/inbox/stream", params={"access_token": access}, headers=headers
+                ) as resp:
                     async for line in resp.aiter_lines():
                         if line.startswith("data:"):
                             assert json.loads(line[5:])["title"] == "预约的书到了：书4"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -11,7 +11,6 @@ from services.notify.adapters.orm import Delivery
 from services.notify.service_layer import routing
 from shared.clock import as_utc
 from shared.events.envelope import new_event
-
 from shared.events.library import HoldReady, LoanOverdue
 from shared.events.tickets import TicketAcknowledged, TicketResponseOverdue
 from shared.events.volunteers import VisitMissed
@@ -21,28 +20,57 @@ from tests.notify.conftest import Mailbox, handled, publish, tick
 STAFF = token("staff:li-yao", "staff", name="李瑶")
 RESIDENT = token("resident:zhang-xiaosen", "resident", name="张晓森")
 LEADER = token("volunteer:zhang-xiuqin", "volunteer", "team_leader", name="张秀芹")
-NIGHT = datetime(2026, 11, 28, 15, 0, tzinfo=timezone.utc)  # 23:00 in Shanghai
+NIGHT = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
 
 
 def overdue(n: int, reader: str = "resident:zhang-xiaosen") -> LoanOverdue:
-    return LoanOverdue(barcode=f"B{n}", title=f"书{n}", loan_id=f"L{n}", reader_id="R1", due_at=NIGHT,
-                       days_overdue=n, reader_user=reader)
+    return LoanOverdue(
+        barcode=f"B{n}",
+        title=f"书{n}",
+        loan_id=f"L{n}",
+        reader_id="R1",
+        due_at=NIGHT,
+        days_overdue=n,
+        reader_user=reader,
+    )
 
 
 async def test_quiet_hours_hold_ordinary_messages_and_let_critical_ones_through(start_runtime, clock, mailbox):
     clock.set(NIGHT)
     async with start_runtime(["notify"], clock=clock) as (runtime, client):
-        r = await client.put("/api/notify/preferences", headers=RESIDENT, json={
-            "quiet_start": "22:00", "quiet_end": "07:00", "channels": [{"url": mailbox.url("zxs@example.com")}]})
+        r = await client.put(
+            "/api/notify/preferences",
+            headers=RESIDENT,
+            json={"quiet_start": "22:00", "quiet_end": "07:00", "channels": [{"url": mailbox.url("zxs@example.com")}]},
+        )
         assert r.status_code == 200, r.text
         assert r.json()["quiet_hours"] == {"start": "22:00", "end": "07:00"}
-        r = await client.put("/api/notify/preferences", headers=STAFF, json={
-            "quiet_start": "22:00", "quiet_end": "07:00", "channels": [{"url": mailbox.url("liyao@example.com")}]})
+        r = await client.put(
+            "/api/notify/preferences",
+            headers=STAFF,
+            json={
+                "quiet_start": "22:00",
+                "quiet_end": "07:00",
+                "channels": [{"url": mailbox.url("liyao@example.com")}],
+            },
+        )
         assert r.status_code == 200, r.text
-        await publish(runtime, TicketAcknowledged(ticket_id="T-1", category="manhole", title="井盖松动",
-                                                  actor="staff:wang", reporter="resident:zhang-xiaosen"))
-        await publish(runtime, TicketResponseOverdue(ticket_id="T-2", category="manhole", title="井盖松动", level=2,
-                                                     due=NIGHT, escalated_to="staff:li-yao"))
+        await publish(
+            runtime,
+            TicketAcknowledged(
+                ticket_id="T-1",
+                category="manhole",
+                title="井盖松动",
+                actor="staff:wang",
+                reporter="resident:zhang-xiaosen",
+            ),
+        )
+        await publish(
+            runtime,
+            TicketResponseOverdue(
+                ticket_id="T-2", category="manhole", title="井盖松动", level=2, due=NIGHT, escalated_to="staff:li-yao"
+            ),
+        )
         await handled(runtime, 2)
         await tick(runtime)
         # the SLA escalation is critical: it goes at 23:00; the resident's acknowledgement waits
@@ -51,10 +79,10 @@ async def test_quiet_hours_hold_ordinary_messages_and_let_critical_ones_through(
         inbox = (await client.get("/api/notify/inbox", headers=RESIDENT)).json()
         assert [m["title"] for m in inbox] == ["您的报事已受理：井盖松动"]
 
-        clock.set(datetime(2026, 11, 28, 22, 59, tzinfo=timezone.utc))  # 06:59
+        clock.set(datetime(2026, 11, 28, 22, 59, tzinfo=UTC))  # 06:59
         await tick(runtime)
         assert mailbox.to("zxs@example.com") == []
-        clock.set(datetime(2026, 11, 28, 23, 0, tzinfo=timezone.utc))  # 07:00 in Shanghai
+        clock.set(datetime(2026, 11, 28, 23, 0, tzinfo=UTC))  # 07:00 in Shanghai
         await tick(runtime)
         [mail] = mailbox.to("zxs@example.com")
         assert mail["Subject"] == "您的报事已受理：井盖松动"
@@ -63,9 +91,16 @@ async def test_quiet_hours_hold_ordinary_messages_and_let_critical_ones_through(
 async def test_quiet_hours_follow_the_recipients_time_zone(start_runtime, clock, receiver):
     clock.set(NIGHT)  # 23:00 in Shanghai, 15:00 in London
     async with start_runtime(["notify"], clock=clock) as (runtime, client):
-        r = await client.put("/api/notify/preferences", headers=RESIDENT, json={
-            "timezone": "Europe/London", "quiet_start": "22:00", "quiet_end": "07:00",
-            "channels": [{"url": receiver.url()}]})
+        r = await client.put(
+            "/api/notify/preferences",
+            headers=RESIDENT,
+            json={
+                "timezone": "Europe/London",
+                "quiet_start": "22:00",
+                "quiet_end": "07:00",
+                "channels": [{"url": receiver.url()}],
+            },
+        )
         assert r.status_code == 200, r.text
         await publish(runtime, overdue(1))
         await handled(runtime, 1)
@@ -76,14 +111,27 @@ async def test_quiet_hours_follow_the_recipients_time_zone(start_runtime, clock,
 async def test_missed_high_risk_visit_overrides_quiet_hours_ordinary_miss_waits(start_runtime, clock, receiver):
     clock.set(NIGHT)
     async with start_runtime(["notify"], clock=clock) as (runtime, client):
-        r = await client.put("/api/notify/preferences", headers=LEADER, json={
-            "quiet_start": "21:00", "quiet_end": "07:00", "channels": [{"url": receiver.url()}]})
+        r = await client.put(
+            "/api/notify/preferences",
+            headers=LEADER,
+            json={"quiet_start": "21:00", "quiet_end": "07:00", "channels": [{"url": receiver.url()}]},
+        )
         assert r.status_code == 200, r.text
         for visit, critical, name in (("V1", True, "李淑华"), ("V2", False, "周玉兰")):
-            await publish(runtime, VisitMissed(elder_id=f"E-{visit}", community="3502", visit_id=visit, due_at=NIGHT,
-                                               tier="high_risk" if critical else "general", miss_count=2,
-                                               critical=critical, elder_name=name,
-                                               team_leader="volunteer:zhang-xiuqin"))
+            await publish(
+                runtime,
+                VisitMissed(
+                    elder_id=f"E-{visit}",
+                    community="3502",
+                    visit_id=visit,
+                    due_at=NIGHT,
+                    tier="high_risk" if critical else "general",
+                    miss_count=2,
+                    critical=critical,
+                    elder_name=name,
+                    team_leader="volunteer:zhang-xiuqin",
+                ),
+            )
         await handled(runtime, 2)
         await tick(runtime)
         assert [p["title"] for p in receiver.posts] == ["探访未完成：李淑华"]
@@ -92,15 +140,18 @@ async def test_missed_high_risk_visit_overrides_quiet_hours_ordinary_miss_waits(
 
 async def test_daily_digest_folds_the_day_into_one_message(start_runtime, clock, mailbox):
     async with start_runtime(["notify"], clock=clock) as (runtime, client):  # 10:00 in Shanghai
-        r = await client.put("/api/notify/preferences", headers=RESIDENT, json={
-            "digest_hour": 20, "channels": [{"url": mailbox.url("zxs@example.com")}]})
+        r = await client.put(
+            "/api/notify/preferences",
+            headers=RESIDENT,
+            json={"digest_hour": 20, "channels": [{"url": mailbox.url("zxs@example.com")}]},
+        )
         assert r.status_code == 200, r.text
         for n in (1, 2, 3):
             await publish(runtime, overdue(n))
         await handled(runtime, 3)
         await tick(runtime)
         assert mailbox.messages == []
-        clock.set(datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc))  # 20:00 in Shanghai
+        clock.set(datetime(2026, 11, 28, 12, 0, tzinfo=UTC))  # 20:00 in Shanghai
         await tick(runtime)
         [mail] = mailbox.messages
         assert mail["Subject"] == "您有 3 条新通知"
@@ -112,8 +163,11 @@ async def test_daily_digest_folds_the_day_into_one_message(start_runtime, clock,
 
 async def test_rate_limit_folds_a_burst_into_one_message(start_runtime, clock, receiver):
     async with start_runtime(["notify"], clock=clock) as (runtime, client):
-        r = await client.put("/api/notify/preferences", headers=RESIDENT, json={
-            "rate_limit": 2, "rate_window_minutes": 10, "channels": [{"url": receiver.url()}]})
+        r = await client.put(
+            "/api/notify/preferences",
+            headers=RESIDENT,
+            json={"rate_limit": 2, "rate_window_minutes": 10, "channels": [{"url": receiver.url()}]},
+        )
         assert r.status_code == 200, r.text
         for n in range(1, 6):
             await publish(runtime, overdue(n))
@@ -128,15 +182,19 @@ async def test_rate_limit_folds_a_burst_into_one_message(start_runtime, clock, r
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-async def test_rate_limit_counts_the_earlier_messages_of_the_same_batch(start_runtime, clock, receiver, backend,
-                                                                        pg_database, monkeypatch):
+async def test_rate_limit_counts_the_earlier_messages_of_the_same_batch(
+    start_runtime, clock, receiver, backend, pg_database, monkeypatch
+):
     """Events routed together (one batch) count against the limit as if they had come one by one."""
     if backend == "postgresql":
         monkeypatch.setenv("NOTIFY_DATABASE_URL", pg_database("notify"))
     start = clock.now()
     async with start_runtime(["notify"], clock=clock) as (runtime, client):
-        r = await client.put("/api/notify/preferences", headers=RESIDENT, json={
-            "rate_limit": 2, "rate_window_minutes": 10, "channels": [{"url": receiver.url()}]})
+        r = await client.put(
+            "/api/notify/preferences",
+            headers=RESIDENT,
+            json={"rate_limit": 2, "rate_window_minutes": 10, "channels": [{"url": receiver.url()}]},
+        )
         assert r.status_code == 200, r.text
         ctx = runtime.contexts["notify"]
         burst = [(new_event(overdue(n), time=start), overdue(n)) for n in range(1, 6)]
@@ -159,13 +217,34 @@ async def test_rate_limit_counts_the_earlier_messages_of_the_same_batch(start_ru
 
 async def test_a_channel_muted_for_a_category_stays_silent_for_it(start_runtime, clock, receiver):
     async with start_runtime(["notify"], clock=clock) as (runtime, client):
-        r = await client.put("/api/notify/preferences", headers=RESIDENT, json={
-            "muted": {"library": ["webhook"]}, "channels": [{"url": receiver.url()}]})
+        r = await client.put(
+            "/api/notify/preferences",
+            headers=RESIDENT,
+            json={"muted": {"library": ["webhook"]}, "channels": [{"url": receiver.url()}]},
+        )
         assert r.status_code == 200, r.text
-        await publish(runtime, HoldReady(hold_id="H1", reader_id="R1", isbn="9787", title="活着", pickup_branch="明珠花苑书屋",
-                                         expires_at=NIGHT, reader_user="resident:zhang-xiaosen"))
-        await publish(runtime, TicketAcknowledged(ticket_id="T-1", category="manhole", title="井盖松动",
-                                                  actor="staff:wang", reporter="resident:zhang-xiaosen"))
+        await publish(
+            runtime,
+            HoldReady(
+                hold_id="H1",
+                reader_id="R1",
+                isbn="9787",
+                title="活着",
+                pickup_branch="明珠花苑书屋",
+                expires_at=NIGHT,
+                reader_user="resident:zhang-xiaosen",
+            ),
+        )
+        await publish(
+            runtime,
+            TicketAcknowledged(
+                ticket_id="T-1",
+                category="manhole",
+                title="井盖松动",
+                actor="staff:wang",
+                reporter="resident:zhang-xiaosen",
+            ),
+        )
         await handled(runtime, 2)
         await tick(runtime)
         assert [p["title"] for p in receiver.posts] == ["您的报事已受理：井盖松动"]
@@ -175,15 +254,22 @@ async def test_a_channel_muted_for_a_category_stays_silent_for_it(start_runtime,
 
 async def test_preferences_are_validated_and_private(start_runtime):
     async with start_runtime(["notify"]) as (_runtime, client):
-        for bad in ({"quiet_start": "25:00", "quiet_end": "07:00"}, {"timezone": "Mars/Base"},
-                    {"language": "fr"}, {"quiet_start": "22:00"}, {"muted": {"parking": ["email"]}}, {"channels": [{"url": "not a url"}]}):
+        for bad in (
+            {"quiet_start": "25:00", "quiet_end": "07:00"},
+            {"timezone": "Mars/Base"},
+            {"language": "fr"},
+            {"quiet_start": "22:00"},
+            {"muted": {"parking": ["email"]}},
+            {"channels": [{"url": "not a url"}]},
+        ):
             r = await client.put("/api/notify/preferences", headers=RESIDENT, json=bad)
             assert r.status_code == 422, (bad, r.text)
         assert (await client.get("/api/notify/preferences")).status_code == 401
         mine = (await client.get("/api/notify/preferences", headers=RESIDENT)).json()
         assert mine["language"] == "zh-CN" and mine["timezone"] == "Asia/Shanghai" and mine["quiet_hours"] is None
         # someone else's recipient record is for staff only
-        r = await client.put("/api/notify/recipients/resident:zhao-xiaotong", headers=RESIDENT,
-                             json={"display_name": "赵晓彤"})
+        r = await client.put(
+            "/api/notify/recipients/resident:zhao-xiaotong", headers=RESIDENT, json={"display_name": "赵晓彤"}
+        )
         assert r.status_code == 403
         assert (await client.get("/api/notify/recipients/resident:zhang-xiaosen", headers=RESIDENT)).status_code == 403

@@ -26,8 +26,10 @@ def test_shipped_templates_cover_every_rule_in_both_languages():
 def test_a_misspelt_variable_fails_at_load_time(tmp_path):
     directory = copy_templates(tmp_path)
     path = directory / "en.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("{{ days_left }} days left", "{{ days_lft }} days left"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("{{ days_left }} days left", "{{ days_lft }} days left"),
+        encoding="utf-8",
+    )
     with pytest.raises(TemplateLoadError, match="en/LoanDueSoon.full.*days_lft"):
         load_templates(directory)
 
@@ -36,7 +38,7 @@ def test_a_rule_without_a_template_in_one_language_fails(tmp_path):
     directory = copy_templates(tmp_path)
     path = directory / "en.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text[:text.index("HoldReady:")] + text[text.index("VisitDue:"):], encoding="utf-8")
+    path.write_text(text[: text.index("HoldReady:")] + text[text.index("VisitDue:") :], encoding="utf-8")
     with pytest.raises(TemplateLoadError, match="no en template for HoldReady"):
         load_templates(directory, required={"HoldReady"})
 
@@ -55,8 +57,12 @@ def test_parts_share_one_render_context_unless_a_part_sets_a_variable(tmp_path):
     directory = copy_templates(tmp_path)
     path = directory / "en.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace('title: "New report: {{ title }}"',
-                                 'title: "{% set title = \'hidden\' %}New report: {{ title }}"'), encoding="utf-8")
+    path.write_text(
+        text.replace(
+            'title: "New report: {{ title }}"', "title: \"{% set title = 'hidden' %}New report: {{ title }}\""
+        ),
+        encoding="utf-8",
+    )
     templates = load_templates(directory)
     assert ("TicketOpened", "en") not in templates.one_context
     text = templates.render("TicketOpened", "en", _sample_context("TicketOpened", models))

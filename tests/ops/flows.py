@@ -13,15 +13,32 @@ RESIDENT = token("resident:zhang-xiaosen", "resident", name="张晓森")
 
 
 async def staff_on_duty(client) -> None:
-    r = await client.put("/api/notify/recipients/staff:li-yao", headers=STAFF, json={
-        "user_id": "staff:li-yao", "display_name": "李瑶", "roles": ["staff"], "categories": ["*"], "on_duty": True})
+    r = await client.put(
+        "/api/notify/recipients/staff:li-yao",
+        headers=STAFF,
+        json={
+            "user_id": "staff:li-yao",
+            "display_name": "李瑶",
+            "roles": ["staff"],
+            "categories": ["*"],
+            "on_duty": True,
+        },
+    )
     assert r.status_code == 200, r.text
 
 
 async def open_ticket(client, title: str, *, building: str = "3") -> str:
-    r = await client.post("/api/tickets/tickets", headers=RESIDENT, json={
-        "category": "manhole", "title": title, "description": "亚龙花园井盖翘起 联系 13812345678",
-        "community": "北翟营", "building": building})
+    r = await client.post(
+        "/api/tickets/tickets",
+        headers=RESIDENT,
+        json={
+            "category": "manhole",
+            "title": title,
+            "description": "亚龙花园井盖翘起 联系 13812345678",
+            "community": "北翟营",
+            "building": building,
+        },
+    )
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
@@ -48,4 +65,3 @@ def consumer_outage(ctx):
 
 async def dead_letter_count(redis, names, group: str = "notify") -> int:
     return len(await list_dead(redis, names, DlqFilter(group)))
-

@@ -8,16 +8,20 @@ import json
 from typer.testing import CliRunner
 
 from ops.cli import events_app
-from shared.events.notify import NotificationSent
 from ops.entries import recent
+from shared.events.notify import NotificationSent
 from tests.conftest import eventually
 from tests.ops.flows import consumer_outage, dead_letter_count, open_ticket, staff_inbox_titles, staff_on_duty
 
 
 def cli_runner(settings):
     runner = CliRunner()
-    env = {"REDIS_URL": settings.redis_url, "LINLI_STREAM_PREFIX": settings.stream_prefix, "COLUMNS": "250",
-           "USER": "ops-test"}
+    env = {
+        "REDIS_URL": settings.redis_url,
+        "LINLI_STREAM_PREFIX": settings.stream_prefix,
+        "COLUMNS": "250",
+        "USER": "ops-test",
+    }
 
     async def run(*args: str, input: str | None = None):
         result = await asyncio.to_thread(runner.invoke, events_app, list(args), env=env, input=input)
@@ -93,8 +97,7 @@ async def test_tail_filters_show_and_groups(start_runtime, settings):
 
 async def _tail_follows(redis, prefix) -> bool:
     """The tail's connection (named after the prefix) is blocked in XREAD."""
-    return any(c.get("name") == f"linli-events:{prefix}" and c.get("cmd") == "xread"
-               for c in await redis.client_list())
+    return any(c.get("name") == f"linli-events:{prefix}" and c.get("cmd") == "xread" for c in await redis.client_list())
 
 
 async def _len_at_least(coro, n):
@@ -196,7 +199,7 @@ async def test_trace_follows_a_flow_across_streams(start_runtime, settings):
         await staff_on_duty(client)
         ticket = await open_ticket(client, "井盖松动")
         await open_ticket(client, "另一件事")
-        opened = [e for e in await opened_events(runtime, 2) if e.subject == ticket][0]
+        opened = next(e for e in await opened_events(runtime, 2) if e.subject == ticket)
         await eventually(lambda: _len_at_least(staff_inbox_titles(client), 2))
         # notify records that it told staff, caused by the TicketOpened (as a delivery would)
         notify = runtime.contexts["notify"]
@@ -204,9 +207,18 @@ async def test_trace_follows_a_flow_across_streams(start_runtime, settings):
 
         cause = CloudEvent.model_validate(opened.event)
         with notify.store.transaction() as session:
-            notify.emit(session, NotificationSent(notification_id="n1", recipient="staff:li-yao", channel="inapp",
-                                                  cause_type=cause.type, cause_id=cause.id),
-                        subject=ticket, causation=cause)
+            notify.emit(
+                session,
+                NotificationSent(
+                    notification_id="n1",
+                    recipient="staff:li-yao",
+                    channel="inapp",
+                    cause_type=cause.type,
+                    cause_id=cause.id,
+                ),
+                subject=ticket,
+                causation=cause,
+            )
         r = await eventually(lambda: _traced(cli, opened.correlationid, 2))
         hops = json_lines(r.output)
         assert [h["event"]["type"].split(".")[-2] for h in hops][:2] == ["TicketOpened", "NotificationSent"]

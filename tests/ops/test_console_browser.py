@@ -15,11 +15,11 @@ import pytest
 import uvicorn
 
 from host import catalog
-from shared.events.envelope import CloudEvent
-from shared.events.notify import NotificationSent
+from host.runtime import Runtime
 from ops.dlq import list_dead
 from ops.entries import EventFilter, recent
-from host.runtime import Runtime
+from shared.events.envelope import CloudEvent
+from shared.events.notify import NotificationSent
 from shared.web.auth import mint_token
 from tests.conftest import eventually
 from tests.ops.flows import consumer_outage, open_ticket, staff_inbox_titles, staff_on_duty
@@ -27,16 +27,27 @@ from tests.support.redis_server import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path(os.environ.get("LINLI_SCREENSHOT_DIR") or tempfile.mkdtemp(prefix="linli-shots-")) / "console.png"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = [pytest.mark.timeout(120)]
 
 
 async def serve(runtime: Runtime) -> tuple[uvicorn.Server, asyncio.Task, str]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(runtime.build_app(), host="127.0.0.1", port=port, log_config=None,
-                                           access_log=False, lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            runtime.build_app(), host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+        )
+    )
     task = asyncio.create_task(server.serve())
     await eventually(lambda: server.started, timeout=30)
     return server, task, f"http://127.0.0.1:{port}"
@@ -108,21 +119,37 @@ async def test_operator_watches_filters_redrives_and_traces_in_a_browser(setting
             await expect(notify_state).to_have_text("acknowledged")
 
             # open a trace: TicketOpened -> NotificationSent, as a timeline
-            opened = [e for e in await recent(runtime.redis, [runtime.names.events("tickets")],
-                                              EventFilter(subject=first)) if e.short_type == "TicketOpened"][0]
+            opened = next(
+                e
+                for e in await recent(runtime.redis, [runtime.names.events("tickets")], EventFilter(subject=first))
+                if e.short_type == "TicketOpened"
+            )
             notify = runtime.contexts["notify"]
             cause = CloudEvent.model_validate(opened.event)
             with notify.store.transaction() as session:
-                notify.emit(session, NotificationSent(notification_id="n1", recipient="staff:li-yao", channel="inapp",
-                                                      cause_type=cause.type, cause_id=cause.id),
-                            subject=first, causation=cause)
+                notify.emit(
+                    session,
+                    NotificationSent(
+                        notification_id="n1",
+                        recipient="staff:li-yao",
+                        channel="inapp",
+                        cause_type=cause.type,
+                        cause_id=cause.id,
+                    ),
+                    subject=first,
+                    causation=cause,
+                )
             await page.goto(f"{base}/console")
-            await expect(page.locator("#event-rows tr.event", has_text="NotificationSent")).to_be_visible(timeout=10_000)
+            await expect(page.locator("#event-rows tr.event", has_text="NotificationSent")).to_be_visible(
+                timeout=10_000
+            )
             await page.locator("#event-rows tr.event", has_text=first).first.locator("a.trace").click()
             await expect(page).to_have_url(re.compile(r"/console/trace\?id="))
             hops = page.locator("#timeline li.hop")
             await expect(hops.first).to_contain_text("TicketOpened")
-            await expect(page.locator("#timeline")).to_contain_text(re.compile(r"TicketOpened → NotificationSent \d+ ms"))
+            await expect(page.locator("#timeline")).to_contain_text(
+                re.compile(r"TicketOpened → NotificationSent \d+ ms")
+            )
 
             # the group board, then the screenshot the README shows (the live log)
             await page.click("nav >> text=消费组 Groups")

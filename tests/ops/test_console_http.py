@@ -90,8 +90,9 @@ async def test_pages_show_events_groups_dead_letters_and_traces(start_runtime):
         from ops.dlq import list_dead
 
         dead = {d.entry.subject: d.id for d in await list_dead(runtime.redis, runtime.names)}
-        r = await client.post(f"/console/dlq/{dead[gone]}/discard", headers={**OPERATOR, "HX-Request": "true"},
-                              data={"reason": ""})
+        r = await client.post(
+            f"/console/dlq/{dead[gone]}/discard", headers={**OPERATOR, "HX-Request": "true"}, data={"reason": ""}
+        )
         assert r.status_code == 422
         r = await client.post(f"/console/dlq/{dead[lost]}/redrive", headers={**OPERATOR, "HX-Request": "true"})
         assert r.status_code == 200 and "redriven" in r.text
@@ -100,7 +101,9 @@ async def test_pages_show_events_groups_dead_letters_and_traces(start_runtime):
         assert r.status_code == 303
         r = await client.get("/console/dlq", headers=OPERATOR)
         assert "演练 drill" in r.text and "operator:ops" in r.text and all(t in r.text for t in later)
-        r = await client.post("/console/dlq/redrive", headers=OPERATOR, data={"group": "notify", "type": "TicketOpened"})
+        r = await client.post(
+            "/console/dlq/redrive", headers=OPERATOR, data={"group": "notify", "type": "TicketOpened"}
+        )
         assert r.status_code == 303
         for title in ("楼道灯 1", "楼道灯 2"):
             await eventually(lambda t=title: _has(staff_inbox_titles(client), t))
@@ -111,7 +114,7 @@ async def test_pages_show_events_groups_dead_letters_and_traces(start_runtime):
 
         events = (await client.get(f"/console?subject={first}", headers=OPERATOR)).text
         corr_start = events.index("/console/trace?id=") + len("/console/trace?id=")
-        corr = events[corr_start:events.index('"', corr_start)]
+        corr = events[corr_start : events.index('"', corr_start)]
         r = await client.get(f"/console/trace?id={corr}", headers=OPERATOR)
         assert r.status_code == 200 and "TicketOpened" in r.text and first in r.text
         r = await client.get("/console/trace?id=nothing", headers=OPERATOR)
@@ -125,7 +128,7 @@ async def _entry_of(client, subject):
     """The event page link of the newest event about ``subject``, as the log shows it."""
     page = (await client.get(f"/console?subject={subject}", headers=OPERATOR)).text
     marker = '<a class="detail" href="/console/events/'
-    return page[page.index(marker) + len(marker):].split('"', 1)[0] if marker in page else None
+    return page[page.index(marker) + len(marker) :].split('"', 1)[0] if marker in page else None
 
 
 async def _has(coro, text):

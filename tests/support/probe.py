@@ -55,15 +55,27 @@ def build_router(ctx) -> APIRouter:
     def report(body: dict, who=Depends(allow("resident"))) -> dict:
         ticket_id = body.get("ticket_id", "T1")
         with ctx.store.transaction() as session:
-            event = ctx.emit(session, TicketOpened(ticket_id=ticket_id, category="probe", title=body["title"]),
-                             subject=ticket_id, stream="tickets")
+            event = ctx.emit(
+                session,
+                TicketOpened(ticket_id=ticket_id, category="probe", title=body["title"]),
+                subject=ticket_id,
+                stream="tickets",
+            )
         return {"event_id": event.id}
 
     return router
 
 
-module = ServiceModule(name="probe", title="probe", metadata=metadata, outbox=outbox, inbox=inbox,
-                       migrations=None, consumer=consumer, router=build_router)
+module = ServiceModule(
+    name="probe",
+    title="probe",
+    metadata=metadata,
+    outbox=outbox,
+    inbox=inbox,
+    migrations=None,
+    consumer=consumer,
+    router=build_router,
+)
 
 
 def effects(runtime) -> list[tuple[str, str]]:

@@ -18,8 +18,14 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, workdir: Path, port: int | None = None, extra_args: list[str] | None = None,
-                 username: str | None = None, password: str | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        extra_args: list[str] | None = None,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
         self.binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.workdir = workdir
         self.port = port or free_port()
@@ -34,15 +40,29 @@ class RedisServer:
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir), *self.extra_args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                self.binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                *self.extra_args,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                redis.Redis(port=self.port, username=self.username, password=self.password,
-                            socket_connect_timeout=0.2).ping()
+                redis.Redis(
+                    port=self.port, username=self.username, password=self.password, socket_connect_timeout=0.2
+                ).ping()
                 return
             except redis.RedisError:
                 time.sleep(0.05)

@@ -16,8 +16,15 @@ NEIGHBOUR = token("resident:zhao-xiaotong", "resident", name="赵晓彤")
 STAFF = token("staff:li-yao", "staff", name="李瑶")
 VOLUNTEER = token("volunteer:zhang-xiuqin", "volunteer")
 
-MANHOLE = {"category": "manhole", "title": "井盖松动", "description": "亚龙花园3号楼前井盖翘起，老人被绊倒",
-           "community": "北翟营", "building": "3", "lat": 38.0532, "lon": 114.4485}
+MANHOLE = {
+    "category": "manhole",
+    "title": "井盖松动",
+    "description": "亚龙花园3号楼前井盖翘起，老人被绊倒",
+    "community": "北翟营",
+    "building": "3",
+    "lat": 38.0532,
+    "lon": 114.4485,
+}
 
 
 def jpeg_with_exif(color=(200, 30, 30), size=(40, 30)) -> bytes:

@@ -36,7 +36,7 @@ def test_open311_key_commands(settings, monkeypatch):
         listed = runner.invoke(app, ["list-keys"]).output
         assert key_id in listed and "active" in listed and plain not in listed
         db = (settings.var_dir / "tickets.db").read_bytes()
-        assert plain.encode() not in db   # stored hashed
+        assert plain.encode() not in db  # stored hashed
         assert runner.invoke(app, ["revoke-key", key_id]).exit_code == 0
         assert "revoked" in runner.invoke(app, ["list-keys"]).output
         assert runner.invoke(app, ["revoke-key", "nope"]).exit_code == 1

@@ -10,10 +10,21 @@ from tests.tickets.helpers import STAFF, VOLUNTEER, published
 
 
 def hazard(hazard_id="H-1", category="gas"):
-    return new_event(VisitHazardFound(
-        elder_id="E-7", community="明珠花苑", building="4", unit="2", hazard_id=hazard_id, visit_id="V-9",
-        category=category, description="厨房燃气软管老化开裂，有异味", address="明珠花苑4号楼2单元",
-        reported_by="volunteer:zhang-xiuqin"), subject="V-9")
+    return new_event(
+        VisitHazardFound(
+            elder_id="E-7",
+            community="明珠花苑",
+            building="4",
+            unit="2",
+            hazard_id=hazard_id,
+            visit_id="V-9",
+            category=category,
+            description="厨房燃气软管老化开裂，有异味",
+            address="明珠花苑4号楼2单元",
+            reported_by="volunteer:zhang-xiuqin",
+        ),
+        subject="V-9",
+    )
 
 
 async def test_visit_hazard_opens_one_linked_ticket_even_when_delivered_twice(start_runtime, clock, settings):
@@ -31,6 +42,7 @@ async def test_visit_hazard_opens_one_linked_ticket_even_when_delivered_twice(st
             return rows if len(rows) >= 2 else None
 
         rows = await eventually(tickets)
+
         async def both_published():  # the relay may publish the two tickets' events in separate batches
             events = await published(settings, type_suffix="TicketOpened")
             return events if len(events) >= 2 else None
@@ -38,8 +50,8 @@ async def test_visit_hazard_opens_one_linked_ticket_even_when_delivered_twice(st
         opened = await eventually(both_published)
         by_hazard = {e["data"]["source_hazard_id"]: e for e in opened}
         assert sorted(by_hazard) == ["H-1", "H-2"] and len(opened) == 2
-        assert by_hazard["H-1"]["data"]["category"] == "leak"          # gas maps to the leak category
-        assert by_hazard["H-2"]["data"]["category"] == "home_hazard"   # unknown kinds: 居家安全隐患
+        assert by_hazard["H-1"]["data"]["category"] == "leak"  # gas maps to the leak category
+        assert by_hazard["H-2"]["data"]["category"] == "home_hazard"  # unknown kinds: 居家安全隐患
         assert by_hazard["H-1"]["correlationid"] == first.correlationid  # linked to the volunteers' trace
         tid = by_hazard["H-1"]["data"]["ticket_id"]
         view = (await client.get(f"/api/tickets/tickets/{tid}", headers=STAFF)).json()

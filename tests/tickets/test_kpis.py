@@ -9,7 +9,7 @@ T = "/api/tickets/tickets"
 
 async def test_kpis_per_category_and_month(start_runtime, clock):
     async with start_runtime(["tickets"], clock=clock) as (_rt, client):
-        ids = [(await report(client))["id"] for _ in range(4)]   # manhole, 2 h first-response deadline
+        ids = [(await report(client))["id"] for _ in range(4)]  # manhole, 2 h first-response deadline
         street = (await report(client, {"category": "street_light", "title": "路灯", "description": "不亮"}))["id"]
         # first responses after 10, 60 and 180 minutes (the last one late); the fourth never answered
         for tid, minutes in zip(ids[:3], (10, 50, 120), strict=True):
@@ -28,7 +28,7 @@ async def test_kpis_per_category_and_month(start_runtime, clock):
         rows = {row["category"]: row for row in r.json()["rows"]}
         m = rows["manhole"]
         assert m["month"] == "2026-11" and m["total"] == 4 and m["responded"] == 3
-        assert m["response_within_deadline_rate"] == 0.5      # 2 of 4 answered within 2 h
+        assert m["response_within_deadline_rate"] == 0.5  # 2 of 4 answered within 2 h
         assert m["resolution_rate"] == 0.5 and m["satisfaction_rate"] == 0.5 and m["rated"] == 2
         assert m["median_first_response_minutes"] == 60 and m["p90_first_response_minutes"] == 156
         assert rows["street_light"]["response_within_deadline_rate"] == 0.0

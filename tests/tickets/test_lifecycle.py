@@ -11,8 +11,9 @@ T = "/api/tickets/tickets"
 
 async def roster(client, pool, *people):
     for staff_id, on_duty in people:
-        r = await client.put(f"/api/tickets/staff/{pool}/{staff_id}", headers=STAFF,
-                             json={"display_name": staff_id, "on_duty": on_duty})
+        r = await client.put(
+            f"/api/tickets/staff/{pool}/{staff_id}", headers=STAFF, json={"display_name": staff_id, "on_duty": on_duty}
+        )
         assert r.status_code == 200, r.text
 
 
@@ -44,8 +45,15 @@ async def test_full_loop_report_acknowledge_assign_resolve_rate(start_runtime, c
         assert all(h["at"] for h in done["history"]) and done["history"][3]["actor"] == "staff:li-yao"
 
         events = await eventually(lambda: _types_when(settings, 7))
-        assert events == ["TicketOpened", "TicketAcknowledged", "TicketAssigned", "TicketStatusChanged",
-                          "TicketResolved", "TicketRated", "TicketClosed"]
+        assert events == [
+            "TicketOpened",
+            "TicketAcknowledged",
+            "TicketAssigned",
+            "TicketStatusChanged",
+            "TicketResolved",
+            "TicketRated",
+            "TicketClosed",
+        ]
         assigned = (await published(settings, type_suffix="TicketAssigned"))[0]["data"]
         assert assigned["assignee"] == "staff:zhao-gang" and assigned["reporter"] == "resident:zhang-xiaosen"
         rated = (await published(settings, type_suffix="TicketRated"))[0]["data"]
@@ -71,7 +79,11 @@ async def test_round_robin_skips_off_duty_staff_and_staff_can_reassign(start_run
         assert r.status_code == 200 and r.json()["assignee"] == "staff:b"
         assert (await client.post(f"{T}/{tid}/assign", headers=RESIDENT, json={})).status_code == 403
         roster_rows = (await client.get("/api/tickets/staff?pool=maintenance", headers=STAFF)).json()
-        assert {r["staff_id"]: r["on_duty"] for r in roster_rows} == {"staff:a": True, "staff:b": False, "staff:c": True}
+        assert {r["staff_id"]: r["on_duty"] for r in roster_rows} == {
+            "staff:a": True,
+            "staff:b": False,
+            "staff:c": True,
+        }
         assert (await client.get("/api/tickets/staff", headers=RESIDENT)).status_code == 403
         # nobody on duty: acknowledged but left for manual assignment; automatic assign says why
         await roster(client, "maintenance", ("staff:a", False), ("staff:c", False))
@@ -94,8 +106,12 @@ async def test_illegal_transitions_are_refused_with_409_and_change_nothing(start
         assert (await client.post(f"{T}/{tid}/acknowledge", headers=STAFF, json={})).status_code == 409
         r = await client.post(f"{T}/{tid}/close", headers=STAFF, json={"reason": "duplicate", "note": "同 T1"})
         assert r.status_code == 200 and r.json()["close_reason"] == "duplicate"
-        for action, body in (("acknowledge", {}), ("assign", {"assignee": "staff:x"}), ("resolve", {}),
-                             ("close", {"reason": "rejected", "note": "x"})):
+        for action, body in (
+            ("acknowledge", {}),
+            ("assign", {"assignee": "staff:x"}),
+            ("resolve", {}),
+            ("close", {"reason": "rejected", "note": "x"}),
+        ):
             r = await client.post(f"{T}/{tid}/{action}", headers=STAFF, json=body)
             assert r.status_code == 409, (action, r.text)
             assert "closed" in r.json()["detail"]
@@ -117,8 +133,9 @@ async def test_close_reasons_and_withdrawal(start_runtime, clock):
         r = await client.post(f"{T}/{tid}/withdraw", headers=RESIDENT, json={"note": "已自行解决"})
         assert r.status_code == 200 and r.json()["close_reason"] == "withdrawn"
         tid2 = (await report(client))["id"]
-        r = await client.post(f"{T}/{tid2}/close", headers=STAFF,
-                              json={"reason": "not_responsible", "note": "属燃气公司管辖，已转12345"})
+        r = await client.post(
+            f"{T}/{tid2}/close", headers=STAFF, json={"reason": "not_responsible", "note": "属燃气公司管辖，已转12345"}
+        )
         assert r.json()["status"] == "closed" and r.json()["close_reason"] == "not_responsible"
 
 
@@ -167,8 +184,9 @@ async def test_concurrent_acknowledgements_on_postgresql_only_one_wins(start_run
     async with start_runtime(["tickets"], clock=clock) as (_rt, client):
         for _ in range(3):
             tid = (await report(client))["id"]
-            answers = await asyncio.gather(*[
-                client.post(f"{T}/{tid}/acknowledge", headers=STAFF, json={"template": 0}) for _ in range(2)])
+            answers = await asyncio.gather(
+                *[client.post(f"{T}/{tid}/acknowledge", headers=STAFF, json={"template": 0}) for _ in range(2)]
+            )
             assert sorted(r.status_code for r in answers) == [200, 409]
             history = (await client.get(f"{T}/{tid}", headers=STAFF)).json()["history"]
             assert [h["action"] for h in history] == ["open", "acknowledge"]

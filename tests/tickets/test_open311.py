@@ -22,8 +22,15 @@ async def test_services_and_definitions_in_json_and_xml(start_runtime, clock):
         r = await client.get(f"{O}/services.json")
         assert r.status_code == 200
         leak = next(s for s in r.json() if s["service_code"] == "leak")
-        assert leak == {"service_code": "leak", "service_name": "漏水/燃气泄漏", "description": leak["description"],
-                        "metadata": True, "type": "realtime", "keywords": "漏水,燃气,煤气", "group": "安全隐患"}
+        assert leak == {
+            "service_code": "leak",
+            "service_name": "漏水/燃气泄漏",
+            "description": leak["description"],
+            "metadata": True,
+            "type": "realtime",
+            "keywords": "漏水,燃气,煤气",
+            "group": "安全隐患",
+        }
         r = await client.get(f"{O}/services.xml")
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/xml")
         root = ET.fromstring(r.content)
@@ -49,9 +56,15 @@ async def test_services_and_definitions_in_json_and_xml(start_runtime, clock):
 async def test_post_needs_a_valid_api_key_and_answers_id_and_token(start_runtime, clock):
     async with start_runtime(["tickets"], clock=clock) as (runtime, client):
         key_id, key = new_key(runtime)
-        form = {"service_code": "street_light", "lat": "38.0421", "long": "114.5143",
-                "description": "明珠花苑东门路灯不亮", "email": "li@example.com", "first_name": "Li",
-                "phone": "13812345678"}
+        form = {
+            "service_code": "street_light",
+            "lat": "38.0421",
+            "long": "114.5143",
+            "description": "明珠花苑东门路灯不亮",
+            "email": "li@example.com",
+            "first_name": "Li",
+            "phone": "13812345678",
+        }
         r = await client.post(f"{O}/requests.json", data=form)
         assert r.status_code == 403 and r.json()[0]["code"] == 403
         assert (await client.post(f"{O}/requests.json", data={**form, "api_key": "wrong"})).status_code == 403
@@ -70,8 +83,9 @@ async def test_post_needs_a_valid_api_key_and_answers_id_and_token(start_runtime
         assert bad.status_code == 400 and "location" in ET.fromstring(bad.content).findtext("error/description")
         bad = await client.post(f"{O}/requests.json", data={**form, "api_key": key, "service_code": "leak"})
         assert bad.status_code == 400 and "medium" in bad.json()[0]["description"]
-        ok = await client.post(f"{O}/requests.xml", data={**form, "api_key": key, "service_code": "leak",
-                                                         "attribute[medium]": "gas"})
+        ok = await client.post(
+            f"{O}/requests.xml", data={**form, "api_key": key, "service_code": "leak", "attribute[medium]": "gas"}
+        )
         assert ok.status_code == 201 and ET.fromstring(ok.content).findtext("request/service_request_id")
 
         ctx = runtime.contexts["tickets"]
@@ -90,12 +104,25 @@ async def test_post_needs_a_valid_api_key_and_answers_id_and_token(start_runtime
 async def test_requests_json_xml_filters_notes_and_anonymised_view(start_runtime, clock):
     async with start_runtime(["tickets"], clock=clock) as (_rt, client):
         t1 = (await report(client))["id"]
-        t2 = (await report(client, {"category": "noise", "title": "夜间装修", "description": "晚上11点还在装修",
-                                    "community": "智汇城", "building": "7"}))["id"]
+        t2 = (
+            await report(
+                client,
+                {
+                    "category": "noise",
+                    "title": "夜间装修",
+                    "description": "晚上11点还在装修",
+                    "community": "智汇城",
+                    "building": "7",
+                },
+            )
+        )["id"]
         await client.post(f"/api/tickets/tickets/{t1}/acknowledge", headers=STAFF, json={"note": "已受理，马上到"})
         await client.post(f"/api/tickets/tickets/{t1}/resolve", headers=STAFF, json={"note": "井盖已固定"})
-        r = await client.post(f"/api/tickets/tickets/{t1}/rate", headers=RESIDENT,
-                              json={"rating": 5, "comment": "谢谢，我在3号楼2单元501"})
+        r = await client.post(
+            f"/api/tickets/tickets/{t1}/rate",
+            headers=RESIDENT,
+            json={"rating": 5, "comment": "谢谢，我在3号楼2单元501"},
+        )
         assert r.status_code == 200
 
         r = await client.get(f"{O}/requests/{t1}.json")
@@ -121,8 +148,12 @@ async def test_requests_json_xml_filters_notes_and_anonymised_view(start_runtime
         assert len(by_id) == 2
         root = ET.fromstring((await client.get(f"{O}/requests.xml", params={"status": "closed"})).content)
         assert root.tag == "service_requests" and root.findtext("request/service_request_id") == t1
-        assert [n.findtext("type") for n in root.findall("request/notes/note")] == ["open", "acknowledge", "resolve",
-                                                                                  "rate"]
+        assert [n.findtext("type") for n in root.findall("request/notes/note")] == [
+            "open",
+            "acknowledge",
+            "resolve",
+            "rate",
+        ]
         assert (await client.get(f"{O}/requests.json", params={"status": "pending"})).status_code == 400
 
 
@@ -132,15 +163,19 @@ async def test_the_90_day_limit_and_date_window(start_runtime, clock):
         clock.advance(timedelta(days=100))
         new = (await report(client))["id"]
         default = [x["service_request_id"] for x in (await client.get(f"{O}/requests.json")).json()]
-        assert default == [new]   # by default only the last 90 days
-        r = await client.get(f"{O}/requests.json", params={"start_date": "2026-11-01T00:00:00+08:00",
-                                                           "end_date": "2026-12-01T00:00:00+08:00"})
+        assert default == [new]  # by default only the last 90 days
+        r = await client.get(
+            f"{O}/requests.json",
+            params={"start_date": "2026-11-01T00:00:00+08:00", "end_date": "2026-12-01T00:00:00+08:00"},
+        )
         assert [x["service_request_id"] for x in r.json()] == [old]
-        r = await client.get(f"{O}/requests.json", params={"start_date": "2026-01-01T00:00:00Z",
-                                                           "end_date": "2026-12-01T00:00:00Z"})
+        r = await client.get(
+            f"{O}/requests.json", params={"start_date": "2026-01-01T00:00:00Z", "end_date": "2026-12-01T00:00:00Z"}
+        )
         assert r.status_code == 400 and "90 days" in r.json()[0]["description"]
-        r = await client.get(f"{O}/requests.xml", params={"start_date": "2026-01-01T00:00:00Z",
-                                                          "end_date": "2026-12-01T00:00:00Z"})
+        r = await client.get(
+            f"{O}/requests.xml", params={"start_date": "2026-01-01T00:00:00Z", "end_date": "2026-12-01T00:00:00Z"}
+        )
         assert r.status_code == 400 and "90 days" in ET.fromstring(r.content).findtext("error/description")
         r = await client.get(f"{O}/requests.json", params={"start_date": "yesterday"})
         assert r.status_code == 400

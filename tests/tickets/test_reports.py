@@ -3,12 +3,19 @@
 import io
 
 import pytest
-
 from PIL import Image
 
 from tests.conftest import eventually, token
 from tests.tickets.helpers import (
-    MANHOLE, NEIGHBOUR, RESIDENT, STAFF, VOLUNTEER, jpeg_with_exif, png_bytes, published, report,
+    MANHOLE,
+    NEIGHBOUR,
+    RESIDENT,
+    STAFF,
+    VOLUNTEER,
+    jpeg_with_exif,
+    png_bytes,
+    published,
+    report,
 )
 
 
@@ -17,8 +24,21 @@ async def test_categories_are_seeded_data_with_deadlines_and_staff_can_add_one(s
         r = await client.get("/api/tickets/categories")
         assert r.status_code == 200
         by_code = {c["code"]: c for c in r.json()}
-        assert {"manhole", "street_light", "leak", "electrical", "lift", "sanitation", "noise", "greening",
-                "parking", "repair_clothes", "repair_shoes", "repair_watch", "repair_appliance"} <= set(by_code)
+        assert {
+            "manhole",
+            "street_light",
+            "leak",
+            "electrical",
+            "lift",
+            "sanitation",
+            "noise",
+            "greening",
+            "parking",
+            "repair_clothes",
+            "repair_shoes",
+            "repair_watch",
+            "repair_appliance",
+        } <= set(by_code)
         assert by_code["manhole"]["safety_critical"] and by_code["manhole"]["response_hours"] == 2
         assert by_code["noise"]["response_hours"] == 24
 
@@ -59,11 +79,15 @@ async def test_report_gets_deadlines_and_unknown_category_is_refused(start_runti
         assert r.status_code == 422
         r = await client.post("/api/tickets/tickets", headers=VOLUNTEER, json=MANHOLE)
         assert r.status_code == 403
-        r = await client.post("/api/tickets/tickets", headers=RESIDENT,
-                              json={**MANHOLE, "category": "leak"})  # leak requires the 'medium' attribute
+        r = await client.post(
+            "/api/tickets/tickets", headers=RESIDENT, json={**MANHOLE, "category": "leak"}
+        )  # leak requires the 'medium' attribute
         assert r.status_code == 422 and "medium" in r.json()["detail"]
-        r = await client.post("/api/tickets/tickets", headers=RESIDENT,
-                              json={**MANHOLE, "category": "leak", "attributes": {"medium": "gas"}})
+        r = await client.post(
+            "/api/tickets/tickets",
+            headers=RESIDENT,
+            json={**MANHOLE, "category": "leak", "attributes": {"medium": "gas"}},
+        )
         assert r.status_code == 201 and r.json()["attributes"] == {"medium": "gas"}
 
 
@@ -74,9 +98,11 @@ async def test_photos_are_stripped_of_exif_stored_by_hash_and_served(start_runti
         fields = {k: str(v) for k, v in MANHOLE.items()}
         webp = io.BytesIO()
         Image.new("RGB", (16, 16), (0, 0, 255)).save(webp, "WEBP")
-        files = [("photo", ("IMG_0001.dat", raw, "application/octet-stream")),
-                 ("photo", ("x.png", png_bytes(), "image/png")),
-                 ("photo", ("named-wrong.jpg", webp.getvalue(), "image/jpeg"))]
+        files = [
+            ("photo", ("IMG_0001.dat", raw, "application/octet-stream")),
+            ("photo", ("x.png", png_bytes(), "image/png")),
+            ("photo", ("named-wrong.jpg", webp.getvalue(), "image/jpeg")),
+        ]
         r = await client.post("/api/tickets/tickets", headers=RESIDENT, data=fields, files=files)
         assert r.status_code == 201, r.text
         ticket = r.json()
@@ -129,7 +155,9 @@ async def test_duplicates_are_suggested_and_following_publishes_ticket_followed(
 
         r = await client.post(f"/api/tickets/tickets/{first['id']}/follow", headers=NEIGHBOUR)
         assert r.status_code == 200 and r.json()["new"] is True
-        assert (await client.post(f"/api/tickets/tickets/{first['id']}/follow", headers=NEIGHBOUR)).json()["new"] is False
+        assert (await client.post(f"/api/tickets/tickets/{first['id']}/follow", headers=NEIGHBOUR)).json()[
+            "new"
+        ] is False
         assert (await client.post(f"/api/tickets/tickets/{first['id']}/follow", headers=STAFF)).status_code == 403
         assert (await client.post(f"/api/tickets/tickets/{first['id']}/follow")).status_code == 401
         followed = await eventually(lambda: published(settings, type_suffix="TicketFollowed"))
@@ -152,7 +180,7 @@ async def test_reporter_and_staff_see_full_view_other_residents_the_anonymised_o
         assert "reporter" not in other.json() and "contact" not in other.json()
         assert "zhang" not in other.text and all("actor" not in h for h in other.json()["history"])
         assert (await client.get(path)).status_code == 401
-        volunteer = await client.get(path, headers=VOLUNTEER)   # not the reporter: the anonymised view
+        volunteer = await client.get(path, headers=VOLUNTEER)  # not the reporter: the anonymised view
         assert volunteer.status_code == 200 and "reporter" not in volunteer.json()
         assert (await client.get(path, headers=token("partner:lib", "partner"))).status_code == 403
         assert (await client.get("/api/tickets/tickets/TNOPE", headers=STAFF)).status_code == 404
@@ -195,8 +223,9 @@ def test_every_tickets_route_declares_its_roles():
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-async def test_a_report_and_its_first_history_entry_are_stored_rows_of_the_transaction(start_runtime, clock, backend,
-                                                                                      pg_database, monkeypatch):
+async def test_a_report_and_its_first_history_entry_are_stored_rows_of_the_transaction(
+    start_runtime, clock, backend, pg_database, monkeypatch
+):
     """open_report inserts the ticket and its first history entry directly (no unit-of-work flush); they
     still belong to the session: a change in the same transaction is stored, and the entry has its id."""
     from sqlmodel import Session, select
@@ -209,8 +238,16 @@ async def test_a_report_and_its_first_history_entry_are_stored_rows_of_the_trans
     async with start_runtime(["tickets"], clock=clock) as (runtime, client):
         ctx = runtime.contexts["tickets"]
         with ctx.store.transaction() as session:
-            opened = reports.open_report(ctx, session, category="manhole", title="井盖松动", description="3号楼前",
-                                         reporter="resident:zhang-xiaosen", community="北翟营", building="3")
+            opened = reports.open_report(
+                ctx,
+                session,
+                category="manhole",
+                title="井盖松动",
+                description="3号楼前",
+                reporter="resident:zhang-xiaosen",
+                community="北翟营",
+                building="3",
+            )
             assert opened.history[0].id is not None
             opened.ticket.assignee = "staff:li-yao"  # an UPDATE at commit
         with Session(ctx.store.engine) as session:

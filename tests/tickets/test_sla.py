@@ -21,9 +21,11 @@ def escalations(kind: str, level: int) -> float:
 
 async def overdue(settings, n: int):
     async def check():
-        events = (await published(settings, type_suffix="TicketResponseOverdue")
-                  + await published(settings, type_suffix="TicketResolutionOverdue"))
+        events = await published(settings, type_suffix="TicketResponseOverdue") + await published(
+            settings, type_suffix="TicketResolutionOverdue"
+        )
         return events if len(events) >= n else None
+
     return await eventually(check)
 
 
@@ -35,15 +37,15 @@ async def test_both_escalation_levels_fire_once_per_deadline_as_the_clock_moves(
     async with start_runtime(["tickets"], clock=clock) as (runtime, client):
         ctx = runtime.contexts["tickets"]
         assert (await client.put("/api/tickets/categories/manhole", headers=STAFF, json=CONTACTS)).status_code == 200
-        tid = (await report(client))["id"]   # 02:00 UTC; response due 04:00, resolution due +24 h
+        tid = (await report(client))["id"]  # 02:00 UTC; response due 04:00, resolution due +24 h
         before = escalations("response", 1), escalations("response", 2)
 
         assert tick(ctx, clock.advance(timedelta(hours=1, minutes=59))) == 0
-        assert tick(ctx, clock.advance(timedelta(minutes=2))) == 1          # 04:01: level 1 -> supervisor
-        assert tick(ctx, clock.advance(timedelta(minutes=30))) == 0         # not again
+        assert tick(ctx, clock.advance(timedelta(minutes=2))) == 1  # 04:01: level 1 -> supervisor
+        assert tick(ctx, clock.advance(timedelta(minutes=30))) == 0  # not again
         view = (await client.get(f"{T}/{tid}", headers=STAFF)).json()
         assert view["escalation_level"] == 1 and view["escalated_to"] == "staff:wang-jianguo"
-        assert tick(ctx, clock.advance(timedelta(hours=2))) == 1            # 06:31: second breach -> secretary
+        assert tick(ctx, clock.advance(timedelta(hours=2))) == 1  # 06:31: second breach -> secretary
         assert tick(ctx, clock.now()) == 0
         view = (await client.get(f"{T}/{tid}", headers=STAFF)).json()
         assert view["escalation_level"] == 2 and view["escalated_to"] == "staff:li-yao"
@@ -56,7 +58,7 @@ async def test_both_escalation_levels_fire_once_per_deadline_as_the_clock_moves(
 
         # a late acknowledgement stops the response clock; the resolution clock keeps running
         await client.post(f"{T}/{tid}/acknowledge", headers=STAFF, json={})
-        clock.set(clock.now().replace(day=29, hour=2, minute=1))            # resolution due 29th 02:00
+        clock.set(clock.now().replace(day=29, hour=2, minute=1))  # resolution due 29th 02:00
         assert tick(ctx, clock.now()) == 1
         assert tick(ctx, clock.advance(timedelta(hours=23))) == 0
         assert tick(ctx, clock.advance(timedelta(hours=1, minutes=1))) == 1  # 48 h past creation: level 2
@@ -79,7 +81,8 @@ async def test_a_ticket_answered_in_time_is_never_escalated(start_runtime, clock
 
 
 async def test_two_replicas_escalate_each_ticket_exactly_once_and_survive_a_restart(
-        start_runtime, clock, settings, pg_database, monkeypatch):
+    start_runtime, clock, settings, pg_database, monkeypatch
+):
     monkeypatch.setenv("TICKETS_DATABASE_URL", pg_database("tickets"))
     async with start_runtime(["tickets"], clock=clock) as (rt1, client):
         await client.put("/api/tickets/categories/manhole", headers=STAFF, json=CONTACTS)
@@ -89,7 +92,7 @@ async def test_two_replicas_escalate_each_ticket_exactly_once_and_survive_a_rest
             now = clock.advance(timedelta(hours=2, minutes=5))  # level 1 due for all four
             fired = await asyncio.gather(*[asyncio.to_thread(tick, c, now) for c in (c1, c2, c1, c2)])
             assert sum(fired) == 4
-            now = clock.advance(timedelta(hours=2))            # second breach for all four
+            now = clock.advance(timedelta(hours=2))  # second breach for all four
             fired = await asyncio.gather(*[asyncio.to_thread(tick, c, now) for c in (c2, c1, c2, c1)])
             assert sum(fired) == 4
     # a restart (new runtime on the same database) neither repeats nor loses an escalation
@@ -113,7 +116,9 @@ async def test_resolved_tickets_auto_close_after_7_days_without_an_answer(start_
         view = (await client.get(f"{T}/{tid}", headers=RESIDENT)).json()
         assert view["status"] == "closed" and view["close_reason"] == "auto_closed"
         closed = await eventually(lambda: published(settings, type_suffix="TicketClosed"))
-        assert closed[0]["data"]["reason"] == "auto_closed" and closed[0]["data"]["reporter"] == "resident:zhang-xiaosen"
+        assert (
+            closed[0]["data"]["reason"] == "auto_closed" and closed[0]["data"]["reporter"] == "resident:zhang-xiaosen"
+        )
         assert (await client.post(f"{T}/{tid}/rate", headers=RESIDENT, json={"rating": 3})).status_code == 409
 
 

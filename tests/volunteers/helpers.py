@@ -26,31 +26,76 @@ async def ok(response, status: int = 200) -> dict | list:
 
 async def setup_team(client) -> dict:
     """The 爱心敲门 team of 3502 with its leader 张秀芹 and two volunteers; returns volunteer ids."""
-    await ok(await client.put(f"{API}/teams/axqm-3502", headers=STAFF, json={
-        "name": "爱心敲门志愿服务队", "community": COMMUNITY, "leader": "volunteer:zhang-xiuqin",
-        "staff_contact": "staff:li-yao"}))
+    await ok(
+        await client.put(
+            f"{API}/teams/axqm-3502",
+            headers=STAFF,
+            json={
+                "name": "爱心敲门志愿服务队",
+                "community": COMMUNITY,
+                "leader": "volunteer:zhang-xiuqin",
+                "staff_contact": "staff:li-yao",
+            },
+        )
+    )
     ids = {}
-    for key, sub, name, phone in (("leader", "volunteer:zhang-xiuqin", "张秀芹", "13812345678"),
-                                  ("wang", "volunteer:wang-guilan", "王桂兰", "13900001111"),
-                                  ("liu", "volunteer:liu-shufen", "刘淑芬", "13700002222")):
-        body = await ok(await client.post(f"{API}/volunteers", headers=STAFF, json={
-            "name": name, "community": COMMUNITY, "user_id": sub, "phone": phone, "skills": ["chat"],
-            "availability": [0, 2, 4]}), 201)
+    for key, sub, name, phone in (
+        ("leader", "volunteer:zhang-xiuqin", "张秀芹", "13812345678"),
+        ("wang", "volunteer:wang-guilan", "王桂兰", "13900001111"),
+        ("liu", "volunteer:liu-shufen", "刘淑芬", "13700002222"),
+    ):
+        body = await ok(
+            await client.post(
+                f"{API}/volunteers",
+                headers=STAFF,
+                json={
+                    "name": name,
+                    "community": COMMUNITY,
+                    "user_id": sub,
+                    "phone": phone,
+                    "skills": ["chat"],
+                    "availability": [0, 2, 4],
+                },
+            ),
+            201,
+        )
         ids[key] = body["id"]
     return ids
 
 
-async def register(client, name: str = "郝连芳", tier: str = "key", building: str = "3", unit: str = "2",
-                   **extra) -> dict:
-    return await ok(await client.post(f"{API}/elders", headers=STAFF, json={
-        "name": name, "community": COMMUNITY, "building": building, "unit": unit, "floor": 1, "lives_alone": True,
-        "birth_year": 1948, "conditions": "高血压，膝关节炎", "notes": "子女在外地", "emergency_name": "郝女士",
-        "emergency_phone": "13611112222", "tier": tier, "tier_reason": "独居", **extra}), 201)
+async def register(
+    client, name: str = "郝连芳", tier: str = "key", building: str = "3", unit: str = "2", **extra
+) -> dict:
+    return await ok(
+        await client.post(
+            f"{API}/elders",
+            headers=STAFF,
+            json={
+                "name": name,
+                "community": COMMUNITY,
+                "building": building,
+                "unit": unit,
+                "floor": 1,
+                "lives_alone": True,
+                "birth_year": 1948,
+                "conditions": "高血压，膝关节炎",
+                "notes": "子女在外地",
+                "emergency_name": "郝女士",
+                "emergency_phone": "13611112222",
+                "tier": tier,
+                "tier_reason": "独居",
+                **extra,
+            },
+        ),
+        201,
+    )
 
 
 async def pair(client, elder_id: str, volunteer_id: str) -> dict:
-    return await ok(await client.post(f"{API}/pairings", headers=LEADER,
-                                      json={"elder_id": elder_id, "volunteer_id": volunteer_id}), 201)
+    return await ok(
+        await client.post(f"{API}/pairings", headers=LEADER, json={"elder_id": elder_id, "volunteer_id": volunteer_id}),
+        201,
+    )
 
 
 def published(settings, short_type: str | None = None) -> list[dict]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from services.volunteers.module import module
-from tests.volunteers.helpers import API, LEADER, ok
 from tests.conftest import token
+from tests.volunteers.helpers import API, LEADER, ok
 
 
 async def test_demo_loads_the_3502_team_idempotently(start_runtime, clock):
@@ -14,7 +14,12 @@ async def test_demo_loads_the_3502_team_idempotently(start_runtime, clock):
         module.demo(ctx)
         survey = await ok(await client.get(f"{API}/survey", headers=LEADER, params={"community": "3502"}))
         assert [(g["building"], g["unit"], len(g["elders"])) for g in survey] == [
-            ("3", "1", 1), ("3", "2", 1), ("5", "1", 1), ("5", "2", 1), ("7", "1", 1)]
+            ("3", "1", 1),
+            ("3", "2", 1),
+            ("5", "1", 1),
+            ("5", "2", 1),
+            ("7", "1", 1),
+        ]
         assert sum(g["unpaired"] for g in survey) == 1  # 周玉兰: the survey shows the gap
         hao = await ok(await client.get(f"{API}/elders/E-3502-hao-lianfang", headers=LEADER))
         assert hao["former_volunteer_id"] == "VOL-hao-lianfang" and hao["address"] == "际华苑 3号楼 2单元 1层"

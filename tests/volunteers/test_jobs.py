@@ -31,20 +31,27 @@ def due_per_visit(settings) -> Counter:
 
 async def test_visit_due_once_per_occurrence_with_two_replicas(start_runtime, clock, settings):
     """Two runtimes on the same store (a PostgreSQL database, or one SQLite file) tick at the same time."""
-    async with start_runtime(["volunteers"], clock=clock) as (one, client), \
-            start_runtime(["volunteers"], clock=clock, consumer_name="c2") as (two, _client2):
+    async with (
+        start_runtime(["volunteers"], clock=clock) as (one, client),
+        start_runtime(["volunteers"], clock=clock, consumer_name="c2") as (two, _client2),
+    ):
         ids = await setup_team(client)
         elders = [await register(client, name, tier="high_risk") for name in ("李大爷", "陈奶奶", "郝连芳")]
         await pair(client, elders[0]["id"], ids["wang"])
         clock.advance(timedelta(days=15))  # 2026-12-13 10:00 Shanghai: Nov 29, Dec 6, Dec 13 are due
         for _ in range(3):
-            await asyncio.gather(asyncio.to_thread(tick, one.contexts["volunteers"], clock.now()),
-                                 asyncio.to_thread(tick, two.contexts["volunteers"], clock.now()))
+            await asyncio.gather(
+                asyncio.to_thread(tick, one.contexts["volunteers"], clock.now()),
+                asyncio.to_thread(tick, two.contexts["volunteers"], clock.now()),
+            )
         await eventually(lambda: outbox_empty(one) and len(due_per_visit(settings)) == 9)
         counts = due_per_visit(settings)
         assert sorted(counts.values()) == [1] * 9
-        first = next(e["data"] for e in published(settings, "VisitDue")
-                     if e["data"]["visit_id"] == f"V-{elders[0]['id']}-202611290100")
+        first = next(
+            e["data"]
+            for e in published(settings, "VisitDue")
+            if e["data"]["visit_id"] == f"V-{elders[0]['id']}-202611290100"
+        )
         assert first["volunteer_users"] == ["volunteer:wang-guilan"]
         assert first["team_leader"] == "volunteer:zhang-xiuqin"
         assert first["address"] == "3502 3号楼 2单元 1层" and first["elder_name"] == "李大爷"
@@ -107,18 +114,32 @@ async def test_missed_visit_goes_to_the_team_leader_then_escalates_to_staff(star
         assert visit["status"] == "missed" and visit["escalated_at"] is not None
 
         # a late visit closes it: no further alerts
-        r = await client.post(f"{API}/logs", headers=WANG, json={"elder_id": elder["id"], "visit_id": visit_id,
-                                                                "method": "door", "minutes": 30})
+        r = await client.post(
+            f"{API}/logs",
+            headers=WANG,
+            json={"elder_id": elder["id"], "visit_id": visit_id, "method": "door", "minutes": 30},
+        )
         assert (await ok(r, 201))["status"] == "done"
         clock.advance(timedelta(days=5))
         tick(ctx, clock.now())
         await eventually(lambda: outbox_empty(runtime))
         assert len(published(settings, "VisitMissed")) == 2
 
-        report = await ok(await client.get(f"{API}/reports/coverage", headers=STAFF,
-                                           params={"community": "3502", "month": "2026-11"}))
-        assert report["buildings"] == [{"building": "3", "elders": 1, "due": 1, "done": 1, "missed": 0,
-                                        "elders_visited": 1, "visit_rate": 1.0, "elder_coverage": 1.0}]
+        report = await ok(
+            await client.get(f"{API}/reports/coverage", headers=STAFF, params={"community": "3502", "month": "2026-11"})
+        )
+        assert report["buildings"] == [
+            {
+                "building": "3",
+                "elders": 1,
+                "due": 1,
+                "done": 1,
+                "missed": 0,
+                "elders_visited": 1,
+                "visit_rate": 1.0,
+                "elder_coverage": 1.0,
+            }
+        ]
 
 
 async def test_high_risk_grace_is_24_hours_and_a_second_miss_in_a_row_escalates(start_runtime, clock, settings):
@@ -136,13 +157,17 @@ async def test_high_risk_grace_is_24_hours_and_a_second_miss_in_a_row_escalates(
         dec6 = [e["data"] for e in found if e["data"]["visit_id"] == f"V-{elder['id']}-202612060100"]
         assert len(dec6) == 1 and dec6[0]["miss_count"] == 2 and dec6[0]["escalated_to"] == "staff:li-yao"
 
-        report = await ok(await client.get(f"{API}/reports/coverage", headers=LEADER,
-                                           params={"community": "3502", "month": "2026-12"}))
+        report = await ok(
+            await client.get(
+                f"{API}/reports/coverage", headers=LEADER, params={"community": "3502", "month": "2026-12"}
+            )
+        )
         row = report["buildings"][0]
         assert (row["building"], row["missed"], row["done"], row["visit_rate"]) == ("5", 1, 0, 0.0)
         assert row["due"] == 4  # Dec 6, 13, 20, 27
-        assert (await client.get(f"{API}/reports/coverage", headers=WANG,
-                                 params={"community": "3502", "month": "2026-12"})).status_code == 403
+        assert (
+            await client.get(f"{API}/reports/coverage", headers=WANG, params={"community": "3502", "month": "2026-12"})
+        ).status_code == 403
 
 
 async def test_campaign_schedules_extra_visits_and_skips_paused_elders(start_runtime, clock, settings):
@@ -153,13 +178,24 @@ async def test_campaign_schedules_extra_visits_and_skips_paused_elders(start_run
         b = await register(client, "李大爷", tier="high_risk")
         c = await register(client, "陈奶奶", tier="general")
         await pair(client, a["id"], ids["wang"])
-        await ok(await client.post(f"{API}/elders/{b['id']}/pauses", headers=LEADER, json={
-            "starts_at": "2026-12-20T00:00:00", "ends_at": "2027-01-10T00:00:00", "reason": "去女儿家过冬"}), 201)
-        body = {"name": "寒潮慰问 cold snap", "due_at": "2026-12-24T15:00:00", "community": "3502",
-                "tiers": ["high_risk", "key"]}
+        await ok(
+            await client.post(
+                f"{API}/elders/{b['id']}/pauses",
+                headers=LEADER,
+                json={"starts_at": "2026-12-20T00:00:00", "ends_at": "2027-01-10T00:00:00", "reason": "去女儿家过冬"},
+            ),
+            201,
+        )
+        body = {
+            "name": "寒潮慰问 cold snap",
+            "due_at": "2026-12-24T15:00:00",
+            "community": "3502",
+            "tiers": ["high_risk", "key"],
+        }
         assert (await client.post(f"{API}/campaigns", headers=WANG, json=body)).status_code == 403
-        assert (await client.post(f"{API}/campaigns", headers=LEADER,
-                                  json=body | {"due_at": "2026-11-01T09:00:00"})).status_code == 422
+        assert (
+            await client.post(f"{API}/campaigns", headers=LEADER, json=body | {"due_at": "2026-11-01T09:00:00"})
+        ).status_code == 422
         campaign = await ok(await client.post(f"{API}/campaigns", headers=LEADER, json=body), 201)
         assert campaign["scheduled"] == [a["id"]] and campaign["skipped_paused"] == [b["id"]]
         assert campaign["due_at"] == "2026-12-24T15:00:00+08:00"
@@ -167,8 +203,9 @@ async def test_campaign_schedules_extra_visits_and_skips_paused_elders(start_run
 
         clock.set(clock.now().replace(year=2026, month=12, day=24, hour=7, minute=5))  # 15:05 Shanghai
         tick(ctx, clock.now())
-        due = await eventually(lambda: [e["data"] for e in published(settings, "VisitDue")
-                                        if e["data"]["campaign_id"] == campaign["id"]])
+        due = await eventually(
+            lambda: [e["data"] for e in published(settings, "VisitDue") if e["data"]["campaign_id"] == campaign["id"]]
+        )
         assert len(due) == 1 and due[0]["elder_id"] == a["id"] and due[0]["kind"] == "campaign"
         assert due[0]["volunteer_users"] == ["volunteer:wang-guilan"]
         sched = await eventually(lambda: published(settings, "CampaignScheduled"))
@@ -185,8 +222,12 @@ async def test_weekly_digest_once_per_team_and_week(start_runtime, clock, settin
         elder = await register(client, "郝连芳", tier="high_risk")
         await pair(client, elder["id"], ids["wang"])
         clock.advance(timedelta(days=2))  # Mon Nov 30 10:00 Shanghai: the week Nov 23-29 is reported
-        await ok(await client.post(f"{API}/logs", headers=WANG, json={"elder_id": elder["id"], "method": "door",
-                                                                     "minutes": 60}), 201)
+        await ok(
+            await client.post(
+                f"{API}/logs", headers=WANG, json={"elder_id": elder["id"], "method": "door", "minutes": 60}
+            ),
+            201,
+        )
         clock.advance(timedelta(days=7))  # Mon Dec 7: the week Nov 30 - Dec 6
         tick(ctx, clock.now())
         tick(ctx, clock.now())
@@ -235,13 +276,24 @@ async def test_a_hospital_stay_calls_off_an_announced_visit(start_runtime, clock
         clock.advance(timedelta(days=1))
         tick(ctx, clock.now())
         assert list(await eventually(lambda: due_per_visit(settings))) == [visit_id]
-        await ok(await client.post(f"{API}/elders/{elder['id']}/pauses", headers=LEADER, json={
-            "starts_at": "2026-11-29T00:00:00", "ends_at": "2026-12-10T00:00:00", "reason": "住院 / hospital"}), 201)
+        await ok(
+            await client.post(
+                f"{API}/elders/{elder['id']}/pauses",
+                headers=LEADER,
+                json={
+                    "starts_at": "2026-11-29T00:00:00",
+                    "ends_at": "2026-12-10T00:00:00",
+                    "reason": "住院 / hospital",
+                },
+            ),
+            201,
+        )
         clock.advance(timedelta(days=5))
         tick(ctx, clock.now())
         await eventually(lambda: outbox_empty(runtime))
         assert published(settings, "VisitMissed") == []
         assert (await ok(await client.get(f"{API}/visits/{visit_id}", headers=STAFF)))["status"] == "cancelled"
-        report = await ok(await client.get(f"{API}/reports/coverage", headers=STAFF,
-                                           params={"community": "3502", "month": "2026-11"}))
+        report = await ok(
+            await client.get(f"{API}/reports/coverage", headers=STAFF, params={"community": "3502", "month": "2026-11"})
+        )
         assert report["total"]["due"] == 0 and report["total"]["visit_rate"] is None

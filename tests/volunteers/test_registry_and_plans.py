@@ -7,7 +7,18 @@ from datetime import timedelta
 from services.volunteers.jobs import tick
 from tests.conftest import eventually
 from tests.volunteers.helpers import (
-    API, LEADER, LIU, OTHER_LEADER, RESIDENT, STAFF, WANG, ok, pair, published, register, setup_team,
+    API,
+    LEADER,
+    LIU,
+    OTHER_LEADER,
+    RESIDENT,
+    STAFF,
+    WANG,
+    ok,
+    pair,
+    published,
+    register,
+    setup_team,
 )
 
 
@@ -22,10 +33,16 @@ async def test_plans_follow_the_tier_rrule(start_runtime, clock, settings):
         assert key["plan"]["rrule"] == "FREQ=MONTHLY"
         assert general["plan"]["rrule"] == "FREQ=MONTHLY;INTERVAL=3"
         assert [v["due_at"] for v in high["upcoming_visits"]] == [
-            "2026-11-29T09:00:00+08:00", "2026-12-06T09:00:00+08:00", "2026-12-13T09:00:00+08:00",
-            "2026-12-20T09:00:00+08:00", "2026-12-27T09:00:00+08:00"]
-        assert [v["due_at"] for v in key["upcoming_visits"]] == ["2026-11-29T09:00:00+08:00",
-                                                                 "2026-12-29T09:00:00+08:00"]
+            "2026-11-29T09:00:00+08:00",
+            "2026-12-06T09:00:00+08:00",
+            "2026-12-13T09:00:00+08:00",
+            "2026-12-20T09:00:00+08:00",
+            "2026-12-27T09:00:00+08:00",
+        ]
+        assert [v["due_at"] for v in key["upcoming_visits"]] == [
+            "2026-11-29T09:00:00+08:00",
+            "2026-12-29T09:00:00+08:00",
+        ]
         assert [v["due_at"] for v in general["upcoming_visits"]] == ["2026-11-29T09:00:00+08:00"]
         assert high["plan"]["grace_hours"] == 24 and key["plan"]["grace_hours"] == 48
 
@@ -36,8 +53,11 @@ async def test_plans_follow_the_tier_rrule(start_runtime, clock, settings):
         assert later["upcoming_visits"][0]["due_at"] == "2027-02-28T09:00:00+08:00"
 
         # a custom plan per elder: Mondays and Thursdays; a plan rarer than quarterly is refused
-        custom = await ok(await client.put(f"{API}/elders/{key['id']}/plan", headers=LEADER,
-                                           json={"rrule": "FREQ=WEEKLY;BYDAY=MO,TH"}))
+        custom = await ok(
+            await client.put(
+                f"{API}/elders/{key['id']}/plan", headers=LEADER, json={"rrule": "FREQ=WEEKLY;BYDAY=MO,TH"}
+            )
+        )
         days = [v["due_at"][:10] for v in custom["upcoming_visits"][:3]]
         assert days == ["2027-02-08", "2027-02-11", "2027-02-15"]
         r = await client.put(f"{API}/elders/{key['id']}/plan", headers=LEADER, json={"rrule": "FREQ=YEARLY"})
@@ -53,8 +73,11 @@ async def test_tier_change_replans_and_pause_skips_visits(start_runtime, clock, 
         await setup_team(client)
         elder = await register(client, "郝连芳", tier="general")
         clock.advance(timedelta(days=3))  # 2026-12-01 10:00 Shanghai
-        r = await client.post(f"{API}/elders/{elder['id']}/tier", headers=LEADER,
-                              json={"tier": "high_risk", "reason": "跌倒后独居 / fell, lives alone"})
+        r = await client.post(
+            f"{API}/elders/{elder['id']}/tier",
+            headers=LEADER,
+            json={"tier": "high_risk", "reason": "跌倒后独居 / fell, lives alone"},
+        )
         changed = await ok(r)
         assert changed["tier"] == "high_risk" and changed["plan"]["rrule"] == "FREQ=WEEKLY"
         assert changed["tier_changed_at"].startswith("2026-12-01T10:00")
@@ -66,15 +89,18 @@ async def test_tier_change_replans_and_pause_skips_visits(start_runtime, clock, 
         assert "conditions" not in tiers[0]["data"]
 
         # a hospital stay pauses the plan: no visit is due inside it
-        r = await client.post(f"{API}/elders/{elder['id']}/pauses", headers=LEADER, json={
-            "starts_at": "2026-12-05T00:00:00", "ends_at": "2026-12-20T00:00:00", "reason": "住院 / hospital"})
+        r = await client.post(
+            f"{API}/elders/{elder['id']}/pauses",
+            headers=LEADER,
+            json={"starts_at": "2026-12-05T00:00:00", "ends_at": "2026-12-20T00:00:00", "reason": "住院 / hospital"},
+        )
         paused = await ok(r, 201)
         assert [v["due_at"][:10] for v in paused["upcoming_visits"]] == ["2026-12-02", "2026-12-23", "2026-12-30"]
-        r = await client.post(f"{API}/elders/{elder['id']}/tier", headers=WANG,
-                              json={"tier": "key", "reason": "x"})
+        r = await client.post(f"{API}/elders/{elder['id']}/tier", headers=WANG, json={"tier": "key", "reason": "x"})
         assert r.status_code == 403
-        r = await client.post(f"{API}/elders/{elder['id']}/tier", headers=LEADER,
-                              json={"tier": "high_risk", "reason": "again"})
+        r = await client.post(
+            f"{API}/elders/{elder['id']}/tier", headers=LEADER, json={"tier": "high_risk", "reason": "again"}
+        )
         assert r.status_code == 409
 
 
@@ -115,15 +141,21 @@ async def test_registry_survey_pairing_rules_and_masked_phones(start_runtime, cl
         await register(client, "陈奶奶", building="3", unit="2", tier="general")
         await register(client, "李大爷", building="5", unit="1", tier="high_risk")
         await pair(client, a["id"], ids["wang"])
-        r = await client.post(f"{API}/pairings", headers=LEADER, json={"elder_id": a["id"],
-                                                                      "volunteer_id": ids["wang"]})
+        r = await client.post(
+            f"{API}/pairings", headers=LEADER, json={"elder_id": a["id"], "volunteer_id": ids["wang"]}
+        )
         assert r.status_code == 409
-        r = await client.post(f"{API}/pairings", headers=WANG, json={"elder_id": a["id"],
-                                                                    "volunteer_id": ids["liu"]})
+        r = await client.post(f"{API}/pairings", headers=WANG, json={"elder_id": a["id"], "volunteer_id": ids["liu"]})
         assert r.status_code == 403
         # a volunteer's weekly cap bounds the visits her pairings ask for
-        zhao = await ok(await client.post(f"{API}/volunteers", headers=LEADER, json={
-            "name": "赵美玲", "community": "3502", "user_id": "volunteer:zhao-meiling", "weekly_cap": 1}), 201)
+        zhao = await ok(
+            await client.post(
+                f"{API}/volunteers",
+                headers=LEADER,
+                json={"name": "赵美玲", "community": "3502", "user_id": "volunteer:zhao-meiling", "weekly_cap": 1},
+            ),
+            201,
+        )
         li = next(e for e in await ok(await client.get(f"{API}/elders", headers=LEADER)) if e["name"] == "李大爷")
         await pair(client, li["id"], zhao["id"])  # weekly: 1 visit a week
         r = await client.post(f"{API}/pairings", headers=LEADER, json={"elder_id": a["id"], "volunteer_id": zhao["id"]})
@@ -131,7 +163,9 @@ async def test_registry_survey_pairing_rules_and_masked_phones(start_runtime, cl
         assert (await ok(await client.get(f"{API}/volunteers/{zhao['id']}", headers=LEADER)))["weekly_load"] == 1.0
         survey = await ok(await client.get(f"{API}/survey", headers=LEADER, params={"community": "3502"}))
         assert [(g["building"], g["unit"], g["paired"], g["unpaired"]) for g in survey] == [
-            ("3", "2", 1, 1), ("5", "1", 1, 0)]
+            ("3", "2", 1, 1),
+            ("5", "1", 1, 0),
+        ]
         assert survey[1]["tiers"]["high_risk"] == 1
         assert (await client.get(f"{API}/survey", headers=WANG, params={"community": "3502"})).status_code == 403
 
@@ -148,8 +182,11 @@ async def test_registry_survey_pairing_rules_and_masked_phones(start_runtime, cl
         r = await client.put(f"{API}/teams/axqm-3502", headers=LEADER, json={"name": "x", "community": "3502"})
         assert r.status_code == 403  # only staff set up teams and their escalation contact
         assert (await client.get(f"{API}/teams", headers=RESIDENT)).status_code == 403
-        r = await client.post(f"{API}/elders", headers=STAFF, json={
-            "name": "x", "community": "3502", "building": "1", "unit": "1", "tier": "urgent"})
+        r = await client.post(
+            f"{API}/elders",
+            headers=STAFF,
+            json={"name": "x", "community": "3502", "building": "1", "unit": "1", "tier": "urgent"},
+        )
         assert r.status_code == 422
 
         await eventually(lambda: published(settings, "VolunteerJoined") and published(settings, "PairingCreated"))

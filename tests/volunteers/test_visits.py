@@ -12,11 +12,29 @@ from shared.events.volunteers import VisitHazardFound
 from shared.messaging.streams import StreamNames, encode_entry
 from tests.conftest import eventually, token
 from tests.volunteers.helpers import (
-    API, LEADER, LIU, RESIDENT, STAFF, WANG, ok, pair, published, register, setup_team,
+    API,
+    LEADER,
+    LIU,
+    RESIDENT,
+    STAFF,
+    WANG,
+    ok,
+    pair,
+    published,
+    register,
+    setup_team,
 )
 
-CHECKLIST = {"health_mood": "ok", "daily_needs": "ok", "family_contact": "attention", "safety_water": "ok",
-             "safety_electricity": "ok", "safety_gas": "problem", "safety_heating": "ok", "service_needs": "ok"}
+CHECKLIST = {
+    "health_mood": "ok",
+    "daily_needs": "ok",
+    "family_contact": "attention",
+    "safety_water": "ok",
+    "safety_electricity": "ok",
+    "safety_gas": "problem",
+    "safety_heating": "ok",
+    "service_needs": "ok",
+}
 GAS = {"category": "gas", "description": "燃气软管老化开裂", "location": "厨房"}
 
 
@@ -28,9 +46,19 @@ async def stream_settled(r, stream: str, group: str) -> bool:
 
 
 async def log(client, elder_id, who=WANG, minutes=45, **extra):
-    return await client.post(f"{API}/logs", headers=who, json={
-        "elder_id": elder_id, "method": "door", "minutes": minutes, "checklist": CHECKLIST,
-        "services": ["chat", "safety_check"], "notes": "血压偏高，已提醒服药", **extra})
+    return await client.post(
+        f"{API}/logs",
+        headers=who,
+        json={
+            "elder_id": elder_id,
+            "method": "door",
+            "minutes": minutes,
+            "checklist": CHECKLIST,
+            "services": ["chat", "safety_check"],
+            "notes": "血压偏高，已提醒服药",
+            **extra,
+        },
+    )
 
 
 async def test_logging_visits_credits_hours_and_corrections_keep_history(start_runtime, clock, settings):
@@ -118,26 +146,40 @@ async def test_hazard_ticket_id_comes_back_from_ticket_events(start_runtime, clo
         assert data["address"] == "3502 3号楼 2单元 1层 厨房" and data["building"] == "3"
         assert "血压" not in str(data) and "1361111" not in str(data)
 
-        opened = new_event(TicketOpened(ticket_id="T-88", category="leak", title="入户隐患：燃气软管老化开裂",
-                                        source_hazard_id=hazard["id"]), subject="T-88")
+        opened = new_event(
+            TicketOpened(
+                ticket_id="T-88", category="leak", title="入户隐患：燃气软管老化开裂", source_hazard_id=hazard["id"]
+            ),
+            subject="T-88",
+        )
         for _ in range(2):  # delivered twice: one effect
             await r.xadd(names.events("tickets"), encode_entry(opened.to_json(), opened.type))
 
         async def ticketed():
             v = await ok(await client.get(f"{API}/visits/{visit['id']}", headers=WANG))
             return v["hazards"][0]["ticket_id"] == "T-88" and v
+
         shown = await eventually(ticketed)
         assert shown["hazards"][0]["status"] == "ticketed"
         open_list = await ok(await client.get(f"{API}/reports/hazards", headers=LEADER))
         assert [(h["hazard_id"], h["ticket_id"]) for h in open_list] == [(hazard["id"], "T-88")]
 
-        resolved = new_event(TicketResolved(ticket_id="T-88", category="leak", actor="staff:li-yao",
-                                            note="已更换燃气软管", source_hazard_id=hazard["id"]), subject="T-88")
+        resolved = new_event(
+            TicketResolved(
+                ticket_id="T-88",
+                category="leak",
+                actor="staff:li-yao",
+                note="已更换燃气软管",
+                source_hazard_id=hazard["id"],
+            ),
+            subject="T-88",
+        )
         await r.xadd(names.events("tickets"), encode_entry(resolved.to_json(), resolved.type))
 
         async def fixed():
             v = await ok(await client.get(f"{API}/visits/{visit['id']}", headers=LEADER))
             return v["hazards"][0]["status"] == "resolved" and v
+
         shown = await eventually(fixed)
         assert shown["hazards"][0]["resolution"] == "已更换燃气软管"
         assert await ok(await client.get(f"{API}/reports/hazards", headers=LEADER)) == []
@@ -154,6 +196,7 @@ async def test_hazard_becomes_exactly_one_repair_ticket(start_runtime, clock, se
         async def ticketed():
             v = await ok(await client.get(f"{API}/visits/{visit['id']}", headers=WANG))
             return v["hazards"][0]["ticket_id"]
+
         ticket_id = await eventually(ticketed, timeout=15)
         tickets = await ok(await client.get("/api/tickets/tickets", headers=STAFF))
         assert [t["id"] for t in tickets] == [ticket_id]
@@ -161,8 +204,11 @@ async def test_hazard_becomes_exactly_one_repair_ticket(start_runtime, clock, se
         # the same hazard delivered again (a redelivery, and a re-publication under a new event id): still one ticket
         names = StreamNames(settings.stream_prefix)
         r = aredis.Redis.from_url(settings.redis_url)
-        entries = [fields for _, fields in await r.xrange(names.events("volunteers"))
-                   if fields.get(b"type") == VisitHazardFound.event_type.encode()]
+        entries = [
+            fields
+            for _, fields in await r.xrange(names.events("volunteers"))
+            if fields.get(b"type") == VisitHazardFound.event_type.encode()
+        ]
         assert len(entries) == 1
         original = CloudEvent.model_validate_json(entries[0][b"cloudevent"])
         again = new_event(VisitHazardFound.model_validate(original.data), subject=original.subject)
@@ -176,12 +222,16 @@ async def test_hazard_becomes_exactly_one_repair_ticket(start_runtime, clock, se
 
         # staff fix it through the tickets API: the resolution comes back to the visit
         await ok(await client.post(f"/api/tickets/tickets/{ticket_id}/acknowledge", headers=STAFF, json={}))
-        await ok(await client.post(f"/api/tickets/tickets/{ticket_id}/resolve", headers=STAFF,
-                                   json={"note": "已更换燃气软管"}))
+        await ok(
+            await client.post(
+                f"/api/tickets/tickets/{ticket_id}/resolve", headers=STAFF, json={"note": "已更换燃气软管"}
+            )
+        )
 
         async def resolved():
             v = await ok(await client.get(f"{API}/visits/{visit['id']}", headers=WANG))
             return v["hazards"][0]["status"] == "resolved" and v["hazards"][0]
+
         hazard = await eventually(resolved, timeout=15)
         assert hazard["resolution"] == "已更换燃气软管" and hazard["ticket_id"] == ticket_id
         assert len(await ok(await client.get("/api/tickets/tickets", headers=STAFF))) == 1

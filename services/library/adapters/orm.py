@@ -85,8 +85,13 @@ class Loan(LibraryTable, table=True):
     __tablename__ = "loan"
     __table_args__ = (
         Index("ix_loan_open", "reader_id", "returned_at"),
-        Index("uq_loan_open_copy", "barcode", unique=True,
-              sqlite_where=text("returned_at IS NULL"), postgresql_where=text("returned_at IS NULL")),
+        Index(
+            "uq_loan_open_copy",
+            "barcode",
+            unique=True,
+            sqlite_where=text("returned_at IS NULL"),
+            postgresql_where=text("returned_at IS NULL"),
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=32)

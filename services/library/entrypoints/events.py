@@ -9,8 +9,7 @@ from shared.events.registry import registry
 from shared.messaging import consumer as consumer_module
 from shared.messaging.consumer import EventConsumer, RejectEvent
 
-consumer = EventConsumer(group="library",
-                         streams=[f"partner:{code}:in" for code in library_settings().partners])
+consumer = EventConsumer(group="library", streams=[f"partner:{code}:in" for code in library_settings().partners])
 
 
 def _stream_partner() -> str | None:

@@ -19,6 +19,7 @@ from services.library.service_layer import catalog, circulation, common, holds, 
 from shared.service import ServiceContext
 from shared.web.auth import Principal, allow, public
 
+
 def _card_text(value: Any) -> Any:
     """Take any JSON value as card text, so a malformed ID number is never echoed in a 422 body."""
     return None if value is None else str(value)[:64]
@@ -206,8 +207,11 @@ def build_router(ctx: ServiceContext) -> APIRouter:
     @router.post("/readers/me", status_code=201)
     def post_me(body: SelfReaderIn, who: Annotated[Principal, Depends(RESIDENT)]) -> dict:
         """A resident registers their own reader card in the app (linked to their account)."""
-        return tx(lambda s: readers.view(s, readers.register(ctx, s, id_number=body.id_number, name=body.name,
-                                                             user=who.sub), ctx.clock.now()))
+        return tx(
+            lambda s: readers.view(
+                s, readers.register(ctx, s, id_number=body.id_number, name=body.name, user=who.sub), ctx.clock.now()
+            )
+        )
 
     @router.get("/readers/me")
     def get_me(who: Annotated[Principal, Depends(RESIDENT)]) -> dict:
@@ -217,10 +221,18 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         def view(s):
             r = own_reader(s, who)
             out = readers.view(s, r, ctx.clock.now())
-            out["holds"] = [{"id": h.id, "isbn": h.isbn, "status": h.status, "pickup_branch": h.pickup_branch,
-                             "expires_local": common.show_time(h.expires_at)}
-                            for h in s.exec(select(Hold).where(Hold.reader_id == r.id,
-                                                               Hold.status.in_(circulation.ACTIVE_HOLD))).all()]
+            out["holds"] = [
+                {
+                    "id": h.id,
+                    "isbn": h.isbn,
+                    "status": h.status,
+                    "pickup_branch": h.pickup_branch,
+                    "expires_local": common.show_time(h.expires_at),
+                }
+                for h in s.exec(
+                    select(Hold).where(Hold.reader_id == r.id, Hold.status.in_(circulation.ACTIVE_HOLD))
+                ).all()
+            ]
             return out
 
         return tx(view)
@@ -242,13 +254,15 @@ def build_router(ctx: ServiceContext) -> APIRouter:
     @router.post("/readers/{reader_id}/link")
     def link_reader(reader_id: str, body: LinkIn, _: Annotated[Principal, Depends(STAFF)]) -> dict:
         """Link an app account (principal id) to a reader, so notices reach the app."""
-        return tx(lambda s: readers.view(s, readers.link_user(s, common.reader(s, reader_id), body.user),
-                                         ctx.clock.now()))
+        return tx(
+            lambda s: readers.view(s, readers.link_user(s, common.reader(s, reader_id), body.user), ctx.clock.now())
+        )
 
     @router.post("/readers/{reader_id}/block")
     def block_reader(reader_id: str, body: BlockIn, _: Annotated[Principal, Depends(STAFF)]) -> dict:
-        return tx(lambda s: readers.view(s, readers.block(ctx, s, common.reader(s, reader_id), body.reason),
-                                         ctx.clock.now()))
+        return tx(
+            lambda s: readers.view(s, readers.block(ctx, s, common.reader(s, reader_id), body.reason), ctx.clock.now())
+        )
 
     @router.delete("/readers/{reader_id}/block")
     def unblock_reader(reader_id: str, _: Annotated[Principal, Depends(STAFF)]) -> dict:
@@ -263,9 +277,16 @@ def build_router(ctx: ServiceContext) -> APIRouter:
             r = readers.identify(s, card=body.card, qr=body.qr, reader_id=body.reader_id)
             loan = circulation.checkout(ctx, s, r.id, body.barcode, body.branch)
             t = s.get(Title, s.get(Copy, loan.barcode).isbn)
-            return {"loan_id": loan.id, "barcode": loan.barcode, "title": t.title, "reader_id": r.id,
-                    "card": r.id_masked, "branch": loan.branch, "due_at": common.utc(loan.due_at).isoformat(),
-                    "due_local": common.show_time(loan.due_at)}
+            return {
+                "loan_id": loan.id,
+                "barcode": loan.barcode,
+                "title": t.title,
+                "reader_id": r.id,
+                "card": r.id_masked,
+                "branch": loan.branch,
+                "due_at": common.utc(loan.due_at).isoformat(),
+                "due_local": common.show_time(loan.due_at),
+            }
 
         return tx(do)
 
@@ -288,8 +309,12 @@ def build_router(ctx: ServiceContext) -> APIRouter:
             if not who.has("staff", "operator") and readers.by_user(s, who.sub).id != loan.reader_id:
                 raise NotFound(f"没有这笔借阅 / no loan {loan_id}")
             loan = circulation.renew(ctx, s, loan)
-            return {"loan_id": loan.id, "renewals": loan.renewals, "due_at": common.utc(loan.due_at).isoformat(),
-                    "due_local": common.show_time(loan.due_at)}
+            return {
+                "loan_id": loan.id,
+                "renewals": loan.renewals,
+                "due_at": common.utc(loan.due_at).isoformat(),
+                "due_local": common.show_time(loan.due_at),
+            }
 
         return tx(do)
 
@@ -303,8 +328,14 @@ def build_router(ctx: ServiceContext) -> APIRouter:
             else:
                 r = own_reader(s, who)
             h = holds.place(ctx, s, r, normalize_isbn(body.isbn), body.pickup_branch)
-            return {"id": h.id, "isbn": h.isbn, "status": h.status, "pickup_branch": h.pickup_branch,
-                    "barcode": h.barcode, "expires_local": common.show_time(h.expires_at)}
+            return {
+                "id": h.id,
+                "isbn": h.isbn,
+                "status": h.status,
+                "pickup_branch": h.pickup_branch,
+                "barcode": h.barcode,
+                "expires_local": common.show_time(h.expires_at),
+            }
 
         return tx(do)
 
@@ -341,9 +372,16 @@ def build_router(ctx: ServiceContext) -> APIRouter:
     async def list_partners(_: Annotated[Principal, Depends(STAFF)]) -> list[dict]:
         """Configured partner libraries, their streams, and how many of their events were rejected."""
         counts = await partners.reject_counts(ctx)
-        return [{"code": code, "source": partners.source_of(code), "ingress": ctx.names.partner_ingress(code),
-                 "egress": ctx.names.partner_egress(code), "rejected": counts[code]}
-                for code in library_settings().partners]
+        return [
+            {
+                "code": code,
+                "source": partners.source_of(code),
+                "ingress": ctx.names.partner_ingress(code),
+                "egress": ctx.names.partner_egress(code),
+                "rejected": counts[code],
+            }
+            for code in library_settings().partners
+        ]
 
     @router.post("/partners/{code}/keys", status_code=201)
     def post_partner_key(code: str, _: Annotated[Principal, Depends(OPERATOR)]) -> dict:
@@ -362,7 +400,8 @@ def build_router(ctx: ServiceContext) -> APIRouter:
 
     @router.post("/partners/{code}/events", status_code=202, dependencies=[Depends(public())])
     async def partner_event(
-        code: str, request: Request,
+        code: str,
+        request: Request,
         x_linli_timestamp: Annotated[str | None, Header()] = None,
         x_linli_signature: Annotated[str | None, Header()] = None,
         x_linli_key: Annotated[str | None, Header()] = None,
@@ -375,8 +414,10 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         body = await request.body()
         if len(body) > ctx.settings.max_event_bytes:
             raise HTTPException(413, "事件过大 / event too large")
-        await run_in_threadpool(tx, lambda s: partners.check_signature(
-            ctx, s, code, x_linli_key, x_linli_timestamp, body, x_linli_signature))
+        await run_in_threadpool(
+            tx,
+            lambda s: partners.check_signature(ctx, s, code, x_linli_key, x_linli_timestamp, body, x_linli_signature),
+        )
         entry_id = await partners.xadd_ingress(ctx, code, body)
         return {"accepted": True, "stream": ctx.names.partner_ingress(code), "entry_id": entry_id}
 

@@ -11,18 +11,33 @@ from services.library.domain.status import MANUAL, CopyStatus, check_transition
 from services.library.service_layer import common
 
 
-def upsert_branch(session: Session, *, code: str, name: str, institution: str, floating: bool = False,
-                  community: str | None = None, address: str | None = None) -> Branch:
+def upsert_branch(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    institution: str,
+    floating: bool = False,
+    community: str | None = None,
+    address: str | None = None,
+) -> Branch:
     """Create or change a branch."""
     row = session.get(Branch, code) or Branch(code=code, name=name, institution=institution)
-    row.name, row.institution, row.floating, row.community, row.address = name, institution, floating, community, address
+    row.name, row.institution, row.floating, row.community, row.address = (
+        name,
+        institution,
+        floating,
+        community,
+        address,
+    )
     session.add(row)
     session.flush()
     return row
 
 
-def upsert_title(session: Session, *, isbn: str, title: str, author: str | None = None,
-                 publisher: str | None = None) -> Title:
+def upsert_title(
+    session: Session, *, isbn: str, title: str, author: str | None = None, publisher: str | None = None
+) -> Title:
     """Add or update a title; ``isbn`` may be ISBN-10 or ISBN-13 and is stored as ISBN-13."""
     code = normalize_isbn(isbn)
     row = session.get(Title, code) or Title(isbn=code, title=title)
@@ -65,6 +80,13 @@ def set_status(ctx, session: Session, barcode: str, status: str) -> Copy:
 def copy_view(session: Session, copy: Copy) -> dict:
     """A copy as staff see it."""
     title = session.get(Title, copy.isbn)
-    return {"barcode": copy.barcode, "isbn": copy.isbn, "title": title.title if title else None,
-            "home_branch": copy.home_branch, "location": copy.location, "status": copy.status,
-            "transit_to": copy.transit_to, "hold_id": copy.hold_id}
+    return {
+        "barcode": copy.barcode,
+        "isbn": copy.isbn,
+        "title": title.title if title else None,
+        "home_branch": copy.home_branch,
+        "location": copy.location,
+        "status": copy.status,
+        "transit_to": copy.transit_to,
+        "hold_id": copy.hold_id,
+    }

@@ -26,8 +26,10 @@ def checkout(ctx, session: Session, reader_id: str, barcode: str, branch_code: s
     here = common.branch(session, branch_code)
     reader = common.reader_for_update(session, reader_id)
     if reader.blocked_reason:
-        raise Conflict(f"读者已被停借（{reader.blocked_reason}），可以还书但不能借书 / "
-                       f"the reader is blocked ({reader.blocked_reason}): returns only")
+        raise Conflict(
+            f"读者已被停借（{reader.blocked_reason}），可以还书但不能借书 / "
+            f"the reader is blocked ({reader.blocked_reason}): returns only"
+        )
     if overdue_count(session, reader.id, now):
         raise Conflict("读者有逾期图书，请先归还 / the reader has overdue books: return them first")
     rule = policy.resolve(session, here.code, reader.group)
@@ -45,8 +47,14 @@ def checkout(ctx, session: Session, reader_id: str, barcode: str, branch_code: s
     elif copy.status != CopyStatus.AVAILABLE:
         check_transition(copy.status, CopyStatus.CHECKED_OUT)
     title = common.title(session, copy.isbn)
-    loan = Loan(id=common.new_id("L"), barcode=copy.barcode, reader_id=reader.id, branch=here.code,
-                checked_out_at=now, due_at=now + timedelta(days=rule.loan_days))
+    loan = Loan(
+        id=common.new_id("L"),
+        barcode=copy.barcode,
+        reader_id=reader.id,
+        branch=here.code,
+        checked_out_at=now,
+        due_at=now + timedelta(days=rule.loan_days),
+    )
     session.add(loan)
     if held is not None:
         held.status, held.closed_at = "fulfilled", now
@@ -56,46 +64,73 @@ def checkout(ctx, session: Session, reader_id: str, barcode: str, branch_code: s
     copy.updated_at = now
     session.add(copy)
     session.flush()
-    ctx.emit(session, BookCheckedOut(
-        barcode=copy.barcode, isbn=copy.isbn, title=title.title, loan_id=loan.id, reader_id=reader.id,
-        reader_masked=reader.id_masked, reader_user=reader.user, branch=here.code, due_at=loan.due_at,
-    ), subject=loan.id)
+    ctx.emit(
+        session,
+        BookCheckedOut(
+            barcode=copy.barcode,
+            isbn=copy.isbn,
+            title=title.title,
+            loan_id=loan.id,
+            reader_id=reader.id,
+            reader_masked=reader.id_masked,
+            reader_user=reader.user,
+            branch=here.code,
+            due_at=loan.due_at,
+        ),
+        subject=loan.id,
+    )
     return loan
 
 
 def next_hold(session: Session, isbn: str) -> Hold | None:
     """The first waiting hold on a title (fair queue: placed first, served first)."""
     return session.execute(
-        select(Hold).where(Hold.isbn == isbn, Hold.status == "waiting").order_by(Hold.placed_at, Hold.id).limit(1)
+        select(Hold)
+        .where(Hold.isbn == isbn, Hold.status == "waiting")
+        .order_by(Hold.placed_at, Hold.id)
+        .limit(1)
         .with_for_update(skip_locked=True)  # two copies checked in at once serve two different holds
     ).scalar_one_or_none()
 
 
-def hold_ready(ctx, session: Session, hold: Hold, copy: Copy, now: datetime,
-               causation: CloudEvent | None = None) -> None:
+def hold_ready(
+    ctx, session: Session, hold: Hold, copy: Copy, now: datetime, causation: CloudEvent | None = None
+) -> None:
     """Put ``hold`` on the shelf with ``copy`` and tell the reader (HoldReady with the pickup deadline)."""
     reader = session.get(Reader, hold.reader_id)
     title = common.title(session, hold.isbn)
     hold.status, hold.barcode, hold.ready_at = "ready", copy.barcode, now
     hold.expires_at = now + timedelta(days=library_settings().hold_pickup_days)
     session.add(hold)
-    ctx.emit(session, HoldReady(
-        hold_id=hold.id, reader_id=hold.reader_id, reader_user=reader.user if reader else None, isbn=hold.isbn,
-        title=title.title, pickup_branch=hold.pickup_branch, expires_at=hold.expires_at,
-        pickup_branch_name=common.branch(session, hold.pickup_branch).name,
-    ), subject=hold.id, causation=causation)
+    ctx.emit(
+        session,
+        HoldReady(
+            hold_id=hold.id,
+            reader_id=hold.reader_id,
+            reader_user=reader.user if reader else None,
+            isbn=hold.isbn,
+            title=title.title,
+            pickup_branch=hold.pickup_branch,
+            expires_at=hold.expires_at,
+            pickup_branch_name=common.branch(session, hold.pickup_branch).name,
+        ),
+        subject=hold.id,
+        causation=causation,
+    )
 
 
-def route_copy(ctx, session: Session, copy: Copy, here: Branch, now: datetime,
-               causation: CloudEvent | None = None) -> Slip:
+def route_copy(
+    ctx, session: Session, copy: Copy, here: Branch, now: datetime, causation: CloudEvent | None = None
+) -> Slip:
     """Send a copy that is now at ``here`` where it belongs: a hold's pickup shelf, home, or this shelf."""
     hold = session.get(Hold, copy.hold_id) if copy.hold_id else None
     if hold is None or hold.status not in ("in_transit", "ready") or hold.barcode != copy.barcode:
         hold = next_hold(session, copy.isbn)
     home = common.branch(session, copy.home_branch)
     floating = home.floating and here.institution == home.institution
-    slip = route(here=here.code, home=home.code, floating=floating,
-                 hold=(hold.id, hold.pickup_branch) if hold else None)
+    slip = route(
+        here=here.code, home=home.code, floating=floating, hold=(hold.id, hold.pickup_branch) if hold else None
+    )
     if slip.status != copy.status:
         check_transition(copy.status, slip.status)
     copy.status, copy.location, copy.updated_at = slip.status, here.code, now
@@ -114,15 +149,32 @@ def route_copy(ctx, session: Session, copy: Copy, here: Branch, now: datetime,
             session.add(hold)
     if slip.status == CopyStatus.IN_TRANSIT:
         title = common.title(session, copy.isbn)
-        ctx.emit(session, BookInTransit(barcode=copy.barcode, isbn=copy.isbn, title=title.title,
-                                        from_branch=here.code, to_branch=slip.destination, reason=slip.reason),
-                 subject=copy.barcode, causation=causation)
+        ctx.emit(
+            session,
+            BookInTransit(
+                barcode=copy.barcode,
+                isbn=copy.isbn,
+                title=title.title,
+                from_branch=here.code,
+                to_branch=slip.destination,
+                reason=slip.reason,
+            ),
+            subject=copy.barcode,
+            causation=causation,
+        )
     return slip
 
 
-def checkin(ctx, session: Session, barcode: str, branch_code: str, *,
-            causation: CloudEvent | None = None, partner_event: bool = False,
-            returned_at: datetime | None = None) -> dict:
+def checkin(
+    ctx,
+    session: Session,
+    barcode: str,
+    branch_code: str,
+    *,
+    causation: CloudEvent | None = None,
+    partner_event: bool = False,
+    returned_at: datetime | None = None,
+) -> dict:
     """Return a copy at any branch; closes its loan and answers with the routing slip.
 
     A partner's copy checked in at one of our branches is also reported to that partner on its
@@ -146,9 +198,15 @@ def checkin(ctx, session: Session, barcode: str, branch_code: str, *,
         loan.returned_at, loan.returned_branch = when, here.code
         session.add(loan)
     slip = route_copy(ctx, session, copy, here, now, causation)
-    returned = BookReturned(barcode=copy.barcode, isbn=copy.isbn, title=title.title, branch=here.code,
-                            returned_at=when, loan_id=loan.id if loan else None,
-                            reader_id=loan.reader_id if loan else None)
+    returned = BookReturned(
+        barcode=copy.barcode,
+        isbn=copy.isbn,
+        title=title.title,
+        branch=here.code,
+        returned_at=when,
+        loan_id=loan.id if loan else None,
+        reader_id=loan.reader_id if loan else None,
+    )
     if loan is not None:
         ctx.emit(session, returned, subject=loan.id, causation=causation)
     home = common.branch(session, copy.home_branch)
@@ -158,9 +216,14 @@ def checkin(ctx, session: Session, barcode: str, branch_code: str, *,
         ctx.emit(session, egress, subject=copy.barcode, causation=causation, stream=f"partner:{home.institution}:out")
     session.flush()
     return {
-        "barcode": copy.barcode, "title": title.title, "loan_id": loan.id if loan else None,
-        "status": slip.status.value, "destination": slip.destination, "reason": slip.reason,
-        "hold_id": slip.hold_id, "slip": slip.message(here.code, _names(session, here, slip)),
+        "barcode": copy.barcode,
+        "title": title.title,
+        "loan_id": loan.id if loan else None,
+        "status": slip.status.value,
+        "destination": slip.destination,
+        "reason": slip.reason,
+        "hold_id": slip.hold_id,
+        "slip": slip.message(here.code, _names(session, here, slip)),
     }
 
 
@@ -179,13 +242,22 @@ def arrive(ctx, session: Session, barcode: str, branch_code: str) -> dict:
     if copy.transit_to != here.code:
         raise Conflict(f"此书应送往 {copy.transit_to} / this copy is in transit to {copy.transit_to}")
     title = common.title(session, copy.isbn)
-    ctx.emit(session, BookArrived(barcode=copy.barcode, isbn=copy.isbn, title=title.title, branch=here.code),
-             subject=copy.barcode)
+    ctx.emit(
+        session,
+        BookArrived(barcode=copy.barcode, isbn=copy.isbn, title=title.title, branch=here.code),
+        subject=copy.barcode,
+    )
     slip = route_copy(ctx, session, copy, here, now)
     session.flush()
-    return {"barcode": copy.barcode, "title": title.title, "status": slip.status.value,
-            "destination": slip.destination, "reason": slip.reason, "hold_id": slip.hold_id,
-            "slip": slip.message(here.code, _names(session, here, slip))}
+    return {
+        "barcode": copy.barcode,
+        "title": title.title,
+        "status": slip.status.value,
+        "destination": slip.destination,
+        "reason": slip.reason,
+        "hold_id": slip.hold_id,
+        "slip": slip.message(here.code, _names(session, here, slip)),
+    }
 
 
 def renew(ctx, session: Session, loan: Loan) -> Loan:
@@ -205,7 +277,18 @@ def renew(ctx, session: Session, loan: Loan) -> Loan:
     loan.overdue_stage = 0
     session.add(loan)
     title = common.title(session, copy.isbn)
-    ctx.emit(session, BookRenewed(barcode=loan.barcode, isbn=copy.isbn, title=title.title, loan_id=loan.id,
-                                  reader_id=reader.id, reader_user=reader.user, due_at=loan.due_at,
-                                  renewals=loan.renewals), subject=loan.id)
+    ctx.emit(
+        session,
+        BookRenewed(
+            barcode=loan.barcode,
+            isbn=copy.isbn,
+            title=title.title,
+            loan_id=loan.id,
+            reader_id=reader.id,
+            reader_user=reader.user,
+            due_at=loan.due_at,
+            renewals=loan.renewals,
+        ),
+        subject=loan.id,
+    )
     return loan

@@ -81,9 +81,7 @@ def hold(session: Session, hold_id: str) -> Hold:
 
 def open_loan_of(session: Session, barcode: str) -> Loan | None:
     """The copy's loan that is not returned yet, if any."""
-    return session.execute(
-        select(Loan).where(Loan.barcode == barcode, Loan.returned_at.is_(None))
-    ).scalar_one_or_none()
+    return session.execute(select(Loan).where(Loan.barcode == barcode, Loan.returned_at.is_(None))).scalar_one_or_none()
 
 
 def utc(value: datetime) -> datetime:

@@ -20,17 +20,24 @@ def place(ctx, session: Session, reader: Reader, isbn: str, pickup_branch: str) 
     now = ctx.clock.now()
     title = common.title(session, isbn)
     pickup = common.branch(session, pickup_branch)
-    if session.execute(select(Hold.id).where(Hold.reader_id == reader.id, Hold.isbn == isbn,
-                                             Hold.status.in_(ACTIVE_HOLD))).first():
+    if session.execute(
+        select(Hold.id).where(Hold.reader_id == reader.id, Hold.isbn == isbn, Hold.status.in_(ACTIVE_HOLD))
+    ).first():
         raise Conflict("您已预约此书 / you already hold this title")
     hold = Hold(id=common.new_id("H"), reader_id=reader.id, isbn=isbn, pickup_branch=pickup.code, placed_at=now)
     session.add(hold)
     session.flush()
-    ctx.emit(session, HoldPlaced(hold_id=hold.id, reader_id=reader.id, isbn=isbn, title=title.title,
-                                 pickup_branch=pickup.code), subject=hold.id)
+    ctx.emit(
+        session,
+        HoldPlaced(hold_id=hold.id, reader_id=reader.id, isbn=isbn, title=title.title, pickup_branch=pickup.code),
+        subject=hold.id,
+    )
     shelf = session.execute(
-        select(Copy).where(Copy.isbn == isbn, Copy.location == pickup.code, Copy.status == CopyStatus.AVAILABLE)
-        .order_by(Copy.barcode).limit(1).with_for_update()
+        select(Copy)
+        .where(Copy.isbn == isbn, Copy.location == pickup.code, Copy.status == CopyStatus.AVAILABLE)
+        .order_by(Copy.barcode)
+        .limit(1)
+        .with_for_update()
     ).scalar_one_or_none()
     if shelf is not None and _first_waiting(session, isbn) == hold.id:
         shelf.status, shelf.hold_id, shelf.updated_at = CopyStatus.AWAITING_PICKUP, hold.id, now
@@ -40,8 +47,9 @@ def place(ctx, session: Session, reader: Reader, isbn: str, pickup_branch: str) 
 
 
 def _first_waiting(session: Session, isbn: str) -> str | None:
-    return session.execute(select(Hold.id).where(Hold.isbn == isbn, Hold.status == "waiting")
-                           .order_by(Hold.placed_at, Hold.id).limit(1)).scalar_one_or_none()
+    return session.execute(
+        select(Hold.id).where(Hold.isbn == isbn, Hold.status == "waiting").order_by(Hold.placed_at, Hold.id).limit(1)
+    ).scalar_one_or_none()
 
 
 def _release_copy(ctx, session: Session, hold: Hold, now: datetime, causation=None) -> None:
@@ -77,8 +85,7 @@ def expire_due(ctx, now: datetime) -> int:
     for hold_id in due:
         with ctx.store.transaction() as session:
             claimed = session.execute(
-                update(Hold).where(Hold.id == hold_id, Hold.status == "ready")
-                .values(status="expired", closed_at=now)
+                update(Hold).where(Hold.id == hold_id, Hold.status == "ready").values(status="expired", closed_at=now)
             ).rowcount
             if claimed != 1:
                 continue
@@ -86,9 +93,17 @@ def expire_due(ctx, now: datetime) -> int:
             session.refresh(hold)
             reader = session.get(Reader, hold.reader_id)
             title = common.title(session, hold.isbn)
-            ctx.emit(session, HoldExpired(hold_id=hold.id, reader_id=hold.reader_id, isbn=hold.isbn,
-                                          title=title.title, reader_user=reader.user if reader else None),
-                     subject=hold.id)
+            ctx.emit(
+                session,
+                HoldExpired(
+                    hold_id=hold.id,
+                    reader_id=hold.reader_id,
+                    isbn=hold.isbn,
+                    title=title.title,
+                    reader_user=reader.user if reader else None,
+                ),
+                subject=hold.id,
+            )
             _release_copy(ctx, session, hold, now)
             fired += 1
     return fired

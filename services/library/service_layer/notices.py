@@ -20,9 +20,15 @@ def _facts(session: Session, loan: Loan) -> dict:
     copy = session.get(Copy, loan.barcode)
     title = session.get(Title, copy.isbn) if copy else None
     reader = session.get(Reader, loan.reader_id)
-    return {"barcode": loan.barcode, "isbn": copy.isbn if copy else None, "title": title.title if title else None,
-            "loan_id": loan.id, "reader_id": loan.reader_id, "reader_user": reader.user if reader else None,
-            "due_at": loan.due_at}
+    return {
+        "barcode": loan.barcode,
+        "isbn": copy.isbn if copy else None,
+        "title": title.title if title else None,
+        "loan_id": loan.id,
+        "reader_id": loan.reader_id,
+        "reader_user": reader.user if reader else None,
+        "due_at": loan.due_at,
+    }
 
 
 def send_due(ctx, now: datetime) -> int:
@@ -35,11 +41,21 @@ def send_due(ctx, now: datetime) -> int:
     s = library_settings()
     horizon = now + timedelta(days=s.due_soon_days)
     with ctx.store.transaction() as session:
-        candidates = session.execute(
-            select(Loan.id).where(Loan.returned_at.is_(None), Loan.due_at <= horizon,
-                                  or_(Loan.due_soon_for.is_(None), Loan.due_soon_for != Loan.due_at,
-                                      and_(Loan.due_at <= now, Loan.overdue_stage < len(s.overdue_days))))
-        ).scalars().all()
+        candidates = (
+            session.execute(
+                select(Loan.id).where(
+                    Loan.returned_at.is_(None),
+                    Loan.due_at <= horizon,
+                    or_(
+                        Loan.due_soon_for.is_(None),
+                        Loan.due_soon_for != Loan.due_at,
+                        and_(Loan.due_at <= now, Loan.overdue_stage < len(s.overdue_days)),
+                    ),
+                )
+            )
+            .scalars()
+            .all()
+        )
     sent = 0
     for loan_id in candidates:
         with ctx.store.transaction() as session:
@@ -53,8 +69,13 @@ def send_due(ctx, now: datetime) -> int:
             days_left = notices.due_soon(now, due_at, s.due_soon_days)
             if days_left is not None and (loan.due_soon_for is None or utc(loan.due_soon_for) != due_at):
                 claimed = session.execute(
-                    update(Loan).where(Loan.id == loan.id, Loan.returned_at.is_(None), Loan.due_at == loan.due_at,
-                                       or_(Loan.due_soon_for.is_(None), Loan.due_soon_for != loan.due_at))
+                    update(Loan)
+                    .where(
+                        Loan.id == loan.id,
+                        Loan.returned_at.is_(None),
+                        Loan.due_at == loan.due_at,
+                        or_(Loan.due_soon_for.is_(None), Loan.due_soon_for != loan.due_at),
+                    )
                     .values(due_soon_for=loan.due_at)
                 ).rowcount
                 if claimed == 1:
@@ -63,8 +84,13 @@ def send_due(ctx, now: datetime) -> int:
             stage = notices.overdue_stage(now, due_at, s.overdue_days, loan.overdue_stage)
             if stage is not None:
                 claimed = session.execute(
-                    update(Loan).where(Loan.id == loan.id, Loan.returned_at.is_(None),
-                                       Loan.overdue_stage == loan.overdue_stage, Loan.due_at == loan.due_at)
+                    update(Loan)
+                    .where(
+                        Loan.id == loan.id,
+                        Loan.returned_at.is_(None),
+                        Loan.overdue_stage == loan.overdue_stage,
+                        Loan.due_at == loan.due_at,
+                    )
                     .values(overdue_stage=stage)
                 ).rowcount
                 if claimed == 1:

@@ -49,13 +49,15 @@ def apply_returned(ctx, session: Session, event: CloudEvent, data: BookReturned,
     if session.get(Copy, data.barcode) is None:
         raise RejectEvent("unknown_barcode", f"no copy with barcode {data.barcode!r}")
     try:
-        return circulation.checkin(ctx, session, data.barcode, data.branch, causation=event, partner_event=True,
-                                    returned_at=data.returned_at)
+        return circulation.checkin(
+            ctx, session, data.barcode, data.branch, causation=event, partner_event=True, returned_at=data.returned_at
+        )
     except LibraryError as exc:  # a state the partner cannot fix (withdrawn copy…)
         raise RejectEvent("not_applicable", exc.message) from None
 
 
 # -- HTTPS ingress keys -----------------------------------------------------------------------------
+
 
 def _master() -> bytes:
     from shared.config import get_settings
@@ -73,8 +75,14 @@ def issue_key(ctx, session: Session, partner: str) -> tuple[str, str]:
     known(partner)
     key_id = f"K{secrets.token_hex(6)}"
     secret = derive_secret(partner, key_id)
-    session.add(PartnerKey(key_id=key_id, partner=partner, secret_hash=hashlib.sha256(secret.encode()).hexdigest(),
-                           created_at=ctx.clock.now()))
+    session.add(
+        PartnerKey(
+            key_id=key_id,
+            partner=partner,
+            secret_hash=hashlib.sha256(secret.encode()).hexdigest(),
+            created_at=ctx.clock.now(),
+        )
+    )
     return key_id, secret
 
 
@@ -87,17 +95,21 @@ def revoke_key(ctx, session: Session, partner: str, key_id: str) -> None:
     session.add(row)
 
 
-def check_signature(ctx, session: Session, partner: str, key_id: str | None, timestamp: str | None,
-                    body: bytes, sig: str | None) -> None:
+def check_signature(
+    ctx, session: Session, partner: str, key_id: str | None, timestamp: str | None, body: bytes, sig: str | None
+) -> None:
     """Verify ``X-Linli-Signature`` over ``<timestamp>.<body>`` within the replay window; raises on failure."""
     known(partner)
     window = library_settings().signature_window_s
     if not timestamp or not signature.within_window(timestamp, ctx.clock.now().timestamp(), window):
-        raise Unauthorized(f"时间戳缺失或超出{window // 60}分钟窗口 / timestamp missing or outside the "
-                           f"{window}s replay window")
-    keys = session.execute(
-        select(PartnerKey).where(PartnerKey.partner == partner, PartnerKey.revoked_at.is_(None))
-    ).scalars().all()
+        raise Unauthorized(
+            f"时间戳缺失或超出{window // 60}分钟窗口 / timestamp missing or outside the {window}s replay window"
+        )
+    keys = (
+        session.execute(select(PartnerKey).where(PartnerKey.partner == partner, PartnerKey.revoked_at.is_(None)))
+        .scalars()
+        .all()
+    )
     for row in keys:
         if key_id and row.key_id != key_id:
             continue
@@ -117,8 +129,9 @@ class Unauthorized(Invalid):
 
 async def xadd_ingress(ctx, partner: str, body: bytes) -> str:
     """Put a signed body on the partner's ingress stream: the same validated, deduplicated path as Redis."""
-    entry = await ctx.redis.xadd(ctx.names.partner_ingress(partner), {EVENT_FIELD: body},
-                                 maxlen=ctx.settings.stream_maxlen, approximate=True)
+    entry = await ctx.redis.xadd(
+        ctx.names.partner_ingress(partner), {EVENT_FIELD: body}, maxlen=ctx.settings.stream_maxlen, approximate=True
+    )
     return entry.decode() if isinstance(entry, bytes) else entry
 
 
@@ -141,4 +154,3 @@ async def reject_counts(ctx) -> dict[str, dict]:
                 counts[code]["reasons"][reason] = counts[code]["reasons"].get(reason, 0) + 1
             last = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     return counts
-

@@ -23,9 +23,13 @@ class Policy:
 
 def resolve(session: Session, branch: str, group: str) -> Policy:
     """The rule for (branch, group), then (branch, *), (*, group), (*, *), then the settings' defaults."""
-    rows = session.execute(
-        select(LoanPolicy).where(LoanPolicy.branch.in_([branch, "*"]), LoanPolicy.reader_group.in_([group, "*"]))
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(LoanPolicy).where(LoanPolicy.branch.in_([branch, "*"]), LoanPolicy.reader_group.in_([group, "*"]))
+        )
+        .scalars()
+        .all()
+    )
     if rows:
         best = max(rows, key=lambda r: (r.branch != "*", r.reader_group != "*"))
         return Policy(best.max_loans, best.loan_days, best.max_renewals, best.renewal_days)
@@ -33,13 +37,22 @@ def resolve(session: Session, branch: str, group: str) -> Policy:
     return Policy(s.max_loans, s.loan_days, s.max_renewals, s.renewal_days)
 
 
-def upsert(session: Session, *, branch: str, reader_group: str, max_loans: int, loan_days: int,
-           max_renewals: int, renewal_days: int) -> LoanPolicy:
+def upsert(
+    session: Session,
+    *,
+    branch: str,
+    reader_group: str,
+    max_loans: int,
+    loan_days: int,
+    max_renewals: int,
+    renewal_days: int,
+) -> LoanPolicy:
     """Create or change the rule for (branch, reader group)."""
     row = session.execute(
         select(LoanPolicy).where(LoanPolicy.branch == branch, LoanPolicy.reader_group == reader_group)
-    ).scalar_one_or_none() or LoanPolicy(branch=branch, reader_group=reader_group, max_loans=0, loan_days=0,
-                                         max_renewals=0, renewal_days=0)
+    ).scalar_one_or_none() or LoanPolicy(
+        branch=branch, reader_group=reader_group, max_loans=0, loan_days=0, max_renewals=0, renewal_days=0
+    )
     row.max_loans, row.loan_days, row.max_renewals, row.renewal_days = max_loans, loan_days, max_renewals, renewal_days
     session.add(row)
     session.flush()

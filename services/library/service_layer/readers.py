@@ -25,8 +25,9 @@ def card_hash(id_number: str) -> tuple[str, str]:
     return keyed_hash(compact), mask_id_number(compact)
 
 
-def register(ctx, session: Session, *, id_number: str, name: str, group: str = "adult",
-             user: str | None = None) -> Reader:
+def register(
+    ctx, session: Session, *, id_number: str, name: str, group: str = "adult", user: str | None = None
+) -> Reader:
     """A new reader; 409 when the card or the app account is already registered."""
     digest, masked = card_hash(id_number)
     if session.execute(select(Reader.id).where(Reader.id_hash == digest)).first():
@@ -34,8 +35,9 @@ def register(ctx, session: Session, *, id_number: str, name: str, group: str = "
         raise Conflict(f"该身份证已登记为读者 / this ID card is already registered{hint}")
     if user and session.execute(select(Reader.id).where(Reader.user == user)).first():
         raise Conflict("该账号已绑定读者证 / this account already has a reader card")
-    row = Reader(id=new_id("R"), id_hash=digest, id_masked=masked, name=name, group=group, user=user,
-                 created_at=ctx.clock.now())
+    row = Reader(
+        id=new_id("R"), id_hash=digest, id_masked=masked, name=name, group=group, user=user, created_at=ctx.clock.now()
+    )
     session.add(row)
     session.flush()
     return row
@@ -70,8 +72,9 @@ def by_qr(session: Session, token: str) -> Reader:
     return found
 
 
-def identify(session: Session, *, card: str | None = None, qr: str | None = None,
-             reader_id: str | None = None) -> Reader:
+def identify(
+    session: Session, *, card: str | None = None, qr: str | None = None, reader_id: str | None = None
+) -> Reader:
     """Find the reader by ID card, app QR token or reader id (exactly one)."""
     if sum(x is not None for x in (card, qr, reader_id)) != 1:
         raise Invalid("请提供身份证、二维码或读者号之一 / give one of card, qr or reader_id")
@@ -122,20 +125,37 @@ def unblock(ctx, session: Session, row: Reader) -> Reader:
 
 def overdue_count(session: Session, reader_id: str, now: datetime) -> int:
     """How many of the reader's open loans are past due at ``now``."""
-    return len(session.execute(
-        select(Loan.id).where(Loan.reader_id == reader_id, Loan.returned_at.is_(None), Loan.due_at < now)
-    ).all())
+    return len(
+        session.execute(
+            select(Loan.id).where(Loan.reader_id == reader_id, Loan.returned_at.is_(None), Loan.due_at < now)
+        ).all()
+    )
 
 
 def view(session: Session, row: Reader, now: datetime) -> dict:
     """What staff and the reader see: never the ID number, only its masked form."""
-    loans = session.execute(
-        select(Loan).where(Loan.reader_id == row.id, Loan.returned_at.is_(None)).order_by(Loan.due_at)
-    ).scalars().all()
+    loans = (
+        session.execute(select(Loan).where(Loan.reader_id == row.id, Loan.returned_at.is_(None)).order_by(Loan.due_at))
+        .scalars()
+        .all()
+    )
     return {
-        "id": row.id, "name": row.name, "card": row.id_masked, "group": row.group, "user": row.user,
-        "blocked": bool(row.blocked_reason), "blocked_reason": row.blocked_reason,
+        "id": row.id,
+        "name": row.name,
+        "card": row.id_masked,
+        "group": row.group,
+        "user": row.user,
+        "blocked": bool(row.blocked_reason),
+        "blocked_reason": row.blocked_reason,
         "overdue": sum(1 for loan in loans if utc(loan.due_at) < now),
-        "loans": [{"id": loan.id, "barcode": loan.barcode, "due_at": utc(loan.due_at).isoformat(),
-                   "due_local": show_time(loan.due_at), "renewals": loan.renewals} for loan in loans],
+        "loans": [
+            {
+                "id": loan.id,
+                "barcode": loan.barcode,
+                "due_at": utc(loan.due_at).isoformat(),
+                "due_local": show_time(loan.due_at),
+                "renewals": loan.renewals,
+            }
+            for loan in loans
+        ],
     }

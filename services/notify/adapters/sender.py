@@ -21,6 +21,9 @@ def send(url: str, title: str, body: str) -> SendResult:
         return SendResult(False, "无效的通道地址 / Apprise cannot parse this URL")
     with apprise.LogCapture(level=logging.INFO) as captured:
         result = client.notify(body=body, title=title)
-    lines = [line.split(" - ", 2)[-1] for line in captured.getvalue().splitlines()
-             if " - WARNING - " in line or " - ERROR - " in line or "Sent" in line]
+    lines = [
+        line.split(" - ", 2)[-1]
+        for line in captured.getvalue().splitlines()
+        if " - WARNING - " in line or " - ERROR - " in line or "Sent" in line
+    ]
     return SendResult(bool(result), "; ".join(lines)[:1000] or ("ok" if result else "failed"))

@@ -65,8 +65,18 @@ class Templates:
         return {name for name, _, _ in self.compiled}
 
 
-ASSIGNING = (nodes.Assign, nodes.AssignBlock, nodes.Macro, nodes.CallBlock, nodes.Import, nodes.FromImport,
-             nodes.Include, nodes.Extends, nodes.Block, nodes.EvalContextModifier)
+ASSIGNING = (
+    nodes.Assign,
+    nodes.AssignBlock,
+    nodes.Macro,
+    nodes.CallBlock,
+    nodes.Import,
+    nodes.FromImport,
+    nodes.Include,
+    nodes.Extends,
+    nodes.Block,
+    nodes.EvalContextModifier,
+)
 
 
 def assigns_nothing(env: SandboxedEnvironment, sources: list[str]) -> bool:

@@ -4,8 +4,24 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-SHORT_KINDS = {"wecombot", "dingtalk", "feishu", "lark", "serverchan", "schan", "sms", "twilio", "aliyun",
-               "bark", "gotify", "ntfy", "ntfys", "tgram", "pushplus", "qq"}
+SHORT_KINDS = {
+    "wecombot",
+    "dingtalk",
+    "feishu",
+    "lark",
+    "serverchan",
+    "schan",
+    "sms",
+    "twilio",
+    "aliyun",
+    "bark",
+    "gotify",
+    "ntfy",
+    "ntfys",
+    "tgram",
+    "pushplus",
+    "qq",
+}
 EMAIL = {"mailto", "mailtos"}
 WEBHOOK = {"json", "jsons", "form", "forms", "xml", "xmls"}
 CATEGORIES = ("tickets", "library", "volunteers", "system")
@@ -35,5 +51,8 @@ def mask_url(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host[:3]}{'…' if len(host) > 3 else ''}{port}/…" if parts.scheme in SHORT_KINDS \
+    return (
+        f"{parts.scheme}://{host[:3]}{'…' if len(host) > 3 else ''}{port}/…"
+        if parts.scheme in SHORT_KINDS
         else f"{parts.scheme}://{host}{port}/…"
+    )

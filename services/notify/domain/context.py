@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import types
 import typing
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
@@ -12,13 +12,16 @@ from pydantic import BaseModel
 
 from shared.clock import local
 
-SAMPLE_TIME = datetime(2026, 11, 28, 2, 0, tzinfo=timezone.utc)
+SAMPLE_TIME = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 
 
 def place(data: dict[str, Any]) -> str:
     """``明珠花苑 3号楼 2单元`` from community/building/unit (empty when none is known)."""
-    parts = [data.get("community"), data.get("building") and f"{data['building']}号楼",
-             data.get("unit") and f"{data['unit']}单元"]
+    parts = [
+        data.get("community"),
+        data.get("building") and f"{data['building']}号楼",
+        data.get("unit") and f"{data['unit']}单元",
+    ]
     return " ".join(p for p in parts if p)
 
 

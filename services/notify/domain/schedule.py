@@ -67,4 +67,4 @@ class RetryPolicy:
 
     def total(self) -> timedelta:
         """The nominal span from the first to the last attempt."""
-        return timedelta(seconds=sum(self.base_seconds * self.factor ** i for i in range(self.max_attempts - 1)))
+        return timedelta(seconds=sum(self.base_seconds * self.factor**i for i in range(self.max_attempts - 1)))

@@ -62,8 +62,9 @@ def build_router(ctx: ServiceContext) -> APIRouter:
 
     # -- inbox ------------------------------------------------------------------------------
     @router.get("/inbox")
-    def my_inbox(who: Anyone, limit: int = Query(50, ge=1, le=200), unread: bool = False,
-                 archived: bool = False) -> list[dict]:
+    def my_inbox(
+        who: Anyone, limit: int = Query(50, ge=1, le=200), unread: bool = False, archived: bool = False
+    ) -> list[dict]:
         """The caller's in-app messages, newest first (``unread``, ``archived`` filter)."""
         with session(readonly=True) as s:
             return [shown(n) for n in inbox.listing(s, who.sub, unread=unread, archived=archived, limit=limit)]
@@ -114,8 +115,11 @@ def build_router(ctx: ServiceContext) -> APIRouter:
                     new = await asyncio.to_thread(inbox.newer_than, s, who.sub, cursor)
                 for note in new:
                     cursor = note.id
-                    yield {"event": "notification", "id": str(note.id),
-                           "data": json.dumps(shown(note), ensure_ascii=False)}
+                    yield {
+                        "event": "notification",
+                        "id": str(note.id),
+                        "data": json.dumps(shown(note), ensure_ascii=False),
+                    }
                 await asyncio.sleep(poll)
 
         return EventSourceResponse(messages(), ping=15)
@@ -160,8 +164,13 @@ def build_router(ctx: ServiceContext) -> APIRouter:
     def put_rule(event: str, body: RuleIn, who: Operator) -> dict:
         """Change where an event type goes (its template must exist in every language)."""
         templates = ctx.state["templates"]
-        rule = Rule(event=event, audiences=body.audiences, category=body.category, critical=body.critical.lower(),
-                    template=body.template or event)
+        rule = Rule(
+            event=event,
+            audiences=body.audiences,
+            category=body.category,
+            critical=body.critical.lower(),
+            template=body.template or event,
+        )
         try:
             check_rule(rule)
         except ValueError as exc:
@@ -174,8 +183,13 @@ def build_router(ctx: ServiceContext) -> APIRouter:
 
     # -- delivery log -----------------------------------------------------------------------
     @router.get("/deliveries")
-    def deliveries(who: Staff, recipient: str | None = None, event_id: str | None = None,
-                   status: str | None = None, limit: int = Query(50, ge=1, le=500)) -> list[dict]:
+    def deliveries(
+        who: Staff,
+        recipient: str | None = None,
+        event_id: str | None = None,
+        status: str | None = None,
+        limit: int = Query(50, ge=1, le=500),
+    ) -> list[dict]:
         """The activity feed: deliveries with every attempt, by recipient, event and status."""
         with session() as s:
             query = select(Delivery)
@@ -187,19 +201,45 @@ def build_router(ctx: ServiceContext) -> APIRouter:
                 query = query.where(Delivery.status == status)
             rows = s.exec(query.order_by(col(Delivery.created_at).desc(), col(Delivery.id)).limit(limit)).all()
             ids = [r.id for r in rows]
-            attempts = s.exec(select(DeliveryAttempt).where(col(DeliveryAttempt.delivery_id).in_(ids))
-                              .order_by(col(DeliveryAttempt.id))).all() if ids else []
+            attempts = (
+                s.exec(
+                    select(DeliveryAttempt)
+                    .where(col(DeliveryAttempt.delivery_id).in_(ids))
+                    .order_by(col(DeliveryAttempt.id))
+                ).all()
+                if ids
+                else []
+            )
             by_delivery: dict[str, list] = {}
             for a in attempts:
-                by_delivery.setdefault(a.delivery_id, []).append({
-                    "attempt": a.attempt, "at": local(a.at).isoformat(), "outcome": a.outcome,
-                    "response": a.response, "folded": a.folded})
-            return [{
-                "id": r.id, "event_id": r.event_id, "event_type": r.event_type, "recipient": r.recipient,
-                "channel": r.channel, "category": r.category, "critical": r.critical, "reason": r.reason,
-                "status": r.status, "attempts": r.attempts, "due_at": local(r.due_at).isoformat(),
-                "sent_at": local(r.sent_at).isoformat() if r.sent_at else None, "title": r.title,
-                "last_error": r.last_error, "log": by_delivery.get(r.id, []),
-            } for r in rows]
+                by_delivery.setdefault(a.delivery_id, []).append(
+                    {
+                        "attempt": a.attempt,
+                        "at": local(a.at).isoformat(),
+                        "outcome": a.outcome,
+                        "response": a.response,
+                        "folded": a.folded,
+                    }
+                )
+            return [
+                {
+                    "id": r.id,
+                    "event_id": r.event_id,
+                    "event_type": r.event_type,
+                    "recipient": r.recipient,
+                    "channel": r.channel,
+                    "category": r.category,
+                    "critical": r.critical,
+                    "reason": r.reason,
+                    "status": r.status,
+                    "attempts": r.attempts,
+                    "due_at": local(r.due_at).isoformat(),
+                    "sent_at": local(r.sent_at).isoformat() if r.sent_at else None,
+                    "title": r.title,
+                    "last_error": r.last_error,
+                    "log": by_delivery.get(r.id, []),
+                }
+                for r in rows
+            ]
 
     return router

@@ -97,8 +97,9 @@ def named_channels(channels: list[Channel]) -> list[dict[str, str]]:
 
 def upsert_recipient(session: Session, user_id: str, body: RecipientIn) -> Recipient:
     """Register or update a recipient (duty, roles and any preferences given)."""
-    person = session.get(Recipient, user_id) or Recipient(user_id=user_id, display_name=body.display_name,
-                                                          channels=[], muted={})
+    person = session.get(Recipient, user_id) or Recipient(
+        user_id=user_id, display_name=body.display_name, channels=[], muted={}
+    )
     person.display_name = body.display_name
     person.roles = ",".join(body.roles)
     person.community = body.community
@@ -111,8 +112,9 @@ def upsert_recipient(session: Session, user_id: str, body: RecipientIn) -> Recip
 
 def own_preferences(session: Session, user_id: str, name: str, roles: list[str], prefs: Preferences) -> Recipient:
     """A caller updates their own preferences; a first call registers them."""
-    person = session.get(Recipient, user_id) or Recipient(user_id=user_id, display_name=name[:64],
-                                                          roles=",".join(sorted(roles)), channels=[], muted={})
+    person = session.get(Recipient, user_id) or Recipient(
+        user_id=user_id, display_name=name[:64], roles=",".join(sorted(roles)), channels=[], muted={}
+    )
     apply_preferences(person, prefs)
     session.add(person)
     return person
@@ -123,11 +125,18 @@ def describe(person: Recipient | None, user_id: str) -> dict[str, Any]:
     if person is None:
         person = Recipient(user_id=user_id, display_name=user_id, channels=[], muted={})
     return {
-        "user_id": person.user_id, "display_name": person.display_name, "roles": person.roles.split(","),
-        "community": person.community, "categories": person.categories.split(","), "on_duty": person.on_duty,
-        "language": person.language, "timezone": person.timezone,
+        "user_id": person.user_id,
+        "display_name": person.display_name,
+        "roles": person.roles.split(","),
+        "community": person.community,
+        "categories": person.categories.split(","),
+        "on_duty": person.on_duty,
+        "language": person.language,
+        "timezone": person.timezone,
         "quiet_hours": {"start": person.quiet_start, "end": person.quiet_end} if person.quiet_start else None,
-        "digest_hour": person.digest_hour, "rate_limit": person.rate_limit,
-        "rate_window_minutes": person.rate_window_minutes, "muted": person.muted or {},
+        "digest_hour": person.digest_hour,
+        "rate_limit": person.rate_limit,
+        "rate_window_minutes": person.rate_window_minutes,
+        "muted": person.muted or {},
         "channels": [{"name": c["name"], "url": mask_url(c["url"])} for c in person.channels or []],
     }

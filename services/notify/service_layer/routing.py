@@ -45,16 +45,23 @@ def _cached(session: Session, key: object, load):
 def staff(session: Session, community: str | None, *, on_duty_for: str | None = None) -> list[Recipient]:
     """Staff of ``community`` (or serving every community); with ``on_duty_for``, only those on duty
     for that ticket category (or ``*``)."""
-    people = _cached(session, "staff",
-                     lambda: [directory.detached(r) for r in session.exec(
-                         select(Recipient).where(col(Recipient.roles).contains("staff"))).all()])
+    people = _cached(
+        session,
+        "staff",
+        lambda: [
+            directory.detached(r)
+            for r in session.exec(select(Recipient).where(col(Recipient.roles).contains("staff"))).all()
+        ],
+    )
     chosen = []
     for r in people:
         if "staff" not in r.roles.split(","):
             continue
         if community and r.community and r.community != community:
             continue
-        if on_duty_for is not None and not (r.on_duty and (r.categories == "*" or on_duty_for in r.categories.split(","))):
+        if on_duty_for is not None and not (
+            r.on_duty and (r.categories == "*" or on_duty_for in r.categories.split(","))
+        ):
             continue
         chosen.append(r)
     return chosen
@@ -67,8 +74,11 @@ def on_duty_staff(session: Session, category: str) -> list[Recipient]:
 
 def staff_ids(session: Session, community: str | None, on_duty_for: str | None = None) -> list[str]:
     """Principal ids of :func:`staff` (worked out once for each community and category)."""
-    return _cached(session, ("staff", community, on_duty_for),
-                   lambda: [r.user_id for r in staff(session, community, on_duty_for=on_duty_for)])
+    return _cached(
+        session,
+        ("staff", community, on_duty_for),
+        lambda: [r.user_id for r in staff(session, community, on_duty_for=on_duty_for)],
+    )
 
 
 def audience(session: Session, name: str, data: dict) -> list[str]:
@@ -145,20 +155,48 @@ class Routing:
             reader = addressee(session, uid)
             context = template_context(model, payload, tz=reader.timezone, recipient_name=reader.name)
             text = self.templates.render(template, reader.language, context)
-            self.notifications.append({
-                "recipient": uid, "event_id": event.id, "event_type": event.type,
-                "correlation_id": event.correlationid, "subject": event.subject, "title": text.title,
-                "body": text.full, "created_at": now, "category": category, "critical": critical})
+            self.notifications.append(
+                {
+                    "recipient": uid,
+                    "event_id": event.id,
+                    "event_type": event.type,
+                    "correlation_id": event.correlationid,
+                    "subject": event.subject,
+                    "title": text.title,
+                    "body": text.full,
+                    "created_at": now,
+                    "category": category,
+                    "critical": critical,
+                }
+            )
             channel = first_channel(session, reader.person, category)
             if channel is None:
                 continue
             due, fold, reason = self.schedule(reader.person, channel, critical)
-            self.deliveries.append({
-                "id": uuid.uuid4().hex, "event_id": event.id, "event_type": event.type, "event_source": event.source,
-                "event_time": event.time, "correlation_id": event.correlationid, "subject": event.subject,
-                "recipient": uid, "channel": channel, "category": category, "critical": critical, "fold": fold,
-                "reason": reason, "status": "pending", "attempts": 0, "due_at": due, "created_at": now,
-                "title": text.title, "short": text.short, "full": text.full})
+            self.deliveries.append(
+                {
+                    "id": uuid.uuid4().hex,
+                    "event_id": event.id,
+                    "event_type": event.type,
+                    "event_source": event.source,
+                    "event_time": event.time,
+                    "correlation_id": event.correlationid,
+                    "subject": event.subject,
+                    "recipient": uid,
+                    "channel": channel,
+                    "category": category,
+                    "critical": critical,
+                    "fold": fold,
+                    "reason": reason,
+                    "status": "pending",
+                    "attempts": 0,
+                    "due_at": due,
+                    "created_at": now,
+                    "title": text.title,
+                    "short": text.short,
+                    "full": text.full,
+                }
+            )
             if not critical:
                 self.queued[(uid, channel)] = self.queued.get((uid, channel), 0) + 1
 
@@ -188,9 +226,14 @@ class Routing:
         how many, and when the earliest was created."""
         key = (uid, channel, since)
         if key not in self.stored:  # the store does not change until write(): read once per run
-            count, earliest = self.session.exec(select(func.count(), func.min(Delivery.created_at)).where(
-                Delivery.recipient == uid, Delivery.channel == channel, Delivery.critical == False,  # noqa: E712
-                Delivery.created_at > since)).one()
+            count, earliest = self.session.exec(
+                select(func.count(), func.min(Delivery.created_at)).where(
+                    Delivery.recipient == uid,
+                    Delivery.channel == channel,
+                    Delivery.critical == False,  # noqa: E712
+                    Delivery.created_at > since,
+                )
+            ).one()
             self.stored[key] = (count, as_utc(earliest) if count else None)
         count, earliest = self.stored[key]
         queued = self.queued.get((uid, channel), 0)
@@ -224,7 +267,7 @@ def addressee(session: Session, uid: str) -> Addressee:
     def load() -> Addressee:
         person = directory.detached(session.get(Recipient, uid))
         if person is None:
-            return Addressee(None, uid.split(":")[-1], DEFAULT_TZ, "zh-CN")
+            return Addressee(None, uid.rsplit(":", maxsplit=1)[-1], DEFAULT_TZ, "zh-CN")
         return Addressee(person, person.display_name, person.timezone, person.language)
 
     return _cached(session, ("recipient", uid), load)

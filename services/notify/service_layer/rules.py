@@ -18,8 +18,13 @@ def read_rules(path: Path = RULES_FILE) -> list[Rule]:
     """Parse and check the shipped rules (unknown audiences or categories fail at start-up)."""
     rules = []
     for item in yaml.safe_load(path.read_text(encoding="utf-8")):
-        rule = Rule(event=item["event"], audiences=list(item["audiences"]), category=item["category"],
-                    critical=str(item.get("critical", "false")).lower(), template=item.get("template", item["event"]))
+        rule = Rule(
+            event=item["event"],
+            audiences=list(item["audiences"]),
+            category=item["category"],
+            critical=str(item.get("critical", "false")).lower(),
+            template=item.get("template", item["event"]),
+        )
         check_rule(rule)
         rules.append(rule)
     return rules

@@ -12,9 +12,11 @@ from shared.service import ServiceContext
 
 def policy_from_env() -> RetryPolicy:
     """``NOTIFY_MAX_ATTEMPTS`` (6), ``NOTIFY_RETRY_BASE_SECONDS`` (60), ``NOTIFY_RETRY_JITTER`` (0.2)."""
-    return RetryPolicy(max_attempts=int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "6")),
-                       base_seconds=float(os.environ.get("NOTIFY_RETRY_BASE_SECONDS", "60")),
-                       jitter=float(os.environ.get("NOTIFY_RETRY_JITTER", "0.2")))
+    return RetryPolicy(
+        max_attempts=int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "6")),
+        base_seconds=float(os.environ.get("NOTIFY_RETRY_BASE_SECONDS", "60")),
+        jitter=float(os.environ.get("NOTIFY_RETRY_JITTER", "0.2")),
+    )
 
 
 def start(ctx: ServiceContext) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 OPEN_STATES = ("submitted", "acknowledged", "assigned", "in_progress", "reopened")
-STATES = OPEN_STATES + ("resolved", "closed")
+STATES = (*OPEN_STATES, "resolved", "closed")
 STAFF_CLOSE_REASONS = ("duplicate", "not_responsible", "rejected")
-CLOSE_REASONS = STAFF_CLOSE_REASONS + ("withdrawn", "confirmed", "auto_closed")
+CLOSE_REASONS = (*STAFF_CLOSE_REASONS, "withdrawn", "confirmed", "auto_closed")
 
 # action -> (states it may start from, state it leads to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -21,8 +21,13 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 STATE_NAMES = {
-    "submitted": "已提交", "acknowledged": "已受理", "assigned": "已派单", "in_progress": "处理中",
-    "resolved": "已办结", "closed": "已关闭", "reopened": "已重新打开",
+    "submitted": "已提交",
+    "acknowledged": "已受理",
+    "assigned": "已派单",
+    "in_progress": "处理中",
+    "resolved": "已办结",
+    "closed": "已关闭",
+    "reopened": "已重新打开",
 }
 
 

@@ -19,9 +19,9 @@ from services.tickets.service_layer.common import attach_photos, get_category, g
 from shared.service import ServiceContext
 from shared.web.auth import Principal, allow, public
 
-REPORTER = allow("resident", "volunteer")           # reporter actions (the use case checks it is *their* ticket)
+REPORTER = allow("resident", "volunteer")  # reporter actions (the use case checks it is *their* ticket)
 STAFF = allow("staff", "operator")
-PEOPLE = allow("resident", "staff", "operator")     # who may file reports
+PEOPLE = allow("resident", "staff", "operator")  # who may file reports
 READERS = allow("resident", "volunteer", "staff", "operator")
 MEDIA_NAME = re.compile(r"^([0-9a-f]{64})\.(jpg|png|webp)$")
 KIND_OF_EXT = {v: k for k, v in EXT.items()}
@@ -149,21 +149,36 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         photos = await cleaned_photos(files)
 
         def work(session, written):
-            opened = reports.open_report(ctx, session, reporter=who.sub, photos=photos, written=written,
-                                         **body.model_dump())
+            opened = reports.open_report(
+                ctx, session, reporter=who.sub, photos=photos, written=written, **body.model_dump()
+            )
             return {**reports.opened_view(session, opened), "similar": reports.similar_open(session, opened.ticket)}
 
         return _absolute(request, await call(work))
 
     @router.get("/tickets")
-    async def list_tickets(who: Annotated[Principal, Depends(READERS)], status: str | None = None,
-                           category: str | None = None, community: str | None = None,
-                           assignee: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    async def list_tickets(
+        who: Annotated[Principal, Depends(READERS)],
+        status: str | None = None,
+        category: str | None = None,
+        community: str | None = None,
+        assignee: str | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
         """Residents and volunteers: their own reports; staff: all, filtered (``status=open`` for the open ones)."""
         reporter = None if who.has("staff", "operator") else who.sub
 
-        return await read(lambda s, _w: reports.list_tickets(s, reporter=reporter, status=status, category=category,
-                                                             community=community, assignee=assignee, limit=limit))
+        return await read(
+            lambda s, _w: reports.list_tickets(
+                s,
+                reporter=reporter,
+                status=status,
+                category=category,
+                community=community,
+                assignee=assignee,
+                limit=limit,
+            )
+        )
 
     @router.get("/tickets/{ticket_id}")
     async def get_one(ticket_id: str, request: Request, who: Annotated[Principal, Depends(READERS)]) -> dict[str, Any]:
@@ -172,9 +187,11 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         return _absolute(request, await read(lambda s, _w: reports.view_for(s, ticket_id, who.sub, staff_view)))
 
     @router.post("/tickets/{ticket_id}/photos", status_code=201)
-    async def add_photos(ticket_id: str, request: Request, who: Annotated[Principal, Depends(PEOPLE)]) -> dict[str, Any]:
+    async def add_photos(
+        ticket_id: str, request: Request, who: Annotated[Principal, Depends(PEOPLE)]
+    ) -> dict[str, Any]:
         """Add photos to a report (the reporter or staff), multipart field ``photo``."""
-        fields, files = await read_input(request)
+        _fields, files = await read_input(request)
         if not files:
             raise HTTPException(422, "没有照片 / no photo in the request")
         photos = await cleaned_photos(files)
@@ -204,12 +221,16 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         path = photo_store(ctx).path(match.group(1), KIND_OF_EXT[match.group(2)]) if match else None
         if path is None or not path.exists():
             raise HTTPException(404, f"照片不存在 / no photo {name}")
-        return FileResponse(path, media_type=f"image/{KIND_OF_EXT[match.group(2)]}",
-                            headers={"Cache-Control": "public, max-age=31536000, immutable"})
+        return FileResponse(
+            path,
+            media_type=f"image/{KIND_OF_EXT[match.group(2)]}",
+            headers={"Cache-Control": "public, max-age=31536000, immutable"},
+        )
 
     # -- staff actions ---------------------------------------------------------------------
-    async def staff_action(request: Request, ticket_id: str, model: type[BaseModel], state: str,
-                           action: Callable[..., Any]) -> dict[str, Any]:
+    async def staff_action(
+        request: Request, ticket_id: str, model: type[BaseModel], state: str, action: Callable[..., Any]
+    ) -> dict[str, Any]:
         fields, files = await read_input(request)
         body = parse(model, fields)
         photos = await cleaned_photos(files)
@@ -223,55 +244,93 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         return _absolute(request, await call(work))
 
     @router.post("/tickets/{ticket_id}/acknowledge")
-    async def acknowledge(ticket_id: str, request: Request, who: Annotated[Principal, Depends(STAFF)]) -> dict[str, Any]:
+    async def acknowledge(
+        ticket_id: str, request: Request, who: Annotated[Principal, Depends(STAFF)]
+    ) -> dict[str, Any]:
         """First response (受理); auto-assigns round-robin when the pool has someone on duty."""
-        return await staff_action(request, ticket_id, NoteIn, "acknowledged",
-                                  lambda s, b, note, p, w: workflow.acknowledge(ctx, s, ticket_id, who.sub, note))
+        return await staff_action(
+            request,
+            ticket_id,
+            NoteIn,
+            "acknowledged",
+            lambda s, b, note, p, w: workflow.acknowledge(ctx, s, ticket_id, who.sub, note),
+        )
 
     @router.post("/tickets/{ticket_id}/assign")
     async def assign(ticket_id: str, request: Request, who: Annotated[Principal, Depends(STAFF)]) -> dict[str, Any]:
         """Assign to ``assignee`` or, without one, to the next on-duty member (round-robin)."""
-        return await staff_action(request, ticket_id, AssignIn, "assigned",
-                                  lambda s, b, note, p, w: workflow.assign(ctx, s, ticket_id, who.sub, b.assignee, note))
+        return await staff_action(
+            request,
+            ticket_id,
+            AssignIn,
+            "assigned",
+            lambda s, b, note, p, w: workflow.assign(ctx, s, ticket_id, who.sub, b.assignee, note),
+        )
 
     @router.post("/tickets/{ticket_id}/start")
     async def start(ticket_id: str, request: Request, who: Annotated[Principal, Depends(STAFF)]) -> dict[str, Any]:
-        return await staff_action(request, ticket_id, NoteIn, "in_progress",
-                                  lambda s, b, note, p, w: workflow.start(ctx, s, ticket_id, who.sub, note))
+        return await staff_action(
+            request,
+            ticket_id,
+            NoteIn,
+            "in_progress",
+            lambda s, b, note, p, w: workflow.start(ctx, s, ticket_id, who.sub, note),
+        )
 
     @router.post("/tickets/{ticket_id}/resolve")
     async def resolve(ticket_id: str, request: Request, who: Annotated[Principal, Depends(STAFF)]) -> dict[str, Any]:
         """Work done (办结), optionally with an after photo (multipart field ``photo``)."""
-        return await staff_action(request, ticket_id, NoteIn, "resolved",
-                                  lambda s, b, note, p, w: workflow.resolve(ctx, s, ticket_id, who.sub, note, p, w))
+        return await staff_action(
+            request,
+            ticket_id,
+            NoteIn,
+            "resolved",
+            lambda s, b, note, p, w: workflow.resolve(ctx, s, ticket_id, who.sub, note, p, w),
+        )
 
     @router.post("/tickets/{ticket_id}/close")
     async def close(ticket_id: str, request: Request, who: Annotated[Principal, Depends(STAFF)]) -> dict[str, Any]:
         """Close without a fix: reason duplicate, not_responsible or rejected, with a note."""
-        return await staff_action(request, ticket_id, CloseIn, "closed",
-                                  lambda s, b, note, p, w: workflow.close(ctx, s, ticket_id, who.sub, b.reason, note))
+        return await staff_action(
+            request,
+            ticket_id,
+            CloseIn,
+            "closed",
+            lambda s, b, note, p, w: workflow.close(ctx, s, ticket_id, who.sub, b.reason, note),
+        )
 
     # -- reporter actions ------------------------------------------------------------------
     @router.post("/tickets/{ticket_id}/rate")
-    async def rate(ticket_id: str, body: RateIn, request: Request,
-                   who: Annotated[Principal, Depends(REPORTER)]) -> dict[str, Any]:
+    async def rate(
+        ticket_id: str, body: RateIn, request: Request, who: Annotated[Principal, Depends(REPORTER)]
+    ) -> dict[str, Any]:
         """The reporter confirms the fix with a rating 1-5 (closes the ticket)."""
-        return _absolute(request, await call(lambda s, _w: reports.full_view(
-            s, workflow.rate(ctx, s, ticket_id, who.sub, body.rating, body.comment))))
+        return _absolute(
+            request,
+            await call(
+                lambda s, _w: reports.full_view(s, workflow.rate(ctx, s, ticket_id, who.sub, body.rating, body.comment))
+            ),
+        )
 
     @router.post("/tickets/{ticket_id}/reopen")
-    async def reopen(ticket_id: str, body: ReopenIn, request: Request,
-                     who: Annotated[Principal, Depends(REPORTER)]) -> dict[str, Any]:
+    async def reopen(
+        ticket_id: str, body: ReopenIn, request: Request, who: Annotated[Principal, Depends(REPORTER)]
+    ) -> dict[str, Any]:
         """The reporter reopens a resolved ticket within 14 days, with a comment."""
-        return _absolute(request, await call(lambda s, _w: reports.full_view(
-            s, workflow.reopen(ctx, s, ticket_id, who.sub, body.comment))))
+        return _absolute(
+            request,
+            await call(lambda s, _w: reports.full_view(s, workflow.reopen(ctx, s, ticket_id, who.sub, body.comment))),
+        )
 
     @router.post("/tickets/{ticket_id}/withdraw")
-    async def withdraw(ticket_id: str, body: NoteIn, request: Request,
-                       who: Annotated[Principal, Depends(REPORTER)]) -> dict[str, Any]:
+    async def withdraw(
+        ticket_id: str, body: NoteIn, request: Request, who: Annotated[Principal, Depends(REPORTER)]
+    ) -> dict[str, Any]:
         """The reporter withdraws their report before the work starts."""
-        return _absolute(request, await call(lambda s, _w: reports.full_view(
-            s, workflow.withdraw(ctx, s, ticket_id, who.sub, body.note))))
+        return _absolute(
+            request,
+            await call(lambda s, _w: reports.full_view(s, workflow.withdraw(ctx, s, ticket_id, who.sub, body.note))),
+        )
 
     # -- roster, templates and KPIs --------------------------------------------------------
     @router.get("/staff")
@@ -280,8 +339,9 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         return await call(lambda s, _w: [r.model_dump() for r in staff.roster(s, pool)])
 
     @router.put("/staff/{pool}/{staff_id}")
-    async def put_staff(pool: str, staff_id: str, body: DutyIn,
-                        who: Annotated[Principal, Depends(STAFF)]) -> dict[str, Any]:
+    async def put_staff(
+        pool: str, staff_id: str, body: DutyIn, who: Annotated[Principal, Depends(STAFF)]
+    ) -> dict[str, Any]:
         """Add someone to a pool, or put them on or off duty."""
         return await call(lambda s, _w: staff.upsert(s, pool, staff_id, body.display_name, body.on_duty).model_dump())
 
@@ -291,12 +351,17 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         return await call(lambda s, _w: get_category(s, code).templates or {})
 
     @router.get("/kpis")
-    async def get_kpis(who: Annotated[Principal, Depends(STAFF)], month: str | None = None,
-                       category: str | None = None, community: str | None = None) -> dict[str, Any]:
+    async def get_kpis(
+        who: Annotated[Principal, Depends(STAFF)],
+        month: str | None = None,
+        category: str | None = None,
+        community: str | None = None,
+    ) -> dict[str, Any]:
         """12345 indicators per category and month, first-response median/p90, open backlog by age."""
         if month is not None and not re.fullmatch(r"\d{4}-\d{2}", month):
             raise HTTPException(422, "月份格式应为 YYYY-MM / month must be YYYY-MM")
-        return await call(lambda s, _w: kpis.compute(s, ctx.clock.now(), month=month, category=category,
-                                                     community=community))
+        return await call(
+            lambda s, _w: kpis.compute(s, ctx.clock.now(), month=month, category=category, community=community)
+        )
 
     return router

@@ -85,24 +85,38 @@ def respond(fmt: str, root: str, item: str, payload: Any, status: int = 200) -> 
 
 def error(fmt: str, status: int, description: str) -> Response:
     """The spec's ``errors`` body: a list of {code, description}."""
-    return respond(fmt if fmt in FORMATS else "json", "errors", "error",
-                   [{"code": status, "description": description}], status)
+    return respond(
+        fmt if fmt in FORMATS else "json", "errors", "error", [{"code": status, "description": description}], status
+    )
 
 
 def service_row(c: Category) -> dict[str, Any]:
-    return {"service_code": c.code, "service_name": c.name, "description": c.description or c.name_en,
-            "metadata": bool(c.attributes), "type": "realtime", "keywords": c.keywords, "group": c.group}
+    return {
+        "service_code": c.code,
+        "service_name": c.name,
+        "description": c.description or c.name_en,
+        "metadata": bool(c.attributes),
+        "type": "realtime",
+        "keywords": c.keywords,
+        "group": c.group,
+    }
 
 
 def definition(c: Category) -> dict[str, Any]:
     attrs = []
     for order, a in enumerate(c.attributes or [], start=1):
-        attrs.append({
-            "variable": a.get("variable", True), "code": a["code"], "datatype": a.get("datatype", "string"),
-            "required": bool(a.get("required")), "datatype_description": a.get("datatype_description", ""),
-            "order": a.get("order", order), "description": a.get("description", a["code"]),
-            "values": [{"key": v["key"], "name": v["name"]} for v in a.get("values") or []],
-        })
+        attrs.append(
+            {
+                "variable": a.get("variable", True),
+                "code": a["code"],
+                "datatype": a.get("datatype", "string"),
+                "required": bool(a.get("required")),
+                "datatype_description": a.get("datatype_description", ""),
+                "order": a.get("order", order),
+                "description": a.get("description", a["code"]),
+                "values": [{"key": v["key"], "name": v["name"]} for v in a.get("values") or []],
+            }
+        )
     return {"service_code": c.code, "attributes": attrs}
 
 
@@ -111,19 +125,42 @@ def request_row(session: Session, t: Ticket, base: str) -> dict[str, Any]:
     cat = session.get(Category, t.category)
     photos = reports.photos_of(session, t.id)
     history = reports.history_of(session, t.id)
-    status_notes = next((reports.public_note(h) for h in reversed(history)
-                         if reports.public_note(h) and not h.action.startswith("escalate")), None)
+    status_notes = next(
+        (
+            reports.public_note(h)
+            for h in reversed(history)
+            if reports.public_note(h) and not h.action.startswith("escalate")
+        ),
+        None,
+    )
     address = t.address or " ".join(p for p in (t.community, t.building and f"{t.building}号楼") if p) or None
     return {
-        "service_request_id": t.id, "status": open311_status(t.status), "status_notes": status_notes,
-        "service_name": cat.name if cat else t.category, "service_code": t.category,
-        "description": t.description, "agency_responsible": AGENCY, "service_notice": None,
-        "requested_datetime": _iso(t.created_at), "updated_datetime": _iso(t.updated_at),
+        "service_request_id": t.id,
+        "status": open311_status(t.status),
+        "status_notes": status_notes,
+        "service_name": cat.name if cat else t.category,
+        "service_code": t.category,
+        "description": t.description,
+        "agency_responsible": AGENCY,
+        "service_notice": None,
+        "requested_datetime": _iso(t.created_at),
+        "updated_datetime": _iso(t.updated_at),
         "expected_datetime": _iso(t.resolution_due if t.status in OPEN_STATES else None),
-        "address": address, "address_id": None, "zipcode": None, "lat": t.lat, "long": t.lon,
+        "address": address,
+        "address_id": None,
+        "zipcode": None,
+        "lat": t.lat,
+        "long": t.lon,
         "media_url": base + media_path(photos[0]) if photos else None,
-        "notes": [{"datetime": _iso(h.at), "type": h.action, "status": h.to_status,
-                   "description": reports.public_note(h) or ""} for h in history],
+        "notes": [
+            {
+                "datetime": _iso(h.at),
+                "type": h.action,
+                "status": h.to_status,
+                "description": reports.public_note(h) or "",
+            }
+            for h in history
+        ],
     }
 
 
@@ -139,6 +176,7 @@ def build_open311_router(ctx: ServiceContext) -> APIRouter:
         def run():
             with ctx.store.transaction() as session:
                 return fn(session)
+
         return ctx.store.run(run)
 
     async def guarded(fmt: str, work) -> Response:
@@ -154,25 +192,35 @@ def build_open311_router(ctx: ServiceContext) -> APIRouter:
     @router.get("/services.{fmt}", dependencies=[Depends(public())])
     async def services(fmt: str) -> Response:
         """Service list: every active category."""
+
         async def work():
             rows = await db(lambda s: [service_row(c) for c in categories.list_categories(s)])
             return respond(fmt, "services", "service", rows)
+
         return await guarded(fmt, work)
 
     @router.get("/services/{service_code}.{fmt}", dependencies=[Depends(public())])
     async def service_definition(service_code: str, fmt: str) -> Response:
         """Service definition: the category's attributes."""
+
         async def work():
             cat = await db(lambda s: s.get(Category, service_code))
             if cat is None or not cat.active:
                 raise Open311Error(404, f"service_code {service_code} not found")
             return respond(fmt, "service_definition", "", definition(cat))
+
         return await guarded(fmt, work)
 
     @router.get("/requests.{fmt}", dependencies=[Depends(public())])
-    async def get_requests(fmt: str, request: Request, service_request_id: str | None = None,
-                           service_code: str | None = None, start_date: str | None = None,
-                           end_date: str | None = None, status: str | None = None) -> Response:
+    async def get_requests(
+        fmt: str,
+        request: Request,
+        service_request_id: str | None = None,
+        service_code: str | None = None,
+        start_date: str | None = None,
+        end_date: str | None = None,
+        status: str | None = None,
+    ) -> Response:
         """Service requests: by id list, or by code/status within at most 90 days (default the last 90)."""
         base = str(request.base_url).rstrip("/")
 
@@ -198,6 +246,7 @@ def build_open311_router(ctx: ServiceContext) -> APIRouter:
             query = query.order_by(col(Ticket.created_at).desc()).limit(MAX_RESULTS)
             rows = await db(lambda s: [request_row(s, t, base) for t in s.exec(query).all()])
             return respond(fmt, "service_requests", "request", rows)
+
         return await guarded(fmt, work)
 
     @router.get("/requests/{request_id}.{fmt}", dependencies=[Depends(public())])
@@ -209,25 +258,30 @@ def build_open311_router(ctx: ServiceContext) -> APIRouter:
             def load(s):
                 t = s.get(Ticket, request_id)
                 return None if t is None else [request_row(s, t, base)]
+
             rows = await db(load)
             if rows is None:
                 raise Open311Error(404, f"service_request_id {request_id} not found")
             return respond(fmt, "service_requests", "request", rows)
+
         return await guarded(fmt, work)
 
     @router.get("/tokens/{token}.{fmt}", dependencies=[Depends(public())])
     async def get_token(token: str, fmt: str) -> Response:
         """The request id behind a token returned by POST."""
+
         async def work():
             found = await db(lambda s: s.exec(select(Ticket.id).where(Ticket.token == token)).first())
             if found is None:
                 raise Open311Error(404, f"token {token} not found")
             return respond(fmt, "service_requests", "request", [{"service_request_id": found, "token": token}])
+
         return await guarded(fmt, work)
 
     @router.post("/requests.{fmt}", dependencies=[Depends(public())])
     async def post_request(fmt: str, request: Request) -> Response:
         """Create a service request (form-encoded, with ``api_key``); answers id and token."""
+
         async def work():
             form = await request.form()
             fields = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -252,21 +306,42 @@ def build_open311_router(ctx: ServiceContext) -> APIRouter:
                     raise Open311Error(400, "description is required")
                 if len(description) > 4000:
                     raise Open311Error(400, "description is longer than 4000 characters")
-                contact = {k: fields[k] for k in ("email", "first_name", "last_name", "device_id", "account_id")
-                           if fields.get(k)}
+                contact = {
+                    k: fields[k]
+                    for k in ("email", "first_name", "last_name", "device_id", "account_id")
+                    if fields.get(k)
+                }
                 if fields.get("phone"):
                     contact["phone_masked"] = mask_phone(fields["phone"])
                 contact["client"] = key.name
                 token = secrets.token_urlsafe(12)
                 ticket = reports.open_ticket(
-                    ctx, s, category=code, title=description[:60], description=description, reporter=None,
-                    address=address, lat=lat, lon=lon, attributes=attributes, contact=contact, via="open311",
-                    token=token)
-                return [{"service_request_id": ticket.id, "token": token, "service_notice": None,
-                         "account_id": fields.get("account_id")}]
+                    ctx,
+                    s,
+                    category=code,
+                    title=description[:60],
+                    description=description,
+                    reporter=None,
+                    address=address,
+                    lat=lat,
+                    lon=lon,
+                    attributes=attributes,
+                    contact=contact,
+                    via="open311",
+                    token=token,
+                )
+                return [
+                    {
+                        "service_request_id": ticket.id,
+                        "token": token,
+                        "service_notice": None,
+                        "account_id": fields.get("account_id"),
+                    }
+                ]
 
             rows = await db(create)
             return respond(fmt, "service_requests", "request", rows, 201)
+
         return await guarded(fmt, work)
 
     return router

@@ -10,8 +10,22 @@ from sqlmodel import Session, col, select
 from services.tickets.adapters.orm import Category
 from services.tickets.service_layer.common import forget_category
 
-EDITABLE = ("name", "name_en", "description", "group", "keywords", "safety_critical", "response_hours",
-            "resolution_hours", "pool", "supervisor", "secretary", "attributes", "templates", "active")
+EDITABLE = (
+    "name",
+    "name_en",
+    "description",
+    "group",
+    "keywords",
+    "safety_critical",
+    "response_hours",
+    "resolution_hours",
+    "pool",
+    "supervisor",
+    "secretary",
+    "attributes",
+    "templates",
+    "active",
+)
 
 
 def list_categories(session: Session, include_inactive: bool = False) -> list[Category]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Insert, Table, insert
@@ -77,22 +77,43 @@ def forget_category(code: str) -> None:
 
 def event_fields(ticket: Ticket, category: Category | None = None) -> dict[str, Any]:
     """The fields every ticket event carries (ids only, no personal data)."""
-    return dict(ticket_id=ticket.id, category=ticket.category, community=ticket.community,
-                category_name=category.name if category else None,
-                category_name_en=category.name_en if category else None,
-                safety_critical=bool(category.safety_critical) if category else False,
-                title=ticket.title, reporter=ticket.reporter, assignee=ticket.assignee)
+    return dict(
+        ticket_id=ticket.id,
+        category=ticket.category,
+        community=ticket.community,
+        category_name=category.name if category else None,
+        category_name_en=category.name_en if category else None,
+        safety_critical=bool(category.safety_critical) if category else False,
+        title=ticket.title,
+        reporter=ticket.reporter,
+        assignee=ticket.assignee,
+    )
 
 
-def record(session: Session, ticket: Ticket, *, at: datetime, actor: str | None, action: str,
-           from_status: str | None, note: str | None = None) -> TicketHistory:
+def record(
+    session: Session,
+    ticket: Ticket,
+    *,
+    at: datetime,
+    actor: str | None,
+    action: str,
+    from_status: str | None,
+    note: str | None = None,
+) -> TicketHistory:
     """Append one history entry (the ticket's status is already the new one)."""
-    entry = TicketHistory(ticket_id=ticket.id, at=at, actor=actor, action=action, from_status=from_status,
-                          to_status=ticket.status, note=note)
+    entry = TicketHistory(
+        ticket_id=ticket.id,
+        at=at,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=ticket.status,
+        note=note,
+    )
     return insert_now(session, entry)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _insert(table: Table) -> Insert:
     return insert(table)
 
@@ -116,8 +137,14 @@ def insert_now(session: Session, row: Row) -> Row:
     return row
 
 
-def attach_photos(ctx: ServiceContext, session: Session, ticket: Ticket, photos: list[CleanPhoto],
-                  history_id: int | None, written: list[CleanPhoto]) -> list[TicketPhoto]:
+def attach_photos(
+    ctx: ServiceContext,
+    session: Session,
+    ticket: Ticket,
+    photos: list[CleanPhoto],
+    history_id: int | None,
+    written: list[CleanPhoto],
+) -> list[TicketPhoto]:
     """Store cleaned photos on disk and link them; ``written`` collects new files for clean-up on failure.
 
     Returns the new links (a photo the ticket already has is not linked twice).
@@ -131,7 +158,15 @@ def attach_photos(ctx: ServiceContext, session: Session, ticket: Ticket, photos:
         if photo.sha256 in seen:
             continue
         seen.add(photo.sha256)
-        added.append(TicketPhoto(ticket_id=ticket.id, history_id=history_id, sha256=photo.sha256, kind=photo.kind,
-                                 size=len(photo.data), created_at=ctx.clock.now()))
+        added.append(
+            TicketPhoto(
+                ticket_id=ticket.id,
+                history_id=history_id,
+                sha256=photo.sha256,
+                kind=photo.kind,
+                size=len(photo.data),
+                created_at=ctx.clock.now(),
+            )
+        )
     session.add_all(added)
     return added

@@ -12,9 +12,18 @@ from shared.service import ServiceContext
 
 FALLBACK = "home_hazard"
 ALIASES = {
-    "gas": "leak", "water": "leak", "leak": "leak", "electric": "electrical", "electricity": "electrical",
-    "wiring": "electrical", "lift": "lift", "elevator": "lift", "light": "street_light", "lamp": "street_light",
-    "manhole": "manhole", "road": "manhole",
+    "gas": "leak",
+    "water": "leak",
+    "leak": "leak",
+    "electric": "electrical",
+    "electricity": "electrical",
+    "wiring": "electrical",
+    "lift": "lift",
+    "elevator": "lift",
+    "light": "street_light",
+    "lamp": "street_light",
+    "manhole": "manhole",
+    "road": "manhole",
 }
 
 
@@ -37,7 +46,19 @@ def open_from_hazard(ctx: ServiceContext, session: Session, event: CloudEvent, d
     kind = (data.category or "").strip().lower()
     attributes = {"medium": kind} if code == "leak" and kind in ("gas", "water") else {}
     return open_ticket(
-        ctx, session, category=code, attributes=attributes, strict=False, title=f"入户隐患：{description[:60]}",
-        description=description, reporter=data.reported_by, community=data.community, building=data.building,
-        unit=data.unit, address=data.address, via="volunteers", source_hazard_id=data.hazard_id, causation=event,
+        ctx,
+        session,
+        category=code,
+        attributes=attributes,
+        strict=False,
+        title=f"入户隐患：{description[:60]}",
+        description=description,
+        reporter=data.reported_by,
+        community=data.community,
+        building=data.building,
+        unit=data.unit,
+        address=data.address,
+        via="volunteers",
+        source_hazard_id=data.hazard_id,
+        causation=event,
     )

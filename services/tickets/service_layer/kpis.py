@@ -14,8 +14,14 @@ from services.tickets.domain.lifecycle import OPEN_STATES
 from shared.clock import as_utc, local
 
 
-def compute(session: Session, now: datetime, *, month: str | None = None, category: str | None = None,
-            community: str | None = None) -> dict[str, Any]:
+def compute(
+    session: Session,
+    now: datetime,
+    *,
+    month: str | None = None,
+    category: str | None = None,
+    community: str | None = None,
+) -> dict[str, Any]:
     """Per category and month: 响应及时率 (response within deadline), 办结率 (resolution rate),
     满意率 (satisfaction: ratings of 4-5 among rated), median and p90 minutes to first response;
     and the open backlog by age."""
@@ -37,19 +43,32 @@ def compute(session: Session, now: datetime, *, month: str | None = None, catego
     rows = []
     for (cat, key_month), items in sorted(groups.items()):
         responded = [t for t in items if t.acknowledged_at is not None]
-        in_time = [t for t in responded if t.first_response_due is None
-                   or as_utc(t.acknowledged_at) <= as_utc(t.first_response_due)]
+        in_time = [
+            t
+            for t in responded
+            if t.first_response_due is None or as_utc(t.acknowledged_at) <= as_utc(t.first_response_due)
+        ]
         resolved = [t for t in items if t.resolved_at is not None or t.close_reason in ("confirmed", "auto_closed")]
         rated = [t for t in items if t.rating is not None]
         satisfied = [t for t in rated if t.rating >= 4]
         minutes = [(as_utc(t.acknowledged_at) - as_utc(t.created_at)).total_seconds() / 60 for t in responded]
         median, p90 = kpi.median_p90(minutes)
-        rows.append({
-            "category": cat, "month": key_month, "total": len(items), "responded": len(responded),
-            "response_within_deadline_rate": kpi.rate(len(in_time), len(items)),
-            "resolution_rate": kpi.rate(len(resolved), len(items)),
-            "satisfaction_rate": kpi.rate(len(satisfied), len(rated)), "rated": len(rated),
-            "median_first_response_minutes": median, "p90_first_response_minutes": p90,
-        })
-    return {"generated_at": now, "rows": rows,
-            "backlog": {cat: dict(buckets) for cat, buckets in sorted(backlog.items())}}
+        rows.append(
+            {
+                "category": cat,
+                "month": key_month,
+                "total": len(items),
+                "responded": len(responded),
+                "response_within_deadline_rate": kpi.rate(len(in_time), len(items)),
+                "resolution_rate": kpi.rate(len(resolved), len(items)),
+                "satisfaction_rate": kpi.rate(len(satisfied), len(rated)),
+                "rated": len(rated),
+                "median_first_response_minutes": median,
+                "p90_first_response_minutes": p90,
+            }
+        )
+    return {
+        "generated_at": now,
+        "rows": rows,
+        "backlog": {cat: dict(buckets) for cat, buckets in sorted(backlog.items())},
+    }

@@ -32,8 +32,12 @@ def roster(session: Session, pool: str | None = None) -> list[StaffDuty]:
 
 def next_on_duty(session: Session, category: Category, now: datetime) -> StaffDuty | None:
     """Round-robin: the on-duty member of the category's pool who was assigned least recently."""
-    query = (select(StaffDuty).where(StaffDuty.pool == pool_of(category), StaffDuty.on_duty == True)  # noqa: E712
-             .order_by(nulls_first(col(StaffDuty.last_assigned_at)), col(StaffDuty.staff_id)).with_for_update())
+    query = (
+        select(StaffDuty)
+        .where(StaffDuty.pool == pool_of(category), StaffDuty.on_duty == True)  # noqa: E712
+        .order_by(nulls_first(col(StaffDuty.last_assigned_at)), col(StaffDuty.staff_id))
+        .with_for_update()
+    )
     chosen = session.exec(query).first()
     if chosen is not None:
         chosen.last_assigned_at = now

@@ -15,15 +15,27 @@ from services.tickets.service_layer import staff as roster
 from services.tickets.service_layer.common import attach_photos, event_fields, get_ticket, record
 from shared.clock import as_utc
 from shared.events.tickets import (
-    TicketAcknowledged, TicketAssigned, TicketClosed, TicketRated, TicketReopened, TicketResolved,
+    TicketAcknowledged,
+    TicketAssigned,
+    TicketClosed,
+    TicketRated,
+    TicketReopened,
+    TicketResolved,
     TicketStatusChanged,
 )
 from shared.service import ServiceContext
 
 
-def _move(ctx: ServiceContext, session: Session, ticket_id: str, action: str, actor: str | None,
-          note: str | None, photos: list[CleanPhoto] | None = None,
-          written: list[CleanPhoto] | None = None) -> tuple[Ticket, Category | None, str]:
+def _move(
+    ctx: ServiceContext,
+    session: Session,
+    ticket_id: str,
+    action: str,
+    actor: str | None,
+    note: str | None,
+    photos: list[CleanPhoto] | None = None,
+    written: list[CleanPhoto] | None = None,
+) -> tuple[Ticket, Category | None, str]:
     ticket = get_ticket(session, ticket_id, for_update=True)
     before = ticket.status
     try:
@@ -58,13 +70,25 @@ def acknowledge(ctx: ServiceContext, session: Session, ticket_id: str, actor: st
     if ticket.assignee is None and category is not None:
         chosen = roster.next_on_duty(session, category, ctx.clock.now())
         if chosen is not None:
-            ticket = assign(ctx, session, ticket_id, "system:round-robin", chosen.staff_id,
-                            f"自动派单给 {chosen.display_name or chosen.staff_id}")
+            ticket = assign(
+                ctx,
+                session,
+                ticket_id,
+                "system:round-robin",
+                chosen.staff_id,
+                f"自动派单给 {chosen.display_name or chosen.staff_id}",
+            )
     return ticket
 
 
-def assign(ctx: ServiceContext, session: Session, ticket_id: str, actor: str | None,
-           assignee: str | None = None, note: str | None = None) -> Ticket:
+def assign(
+    ctx: ServiceContext,
+    session: Session,
+    ticket_id: str,
+    actor: str | None,
+    assignee: str | None = None,
+    note: str | None = None,
+) -> Ticket:
     """Assign to ``assignee``, or round-robin among the pool's on-duty staff when none is named."""
     ticket = get_ticket(session, ticket_id, for_update=True)
     category = session.get(Category, ticket.category)
@@ -76,32 +100,53 @@ def assign(ctx: ServiceContext, session: Session, ticket_id: str, actor: str | N
     previous = ticket.assignee
     ticket, category, _ = _move(ctx, session, ticket_id, "assign", actor, note or f"派单给 {assignee}")
     ticket.assignee = assignee
-    ctx.emit(session, TicketAssigned(**event_fields(ticket, category), actor=actor, previous_assignee=previous),
-             subject=ticket.id)
+    ctx.emit(
+        session,
+        TicketAssigned(**event_fields(ticket, category), actor=actor, previous_assignee=previous),
+        subject=ticket.id,
+    )
     return ticket
 
 
 def start(ctx: ServiceContext, session: Session, ticket_id: str, actor: str, note: str | None = None) -> Ticket:
     ticket, category, before = _move(ctx, session, ticket_id, "start", actor, note)
-    ctx.emit(session, TicketStatusChanged(**event_fields(ticket, category), from_status=before,
-                                          to_status=ticket.status, actor=actor, note=note), subject=ticket.id)
+    ctx.emit(
+        session,
+        TicketStatusChanged(
+            **event_fields(ticket, category), from_status=before, to_status=ticket.status, actor=actor, note=note
+        ),
+        subject=ticket.id,
+    )
     return ticket
 
 
-def resolve(ctx: ServiceContext, session: Session, ticket_id: str, actor: str, note: str | None = None,
-            photos: list[CleanPhoto] | None = None, written: list[CleanPhoto] | None = None) -> Ticket:
+def resolve(
+    ctx: ServiceContext,
+    session: Session,
+    ticket_id: str,
+    actor: str,
+    note: str | None = None,
+    photos: list[CleanPhoto] | None = None,
+    written: list[CleanPhoto] | None = None,
+) -> Ticket:
     """Work done: the reporter now confirms with a rating or reopens."""
     ticket, category, _ = _move(ctx, session, ticket_id, "resolve", actor, note, photos, written)
     ticket.resolved_at = ticket.updated_at
     if ticket.acknowledged_at is None:
         ticket.acknowledged_at = ticket.updated_at
-    ctx.emit(session, TicketResolved(**event_fields(ticket, category), actor=actor, note=note,
-                                     source_hazard_id=ticket.source_hazard_id), subject=ticket.id)
+    ctx.emit(
+        session,
+        TicketResolved(
+            **event_fields(ticket, category), actor=actor, note=note, source_hazard_id=ticket.source_hazard_id
+        ),
+        subject=ticket.id,
+    )
     return ticket
 
 
-def close(ctx: ServiceContext, session: Session, ticket_id: str, actor: str, reason: str,
-          note: str | None = None) -> Ticket:
+def close(
+    ctx: ServiceContext, session: Session, ticket_id: str, actor: str, reason: str, note: str | None = None
+) -> Ticket:
     """Staff close without fixing: duplicate, not_responsible or rejected (a note says why)."""
     if reason not in lifecycle.STAFF_CLOSE_REASONS:
         raise Invalid(f"关闭原因无效 / reason must be one of {', '.join(lifecycle.STAFF_CLOSE_REASONS)}")
@@ -131,8 +176,9 @@ def _own(session: Session, ticket_id: str, actor: str) -> Ticket:
     return ticket
 
 
-def rate(ctx: ServiceContext, session: Session, ticket_id: str, actor: str, rating: int,
-         comment: str | None = None) -> Ticket:
+def rate(
+    ctx: ServiceContext, session: Session, ticket_id: str, actor: str, rating: int, comment: str | None = None
+) -> Ticket:
     """The reporter confirms the fix with 1-5 stars; the ticket closes as ``confirmed``."""
     _own(session, ticket_id, actor)
     if not 1 <= rating <= 5:
@@ -140,9 +186,14 @@ def rate(ctx: ServiceContext, session: Session, ticket_id: str, actor: str, rati
     ticket, category, _ = _move(ctx, session, ticket_id, "rate", actor, comment)
     ticket.rating, ticket.rating_comment = rating, comment
     ticket.close_reason, ticket.closed_at = "confirmed", ticket.updated_at
-    ctx.emit(session, TicketRated(**event_fields(ticket, category), rating=rating, comment=comment, actor=actor),
-             subject=ticket.id)
-    ctx.emit(session, TicketClosed(**event_fields(ticket, category), reason="confirmed", actor=actor), subject=ticket.id)
+    ctx.emit(
+        session,
+        TicketRated(**event_fields(ticket, category), rating=rating, comment=comment, actor=actor),
+        subject=ticket.id,
+    )
+    ctx.emit(
+        session, TicketClosed(**event_fields(ticket, category), reason="confirmed", actor=actor), subject=ticket.id
+    )
     return ticket
 
 

@@ -17,8 +17,7 @@ inbox = Inbox(metadata)
 
 def when(*, index: bool = False, nullable: bool = False):
     """A timezone-aware timestamp column (stored UTC)."""
-    return Field(default=None if nullable else ..., sa_type=DateTime(timezone=True), index=index,
-                 nullable=nullable)
+    return Field(default=None if nullable else ..., sa_type=DateTime(timezone=True), index=index, nullable=nullable)
 
 
 class VolunteersTable(SQLModel):

@@ -14,16 +14,24 @@ from shared.clock import SHANGHAI, UTC, as_utc
 
 TIERS = ("high_risk", "key", "general")
 DEFAULT_RULES = {
-    "high_risk": "FREQ=WEEKLY",             # 高风险：至少每周一次
-    "key": "FREQ=MONTHLY",                  # 重点：至少每月一次
-    "general": "FREQ=MONTHLY;INTERVAL=3",   # 一般：至少每季度一次
+    "high_risk": "FREQ=WEEKLY",  # 高风险：至少每周一次
+    "key": "FREQ=MONTHLY",  # 重点：至少每月一次
+    "general": "FREQ=MONTHLY;INTERVAL=3",  # 一般：至少每季度一次
 }
 GRACE = {"high_risk": timedelta(hours=24)}
 DEFAULT_GRACE = timedelta(days=2)
 VISIT_HOUR = time(9, 0)
 HORIZON = timedelta(days=35)
-CHECKLIST = ["health_mood", "daily_needs", "family_contact", "safety_water", "safety_electricity", "safety_gas",
-             "safety_heating", "service_needs"]
+CHECKLIST = [
+    "health_mood",
+    "daily_needs",
+    "family_contact",
+    "safety_water",
+    "safety_electricity",
+    "safety_gas",
+    "safety_heating",
+    "service_needs",
+]
 
 
 def check_tier(tier: str) -> str:
@@ -54,8 +62,11 @@ def _month_end_safe(text: str, anchor: datetime) -> str:
     last day instead: ``BYMONTHDAY=<day>,-1;BYSETPOS=1``.
     """
     parts = dict(p.split("=", 1) for p in text.upper().split(";") if "=" in p)
-    if (parts.get("FREQ") in ("MONTHLY", "YEARLY") and anchor.day > 28
-            and not {"BYMONTHDAY", "BYDAY", "BYSETPOS", "BYYEARDAY", "BYWEEKNO"} & parts.keys()):
+    if (
+        parts.get("FREQ") in ("MONTHLY", "YEARLY")
+        and anchor.day > 28
+        and not {"BYMONTHDAY", "BYDAY", "BYSETPOS", "BYYEARDAY", "BYWEEKNO"} & parts.keys()
+    ):
         return f"{text};BYMONTHDAY={anchor.day},-1;BYSETPOS=1"
     return text
 
@@ -88,8 +99,9 @@ def check_rule(rule: str, anchor: datetime) -> str:
     return text[6:] if text.upper().startswith("RRULE:") else text
 
 
-def occurrences(rule: str, anchor: datetime, after: datetime, until: datetime,
-                pauses: list[tuple[datetime, datetime]] = ()) -> list[datetime]:
+def occurrences(
+    rule: str, anchor: datetime, after: datetime, until: datetime, pauses: list[tuple[datetime, datetime]] = ()
+) -> list[datetime]:
     """Visit times (UTC) in ``(after, until]``, skipping those inside a pause ``[start, end)``."""
     parsed = parse_rule(rule, anchor)
     found = parsed.between(as_utc(after), as_utc(until), inc=True)

@@ -154,8 +154,11 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         return ctx.clock.now()
 
     def full_phone_for(session: Session, actor: Principal, volunteer: Volunteer) -> bool:
-        return (actor.has("staff") or actor.sub == volunteer.user_id
-                or visits.is_team_leader(session, actor, volunteer.team_id))
+        return (
+            actor.has("staff")
+            or actor.sub == volunteer.user_id
+            or visits.is_team_leader(session, actor, volunteer.team_id)
+        )
 
     # -- teams and volunteers ----------------------------------------------------------------------
     @router.put("/teams/{team_id}")
@@ -178,8 +181,7 @@ def build_router(ctx: ServiceContext) -> APIRouter:
             return views.volunteer_view(volunteer)
 
     @router.get("/volunteers")
-    def list_volunteers(actor: Annotated[Principal, Depends(MEMBERS)],
-                        community: str | None = None) -> list[dict]:
+    def list_volunteers(actor: Annotated[Principal, Depends(MEMBERS)], community: str | None = None) -> list[dict]:
         """Volunteers with masked phones."""
         with unit_of_work() as s:
             query = select(Volunteer).order_by(Volunteer.id)
@@ -193,15 +195,18 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         with unit_of_work() as s:
             volunteer = get_volunteer(s, volunteer_id)
             return views.volunteer_view(volunteer, full_phone=full_phone_for(s, actor, volunteer)) | {
-                "weekly_load": round(registry.weekly_load(s, volunteer_id, now()), 2)}
+                "weekly_load": round(registry.weekly_load(s, volunteer_id, now()), 2)
+            }
 
     @router.patch("/volunteers/{volunteer_id}")
-    def change_volunteer(volunteer_id: str, body: VolunteerPatch,
-                         actor: Annotated[Principal, Depends(MANAGERS)]) -> dict:
+    def change_volunteer(
+        volunteer_id: str, body: VolunteerPatch, actor: Annotated[Principal, Depends(MANAGERS)]
+    ) -> dict:
         with unit_of_work() as s:
             volunteer = registry.update_volunteer(s, volunteer_id, body.model_dump(exclude_none=True))
             return views.volunteer_view(volunteer, full_phone=True) | {
-                "weekly_load": round(registry.weekly_load(s, volunteer_id, now()), 2)}
+                "weekly_load": round(registry.weekly_load(s, volunteer_id, now()), 2)
+            }
 
     @router.get("/volunteers/{volunteer_id}/timebank")
     def timebank(volunteer_id: str, actor: Annotated[Principal, Depends(MEMBERS)]) -> dict:
@@ -221,8 +226,12 @@ def build_router(ctx: ServiceContext) -> APIRouter:
             return views.elder_view(s, actor, elder, now())
 
     @router.get("/elders")
-    def list_elders(actor: Annotated[Principal, Depends(MEMBERS)], community: str | None = None,
-                    building: str | None = None, tier: Tier | None = None) -> list[dict]:
+    def list_elders(
+        actor: Annotated[Principal, Depends(MEMBERS)],
+        community: str | None = None,
+        building: str | None = None,
+        tier: Tier | None = None,
+    ) -> list[dict]:
         """Elders without health data."""
         with unit_of_work() as s:
             query = select(Elder).order_by(Elder.community, Elder.building, Elder.unit, Elder.id)
@@ -243,10 +252,16 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         with unit_of_work() as s:
             elder = get_elder(s, elder_id)
             if not views.can_see_health(s, actor, elder):
-                raise Forbidden("健康信息仅限结对志愿者、队长和社区工作人员 / health data is for the paired "
-                                "volunteers, the team leader and staff")
-            return {"elder_id": elder.id, "conditions": elder.conditions, "notes": elder.notes,
-                    "emergency_contact": {"name": elder.emergency_name, "phone": elder.emergency_phone}}
+                raise Forbidden(
+                    "健康信息仅限结对志愿者、队长和社区工作人员 / health data is for the paired "
+                    "volunteers, the team leader and staff"
+                )
+            return {
+                "elder_id": elder.id,
+                "conditions": elder.conditions,
+                "notes": elder.notes,
+                "emergency_contact": {"name": elder.emergency_name, "phone": elder.emergency_phone},
+            }
 
     @router.post("/elders/{elder_id}/tier")
     def change_tier(elder_id: str, body: TierIn, actor: Annotated[Principal, Depends(MANAGERS)]) -> dict:
@@ -267,8 +282,9 @@ def build_router(ctx: ServiceContext) -> APIRouter:
     def pause(elder_id: str, body: PauseIn, actor: Annotated[Principal, Depends(MANAGERS)]) -> dict:
         """Pause the plan (hospital stay, travel): no visit falls due in the period."""
         with unit_of_work() as s:
-            registry.pause_plan(s, elder_id, local_time(body.starts_at), local_time(body.ends_at), body.reason,
-                                actor.sub, now())
+            registry.pause_plan(
+                s, elder_id, local_time(body.starts_at), local_time(body.ends_at), body.reason, actor.sub, now()
+            )
             return views.elder_view(s, actor, get_elder(s, elder_id), now())
 
     @router.get("/elders/{elder_id}/pairings")
@@ -327,8 +343,9 @@ def build_router(ctx: ServiceContext) -> APIRouter:
             return views.log_view(s, log)
 
     @router.get("/my/visits")
-    def my_visits(actor: Annotated[Principal, Depends(allow("volunteer"))],
-                  days: int = Query(default=7, ge=0, le=92)) -> list[dict]:
+    def my_visits(
+        actor: Annotated[Principal, Depends(allow("volunteer"))], days: int = Query(default=7, ge=0, le=92)
+    ) -> list[dict]:
         """The caller's to-do list: open visits of the elders paired with them, overdue first."""
         with unit_of_work() as s:
             return views.my_visits(s, actor.sub, now(), days)
@@ -348,13 +365,21 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         data["due_at"] = local_time(body.due_at)
         with unit_of_work() as s:
             c, scheduled, skipped = visits.schedule_campaign(ctx, s, actor, now=now(), **data)
-            return {"id": c.id, "name": c.name, "due_at": shown(c.due_at),
-                    "scheduled": scheduled, "skipped_paused": skipped}
+            return {
+                "id": c.id,
+                "name": c.name,
+                "due_at": shown(c.due_at),
+                "scheduled": scheduled,
+                "skipped_paused": skipped,
+            }
 
     # -- reports -----------------------------------------------------------------------------------
     @router.get("/reports/coverage")
-    def coverage(actor: Annotated[Principal, Depends(MANAGERS)], community: str = Query(min_length=1),
-                 month: str = Query(pattern=r"^\d{4}-\d{2}$")) -> dict:
+    def coverage(
+        actor: Annotated[Principal, Depends(MANAGERS)],
+        community: str = Query(min_length=1),
+        month: str = Query(pattern=r"^\d{4}-\d{2}$"),
+    ) -> dict:
         """Visits due, done and missed per building in a month, and the visit rate against 100%."""
         with unit_of_work() as s:
             return reports.coverage(s, community, month)
@@ -377,4 +402,3 @@ def build_router(ctx: ServiceContext) -> APIRouter:
             return reports.open_hazards(s)
 
     return router
-

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from services.volunteers.adapters.orm import Elder, Pairing, Team, Volunteer, Visit
+from services.volunteers.adapters.orm import Elder, Pairing, Team, Visit, Volunteer
 from services.volunteers.domain.errors import NotFound
 from shared.clock import SHANGHAI, as_utc
 
@@ -47,8 +47,11 @@ def team_of(session: Session, team_id: str | None) -> Team | None:
 
 
 def active_pairings(session: Session, elder_id: str) -> list[Pairing]:
-    return list(session.exec(select(Pairing).where(Pairing.elder_id == elder_id, Pairing.ended_at.is_(None))
-                             .order_by(Pairing.started_at)))
+    return list(
+        session.exec(
+            select(Pairing).where(Pairing.elder_id == elder_id, Pairing.ended_at.is_(None)).order_by(Pairing.started_at)
+        )
+    )
 
 
 def paired_volunteers(session: Session, elder_id: str) -> list[Volunteer]:

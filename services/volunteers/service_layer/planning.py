@@ -39,19 +39,35 @@ def materialise(ctx, session: Session, elder: Elder, now: datetime, causation: C
     since = as_utc(elder.planned_until)
     if since >= until:
         return 0
-    pauses = [(p.starts_at, p.ends_at) for p in session.exec(
-        select(PlanPause).where(PlanPause.elder_id == elder.id))]
+    pauses = [(p.starts_at, p.ends_at) for p in session.exec(select(PlanPause).where(PlanPause.elder_id == elder.id))]
     count = 0
     for due in planning.occurrences(elder.rrule, elder.plan_anchor, since, until, pauses):
         visit_id = routine_visit_id(elder.id, due)
-        if insert_ignore(session, Visit, {"id": visit_id, "elder_id": elder.id, "kind": "routine", "due_at": due,
-                                          "status": "scheduled"}):
-            ctx.emit(session, VisitScheduled(elder_id=elder.id, community=elder.community, building=elder.building,
-                                             unit=elder.unit, visit_id=visit_id, due_at=due),
-                     subject=visit_id, causation=causation)
+        if insert_ignore(
+            session,
+            Visit,
+            {"id": visit_id, "elder_id": elder.id, "kind": "routine", "due_at": due, "status": "scheduled"},
+        ):
+            ctx.emit(
+                session,
+                VisitScheduled(
+                    elder_id=elder.id,
+                    community=elder.community,
+                    building=elder.building,
+                    unit=elder.unit,
+                    visit_id=visit_id,
+                    due_at=due,
+                ),
+                subject=visit_id,
+                causation=causation,
+            )
             count += 1
-    session.execute(update(Elder).where(Elder.id == elder.id, Elder.planned_until < until)
-                    .values(planned_until=until).execution_options(synchronize_session=False))
+    session.execute(
+        update(Elder)
+        .where(Elder.id == elder.id, Elder.planned_until < until)
+        .values(planned_until=until)
+        .execution_options(synchronize_session=False)
+    )
     elder.planned_until = until
     return count
 
@@ -61,11 +77,17 @@ def needs_materialising(now: datetime):
     return Elder.planned_until < now + REFILL_BEFORE
 
 
-def drop_future(session: Session, elder_id: str, now: datetime, *, start: datetime | None = None,
-                end: datetime | None = None) -> int:
+def drop_future(
+    session: Session, elder_id: str, now: datetime, *, start: datetime | None = None, end: datetime | None = None
+) -> int:
     """Remove planned visits not yet due (nor announced) after ``now``, optionally only in ``[start, end)``."""
-    stmt = delete(Visit).where(Visit.elder_id == elder_id, Visit.kind == "routine", Visit.status == "scheduled",
-                               Visit.due_fired_at.is_(None), Visit.due_at > now)
+    stmt = delete(Visit).where(
+        Visit.elder_id == elder_id,
+        Visit.kind == "routine",
+        Visit.status == "scheduled",
+        Visit.due_fired_at.is_(None),
+        Visit.due_at > now,
+    )
     if start is not None:
         stmt = stmt.where(Visit.due_at >= start)
     if end is not None:
@@ -82,8 +104,9 @@ def replan(ctx, session: Session, elder: Elder, rule: str, now: datetime, causat
     return materialise(ctx, session, elder, now, causation)
 
 
-def pause(session: Session, elder: Elder, starts_at: datetime, ends_at: datetime, reason: str, actor: str,
-          now: datetime) -> PlanPause:
+def pause(
+    session: Session, elder: Elder, starts_at: datetime, ends_at: datetime, reason: str, actor: str, now: datetime
+) -> PlanPause:
     """Pause an elder's plan (hospital stay, travel): no visit falls due inside ``[starts_at, ends_at)``.
 
     Planned visits there are removed; those already announced and campaign visits are cancelled.
@@ -94,8 +117,16 @@ def pause(session: Session, elder: Elder, starts_at: datetime, ends_at: datetime
     row = PlanPause(elder_id=elder.id, starts_at=starts_at, ends_at=ends_at, reason=reason, created_by=actor)
     session.add(row)
     drop_future(session, elder.id, now, start=starts_at, end=ends_at)
-    session.execute(update(Visit).where(  # already announced, or a campaign's: called off, never missed
-        Visit.elder_id == elder.id, Visit.status == "scheduled", Visit.due_at >= starts_at, Visit.due_at < ends_at,
-    ).values(status="cancelled").execution_options(synchronize_session=False))
+    session.execute(
+        update(Visit)
+        .where(  # already announced, or a campaign's: called off, never missed
+            Visit.elder_id == elder.id,
+            Visit.status == "scheduled",
+            Visit.due_at >= starts_at,
+            Visit.due_at < ends_at,
+        )
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    )
     session.flush()
     return row

@@ -13,12 +13,17 @@ from services.volunteers.domain.visits import check_skills
 from services.volunteers.service_layer import planning as plans
 from services.volunteers.service_layer.common import get_elder, get_volunteer, new_id
 from shared.events.volunteers import (
-    ElderRegistered, ElderTierChanged, PairingCreated, PairingEnded, VolunteerJoined,
+    ElderRegistered,
+    ElderTierChanged,
+    PairingCreated,
+    PairingEnded,
+    VolunteerJoined,
 )
 
 
-def save_team(session: Session, *, team_id: str, name: str, community: str, leader: str | None,
-              staff_contact: str | None) -> Team:
+def save_team(
+    session: Session, *, team_id: str, name: str, community: str, leader: str | None, staff_contact: str | None
+) -> Team:
     """Create or update a team with its leader and the staff member misses escalate to."""
     team = session.get(Team, team_id) or Team(id=team_id, name=name, community=community)
     team.name, team.community, team.leader, team.staff_contact = name, community, leader, staff_contact
@@ -32,9 +37,21 @@ def default_team(session: Session, community: str) -> str | None:
     return team.id if team else None
 
 
-def add_volunteer(ctx, session: Session, *, name: str, community: str, now: datetime, user_id: str | None = None,
-                  phone: str | None = None, team_id: str | None = None, skills: list[str] = (),
-                  availability: list[int] = (), weekly_cap: int = 3, volunteer_id: str | None = None) -> Volunteer:
+def add_volunteer(
+    ctx,
+    session: Session,
+    *,
+    name: str,
+    community: str,
+    now: datetime,
+    user_id: str | None = None,
+    phone: str | None = None,
+    team_id: str | None = None,
+    skills: list[str] = (),
+    availability: list[int] = (),
+    weekly_cap: int = 3,
+    volunteer_id: str | None = None,
+) -> Volunteer:
     """Register a volunteer (VolunteerJoined). ``user_id`` is the principal id they sign in with."""
     if user_id and session.exec(select(Volunteer).where(Volunteer.user_id == user_id)).first():
         raise Conflict(f"该账号已是志愿者 / {user_id} is already a volunteer")
@@ -42,14 +59,25 @@ def add_volunteer(ctx, session: Session, *, name: str, community: str, now: date
         raise NotFound(f"队伍不存在 / no team {team_id}")
     if any(d not in range(7) for d in availability):
         raise Invalid("可服务日为0-6（周一至周日）/ availability lists weekdays 0 (Mon) to 6 (Sun)")
-    volunteer = Volunteer(id=volunteer_id or new_id("VOL"), user_id=user_id, name=name, phone=phone,
-                          community=community, team_id=team_id or default_team(session, community),
-                          skills=check_skills(list(skills)), availability=sorted(set(availability)),
-                          weekly_cap=weekly_cap, joined_at=now)
+    volunteer = Volunteer(
+        id=volunteer_id or new_id("VOL"),
+        user_id=user_id,
+        name=name,
+        phone=phone,
+        community=community,
+        team_id=team_id or default_team(session, community),
+        skills=check_skills(list(skills)),
+        availability=sorted(set(availability)),
+        weekly_cap=weekly_cap,
+        joined_at=now,
+    )
     session.add(volunteer)
     session.flush()
-    ctx.emit(session, VolunteerJoined(volunteer_id=volunteer.id, user_id=user_id, community=community,
-                                      team_id=volunteer.team_id), subject=volunteer.id)
+    ctx.emit(
+        session,
+        VolunteerJoined(volunteer_id=volunteer.id, user_id=user_id, community=community, team_id=volunteer.team_id),
+        subject=volunteer.id,
+    )
     return volunteer
 
 
@@ -64,30 +92,68 @@ def update_volunteer(session: Session, volunteer_id: str, changes: dict) -> Volu
     return volunteer
 
 
-def register_elder(ctx, session: Session, *, now: datetime, name: str, community: str, building: str, unit: str,
-                   tier: str, tier_reason: str = "", floor: int | None = None, lives_alone: bool = False,
-                   birth_year: int | None = None, conditions: str = "", notes: str = "",
-                   emergency_name: str | None = None, emergency_phone: str | None = None,
-                   team_id: str | None = None, rrule: str | None = None, former_volunteer_id: str | None = None,
-                   estate: str | None = None, elder_id: str | None = None) -> Elder:
+def register_elder(
+    ctx,
+    session: Session,
+    *,
+    now: datetime,
+    name: str,
+    community: str,
+    building: str,
+    unit: str,
+    tier: str,
+    tier_reason: str = "",
+    floor: int | None = None,
+    lives_alone: bool = False,
+    birth_year: int | None = None,
+    conditions: str = "",
+    notes: str = "",
+    emergency_name: str | None = None,
+    emergency_phone: str | None = None,
+    team_id: str | None = None,
+    rrule: str | None = None,
+    former_volunteer_id: str | None = None,
+    estate: str | None = None,
+    elder_id: str | None = None,
+) -> Elder:
     """Register an elder of the survey (ElderRegistered) and plan their visits from the tier."""
     planning.check_tier(tier)
     if team_id and session.get(Team, team_id) is None:
         raise NotFound(f"队伍不存在 / no team {team_id}")
     if former_volunteer_id:
         get_volunteer(session, former_volunteer_id)
-    elder = Elder(id=elder_id or new_id("E"), name=name, community=community, estate=estate, building=building,
-                  unit=unit,
-                  floor=floor, lives_alone=lives_alone, birth_year=birth_year, conditions=conditions, notes=notes,
-                  emergency_name=emergency_name, emergency_phone=emergency_phone, tier=tier, tier_reason=tier_reason,
-                  tier_changed_at=now, team_id=team_id or default_team(session, community),
-                  former_volunteer_id=former_volunteer_id, registered_at=now, rrule="", plan_anchor=now,
-                  planned_until=now)
+    elder = Elder(
+        id=elder_id or new_id("E"),
+        name=name,
+        community=community,
+        estate=estate,
+        building=building,
+        unit=unit,
+        floor=floor,
+        lives_alone=lives_alone,
+        birth_year=birth_year,
+        conditions=conditions,
+        notes=notes,
+        emergency_name=emergency_name,
+        emergency_phone=emergency_phone,
+        tier=tier,
+        tier_reason=tier_reason,
+        tier_changed_at=now,
+        team_id=team_id or default_team(session, community),
+        former_volunteer_id=former_volunteer_id,
+        registered_at=now,
+        rrule="",
+        plan_anchor=now,
+        planned_until=now,
+    )
     plans.start_plan(elder, rrule or planning.DEFAULT_RULES[tier], now)
     session.add(elder)
     session.flush()
-    ctx.emit(session, ElderRegistered(elder_id=elder.id, community=community, building=building, unit=unit,
-                                      tier=tier), subject=elder.id)
+    ctx.emit(
+        session,
+        ElderRegistered(elder_id=elder.id, community=community, building=building, unit=unit, tier=tier),
+        subject=elder.id,
+    )
     plans.materialise(ctx, session, elder, now)
     return elder
 
@@ -102,9 +168,18 @@ def change_tier(ctx, session: Session, elder_id: str, tier: str, reason: str, no
         raise Invalid("请说明调整原因 / give the reason for the change")
     before = elder.tier
     elder.tier, elder.tier_reason, elder.tier_changed_at = tier, reason, now
-    cause = ctx.emit(session, ElderTierChanged(elder_id=elder.id, community=elder.community,
-                                               building=elder.building, unit=elder.unit, from_tier=before,
-                                               to_tier=tier), subject=elder.id)
+    cause = ctx.emit(
+        session,
+        ElderTierChanged(
+            elder_id=elder.id,
+            community=elder.community,
+            building=elder.building,
+            unit=elder.unit,
+            from_tier=before,
+            to_tier=tier,
+        ),
+        subject=elder.id,
+    )
     plans.replan(ctx, session, elder, planning.DEFAULT_RULES[tier], now, causation=cause)
     return elder
 
@@ -117,27 +192,45 @@ def pair(ctx, session: Session, elder_id: str, volunteer_id: str, now: datetime)
         raise Conflict(f"志愿者已退出 / volunteer {volunteer_id} is inactive")
     if elder.former_volunteer_id == volunteer_id:
         raise Conflict("不能与本人结对 / a person cannot visit themself")
-    existing = session.exec(select(Pairing).where(Pairing.elder_id == elder_id, Pairing.volunteer_id == volunteer_id,
-                                                  Pairing.ended_at.is_(None))).first()
+    existing = session.exec(
+        select(Pairing).where(
+            Pairing.elder_id == elder_id, Pairing.volunteer_id == volunteer_id, Pairing.ended_at.is_(None)
+        )
+    ).first()
     if existing is not None:
         raise Conflict(f"已结对 / already paired ({existing.id})")
     load = weekly_load(session, volunteer_id, now) + planning.visits_per_week(elder.rrule, elder.plan_anchor, now)
     if load > volunteer.weekly_cap + 1e-9:
-        raise Conflict(f"超过该志愿者每周走访上限 / over {volunteer.name}'s cap of {volunteer.weekly_cap} visits a "
-                       f"week ({load:.1f} with this elder)")
+        raise Conflict(
+            f"超过该志愿者每周走访上限 / over {volunteer.name}'s cap of {volunteer.weekly_cap} visits a "
+            f"week ({load:.1f} with this elder)"
+        )
     pairing = Pairing(id=new_id("P"), elder_id=elder_id, volunteer_id=volunteer_id, started_at=now)
     session.add(pairing)
     session.flush()
-    ctx.emit(session, PairingCreated(elder_id=elder.id, community=elder.community, building=elder.building,
-                                     unit=elder.unit, pairing_id=pairing.id, volunteer_id=volunteer_id,
-                                     volunteer_user=volunteer.user_id), subject=pairing.id)
+    ctx.emit(
+        session,
+        PairingCreated(
+            elder_id=elder.id,
+            community=elder.community,
+            building=elder.building,
+            unit=elder.unit,
+            pairing_id=pairing.id,
+            volunteer_id=volunteer_id,
+            volunteer_user=volunteer.user_id,
+        ),
+        subject=pairing.id,
+    )
     return pairing
 
 
 def weekly_load(session: Session, volunteer_id: str, now: datetime) -> float:
     """Visits a week a volunteer's current pairings ask for (each elder's plan counted in full)."""
-    elders = session.exec(select(Elder).join(Pairing, Pairing.elder_id == Elder.id).where(
-        Pairing.volunteer_id == volunteer_id, Pairing.ended_at.is_(None)))
+    elders = session.exec(
+        select(Elder)
+        .join(Pairing, Pairing.elder_id == Elder.id)
+        .where(Pairing.volunteer_id == volunteer_id, Pairing.ended_at.is_(None))
+    )
     return sum(planning.visits_per_week(e.rrule, e.plan_anchor, now) for e in elders)
 
 
@@ -151,14 +244,25 @@ def end_pairing(ctx, session: Session, pairing_id: str, reason: str, now: dateti
     pairing.ended_at, pairing.end_reason = now, reason
     session.add(pairing)
     elder = get_elder(session, pairing.elder_id)
-    ctx.emit(session, PairingEnded(elder_id=elder.id, community=elder.community, building=elder.building,
-                                   unit=elder.unit, pairing_id=pairing.id, volunteer_id=pairing.volunteer_id,
-                                   reason=reason), subject=pairing.id)
+    ctx.emit(
+        session,
+        PairingEnded(
+            elder_id=elder.id,
+            community=elder.community,
+            building=elder.building,
+            unit=elder.unit,
+            pairing_id=pairing.id,
+            volunteer_id=pairing.volunteer_id,
+            reason=reason,
+        ),
+        subject=pairing.id,
+    )
     return pairing
 
 
-def pause_plan(session: Session, elder_id: str, starts_at: datetime, ends_at: datetime, reason: str, actor: str,
-               now: datetime):
+def pause_plan(
+    session: Session, elder_id: str, starts_at: datetime, ends_at: datetime, reason: str, actor: str, now: datetime
+):
     elder = get_elder(session, elder_id)
     if as_days(ends_at - starts_at) > 366:
         raise Invalid("暂停不得超过一年 / a pause lasts at most a year")
@@ -171,17 +275,38 @@ def as_days(delta: timedelta) -> float:
 
 def survey(session: Session, community: str) -> list[dict]:
     """Per building and unit: the elders, their tiers, and who is paired (coverage)."""
-    elders = list(session.exec(select(Elder).where(Elder.community == community)
-                               .order_by(Elder.building, Elder.unit, Elder.floor, Elder.id)))
+    elders = list(
+        session.exec(
+            select(Elder)
+            .where(Elder.community == community)
+            .order_by(Elder.building, Elder.unit, Elder.floor, Elder.id)
+        )
+    )
     paired = {p.elder_id for p in session.exec(select(Pairing).where(Pairing.ended_at.is_(None)))}
     groups: dict[tuple[str, str], dict] = {}
     for elder in elders:
-        group = groups.setdefault((elder.building, elder.unit), {
-            "building": elder.building, "unit": elder.unit, "elders": [], "paired": 0, "unpaired": 0,
-            "tiers": {t: 0 for t in planning.TIERS}})
+        group = groups.setdefault(
+            (elder.building, elder.unit),
+            {
+                "building": elder.building,
+                "unit": elder.unit,
+                "elders": [],
+                "paired": 0,
+                "unpaired": 0,
+                "tiers": {t: 0 for t in planning.TIERS},
+            },
+        )
         is_paired = elder.id in paired
-        group["elders"].append({"id": elder.id, "name": elder.name, "floor": elder.floor, "tier": elder.tier,
-                                "lives_alone": elder.lives_alone, "paired": is_paired})
+        group["elders"].append(
+            {
+                "id": elder.id,
+                "name": elder.name,
+                "floor": elder.floor,
+                "tier": elder.tier,
+                "lives_alone": elder.lives_alone,
+                "paired": is_paired,
+            }
+        )
         group["paired" if is_paired else "unpaired"] += 1
         group["tiers"][elder.tier] += 1
     return list(groups.values())

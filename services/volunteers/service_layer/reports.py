@@ -36,10 +36,21 @@ def coverage(session: Session, community: str, month: str) -> dict:
     elders = {e.id: e for e in session.exec(select(Elder).where(Elder.community == community))}
     rows: dict[str, dict] = {}
     for elder in elders.values():
-        rows.setdefault(elder.building, {"building": elder.building, "elders": 0, "due": 0, "done": 0, "missed": 0,
-                                         "elders_visited": 0, "_visited": set()})["elders"] += 1
-    visits = session.exec(select(Visit).where(Visit.elder_id.in_(list(elders)), Visit.due_at >= start,
-                                              Visit.due_at < end))
+        rows.setdefault(
+            elder.building,
+            {
+                "building": elder.building,
+                "elders": 0,
+                "due": 0,
+                "done": 0,
+                "missed": 0,
+                "elders_visited": 0,
+                "_visited": set(),
+            },
+        )["elders"] += 1
+    visits = session.exec(
+        select(Visit).where(Visit.elder_id.in_(list(elders)), Visit.due_at >= start, Visit.due_at < end)
+    )
     for visit in visits:
         row = rows[elders[visit.elder_id].building]
         if visit.kind in SCHEDULED_KINDS and visit.status != "cancelled":
@@ -48,8 +59,11 @@ def coverage(session: Session, community: str, month: str) -> dict:
             row["missed"] += visit.status == "missed"
         if visit.status == "done":
             row["_visited"].add(visit.elder_id)
-    done_logs = session.exec(select(VisitLog.elder_id).where(VisitLog.elder_id.in_(list(elders)),
-                                                            VisitLog.visited_at >= start, VisitLog.visited_at < end))
+    done_logs = session.exec(
+        select(VisitLog.elder_id).where(
+            VisitLog.elder_id.in_(list(elders)), VisitLog.visited_at >= start, VisitLog.visited_at < end
+        )
+    )
     for elder_id in done_logs:
         rows[elders[elder_id].building]["_visited"].add(elder_id)
     out = []
@@ -69,8 +83,9 @@ def coverage(session: Session, community: str, month: str) -> dict:
 def idle_volunteers(session: Session, now: datetime, days: int = 30) -> list[dict]:
     """Active volunteers without any logged visit in the last ``days`` days."""
     since = now - timedelta(days=days)
-    last = dict(session.exec(select(VisitLog.volunteer_id, func.max(VisitLog.visited_at))
-                             .group_by(VisitLog.volunteer_id)).all())
+    last = dict(
+        session.exec(select(VisitLog.volunteer_id, func.max(VisitLog.visited_at)).group_by(VisitLog.volunteer_id)).all()
+    )
     out = []
     for v in session.exec(select(Volunteer).where(Volunteer.active.is_(True)).order_by(Volunteer.id)):
         seen = last.get(v.id)
@@ -81,30 +96,68 @@ def idle_volunteers(session: Session, now: datetime, days: int = 30) -> list[dic
 
 def hours(session: Session) -> list[dict]:
     """Hours given per volunteer (time-bank balance) and their number of logged visits."""
-    totals = dict(session.exec(select(TimeBankEntry.volunteer_id, func.sum(TimeBankEntry.hours))
-                               .group_by(TimeBankEntry.volunteer_id)).all())
+    totals = dict(
+        session.exec(
+            select(TimeBankEntry.volunteer_id, func.sum(TimeBankEntry.hours)).group_by(TimeBankEntry.volunteer_id)
+        ).all()
+    )
     counts = dict(session.exec(select(VisitLog.volunteer_id, func.count()).group_by(VisitLog.volunteer_id)).all())
-    return [{"volunteer_id": v.id, "name": v.name, "hours": round(totals.get(v.id) or 0.0, 2),
-             "visits": counts.get(v.id, 0)}
-            for v in session.exec(select(Volunteer).order_by(Volunteer.id))]
+    return [
+        {
+            "volunteer_id": v.id,
+            "name": v.name,
+            "hours": round(totals.get(v.id) or 0.0, 2),
+            "visits": counts.get(v.id, 0),
+        }
+        for v in session.exec(select(Volunteer).order_by(Volunteer.id))
+    ]
 
 
 def open_hazards(session: Session) -> list[dict]:
     """Hazards found on visits and not yet resolved, with their repair ticket."""
-    rows = session.exec(select(Hazard, Elder).join(Elder, Elder.id == Hazard.elder_id)
-                        .where(Hazard.status != "resolved").order_by(Hazard.found_at))
-    return [{"hazard_id": h.id, "visit_id": h.visit_id, "elder_id": e.id, "building": e.building, "unit": e.unit,
-             "category": h.category, "description": h.description, "status": h.status, "ticket_id": h.ticket_id,
-             "found_at": shown(h.found_at)} for h, e in rows]
+    rows = session.exec(
+        select(Hazard, Elder)
+        .join(Elder, Elder.id == Hazard.elder_id)
+        .where(Hazard.status != "resolved")
+        .order_by(Hazard.found_at)
+    )
+    return [
+        {
+            "hazard_id": h.id,
+            "visit_id": h.visit_id,
+            "elder_id": e.id,
+            "building": e.building,
+            "unit": e.unit,
+            "category": h.category,
+            "description": h.description,
+            "status": h.status,
+            "ticket_id": h.ticket_id,
+            "found_at": shown(h.found_at),
+        }
+        for h, e in rows
+    ]
 
 
 def team_week(session: Session, team_id: str, start: datetime, end: datetime) -> dict:
     """Counts for a team's weekly digest: visits due/done/missed in ``[start, end)``, open hazards."""
     elder_ids = list(session.exec(select(Elder.id).where(Elder.team_id == team_id)))
-    visits = list(session.exec(select(Visit).where(Visit.elder_id.in_(elder_ids), Visit.due_at >= start,
-                                                   Visit.due_at < end, Visit.kind.in_(SCHEDULED_KINDS),
-                                                   Visit.status != "cancelled")))
-    hazards = session.exec(select(func.count()).select_from(Hazard).where(
-        Hazard.elder_id.in_(elder_ids), Hazard.status != "resolved")).one()
-    return {"visits_due": len(visits), "visits_done": sum(v.status == "done" for v in visits),
-            "visits_missed": sum(v.status == "missed" for v in visits), "open_hazards": hazards}
+    visits = list(
+        session.exec(
+            select(Visit).where(
+                Visit.elder_id.in_(elder_ids),
+                Visit.due_at >= start,
+                Visit.due_at < end,
+                Visit.kind.in_(SCHEDULED_KINDS),
+                Visit.status != "cancelled",
+            )
+        )
+    )
+    hazards = session.exec(
+        select(func.count()).select_from(Hazard).where(Hazard.elder_id.in_(elder_ids), Hazard.status != "resolved")
+    ).one()
+    return {
+        "visits_due": len(visits),
+        "visits_done": sum(v.status == "done" for v in visits),
+        "visits_missed": sum(v.status == "missed" for v in visits),
+        "open_hazards": hazards,
+    }

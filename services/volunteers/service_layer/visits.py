@@ -8,13 +8,28 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import (
-    Campaign, Elder, Hazard, LogRevision, PlanPause, TimeBankEntry, Visit, VisitLog, Volunteer,
+    Campaign,
+    Elder,
+    Hazard,
+    LogRevision,
+    PlanPause,
+    TimeBankEntry,
+    Visit,
+    VisitLog,
+    Volunteer,
 )
 from services.volunteers.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from services.volunteers.domain.planning import CHECKLIST, check_tier
 from services.volunteers.domain.visits import HAZARD_CATEGORIES, check_method, hours_for
 from services.volunteers.service_layer.common import (
-    active_pairings, address, get_elder, get_visit, get_volunteer, insert_ignore, new_id, team_of,
+    active_pairings,
+    address,
+    get_elder,
+    get_visit,
+    get_volunteer,
+    insert_ignore,
+    new_id,
+    team_of,
     volunteer_of_user,
 )
 from shared.clock import as_utc
@@ -66,14 +81,28 @@ def _open_visit(session: Session, elder_id: str, visited_at: datetime) -> Visit 
     due = session.exec(select(Visit).where(*waiting, Visit.due_at <= visited_at).order_by(Visit.due_at.desc())).first()
     if due is not None:
         return due
-    return session.exec(select(Visit).where(*waiting, Visit.due_at <= visited_at + MATCH_WINDOW)
-                        .order_by(Visit.due_at)).first()
+    return session.exec(
+        select(Visit).where(*waiting, Visit.due_at <= visited_at + MATCH_WINDOW).order_by(Visit.due_at)
+    ).first()
 
 
-def log_visit(ctx, session: Session, actor: Principal, *, elder_id: str, now: datetime, method: str, minutes: int,
-              visited_at: datetime | None = None, visit_id: str | None = None, volunteer_id: str | None = None,
-              checklist: dict[str, str] | None = None, services: list[str] = (), notes: str = "",
-              hazards: list[dict] = ()) -> VisitLog:
+def log_visit(
+    ctx,
+    session: Session,
+    actor: Principal,
+    *,
+    elder_id: str,
+    now: datetime,
+    method: str,
+    minutes: int,
+    visited_at: datetime | None = None,
+    visit_id: str | None = None,
+    volunteer_id: str | None = None,
+    checklist: dict[str, str] | None = None,
+    services: list[str] = (),
+    notes: str = "",
+    hazards: list[dict] = (),
+) -> VisitLog:
     """Log a visit: the visit is done, hours are credited, each hazard is published (VisitHazardFound)."""
     elder = get_elder(session, elder_id)
     volunteer = _visiting_volunteer(session, actor, elder, volunteer_id)
@@ -98,27 +127,71 @@ def log_visit(ctx, session: Session, actor: Principal, *, elder_id: str, now: da
             visit = Visit(id=new_id("V"), elder_id=elder.id, kind="adhoc", due_at=visited_at, status="scheduled")
     visit.status, visit.done_at = "done", visited_at
     session.add(visit)
-    log = VisitLog(id=new_id("L"), visit_id=visit.id, elder_id=elder.id, volunteer_id=volunteer.id,
-                   author=actor.sub, visited_at=visited_at, method=method, minutes=minutes, checklist=checklist,
-                   services=list(services), notes=notes, created_at=now, updated_at=now)
+    log = VisitLog(
+        id=new_id("L"),
+        visit_id=visit.id,
+        elder_id=elder.id,
+        volunteer_id=volunteer.id,
+        author=actor.sub,
+        visited_at=visited_at,
+        method=method,
+        minutes=minutes,
+        checklist=checklist,
+        services=list(services),
+        notes=notes,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(log)
-    session.add(TimeBankEntry(volunteer_id=volunteer.id, log_id=log.id, hours=hours, kind="visit", at=now,
-                              actor=actor.sub))
+    session.add(
+        TimeBankEntry(volunteer_id=volunteer.id, log_id=log.id, hours=hours, kind="visit", at=now, actor=actor.sub)
+    )
     session.flush()
-    done = ctx.emit(session, VisitCompleted(elder_id=elder.id, community=elder.community, building=elder.building,
-                                            unit=elder.unit, visit_id=visit.id, volunteer_id=volunteer.id,
-                                            visited_at=visited_at, method=method, minutes=minutes), subject=visit.id)
+    done = ctx.emit(
+        session,
+        VisitCompleted(
+            elder_id=elder.id,
+            community=elder.community,
+            building=elder.building,
+            unit=elder.unit,
+            visit_id=visit.id,
+            volunteer_id=volunteer.id,
+            visited_at=visited_at,
+            method=method,
+            minutes=minutes,
+        ),
+        subject=visit.id,
+    )
     for item in hazards:
-        hazard = Hazard(id=new_id("H"), visit_id=visit.id, log_id=log.id, elder_id=elder.id,
-                        category=item["category"], description=item["description"],
-                        location=item.get("location") or "", found_at=now)
+        hazard = Hazard(
+            id=new_id("H"),
+            visit_id=visit.id,
+            log_id=log.id,
+            elder_id=elder.id,
+            category=item["category"],
+            description=item["description"],
+            location=item.get("location") or "",
+            found_at=now,
+        )
         session.add(hazard)
         where = address(elder) + (f" {hazard.location}" if hazard.location else "")
-        ctx.emit(session, VisitHazardFound(elder_id=elder.id, community=elder.community, building=elder.building,
-                                           unit=elder.unit, hazard_id=hazard.id, visit_id=visit.id,
-                                           category=hazard.category, description=hazard.description,
-                                           address=where, reported_by=actor.sub),
-                 subject=hazard.id, causation=done)
+        ctx.emit(
+            session,
+            VisitHazardFound(
+                elder_id=elder.id,
+                community=elder.community,
+                building=elder.building,
+                unit=elder.unit,
+                hazard_id=hazard.id,
+                visit_id=visit.id,
+                category=hazard.category,
+                description=hazard.description,
+                address=where,
+                reported_by=actor.sub,
+            ),
+            subject=hazard.id,
+            causation=done,
+        )
     session.flush()
     return log
 
@@ -148,8 +221,16 @@ def amend_log(session: Session, actor: Principal, log_id: str, changes: dict, re
     if "minutes" in changes:
         delta = hours_for(changes["minutes"]) - hours_for(log.minutes)
         if delta:
-            session.add(TimeBankEntry(volunteer_id=log.volunteer_id, log_id=log.id, hours=delta, kind="correction",
-                                      at=now, actor=actor.sub))
+            session.add(
+                TimeBankEntry(
+                    volunteer_id=log.volunteer_id,
+                    log_id=log.id,
+                    hours=delta,
+                    kind="correction",
+                    at=now,
+                    actor=actor.sub,
+                )
+            )
     for key, value in changes.items():
         setattr(log, key, value)
     log.updated_at = now
@@ -158,8 +239,16 @@ def amend_log(session: Session, actor: Principal, log_id: str, changes: dict, re
         visit.done_at = changes["visited_at"]
         session.add(visit)
     session.add(log)
-    session.add(LogRevision(log_id=log.id, at=now, actor=actor.sub, reason=reason, before=before,
-                            after={k: _plain(v) for k, v in changes.items()}))
+    session.add(
+        LogRevision(
+            log_id=log.id,
+            at=now,
+            actor=actor.sub,
+            reason=reason,
+            before=before,
+            after={k: _plain(v) for k, v in changes.items()},
+        )
+    )
     session.flush()
     return log
 
@@ -174,9 +263,19 @@ def balance(session: Session, volunteer_id: str) -> float:
     return round(total or 0.0, 2)
 
 
-def schedule_campaign(ctx, session: Session, actor: Principal, *, name: str, due_at: datetime, now: datetime,
-                      elder_ids: list[str] = (), community: str | None = None, building: str | None = None,
-                      tiers: list[str] = ()) -> tuple[Campaign, list[str], list[str]]:
+def schedule_campaign(
+    ctx,
+    session: Session,
+    actor: Principal,
+    *,
+    name: str,
+    due_at: datetime,
+    now: datetime,
+    elder_ids: list[str] = (),
+    community: str | None = None,
+    building: str | None = None,
+    tiers: list[str] = (),
+) -> tuple[Campaign, list[str], list[str]]:
     """Extra visits for chosen elders (or a community/building/tier selection), due at ``due_at``.
 
     Elders whose plan is paused at that time are skipped. Returns the campaign, scheduled and skipped ids.
@@ -202,21 +301,49 @@ def schedule_campaign(ctx, session: Session, actor: Principal, *, name: str, due
     campaign = Campaign(id=new_id("C"), name=name, due_at=due_at, created_by=actor.sub, created_at=now)
     session.add(campaign)
     session.flush()
-    cause = ctx.emit(session, CampaignScheduled(campaign_id=campaign.id, name=name, due_at=due_at,
-                                                elder_count=len(elders)), subject=campaign.id)
+    cause = ctx.emit(
+        session,
+        CampaignScheduled(campaign_id=campaign.id, name=name, due_at=due_at, elder_count=len(elders)),
+        subject=campaign.id,
+    )
     scheduled, skipped = [], []
     for elder in elders:
-        paused = session.exec(select(PlanPause).where(PlanPause.elder_id == elder.id, PlanPause.starts_at <= due_at,
-                                                      PlanPause.ends_at > due_at)).first()
+        paused = session.exec(
+            select(PlanPause).where(
+                PlanPause.elder_id == elder.id, PlanPause.starts_at <= due_at, PlanPause.ends_at > due_at
+            )
+        ).first()
         if paused is not None:
             skipped.append(elder.id)
             continue
         visit_id = f"V-{campaign.id}-{elder.id}"
-        insert_ignore(session, Visit, {"id": visit_id, "elder_id": elder.id, "kind": "campaign",
-                                       "campaign_id": campaign.id, "due_at": due_at, "status": "scheduled"})
-        ctx.emit(session, VisitScheduled(elder_id=elder.id, community=elder.community, building=elder.building,
-                                         unit=elder.unit, visit_id=visit_id, due_at=due_at, kind="campaign",
-                                         campaign_id=campaign.id), subject=visit_id, causation=cause)
+        insert_ignore(
+            session,
+            Visit,
+            {
+                "id": visit_id,
+                "elder_id": elder.id,
+                "kind": "campaign",
+                "campaign_id": campaign.id,
+                "due_at": due_at,
+                "status": "scheduled",
+            },
+        )
+        ctx.emit(
+            session,
+            VisitScheduled(
+                elder_id=elder.id,
+                community=elder.community,
+                building=elder.building,
+                unit=elder.unit,
+                visit_id=visit_id,
+                due_at=due_at,
+                kind="campaign",
+                campaign_id=campaign.id,
+            ),
+            subject=visit_id,
+            causation=cause,
+        )
         scheduled.append(elder.id)
     return campaign, scheduled, skipped
 
@@ -233,8 +360,9 @@ def ticket_opened(session: Session, hazard_id: str, ticket_id: str) -> Hazard | 
     return hazard
 
 
-def ticket_resolved(session: Session, hazard_id: str | None, ticket_id: str, note: str | None,
-                    at: datetime) -> Hazard | None:
+def ticket_resolved(
+    session: Session, hazard_id: str | None, ticket_id: str, note: str | None, at: datetime
+) -> Hazard | None:
     """The repair ticket of a hazard was resolved: the hazard is resolved with the ticket's note."""
     hazard = session.get(Hazard, hazard_id) if hazard_id else None
     if hazard is None:
