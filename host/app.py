@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from host.docs import asyncapi_document
 from shared.observability import HttpMetricsMiddleware
@@ -31,6 +31,15 @@ _public = Depends(public())
 
 class Health(BaseModel):
     status: str
+
+
+class AsyncApiDocument(BaseModel):
+    """An AsyncAPI 3.0 document (its channels and operations as FastStream writes them)."""
+
+    model_config = ConfigDict(extra="allow")
+    asyncapi: str
+    info: dict[str, Any]
+    channels: dict[str, Any] = {}
 
 
 class Readiness(BaseModel):
@@ -88,8 +97,8 @@ def _ops_router(runtime: Runtime) -> APIRouter:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @ops.get("/asyncapi")
-    async def asyncapi() -> dict[str, Any]:
+    async def asyncapi() -> AsyncApiDocument:
         """AsyncAPI 3.0 of the streams this process publishes and consumes."""
-        return asyncapi_document(runtime)
+        return AsyncApiDocument.model_validate(asyncapi_document(runtime))
 
     return ops

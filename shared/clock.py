@@ -45,3 +45,8 @@ def local(value: datetime, tz: str | ZoneInfo = SHANGHAI) -> datetime:
     """Show a stored UTC time in a resident's time zone (Asia/Shanghai by default)."""
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     return as_utc(value).astimezone(zone)
+
+
+def shown(value: datetime | None) -> datetime | None:
+    """A stored UTC time as people read it, in Asia/Shanghai (views serialize it as ISO 8601 with +08:00)."""
+    return as_utc(value).astimezone(SHANGHAI) if value is not None else None
