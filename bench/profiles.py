@@ -62,9 +62,9 @@ def _profile_tickets(tmp) -> dict[str, str]:
     so the profile sees them: the routes run them in a worker thread)."""
     from bench.latency import TICKET
     from host.runtime import Runtime
-    from services.tickets.entrypoints.http import TicketIn
+    from services.tickets.entrypoints.http.schemas import TicketIn
     from services.tickets.module import module
-    from services.tickets.service_layer import reports
+    from services.tickets.service_layer import reports, views
 
     prefix = new_prefix("p")
     runtime = Runtime([module], settings=_settings(prefix, tmp), run_tickers=False)
@@ -72,14 +72,14 @@ def _profile_tickets(tmp) -> dict[str, str]:
     ctx = runtime.contexts["tickets"]
     body = TicketIn(**TICKET)
 
-    def create(reporter: str) -> dict:
+    def create(reporter: str) -> object:
         with ctx.store.transaction() as session:  # as http.create_ticket's work()
-            opened = reports.open_report(ctx, session, reporter=reporter, photos=[], written=[], **body.model_dump())
-            return {**reports.opened_view(session, opened), "similar": reports.similar_open(session, opened.ticket)}
+            opened = reports.open_report(ctx, session, reporter=reporter, photos=[], **body.model_dump())
+            return views.opened_view(session, opened.ticket, opened.category, opened.history, opened.photos)
 
-    def listing(reporter: str) -> list:
+    def listing(reporter: str) -> object:
         with ctx.store.transaction(readonly=True) as session:  # as http.list_tickets's work()
-            return reports.list_tickets(session, reporter=reporter)
+            return views.list_tickets(session, reporter=reporter)
 
     out = {}
     for i in range(600):
@@ -106,7 +106,7 @@ def profile_relay(tmp) -> str:
     from services.tickets.module import module
     from shared.db.engine import make_engine
     from shared.db.migrations import upgrade
-    from shared.messaging.outbox import OutboxRelay
+    from shared.messaging.relay import OutboxRelay
     from shared.messaging.streams import StreamNames
 
     tmp.mkdir(parents=True, exist_ok=True)

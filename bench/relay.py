@@ -1,6 +1,6 @@
 """2) outbox relay: committed outbox rows -> stream, vs redis-py pipelined XADD of the same payloads.
 
-The relay is the real :class:`shared.messaging.outbox.OutboxRelay` of a migrated tickets store,
+The relay is the real :class:`shared.messaging.relay.OutboxRelay` of a migrated tickets store,
 opened as the service opens it (:class:`shared.db.store.Store`: on SQLite, WAL checkpoints in a
 background thread), running its ``run()`` loop as a service does (batches of 500, ``MAXLEN ~``, marking rows sent; on
 PostgreSQL it claims the next batch while the current one is written to Redis). The clock starts
@@ -87,7 +87,7 @@ def relay_rate(url: str, entries: list[dict[str, str]]) -> float:
     from services.tickets.module import module
     from shared.db.migrations import upgrade
     from shared.db.store import Store
-    from shared.messaging.outbox import OutboxRelay
+    from shared.messaging.relay import OutboxRelay
     from shared.messaging.streams import StreamNames
 
     store = Store("tickets", url, module.metadata)  # as the service opens it

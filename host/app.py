@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict
 
-from host.docs import asyncapi_document
+from host.specs import asyncapi_document
 from shared.observability import HttpMetricsMiddleware
 from shared.web import problems
 from shared.web.auth import public

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from host.specs import asyncapi_document
 from shared.config import Settings
 from shared.events.envelope import CloudEvent
 from shared.events.registry import registry
@@ -51,20 +52,6 @@ def write_event_schemas(folder: Path) -> list[Path]:
     return written
 
 
-def asyncapi_document(runtime: Runtime) -> dict[str, Any]:
-    """AsyncAPI 3.0 of the streams ``runtime`` publishes and consumes (its FastStream broker)."""
-    from faststream.specification import AsyncAPI
-
-    spec = AsyncAPI(
-        runtime.broker,
-        title="Linli 邻里 events",
-        version="1.0.0",
-        description="Event streams of Linli's services on Redis. Entry layout: docs/events/README.md.",
-    )
-    document: dict[str, Any] = spec.to_specification().to_jsonable()
-    return document
-
-
 def _documented_runtime() -> Runtime:
     """Every service with fixed settings: the generated documents do not depend on the environment."""
     from host import catalog
@@ -86,6 +73,20 @@ def render_asyncapi() -> str:
         return _json(asyncapi_document(runtime))
     finally:
         runtime.dispose()
+
+
+def openapi_document(targets: list[str] | None = None) -> dict[str, Any]:
+    """The OpenAPI document of ``targets`` (default: every service in one app, as ``linli run`` serves it)."""
+    from host import catalog
+    from host.runtime import Runtime
+
+    whole = _documented_runtime()
+    runtime = Runtime(catalog.load(targets), settings=whole.settings) if targets else whole
+    try:
+        return runtime.build_app().openapi()
+    finally:
+        runtime.dispose()
+        whole.dispose()
 
 
 def render_openapi() -> dict[str, str]:

@@ -25,7 +25,7 @@ from shared.db.migrations import upgrade
 from shared.db.store import Store
 from shared.messaging.consumer import ConsumerRuntime
 from shared.messaging.groups import GroupGuardian, group_exists
-from shared.messaging.outbox import OutboxRelay
+from shared.messaging.relay import OutboxRelay
 from shared.messaging.retry import Reclaimer
 from shared.messaging.streams import StreamNames
 from shared.observability import (

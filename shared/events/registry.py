@@ -28,9 +28,7 @@ def event(event_type: str, source: str):
 
 
 def registry() -> dict[str, type[EventData]]:
-    """All known event types (importing every producer's module first)."""
-    from shared.events import library, notify, tickets, volunteers  # noqa: F401
-
+    """All known event types (the package ``shared.events`` registers every producer's on import)."""
     return dict(_REGISTRY)
 
 

@@ -20,13 +20,19 @@ def linli_all(tmp_path_factory, redis_url):
     from tests.support.processes import REPO
 
     folder = tmp_path_factory.mktemp("edge")
-    env = {"REDIS_URL": redis_url, "LINLI_STREAM_PREFIX": f"t{uuid.uuid4().hex[:10]}",
-           "LINLI_VAR_DIR": str(folder / "var"), "LINLI_LOG_JSON": "false", "LINLI_LOG_LEVEL": "WARNING"}
+    env = {
+        "REDIS_URL": redis_url,
+        "LINLI_STREAM_PREFIX": f"t{uuid.uuid4().hex[:10]}",
+        "LINLI_VAR_DIR": str(folder / "var"),
+        "LINLI_LOG_JSON": "false",
+        "LINLI_LOG_LEVEL": "WARNING",
+    }
     for service in ("tickets", "library", "volunteers", "notify"):
         env.pop(f"{service.upper()}_DATABASE_URL", None)
     full_env = {**os.environ, **env}
-    subprocess.run([sys.executable, "-m", "host.cli", "db", "upgrade"], cwd=REPO, env=full_env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "host.cli", "db", "upgrade"], cwd=REPO, env=full_env, check=True, capture_output=True
+    )
     subprocess.run([sys.executable, "-m", "host.cli", "demo"], cwd=REPO, env=full_env, check=True, capture_output=True)
     process = LinliProcess([], env, folder / "linli.log")
     process.start()

@@ -24,8 +24,11 @@ def _free_form(schema: dict | None) -> bool:
     """No schema, ``{}``, or an object of anything (``dict[str, Any]``)."""
     if not schema:
         return True
-    if schema.get("type") == "object" and not schema.get("properties") and \
-            schema.get("additionalProperties") in (None, True, {}):
+    if (
+        schema.get("type") == "object"
+        and not schema.get("properties")
+        and schema.get("additionalProperties") in (None, True, {})
+    ):
         return True
     return schema.get("type") == "array" and _free_form(schema.get("items"))
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from shared.db.store import Store
 from shared.events import new_event
 from shared.events.tickets import TicketOpened
-from shared.messaging.outbox import OutboxRelay
+from shared.messaging.relay import OutboxRelay
 from shared.messaging.streams import StreamNames
 from tests.conftest import eventually
 from tests.support import probe

@@ -15,7 +15,7 @@ from shared.db.migrations import upgrade
 from shared.db.store import Store
 from shared.events import new_event
 from shared.events.tickets import TicketOpened
-from shared.messaging.outbox import OutboxRelay
+from shared.messaging.relay import OutboxRelay
 from shared.messaging.streams import StreamNames
 from tests.support import probe
 

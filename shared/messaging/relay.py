@@ -1,0 +1,382 @@
+"""The outbox relay: publishes each service's pending outbox rows to Redis.
+
+A :class:`OutboxRelay` per service publishes pending rows with ``XADD`` (pipelined, capped with
+``MAXLEN ~``) and marks them sent in a transaction that commits only after the XADDs succeeded.
+While Redis is down, writes keep succeeding; the relay retries with exponential backoff and
+publishes everything once Redis is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
+
+import redis
+from sqlalchemy import (
+    Connection,
+    LargeBinary,
+    bindparam,
+    cast,
+    delete,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from shared.clock import Clock, utcnow
+from shared.messaging.outbox import Outbox
+from shared.messaging.streams import StreamNames, encode_entry
+
+log = logging.getLogger("linli.relay")
+
+
+class _Claim:
+    """A batch of rows marked sent in a transaction still open: committed only after its XADDs."""
+
+    rows: list
+
+    def fetch(self) -> list:
+        """The claimed rows ``(id, stream, event_type, payload bytes)`` in id order."""
+        return self.rows
+
+    def commit(self) -> None:
+        raise NotImplementedError
+
+    def rollback(self) -> None:
+        raise NotImplementedError
+
+
+class _StatementClaim(_Claim):
+    """Claimed through SQLAlchemy in one statement (SQLite)."""
+
+    def __init__(self, engine, statement) -> None:
+        self.conn: Connection | None = engine.connect()
+        try:
+            self.conn.begin()
+            self.rows = sorted(self.conn.execute(statement, {"now": utcnow()}).all(), key=_row_id)
+        except BaseException:
+            self.rollback()
+            raise
+        if not self.rows:
+            self.rollback()
+
+    def commit(self) -> None:
+        self._end("commit")
+
+    def rollback(self) -> None:
+        self._end("rollback")
+
+    def _end(self, how: str) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            try:
+                getattr(conn, how)()
+            finally:
+                conn.close()
+
+
+class _PipelinedClaim(_Claim):
+    """Claimed on PostgreSQL in libpq pipeline mode: the statement is sent at once and its rows are
+    fetched later, so the server claims while the relay writes the previous batch to Redis."""
+
+    def __init__(self, held: _HeldConnections, sql: str, batch: int) -> None:
+        self._held = held
+        self._pooled = held.take()
+        self._conn = self._pooled.driver_connection
+        self.rows: list | None = None
+        self._pipeline = None
+        try:
+            self._pipeline = self._conn.pipeline()
+            self._pipeline.__enter__()
+            self._conn.execute(_PG_CLAIM_SETTINGS, prepare=False)
+            # not prepared: psycopg preparing it in pipeline mode made the send wait for the server
+            self._cursor = self._conn.cursor()
+            self._cursor.execute(sql, {"now": utcnow(), "batch": batch}, prepare=False, binary=True)
+        except BaseException:
+            self.rollback()
+            raise
+
+    def fetch(self) -> list:
+        """The claimed rows, waiting for the server's answer the first time."""
+        if self.rows is None:
+            try:
+                rows = self._cursor.fetchall()
+                self._end_pipeline()
+            except BaseException:
+                self.rollback()
+                raise
+            self.rows = sorted(rows, key=_row_id)
+        return self.rows
+
+    def _end_pipeline(self) -> None:
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            pipeline.__exit__(None, None, None)
+
+    def commit(self) -> None:
+        self._end(commit=True)
+
+    def rollback(self) -> None:
+        self._end(commit=False)
+
+    def _end(self, *, commit: bool) -> None:
+        pooled, self._pooled = self._pooled, None
+        if pooled is None:
+            return
+        try:
+            if commit:
+                self._end_pipeline()
+                self._conn.commit()
+            else:
+                try:
+                    self._end_pipeline()
+                finally:
+                    self._conn.rollback()
+        except BaseException:
+            pooled.close()
+            raise
+        self._held.give(pooled)
+
+
+class _HeldConnections:
+    """Pooled PostgreSQL connections a relay keeps between the claims of a backlog, sparing a pool
+    checkout (and its ping) per batch; they go back to the pool when the backlog is done."""
+
+    def __init__(self, engine) -> None:
+        self._engine = engine
+        self._idle: list = []
+
+    def take(self):
+        return self._idle.pop() if self._idle else self._engine.raw_connection()
+
+    def give(self, pooled) -> None:
+        self._idle.append(pooled)
+
+    def return_all(self) -> None:
+        while self._idle:
+            self._idle.pop().close()
+
+
+def _row_id(row) -> int:
+    return row[0]
+
+
+# For a claim's transaction on PostgreSQL: walk ix_outbox_unsent in id order rather than sort the whole
+# backlog (what the planner picks for a table not analyzed yet), and do not wait for the WAL flush at
+# commit: a commit lost in a server crash leaves its rows pending, so they are published again, the
+# duplicate that a crash between XADD and commit causes as well (consumers' inboxes absorb it).
+_PG_CLAIM_SETTINGS = (
+    "SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true),"
+    " set_config('synchronous_commit', 'off', true)"
+)
+# id = ANY(ARRAY(…)) finds the claimed rows by primary key whatever the planner's statistics say; the
+# payload comes back as its UTF-8 bytes (binary results), what XADD sends, with no decoding and encoding.
+_PG_CLAIM = (
+    "UPDATE {table} SET sent_at = %(now)s WHERE id = ANY(ARRAY(SELECT id FROM {table} WHERE sent_at IS NULL"
+    " ORDER BY id LIMIT %(batch)s FOR UPDATE SKIP LOCKED))"
+    " RETURNING id, stream, event_type, convert_to(payload, 'UTF8')"
+)
+
+
+class OutboxRelay:
+    """Publishes one store's pending outbox rows; one per service per process.
+
+    A batch is claimed with one statement, ``UPDATE outbox SET sent_at = now WHERE id IN (the oldest
+    pending ids; on PostgreSQL FOR UPDATE SKIP LOCKED) RETURNING …``, in a transaction that commits
+    only after the batch's XADDs succeeded and rolls back otherwise: a row is marked sent only once
+    it is on the stream, and replicas never publish the same row. On PostgreSQL :meth:`run` sends
+    the claim of the next batch before writing the current one to Redis, and reads it after.
+    """
+
+    def __init__(
+        self,
+        engine,
+        outbox: Outbox,
+        redis_url: str,
+        names: StreamNames,
+        *,
+        batch: int = 500,
+        maxlen: int | None = 1_000_000,
+        retention_hours: int = 24,
+        clock: Clock | None = None,
+        idle_poll_s: float = 0.5,
+    ) -> None:
+        self.engine = engine
+        self.outbox = outbox
+        self.names = names
+        self.batch = batch
+        self.maxlen = maxlen
+        self.retention = timedelta(hours=retention_hours)
+        self.clock = clock or Clock()
+        self.idle_poll_s = idle_poll_s
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+        self._wakeup: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.published = 0
+        self.stopping = False
+        self._last_purge = utcnow()
+        # On SQLite (one writer at a time) a second claim would only wait for the first to commit.
+        self.overlaps = engine.dialect.name == "postgresql"
+        self._claim_statement = self._claim_query()
+        self._pg_claim = _PG_CLAIM.format(table=outbox.table.name)
+        self._held = _HeldConnections(engine)
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-relay")
+
+    def _claim_query(self):
+        """``UPDATE … RETURNING`` of the oldest pending rows (SQLite: its one writer excludes replicas)."""
+        t = self.outbox.table
+        oldest = select(t.c.id).where(t.c.sent_at.is_(None)).order_by(t.c.id).limit(self.batch)
+        return (
+            update(t)
+            .where(t.c.id.in_(oldest.scalar_subquery()))
+            .values(sent_at=bindparam("now"))
+            .returning(t.c.id, t.c.stream, t.c.event_type, cast(t.c.payload, LargeBinary))
+        )  # UTF-8 bytes
+
+    def wake(self) -> None:
+        """Tell the relay new rows were committed (safe from any thread)."""
+        if self._loop is not None and self._wakeup is not None:
+            try:  # noqa: SIM105 - on every commit; cheaper than contextlib.suppress
+                self._loop.call_soon_threadsafe(self._wakeup.set)
+            except RuntimeError:  # loop closed during shutdown
+                pass
+
+    def claim(self) -> _Claim:
+        """Mark the oldest pending rows (up to ``batch``) sent in a transaction left open."""
+        if self.overlaps:
+            return _PipelinedClaim(self._held, self._pg_claim, self.batch)
+        return _StatementClaim(self.engine, self._claim_statement)
+
+    def publish(self, claimed: _Claim) -> int:
+        """XADD a claimed batch in id order, then commit it; roll it back if Redis fails."""
+        try:
+            rows = claimed.fetch()
+            if rows:
+                pipe = self._redis.pipeline(transaction=False)
+                keys: dict[str, str] = {}
+                for _id, stream, event_type, payload in rows:
+                    key = keys.get(stream) or keys.setdefault(stream, self.names.events(stream))
+                    if self.maxlen:
+                        pipe.xadd(key, encode_entry(payload, event_type), maxlen=self.maxlen, approximate=True)
+                    else:
+                        pipe.xadd(key, encode_entry(payload, event_type))
+                pipe.execute()
+        except BaseException:
+            claimed.rollback()
+            raise
+        claimed.commit()
+        self.published += len(rows)
+        return len(rows)
+
+    def publish_pending(self) -> int:
+        """Publish up to ``batch`` pending rows; return how many were published.
+
+        A crash between XADD and commit leaves the rows pending, so they are published again;
+        consumers' inboxes absorb such duplicates.
+        """
+        try:
+            return self.publish(self.claim())
+        finally:
+            self._held.return_all()
+
+    def _step(self, claimed: _Claim | None) -> tuple[int, _Claim | None]:
+        """Publish a batch (claimed now if not given); if it was full, claim the next one meanwhile.
+
+        On PostgreSQL the next claim is sent before the XADDs and read after the commit, so the
+        server works on it while Redis is written to. If the XADDs fail it is rolled back
+        unpublished: no row may overtake an earlier one.
+        """
+        claimed = claimed or self.claim()
+        ahead = None
+        try:
+            if self.overlaps and len(claimed.fetch()) >= self.batch:
+                ahead = self.claim()
+        except BaseException:
+            claimed.rollback()
+            raise
+        try:
+            count = self.publish(claimed)
+            if ahead is not None:
+                ahead.fetch()  # now: the claim after it must not run while it runs
+        except BaseException:
+            if ahead is not None:
+                ahead.rollback()
+            raise
+        return count, ahead
+
+    def _publish_backlog(self, claimed: _Claim | None) -> tuple[int, _Claim | None]:
+        """Run steps while batches come full (up to 20 in one go, so a stop is not kept waiting);
+        returns the last step's count and its claim ahead."""
+        try:
+            for _ in range(20):
+                count, claimed = self._step(claimed)
+                if self.stopping or (claimed is None and count < self.batch):
+                    break
+            return count, claimed
+        finally:
+            self._held.return_all()
+
+    def purge_sent(self) -> int:
+        """Delete rows published longer ago than the retention."""
+        t = self.outbox.table
+        with Session(self.engine) as session, session.begin():
+            result = session.execute(delete(t).where(t.c.sent_at < utcnow() - self.retention))
+        return result.rowcount or 0
+
+    async def run(self) -> None:
+        """Publish forever; back off exponentially (up to 5 s) while Redis or the store fails."""
+        self._loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        backoff = 0.05
+        claimed: _Claim | None = None  # the next batch, claimed while the previous one was published
+        job: Future | None = None  # the worker's steps, whose result holds the next claim
+        try:
+            while not self.stopping:
+                try:
+                    if claimed is None and utcnow() - self._last_purge > timedelta(minutes=10):
+                        self._last_purge = utcnow()
+                        await _outcome(self._worker.submit(self.purge_sent))
+                    job, claimed = self._worker.submit(self._publish_backlog, claimed), None
+                    count, claimed = await _outcome(job)
+                    job = None
+                    backoff = 0.05
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # Redis or the store is down: keep the rows, retry later
+                    job = None  # a failed step rolled its claims back
+                    log.warning("outbox relay cannot publish, retrying in %.2fs: %s", backoff, exc.__class__.__name__)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                if claimed is not None or count >= self.batch:
+                    continue
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=self.idle_poll_s)
+        finally:
+            if claimed is not None:
+                claimed.rollback()
+            if job is not None:
+                job.add_done_callback(_release_claim)
+
+    def close(self) -> None:
+        """Let the batch in hand finish (publish or roll back), then close the Redis client."""
+        self._worker.shutdown(wait=True)
+        self._held.return_all()
+        self._redis.close()
+
+
+def _outcome(job: Future):
+    """Await a worker's job; cancelling the waiter leaves the job running to its end."""
+    return asyncio.shield(asyncio.wrap_future(job))
+
+
+def _release_claim(done: Future) -> None:
+    """Roll back the claim steps returned after the relay stopped waiting for them (rows stay pending)."""
+    if not done.cancelled() and done.exception() is None:
+        _count, ahead = done.result()
+        if ahead is not None:
+            ahead.rollback()
