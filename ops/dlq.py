@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aredis
 
-from ops.entries import StreamEvent, _like, text, to_event
+from ops.entries import StreamEvent, _like, is_entry_id, text, to_event
 from shared.clock import utcnow
 from shared.messaging.streams import EVENT_FIELD, ORIGIN_FIELD, TYPE_FIELD, StreamNames
 
@@ -105,11 +105,16 @@ async def list_dead(
 
 
 async def get_dead(redis: aredis.Redis, names: StreamNames, dead_id: str) -> DeadLetter | None:
+    """The dead letter with this entry id, or ``None`` (also for an id that is not an entry id)."""
+    if not is_entry_id(dead_id):
+        return None
     got = await redis.xrange(names.dead_letter, min=dead_id, max=dead_id, count=1)
     return DeadLetter(to_event(names.dead_letter, got[0][0], got[0][1], extra=True)) if got else None
 
 
 async def _raw(redis: aredis.Redis, names: StreamNames, dead_id: str) -> dict[str, str] | None:
+    if not is_entry_id(dead_id):
+        return None
     got = await redis.xrange(names.dead_letter, min=dead_id, max=dead_id, count=1)
     return {text(k): text(v) for k, v in got[0][1].items()} if got else None
 

@@ -299,6 +299,19 @@ async def follow(
                     yield ev
 
 
+_ENTRY_ID = re.compile(r"\d{1,20}-\d{1,20}")
+_U64 = 2**64 - 1
+
+
+def is_entry_id(value: str) -> bool:
+    """A stream entry id Redis accepts (``<ms>-<seq>``, each part within 64 bits); anything else
+    would make Redis answer an error, so it is treated as naming nothing."""
+    if not _ENTRY_ID.fullmatch(value):
+        return False
+    ms, _, seq = value.partition("-")
+    return int(ms) <= _U64 and int(seq) <= _U64
+
+
 def _id_key(entry_id: str) -> tuple[int, int]:
     ms, _, seq = entry_id.partition("-")
     return int(ms), int(seq or 0)
@@ -309,8 +322,12 @@ async def find(redis: aredis.Redis, names: StreamNames, ref: str, *, scan_limit:
     streams = event_streams(names)
     if "/" in ref:
         stream, _, ref = ref.rpartition("/")
+        if stream not in [*streams, names.dead_letter]:  # only Linli's streams, never another key
+            return None
         streams = [stream]
     if re.fullmatch(r"\d+-\d+", ref):
+        if not is_entry_id(ref):
+            return None
         for stream in streams:
             got = await redis.xrange(stream, min=ref, max=ref, count=1)
             if got:

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import jwt
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sse_starlette.sse import EventSourceResponse
@@ -26,6 +27,8 @@ from ops.entries import EventFilter, event_streams, find, follow, parse_when, re
 from ops.flows import trace as trace_flow
 from ops.groups import deliveries_of
 from shared.web.auth import Principal, decode_token, public
+
+DeadId = Annotated[str, PathParam(max_length=41, pattern=r"^\d{1,20}-\d{1,20}$", description="dead-letter entry id")]
 
 HERE = Path(__file__).parent
 STATIC = {
@@ -184,7 +187,7 @@ def build_console_router(runtime, sample_every_s: float = 10.0) -> APIRouter:
         return RedirectResponse("/console/dlq", status_code=303)
 
     @router.post("/dlq/{dead_id}/redrive", response_class=HTMLResponse)
-    async def dlq_redrive(request: Request, dead_id: str, who: Operator) -> Response:
+    async def dlq_redrive(request: Request, dead_id: DeadId, who: Operator) -> Response:
         """Send one dead letter back to the group that failed it."""
         dead = await dlq_ops.get_dead(redis, names, dead_id)
         if dead is None:
@@ -195,7 +198,7 @@ def build_console_router(runtime, sample_every_s: float = 10.0) -> APIRouter:
 
     @router.post("/dlq/{dead_id}/discard", response_class=HTMLResponse)
     async def dlq_discard(
-        request: Request, dead_id: str, who: Operator, reason: Annotated[str, Form(min_length=1, max_length=500)]
+        request: Request, dead_id: DeadId, who: Operator, reason: Annotated[str, Form(min_length=1, max_length=500)]
     ) -> Response:
         """Drop one dead letter; the reason is required and kept in the audit stream."""
         dead = await dlq_ops.get_dead(redis, names, dead_id)

@@ -137,3 +137,20 @@ async def _has(coro, text):
 
 async def _eq(coro, n):
     return (await coro) == n
+
+
+async def test_malformed_ids_name_nothing_and_never_fail(start_runtime):
+    """Ids Redis would refuse (not ``<ms>-<seq>``, or beyond 64 bits) and keys that are not Linli's streams."""
+    async with start_runtime(["notify"]) as (runtime, client):
+        for bad in ("abc", "1-2-3", "99999999999999999999999-0"):
+            r = await client.post(f"/console/dlq/{bad}/redrive", headers=OPERATOR)
+            assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json"), bad
+            assert bad not in r.text
+            r = await client.post(f"/console/dlq/{bad}/discard", headers=OPERATOR, data={"reason": "x"})
+            assert r.status_code == 422, bad
+        r = await client.post("/console/dlq/18446744073709551616-0/redrive", headers=OPERATOR)  # 2**64
+        assert r.status_code == 404 and r.json()["code"] == "not_found"
+        await runtime.redis.set(f"{runtime.names.prefix}:plain-key", "x")
+        for ref in ("99999999999999999999999-0", f"{runtime.names.prefix}:plain-key/1-0", "no-such-stream/1-0"):
+            r = await client.get(f"/console/events/{ref}", headers=OPERATOR)
+            assert r.status_code == 404, ref
