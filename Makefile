@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up demo test bench docs screenshots lock clean
+.PHONY: install up demo test lint fuzz bench docs screenshots lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,8 +23,16 @@ demo: install ## load the demo communities (明珠花苑, 智汇城, 3502, 北�
 	$(BIN)/linli db upgrade
 	$(BIN)/linli demo
 
-test: install ## the whole test suite against the machine's Redis and PostgreSQL
+test: install lint ## lint, types, then the whole test suite against the machine's Redis and PostgreSQL
 	$(BIN)/python -m pytest
+
+lint: install ## ruff (lint and format check) and mypy (strict for shared/ and every domain/)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fuzz: install ## schemathesis over every operation with many examples (LINLI_FUZZ_EXAMPLES, default 200)
+	LINLI_FUZZ_EXAMPLES=$${LINLI_FUZZ_EXAMPLES:-200} $(BIN)/python -m pytest tests/edge/test_fuzz.py
 
 bench: install ## benchmarks (not tests): writes bench/results/latest.{json,md} and charts
 	$(BIN)/python -m bench

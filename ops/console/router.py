@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
@@ -23,7 +22,7 @@ from sse_starlette.sse import EventSourceResponse
 from ops import dlq as dlq_ops
 from ops.console.auth import COOKIE, cookie_header, operator_console
 from ops.console.sampler import GroupSampler
-from ops.entries import EventFilter, event_streams, find, follow, parse_when, recent, server_now_id
+from ops.entries import EventFilter, event_streams, find, follow, is_entry_id, parse_when, recent, server_now_id
 from ops.flows import trace as trace_flow
 from ops.groups import deliveries_of
 from shared.web.auth import Principal, decode_token, public
@@ -108,8 +107,15 @@ def build_console_router(runtime, sample_every_s: float = 10.0) -> APIRouter:
         response.headers["Set-Cookie"] = cookie_header(token.strip(), request)
         return response
 
-    @router.post("/logout", dependencies=[_public])
-    def logout() -> Response:
+    @router.post(
+        "/logout",
+        dependencies=[_public],
+        status_code=303,
+        response_class=RedirectResponse,
+        responses={303: {"description": "to the login page, with the cookie cleared"}},
+    )
+    async def logout() -> Response:
+        """Sign out of the console (no body): the cookie is cleared."""
         response = RedirectResponse("/console/login", status_code=303)
         response.delete_cookie(COOKIE, path="/console")
         return response
@@ -125,14 +131,14 @@ def build_console_router(runtime, sample_every_s: float = 10.0) -> APIRouter:
         query = request.url.include_query_params(after=start).query
         return page(request, "events.html", who, events=rows, q=request.query_params, stream_query=query)
 
-    @router.get("/events/stream")
+    @router.get("/events/stream", response_class=EventSourceResponse)
     async def events_stream(request: Request, who: Operator) -> EventSourceResponse:
         """Server-sent events: one ``row`` (a rendered table row) per new matching event."""
         flt = _filter(request)
         row = templates.get_template("_event_row.html")
         start = request.headers.get("last-event-id") or request.query_params.get("after") or "$"
-        if start != "$" and not re.fullmatch(r"\d+-\d+", start):
-            raise HTTPException(422, f"无效的起点 / invalid start id {start}")
+        if start != "$" and not is_entry_id(start):
+            raise HTTPException(422, "无效的起点 / invalid start id")
 
         async def rows():
             async for ev in follow(redis, event_streams(names), flt, block_ms=1000, start=start):

@@ -20,7 +20,7 @@ async def test_three_books_then_refused_and_isbn10_title(lib):
         for barcode in ("ZHC-1", "ZHC-2", "ZHC-3"):
             r = await checkout(client, reader, barcode)
             assert r.status_code == 201, r.text
-        assert r.json()["due_local"] == "2026-12-28 10:00"  # 30 days, shown in Asia/Shanghai
+        assert r.json()["due_at"] == "2026-12-28T10:00:00+08:00"  # 30 days, shown in Asia/Shanghai
         r = await checkout(client, reader, "ZHC-4")
         assert r.status_code == 409 and "最多同时借3本" in r.json()["detail"]
         r = await checkout(client, await register(client, CARD_B, "张晓森"), "ZHC-1")
@@ -45,7 +45,8 @@ async def test_blocked_reader_can_return_but_not_borrow_and_overdue_blocks(lib, 
         r = await checkout(client, reader, "ZHC-3")
         assert r.status_code == 409 and "逾期" in r.json()["detail"]
         r = await client.get("/api/library/reports/overdue", headers=STAFF)
-        assert [(x["barcode"], x["days_overdue"], x["card"]) for x in r.json()] == [("ZHC-2", 1, "110105********002X")]
+        overdue = [(x["barcode"], x["days_overdue"], x["card"]) for x in r.json()["items"]]
+        assert overdue == [("ZHC-2", 1, "110105********002X")]
 
 
 async def test_checkin_routing_home_floating_and_arrival(lib, clock, settings):
@@ -72,7 +73,7 @@ async def test_checkin_routing_home_floating_and_arrival(lib, clock, settings):
         )
         assert (r.json()["status"], r.json()["destination"]) == ("available", "CN-SJZ-YH-MZHY")
         clock.advance(timedelta(days=2))
-        transit = (await client.get("/api/library/reports/in-transit", headers=STAFF)).json()
+        transit = (await client.get("/api/library/reports/in-transit", headers=STAFF)).json()["items"]
         assert [(t["barcode"], t["to"], t["age_days"]) for t in transit] == [("ZHC-3", "CN-SJZ-YH-ZHC", 2.0)]
         r = await client.post(
             "/api/library/arrivals", headers=STAFF, json={"barcode": "ZHC-3", "branch": "CN-SJZ-YH-MZHY"}
@@ -82,7 +83,7 @@ async def test_checkin_routing_home_floating_and_arrival(lib, clock, settings):
             "/api/library/arrivals", headers=STAFF, json={"barcode": "ZHC-3", "branch": "CN-SJZ-YH-ZHC"}
         )
         assert r.json()["status"] == "available"
-        assert (await client.get("/api/library/reports/in-transit", headers=STAFF)).json() == []
+        assert (await client.get("/api/library/reports/in-transit", headers=STAFF)).json()["items"] == []
         stream = f"{settings.stream_prefix}:library"
         await eventually(lambda: events(settings.redis_url, stream, "BookArrived"))
         assert [e["data"]["to_branch"] for e in events(settings.redis_url, stream, "BookInTransit")] == [
@@ -159,7 +160,7 @@ async def test_renewal_once_and_policy_per_branch(lib):
         a = await register(client, CARD_A, "赵晓彤", user="resident:zhao-xiaotong")
         loan = (await checkout(client, a, "ZHC-1")).json()
         r = await client.post(f"/api/library/loans/{loan['loan_id']}/renew", headers=RESIDENT)
-        assert r.status_code == 200 and r.json()["due_local"] == "2027-01-27 10:00"
+        assert r.status_code == 200 and r.json()["due_at"] == "2027-01-27T10:00:00+08:00"
         r = await client.post(f"/api/library/loans/{loan['loan_id']}/renew", headers=RESIDENT)
         assert r.status_code == 409 and "续借次数" in r.json()["detail"]
         from tests.library.conftest import OPERATOR, OTHER_RESIDENT
@@ -188,7 +189,7 @@ async def test_renewal_once_and_policy_per_branch(lib):
         )
         child = r.json()["id"]
         first = await checkout(client, child, "ZHC-3")
-        assert first.json()["due_local"] == "2026-12-12 10:00"
+        assert first.json()["due_at"] == "2026-12-12T10:00:00+08:00"
         assert (await checkout(client, child, "ZHC-4")).status_code == 201
         r = await checkout(client, child, "ZHC-5")
         assert r.status_code == 409 and "最多同时借2本" in r.json()["detail"]

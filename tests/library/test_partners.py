@@ -106,7 +106,7 @@ async def test_every_invalid_partner_event_is_dead_lettered_and_counted(lib, set
         # the consumer still works after all that
         await r.xadd(ingress, {"cloudevent": json.dumps(partner_event())})
         await eventually(lambda: _no_loans(client, reader))
-        partners = {p["code"]: p for p in (await client.get("/api/library/partners", headers=STAFF)).json()}
+        partners = {p["code"]: p for p in (await client.get("/api/library/partners", headers=STAFF)).json()["items"]}
         assert partners["CN-SJZ-LIB"]["rejected"]["total"] == len(INVALID)
         assert partners["CN-SJZ-LIB"]["rejected"]["reasons"]["foreign_branch"] == 2
         assert partners["CN-SJZ-YHLIB"]["rejected"]["total"] == 0
@@ -211,5 +211,5 @@ async def _pending_zero(r, key) -> bool:
 
 
 async def _rejected(client):
-    partners = {p["code"]: p for p in (await client.get("/api/library/partners", headers=STAFF)).json()}
+    partners = {p["code"]: p for p in (await client.get("/api/library/partners", headers=STAFF)).json()["items"]}
     return partners["CN-SJZ-LIB"]["rejected"]["reasons"] or None

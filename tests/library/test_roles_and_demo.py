@@ -59,13 +59,13 @@ async def test_holds_queue_in_order_cancel_and_reports(lib, clock):
         assert r.status_code == 409  # one hold per title
         r = await client.delete(f"/api/library/holds/{first.json()['id']}", headers=RESIDENT)
         assert r.status_code == 404  # not hers
-        report = (await client.get("/api/library/reports/holds", headers=STAFF)).json()
+        report = (await client.get("/api/library/reports/holds", headers=STAFF)).json()["items"]
         assert [(h["reader_id"], h["status"]) for h in report] == [(b, "waiting")]
-        by_branch = (await client.get("/api/library/reports/loans-by-branch", headers=STAFF)).json()
+        by_branch = (await client.get("/api/library/reports/loans-by-branch", headers=STAFF)).json()["items"]
         assert by_branch == [{"branch": "CN-SJZ-YH-ZHC", "open_loans": 1}]
         r = await client.delete(f"/api/library/holds/{first.json()['id']}", headers=OTHER_RESIDENT)
         assert r.json()["status"] == "cancelled"
-        assert (await client.get("/api/library/reports/holds", headers=STAFF)).json() == []
+        assert (await client.get("/api/library/reports/holds", headers=STAFF)).json()["items"] == []
         # with the hold gone, the book can be renewed again
         loan = (await client.get("/api/library/readers/me", headers=RESIDENT)).json()["loans"][0]["id"]
         assert (await client.post(f"/api/library/loans/{loan}/renew", headers=RESIDENT)).status_code == 200
@@ -77,7 +77,7 @@ async def test_demo_loads_twice_and_lends(start_runtime, clock):
         ctx = runtime.contexts["library"]
         ctx.module.demo(ctx)
         ctx.module.demo(ctx)
-        branches = {b["code"]: b for b in (await client.get("/api/library/branches", headers=STAFF)).json()}
+        branches = {b["code"]: b for b in (await client.get("/api/library/branches", headers=STAFF)).json()["items"]}
         assert branches["CN-SJZ-YH-ZHC"]["name"] == "智汇城漂流书屋"
         assert {"CN-SJZ-LIB", "CN-SJZ-YHLIB"} <= set(branches)
         title = (await client.get("/api/library/titles/9787536692930", headers=STAFF)).json()

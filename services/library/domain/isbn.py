@@ -5,7 +5,7 @@ from __future__ import annotations
 from stdnum import isbn as stdnum_isbn
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
 
-from services.library.domain.errors import Invalid
+from shared.errors import Invalid
 
 
 def normalize_isbn(value: str) -> str:
@@ -13,9 +13,9 @@ def normalize_isbn(value: str) -> str:
     try:
         compact = stdnum_isbn.validate(value or "")
     except InvalidChecksum:
-        raise Invalid(f"ISBN 校验位错误 / the ISBN check digit does not match: {value}") from None
+        raise Invalid("ISBN 校验位错误 / the ISBN check digit does not match", code="bad_isbn") from None
     except InvalidLength:
-        raise Invalid(f"ISBN 应为10位或13位 / an ISBN has 10 or 13 digits: {value}") from None
+        raise Invalid("ISBN 应为10位或13位 / an ISBN has 10 or 13 digits", code="bad_isbn") from None
     except (InvalidFormat, ValidationError):
-        raise Invalid(f"ISBN 格式错误 / not an ISBN: {value}") from None
+        raise Invalid("ISBN 格式错误 / not an ISBN", code="bad_isbn") from None
     return stdnum_isbn.to_isbn13(compact)

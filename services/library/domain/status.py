@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from services.library.domain.errors import Conflict
+from shared.errors import Conflict
 
 
 class CopyStatus(StrEnum):
@@ -50,5 +50,8 @@ def check_transition(current: str, new: str) -> CopyStatus:
     """Return ``new`` as a status when the change is legal; :class:`Conflict` with a clear message otherwise."""
     src, dst = CopyStatus(current), CopyStatus(new)
     if dst not in _ALLOWED[src]:
-        raise Conflict(f"不能从「{LABELS[src]}」改为「{LABELS[dst]}」 / a copy cannot go from {src} to {dst}")
+        raise Conflict(
+            f"不能从「{LABELS[src]}」改为「{LABELS[dst]}」 / a copy cannot go from {src} to {dst}",
+            code="bad_transition",
+        )
     return dst

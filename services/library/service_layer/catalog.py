@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from services.library.adapters.orm import Branch, Copy, Title
-from services.library.domain.errors import Conflict, Invalid
 from services.library.domain.isbn import normalize_isbn
 from services.library.domain.status import MANUAL, CopyStatus, check_transition
 from services.library.service_layer import common
+from shared.errors import Conflict, Invalid
 
 
 def upsert_branch(
@@ -53,7 +53,7 @@ def add_copy(ctx, session: Session, *, barcode: str, isbn: str, home_branch: str
     common.title(session, code)
     home = common.branch(session, home_branch)
     if session.get(Copy, barcode) is not None:
-        raise Conflict(f"条码已存在 / barcode {barcode} already exists")
+        raise Conflict(f"条码已存在 / barcode {barcode} already exists", code="barcode_taken")
     row = Copy(barcode=barcode, isbn=code, home_branch=home.code, location=home.code, updated_at=ctx.clock.now())
     session.add(row)
     session.flush()
@@ -65,28 +65,15 @@ def set_status(ctx, session: Session, barcode: str, status: str) -> Copy:
     try:
         wanted = CopyStatus(status)
     except ValueError:
-        raise Invalid(f"未知状态 / unknown status {status}") from None
+        raise Invalid(f"未知状态 / unknown status {status}", code="unknown_status") from None
     if wanted not in MANUAL:
-        raise Invalid(f"此状态由借还流程设置 / {status} is set by circulation, not by hand")
+        raise Invalid(f"此状态由借还流程设置 / {status} is set by circulation, not by hand", code="not_manual")
     copy = common.copy_for_update(session, barcode)
     if wanted == CopyStatus.AVAILABLE and copy.location != copy.home_branch:
-        raise Conflict("找回的书请在所在馆办理还书 / check a found copy in at the branch that has it")
+        raise Conflict(
+            "找回的书请在所在馆办理还书 / check a found copy in at the branch that has it", code="found_elsewhere"
+        )
     check_transition(copy.status, wanted)
     copy.status, copy.updated_at = wanted, ctx.clock.now()
     session.add(copy)
     return copy
-
-
-def copy_view(session: Session, copy: Copy) -> dict:
-    """A copy as staff see it."""
-    title = session.get(Title, copy.isbn)
-    return {
-        "barcode": copy.barcode,
-        "isbn": copy.isbn,
-        "title": title.title if title else None,
-        "home_branch": copy.home_branch,
-        "location": copy.location,
-        "status": copy.status,
-        "transit_to": copy.transit_to,
-        "hold_id": copy.hold_id,
-    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -9,15 +10,27 @@ from sqlmodel import Session
 
 from services.library.adapters.orm import Branch, Copy, Hold, Loan, Reader
 from services.library.config import library_settings
-from services.library.domain.errors import Conflict
 from services.library.domain.routing import Slip, route
 from services.library.domain.status import CopyStatus, check_transition
 from services.library.service_layer import common, policy
-from services.library.service_layer.readers import overdue_count
+from services.library.service_layer.readers import by_user, overdue_count
+from shared.clock import as_utc
+from shared.errors import Conflict, NotFound
 from shared.events.envelope import CloudEvent
 from shared.events.library import BookArrived, BookCheckedOut, BookInTransit, BookRenewed, BookReturned, HoldReady
+from shared.ids import new_id
 
 ACTIVE_HOLD = ("waiting", "in_transit", "ready")
+
+
+@dataclass(frozen=True)
+class Routed:
+    """A copy scanned at a branch (check-in or arrival): where it is, its routing slip, the loan it closed."""
+
+    copy: Copy
+    here: Branch
+    slip: Slip
+    loan: Loan | None = None
 
 
 def checkout(ctx, session: Session, reader_id: str, barcode: str, branch_code: str) -> Loan:
@@ -28,27 +41,34 @@ def checkout(ctx, session: Session, reader_id: str, barcode: str, branch_code: s
     if reader.blocked_reason:
         raise Conflict(
             f"读者已被停借（{reader.blocked_reason}），可以还书但不能借书 / "
-            f"the reader is blocked ({reader.blocked_reason}): returns only"
+            f"the reader is blocked ({reader.blocked_reason}): returns only",
+            code="reader_blocked",
         )
     if overdue_count(session, reader.id, now):
-        raise Conflict("读者有逾期图书，请先归还 / the reader has overdue books: return them first")
+        raise Conflict(
+            "读者有逾期图书，请先归还 / the reader has overdue books: return them first", code="overdue_loans"
+        )
     rule = policy.resolve(session, here.code, reader.group)
     open_loans = session.execute(
         select(func.count()).select_from(Loan).where(Loan.reader_id == reader.id, Loan.returned_at.is_(None))
     ).scalar_one()
     if open_loans >= rule.max_loans:
-        raise Conflict(f"每位读者最多同时借{rule.max_loans}本 / at most {rule.max_loans} books at a time")
+        raise Conflict(
+            f"每位读者最多同时借{rule.max_loans}本 / at most {rule.max_loans} books at a time", code="loan_limit"
+        )
     copy = common.copy_for_update(session, barcode)
     held: Hold | None = None
     if copy.status == CopyStatus.AWAITING_PICKUP:
         held = session.get(Hold, copy.hold_id) if copy.hold_id else None
         if held is None or held.reader_id != reader.id:
-            raise Conflict("此书已被他人预约，待其取书 / this copy is on the hold shelf for another reader")
+            raise Conflict(
+                "此书已被他人预约，待其取书 / this copy is on the hold shelf for another reader", code="held_for_other"
+            )
     elif copy.status != CopyStatus.AVAILABLE:
         check_transition(copy.status, CopyStatus.CHECKED_OUT)
     title = common.title(session, copy.isbn)
     loan = Loan(
-        id=common.new_id("L"),
+        id=new_id("L"),
         barcode=copy.barcode,
         reader_id=reader.id,
         branch=here.code,
@@ -174,7 +194,7 @@ def checkin(
     causation: CloudEvent | None = None,
     partner_event: bool = False,
     returned_at: datetime | None = None,
-) -> dict:
+) -> Routed:
     """Return a copy at any branch; closes its loan and answers with the routing slip.
 
     A partner's copy checked in at one of our branches is also reported to that partner on its
@@ -186,15 +206,17 @@ def checkin(
     here = common.branch(session, branch_code)
     copy = common.copy_for_update(session, barcode)
     if copy.status == CopyStatus.WITHDRAWN:
-        raise Conflict("此书已剔旧，不能还入 / this copy is withdrawn")
+        raise Conflict("此书已剔旧，不能还入 / this copy is withdrawn", code="copy_withdrawn")
     title = common.title(session, copy.isbn)
     if copy.status == CopyStatus.AWAITING_PICKUP and copy.location == here.code:
-        raise Conflict("此书已在本馆预约架上 / this copy is already on this branch's hold shelf")
+        raise Conflict(
+            "此书已在本馆预约架上 / this copy is already on this branch's hold shelf", code="already_on_hold_shelf"
+        )
     loan = common.open_loan_of(session, copy.barcode)
     when = now
     if loan is not None:
         if returned_at is not None:
-            when = max(min(common.utc(returned_at), now), common.utc(loan.checked_out_at))
+            when = max(min(as_utc(returned_at), now), as_utc(loan.checked_out_at))
         loan.returned_at, loan.returned_branch = when, here.code
         session.add(loan)
     slip = route_copy(ctx, session, copy, here, now, causation)
@@ -215,32 +237,20 @@ def checkin(
         egress = returned.model_copy(update={"reader_id": None, "loan_id": None})
         ctx.emit(session, egress, subject=copy.barcode, causation=causation, stream=f"partner:{home.institution}:out")
     session.flush()
-    return {
-        "barcode": copy.barcode,
-        "title": title.title,
-        "loan_id": loan.id if loan else None,
-        "status": slip.status.value,
-        "destination": slip.destination,
-        "reason": slip.reason,
-        "hold_id": slip.hold_id,
-        "slip": slip.message(here.code, _names(session, here, slip)),
-    }
+    return Routed(copy, here, slip, loan)
 
 
-def _names(session: Session, here: Branch, slip: Slip) -> dict[str, str]:
-    there = session.get(Branch, slip.destination)
-    return {here.code: here.name, **({there.code: there.name} if there else {})}
-
-
-def arrive(ctx, session: Session, barcode: str, branch_code: str) -> dict:
+def arrive(ctx, session: Session, barcode: str, branch_code: str) -> Routed:
     """An arrival scan completes a transfer: the copy is shelved here or goes on the hold shelf."""
     now = ctx.clock.now()
     here = common.branch(session, branch_code)
     copy = common.copy_for_update(session, barcode)
     if copy.status != CopyStatus.IN_TRANSIT:
-        raise Conflict(f"此书不在途中 / this copy is not in transit (status {copy.status})")
+        raise Conflict(f"此书不在途中 / this copy is not in transit (status {copy.status})", code="not_in_transit")
     if copy.transit_to != here.code:
-        raise Conflict(f"此书应送往 {copy.transit_to} / this copy is in transit to {copy.transit_to}")
+        raise Conflict(
+            f"此书应送往 {copy.transit_to} / this copy is in transit to {copy.transit_to}", code="wrong_destination"
+        )
     title = common.title(session, copy.isbn)
     ctx.emit(
         session,
@@ -249,31 +259,26 @@ def arrive(ctx, session: Session, barcode: str, branch_code: str) -> dict:
     )
     slip = route_copy(ctx, session, copy, here, now)
     session.flush()
-    return {
-        "barcode": copy.barcode,
-        "title": title.title,
-        "status": slip.status.value,
-        "destination": slip.destination,
-        "reason": slip.reason,
-        "hold_id": slip.hold_id,
-        "slip": slip.message(here.code, _names(session, here, slip)),
-    }
+    return Routed(copy, here, slip)
 
 
 def renew(ctx, session: Session, loan: Loan) -> Loan:
     """One more period, unless the renewal limit is reached or another reader holds the title."""
     if loan.returned_at is not None:
-        raise Conflict("此书已归还 / the loan is already returned")
+        raise Conflict("此书已归还 / the loan is already returned", code="loan_returned")
     copy = session.get(Copy, loan.barcode)
     reader = common.reader_for_update(session, loan.reader_id)
     rule = policy.resolve(session, loan.branch, reader.group)
     if loan.renewals >= rule.max_renewals:
-        raise Conflict(f"续借次数已用完（最多{rule.max_renewals}次） / no renewals left (max {rule.max_renewals})")
+        raise Conflict(
+            f"续借次数已用完（最多{rule.max_renewals}次） / no renewals left (max {rule.max_renewals})",
+            code="renewal_limit",
+        )
     waiting = session.execute(select(Hold.id).where(Hold.isbn == copy.isbn, Hold.status == "waiting")).first()
     if waiting:
-        raise Conflict("此书有人预约，不能续借 / another reader holds this title: no renewal")
+        raise Conflict("此书有人预约，不能续借 / another reader holds this title: no renewal", code="title_on_hold")
     loan.renewals += 1
-    loan.due_at = common.utc(loan.due_at) + timedelta(days=rule.renewal_days)
+    loan.due_at = as_utc(loan.due_at) + timedelta(days=rule.renewal_days)
     loan.overdue_stage = 0
     session.add(loan)
     title = common.title(session, copy.isbn)
@@ -292,3 +297,11 @@ def renew(ctx, session: Session, loan: Loan) -> Loan:
         subject=loan.id,
     )
     return loan
+
+
+def renew_as(ctx, session: Session, loan_id: str, user: str, staff: bool) -> Loan:
+    """Renew a loan for staff, or for the resident whose loan it is (anyone else is told there is no such loan)."""
+    loan = common.loan(session, loan_id)
+    if not staff and by_user(session, user).id != loan.reader_id:
+        raise NotFound(f"没有这笔借阅 / no loan {loan_id}")
+    return renew(ctx, session, loan)

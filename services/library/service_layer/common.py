@@ -1,42 +1,28 @@
-"""Helpers shared by the library use cases: ids, lookups with clear 404s, locks, display forms."""
+"""Lookups shared by the library use cases: rows by key with clear 404s, rows locked for a change."""
 
 from __future__ import annotations
-
-import uuid
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from services.library.adapters.orm import Branch, Copy, Hold, Loan, Reader, Title
-from services.library.domain.errors import NotFound
-from shared.clock import as_utc, local
-
-
-def new_id(prefix: str) -> str:
-    """A short random id with a type prefix (``L…`` loan, ``H…`` hold, ``R…`` reader)."""
-    return f"{prefix}{uuid.uuid4().hex[:12]}"
-
-
-def show_time(value: datetime | None) -> str | None:
-    """A stored UTC time as Asia/Shanghai text for people (``2026-12-28 10:00``)."""
-    return local(value).strftime("%Y-%m-%d %H:%M") if value is not None else None
+from shared.db.lookup import get_or_404
+from shared.errors import NotFound
 
 
 def branch(session: Session, code: str) -> Branch:
     """The branch, or 404."""
-    found = session.get(Branch, code)
-    if found is None:
-        raise NotFound(f"没有这个分馆 / no branch {code}")
-    return found
+    return get_or_404(session, Branch, code, f"没有这个分馆 / no branch {code}")
 
 
 def title(session: Session, isbn: str) -> Title:
     """The title by ISBN-13, or 404."""
-    found = session.get(Title, isbn)
-    if found is None:
-        raise NotFound(f"没有这个书目 / no title with ISBN {isbn}")
-    return found
+    return get_or_404(session, Title, isbn, f"没有这个书目 / no title with ISBN {isbn}")
+
+
+def copy(session: Session, barcode: str) -> Copy:
+    """The copy, or 404."""
+    return get_or_404(session, Copy, barcode, f"没有这个条码 / no copy with barcode {barcode}")
 
 
 def copy_for_update(session: Session, barcode: str) -> Copy:
@@ -57,33 +43,19 @@ def reader_for_update(session: Session, reader_id: str) -> Reader:
 
 def reader(session: Session, reader_id: str) -> Reader:
     """The reader, or 404."""
-    found = session.get(Reader, reader_id)
-    if found is None:
-        raise NotFound(f"没有这位读者 / no reader {reader_id}")
-    return found
+    return get_or_404(session, Reader, reader_id, f"没有这位读者 / no reader {reader_id}")
 
 
 def loan(session: Session, loan_id: str) -> Loan:
     """The loan, or 404."""
-    found = session.get(Loan, loan_id)
-    if found is None:
-        raise NotFound(f"没有这笔借阅 / no loan {loan_id}")
-    return found
+    return get_or_404(session, Loan, loan_id, f"没有这笔借阅 / no loan {loan_id}")
 
 
 def hold(session: Session, hold_id: str) -> Hold:
     """The hold, or 404."""
-    found = session.get(Hold, hold_id)
-    if found is None:
-        raise NotFound(f"没有这个预约 / no hold {hold_id}")
-    return found
+    return get_or_404(session, Hold, hold_id, f"没有这个预约 / no hold {hold_id}")
 
 
 def open_loan_of(session: Session, barcode: str) -> Loan | None:
     """The copy's loan that is not returned yet, if any."""
     return session.execute(select(Loan).where(Loan.barcode == barcode, Loan.returned_at.is_(None))).scalar_one_or_none()
-
-
-def utc(value: datetime) -> datetime:
-    """A stored time as aware UTC (SQLite returns naive values)."""
-    return as_utc(value)

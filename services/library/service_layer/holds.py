@@ -8,11 +8,13 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from services.library.adapters.orm import Copy, Hold, Reader
-from services.library.domain.errors import Conflict
+from services.library.domain.isbn import normalize_isbn
 from services.library.domain.status import CopyStatus
-from services.library.service_layer import common
+from services.library.service_layer import common, readers
 from services.library.service_layer.circulation import ACTIVE_HOLD, hold_ready, route_copy
+from shared.errors import Conflict, NotFound
 from shared.events.library import HoldExpired, HoldPlaced
+from shared.ids import new_id
 
 
 def place(ctx, session: Session, reader: Reader, isbn: str, pickup_branch: str) -> Hold:
@@ -23,8 +25,8 @@ def place(ctx, session: Session, reader: Reader, isbn: str, pickup_branch: str) 
     if session.execute(
         select(Hold.id).where(Hold.reader_id == reader.id, Hold.isbn == isbn, Hold.status.in_(ACTIVE_HOLD))
     ).first():
-        raise Conflict("您已预约此书 / you already hold this title")
-    hold = Hold(id=common.new_id("H"), reader_id=reader.id, isbn=isbn, pickup_branch=pickup.code, placed_at=now)
+        raise Conflict("您已预约此书 / you already hold this title", code="already_held")
+    hold = Hold(id=new_id("H"), reader_id=reader.id, isbn=isbn, pickup_branch=pickup.code, placed_at=now)
     session.add(hold)
     session.flush()
     ctx.emit(
@@ -44,6 +46,31 @@ def place(ctx, session: Session, reader: Reader, isbn: str, pickup_branch: str) 
         session.add(shelf)
         hold_ready(ctx, session, hold, shelf, now)
     return hold
+
+
+def place_for(
+    ctx,
+    session: Session,
+    *,
+    isbn: str,
+    pickup_branch: str,
+    user: str,
+    staff: bool,
+    card: str | None = None,
+    qr: str | None = None,
+    reader_id: str | None = None,
+) -> Hold:
+    """Place a hold for the reader staff identify, or for the resident's own reader card."""
+    who = readers.identify(session, card=card, qr=qr, reader_id=reader_id) if staff else readers.by_user(session, user)
+    return place(ctx, session, who, normalize_isbn(isbn), pickup_branch)
+
+
+def cancel_as(ctx, session: Session, hold_id: str, user: str, staff: bool) -> Hold:
+    """Cancel a hold for staff, or for the resident whose hold it is."""
+    hold = common.hold(session, hold_id)
+    if not staff and readers.by_user(session, user).id != hold.reader_id:
+        raise NotFound(f"没有这个预约 / no hold {hold_id}")
+    return cancel(ctx, session, hold)
 
 
 def _first_waiting(session: Session, isbn: str) -> str | None:
@@ -68,7 +95,7 @@ def _release_copy(ctx, session: Session, hold: Hold, now: datetime, causation=No
 def cancel(ctx, session: Session, hold: Hold) -> Hold:
     """Cancel an active hold; a copy set aside for it goes to the next reader or home."""
     if hold.status not in ACTIVE_HOLD:
-        raise Conflict(f"预约已结束，不能取消 / the hold is already {hold.status}")
+        raise Conflict(f"预约已结束，不能取消 / the hold is already {hold.status}", code="hold_closed")
     now = ctx.clock.now()
     hold.status, hold.closed_at = "cancelled", now
     session.add(hold)

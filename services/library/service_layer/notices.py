@@ -10,7 +10,7 @@ from sqlmodel import Session
 from services.library.adapters.orm import Copy, Loan, Reader, Title
 from services.library.config import library_settings
 from services.library.domain import notices
-from services.library.service_layer.common import utc
+from shared.clock import as_utc
 from shared.events.library import LoanDueSoon, LoanOverdue
 
 QUIET = ("claimed_returned", "lost")
@@ -65,9 +65,9 @@ def send_due(ctx, now: datetime) -> int:
             copy = session.get(Copy, loan.barcode)
             if copy is not None and copy.status in QUIET:  # staff are sorting it out with the reader
                 continue
-            due_at = utc(loan.due_at)
+            due_at = as_utc(loan.due_at)
             days_left = notices.due_soon(now, due_at, s.due_soon_days)
-            if days_left is not None and (loan.due_soon_for is None or utc(loan.due_soon_for) != due_at):
+            if days_left is not None and (loan.due_soon_for is None or as_utc(loan.due_soon_for) != due_at):
                 claimed = session.execute(
                     update(Loan)
                     .where(

@@ -12,8 +12,8 @@ from sqlmodel import Session
 from services.library.adapters.orm import Branch, Copy, PartnerKey
 from services.library.config import library_settings
 from services.library.domain import signature
-from services.library.domain.errors import Invalid, LibraryError, NotFound
 from services.library.service_layer import circulation
+from shared.errors import DomainError, NotFound
 from shared.events.envelope import CloudEvent
 from shared.events.library import BookReturned
 from shared.messaging.consumer import RejectEvent
@@ -28,11 +28,13 @@ def source_of(code: str) -> str:
 def known(code: str) -> str:
     """The code when it is a configured partner, else 404."""
     if code not in library_settings().partners:
-        raise NotFound(f"没有这个合作馆 / no partner {code}")
+        raise NotFound(f"没有这个合作馆 / no partner {code}", code="no_partner")
     return code
 
 
-def apply_returned(ctx, session: Session, event: CloudEvent, data: BookReturned, partner: str | None = None) -> dict:
+def apply_returned(
+    ctx, session: Session, event: CloudEvent, data: BookReturned, partner: str | None = None
+) -> circulation.Routed:
     """A partner reports one of our books returned at its desk: validate, then check it in there.
 
     ``partner`` is the partner whose ingress stream carried the event when the consumer tells us;
@@ -52,7 +54,7 @@ def apply_returned(ctx, session: Session, event: CloudEvent, data: BookReturned,
         return circulation.checkin(
             ctx, session, data.barcode, data.branch, causation=event, partner_event=True, returned_at=data.returned_at
         )
-    except LibraryError as exc:  # a state the partner cannot fix (withdrawn copy…)
+    except DomainError as exc:  # a state the partner cannot fix (withdrawn copy…)
         raise RejectEvent("not_applicable", exc.message) from None
 
 
@@ -103,7 +105,8 @@ def check_signature(
     window = library_settings().signature_window_s
     if not timestamp or not signature.within_window(timestamp, ctx.clock.now().timestamp(), window):
         raise Unauthorized(
-            f"时间戳缺失或超出{window // 60}分钟窗口 / timestamp missing or outside the {window}s replay window"
+            f"时间戳缺失或超出{window // 60}分钟窗口 / timestamp missing or outside the {window}s replay window",
+            code="stale_timestamp",
         )
     keys = (
         session.execute(select(PartnerKey).where(PartnerKey.partner == partner, PartnerKey.revoked_at.is_(None)))
@@ -121,10 +124,11 @@ def check_signature(
     raise Unauthorized("签名无效 / invalid signature")
 
 
-class Unauthorized(Invalid):
+class Unauthorized(DomainError):
     """A missing, stale or wrong signature (401)."""
 
     status = 401
+    code = "bad_signature"
 
 
 async def xadd_ingress(ctx, partner: str, body: bytes) -> str:
@@ -154,3 +158,18 @@ async def reject_counts(ctx) -> dict[str, dict]:
                 counts[code]["reasons"][reason] = counts[code]["reasons"].get(reason, 0) + 1
             last = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     return counts
+
+
+async def listing(ctx) -> list[dict]:
+    """The configured partners by code: their source, streams and reject counts."""
+    counts = await reject_counts(ctx)
+    return [
+        {
+            "code": code,
+            "source": source_of(code),
+            "ingress": ctx.names.partner_ingress(code),
+            "egress": ctx.names.partner_egress(code),
+            "rejected": counts[code],
+        }
+        for code in sorted(library_settings().partners)
+    ]

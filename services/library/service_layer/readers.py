@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from services.library.adapters.orm import Loan, Reader
-from services.library.domain.errors import Conflict, Invalid, NotFound
-from services.library.service_layer.common import new_id, reader, show_time, utc
+from services.library.service_layer.common import reader
+from shared.errors import Conflict, Invalid, NotFound
 from shared.events.library import ReaderBlocked, ReaderUnblocked
+from shared.ids import new_id
 from shared.pii import InvalidIdNumber, keyed_hash, mask_id_number, validate_id_number
 
 
@@ -21,7 +22,7 @@ def card_hash(id_number: str) -> tuple[str, str]:
     try:
         compact = validate_id_number(id_number)
     except InvalidIdNumber as exc:
-        raise Invalid(str(exc)) from None
+        raise Invalid(str(exc), code="bad_id_number") from None
     return keyed_hash(compact), mask_id_number(compact)
 
 
@@ -32,9 +33,9 @@ def register(
     digest, masked = card_hash(id_number)
     if session.execute(select(Reader.id).where(Reader.id_hash == digest)).first():
         hint = "；请到书屋出示身份证绑定账号 / show the card at a book house to link your account" if user else ""
-        raise Conflict(f"该身份证已登记为读者 / this ID card is already registered{hint}")
+        raise Conflict(f"该身份证已登记为读者 / this ID card is already registered{hint}", code="card_registered")
     if user and session.execute(select(Reader.id).where(Reader.user == user)).first():
-        raise Conflict("该账号已绑定读者证 / this account already has a reader card")
+        raise Conflict("该账号已绑定读者证 / this account already has a reader card", code="account_has_card")
     row = Reader(
         id=new_id("R"), id_hash=digest, id_masked=masked, name=name, group=group, user=user, created_at=ctx.clock.now()
     )
@@ -56,7 +57,7 @@ def by_user(session: Session, user: str) -> Reader:
     """The reader linked to an app account, or 404."""
     found = session.execute(select(Reader).where(Reader.user == user)).scalar_one_or_none()
     if found is None:
-        raise NotFound("您还没有读者证 / this account has no reader card yet")
+        raise NotFound("您还没有读者证 / this account has no reader card yet", code="no_reader_card")
     return found
 
 
@@ -77,7 +78,7 @@ def identify(
 ) -> Reader:
     """Find the reader by ID card, app QR token or reader id (exactly one)."""
     if sum(x is not None for x in (card, qr, reader_id)) != 1:
-        raise Invalid("请提供身份证、二维码或读者号之一 / give one of card, qr or reader_id")
+        raise Invalid("请提供身份证、二维码或读者号之一 / give one of card, qr or reader_id", code="one_identifier")
     if card is not None:
         return by_card(session, card)
     if qr is not None:
@@ -97,7 +98,7 @@ def link_user(session: Session, row: Reader, user: str) -> Reader:
     """Link an app account to the reader (one reader per account)."""
     other = session.execute(select(Reader.id).where(Reader.user == user, Reader.id != row.id)).first()
     if other:
-        raise Conflict("该账号已绑定其他读者证 / this account is linked to another reader")
+        raise Conflict("该账号已绑定其他读者证 / this account is linked to another reader", code="account_has_card")
     row.user = user
     session.add(row)
     return row
@@ -106,7 +107,7 @@ def link_user(session: Session, row: Reader, user: str) -> Reader:
 def block(ctx, session: Session, row: Reader, reason: str) -> Reader:
     """Staff block with a reason: no borrowing until unblocked (returns still work)."""
     if row.blocked_reason:
-        raise Conflict("读者已被停借 / the reader is already blocked")
+        raise Conflict("读者已被停借 / the reader is already blocked", code="already_blocked")
     row.blocked_reason, row.blocked_at = reason, ctx.clock.now()
     session.add(row)
     ctx.emit(session, ReaderBlocked(reader_id=row.id, reason=reason), subject=row.id)
@@ -116,7 +117,7 @@ def block(ctx, session: Session, row: Reader, reason: str) -> Reader:
 def unblock(ctx, session: Session, row: Reader) -> Reader:
     """Lift a staff block."""
     if not row.blocked_reason:
-        raise Conflict("读者未被停借 / the reader is not blocked")
+        raise Conflict("读者未被停借 / the reader is not blocked", code="not_blocked")
     row.blocked_reason, row.blocked_at = None, None
     session.add(row)
     ctx.emit(session, ReaderUnblocked(reader_id=row.id), subject=row.id)
@@ -130,32 +131,3 @@ def overdue_count(session: Session, reader_id: str, now: datetime) -> int:
             select(Loan.id).where(Loan.reader_id == reader_id, Loan.returned_at.is_(None), Loan.due_at < now)
         ).all()
     )
-
-
-def view(session: Session, row: Reader, now: datetime) -> dict:
-    """What staff and the reader see: never the ID number, only its masked form."""
-    loans = (
-        session.execute(select(Loan).where(Loan.reader_id == row.id, Loan.returned_at.is_(None)).order_by(Loan.due_at))
-        .scalars()
-        .all()
-    )
-    return {
-        "id": row.id,
-        "name": row.name,
-        "card": row.id_masked,
-        "group": row.group,
-        "user": row.user,
-        "blocked": bool(row.blocked_reason),
-        "blocked_reason": row.blocked_reason,
-        "overdue": sum(1 for loan in loans if utc(loan.due_at) < now),
-        "loans": [
-            {
-                "id": loan.id,
-                "barcode": loan.barcode,
-                "due_at": utc(loan.due_at).isoformat(),
-                "due_local": show_time(loan.due_at),
-                "renewals": loan.renewals,
-            }
-            for loan in loans
-        ],
-    }

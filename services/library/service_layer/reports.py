@@ -1,36 +1,39 @@
-"""Staff reports: loans by branch, overdue list, in-transit list with age, holds waiting."""
+"""Staff reports: loans by branch, overdue list, in-transit list with age, holds waiting (cursor pages)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session
 
 from services.library.adapters.orm import Copy, Hold, Loan, Reader, Title
-from services.library.service_layer.common import show_time, utc
+from shared.clock import as_utc, shown
+from shared.web.pages import Page, PageQuery, keyset, page_of
 
 
-def loans_by_branch(session: Session) -> list[dict]:
-    """Open loans per lending branch."""
-    rows = session.execute(
-        select(Loan.branch, func.count()).where(Loan.returned_at.is_(None)).group_by(Loan.branch).order_by(Loan.branch)
-    ).all()
-    return [{"branch": b, "open_loans": n} for b, n in rows]
+def loans_by_branch(session: Session, page: PageQuery) -> Page[dict[str, Any]]:
+    """Open loans per lending branch, by branch code."""
+    stmt = select(Loan.branch, func.count()).where(Loan.returned_at.is_(None)).group_by(Loan.branch)
+    rows = session.execute(keyset(stmt, [Loan.branch], page)).all()
+    return page_of(rows, page, key=lambda row: (row[0],), view=lambda row: {"branch": row[0], "open_loans": row[1]})
 
 
-def overdue(session: Session, now: datetime) -> list[dict]:
+def overdue(session: Session, now: datetime, page: PageQuery) -> Page[dict[str, Any]]:
     """Open loans past due, oldest first, with the masked card."""
-    rows = session.execute(
-        select(Loan, Reader, Copy, Title)
+    stmt = (
+        select(Loan, Reader, Title)
         .join(Reader, Reader.id == Loan.reader_id)
         .join(Copy, Copy.barcode == Loan.barcode)
         .join(Title, Title.isbn == Copy.isbn)
         .where(Loan.returned_at.is_(None), Loan.due_at < now)
-        .order_by(Loan.due_at)
-    ).all()
-    return [
-        {
+    )
+    rows = session.execute(keyset(stmt, [Loan.due_at, Loan.id], page)).all()
+
+    def view(row: Any) -> dict[str, Any]:
+        loan, reader, title = row
+        return {
             "loan_id": loan.id,
             "barcode": loan.barcode,
             "title": title.title,
@@ -38,53 +41,54 @@ def overdue(session: Session, now: datetime) -> list[dict]:
             "reader": reader.name,
             "card": reader.id_masked,
             "branch": loan.branch,
-            "due_local": show_time(loan.due_at),
-            "days_overdue": (now - utc(loan.due_at)).days,
+            "due_at": shown(loan.due_at),
+            "days_overdue": (now - as_utc(loan.due_at)).days,
         }
-        for loan, reader, copy, title in rows
-    ]
+
+    return page_of(rows, page, key=lambda row: (row[0].due_at, row[0].id), view=view)
 
 
-def in_transit(session: Session, now: datetime) -> list[dict]:
+def in_transit(session: Session, now: datetime, page: PageQuery) -> Page[dict[str, Any]]:
     """Copies in transit, oldest first, with their age in days (stuck transfers stand out)."""
-    rows = session.execute(
-        select(Copy, Title)
-        .join(Title, Title.isbn == Copy.isbn)
-        .where(Copy.status == "in_transit")
-        .order_by(Copy.transit_since)
-    ).all()
-    return [
-        {
+    stmt = select(Copy, Title).join(Title, Title.isbn == Copy.isbn).where(Copy.status == "in_transit")
+    rows = session.execute(keyset(stmt, [Copy.transit_since, Copy.barcode], page)).all()
+
+    def view(row: Any) -> dict[str, Any]:
+        c, t = row
+        since = as_utc(c.transit_since) if c.transit_since else None
+        return {
             "barcode": c.barcode,
             "title": t.title,
             "from": c.location,
             "to": c.transit_to,
-            "since_local": show_time(c.transit_since),
-            "age_days": round((now - utc(c.transit_since)).total_seconds() / 86400, 1) if c.transit_since else None,
+            "since": shown(since),
+            "age_days": round((now - since).total_seconds() / 86400, 1) if since else None,
         }
-        for c, t in rows
-    ]
+
+    return page_of(rows, page, key=lambda row: (row[0].transit_since, row[0].barcode), view=view)
 
 
-def holds_waiting(session: Session, now: datetime) -> list[dict]:
+def holds_waiting(session: Session, now: datetime, page: PageQuery) -> Page[dict[str, Any]]:
     """Active holds in queue order."""
-    rows = session.execute(
+    stmt = (
         select(Hold, Title)
         .join(Title, Title.isbn == Hold.isbn)
         .where(Hold.status.in_(("waiting", "in_transit", "ready")))
-        .order_by(Hold.placed_at)
-    ).all()
-    return [
-        {
+    )
+    rows = session.execute(keyset(stmt, [Hold.placed_at, Hold.id], page)).all()
+
+    def view(row: Any) -> dict[str, Any]:
+        h, t = row
+        return {
             "hold_id": h.id,
             "isbn": h.isbn,
             "title": t.title,
             "reader_id": h.reader_id,
             "status": h.status,
             "pickup_branch": h.pickup_branch,
-            "placed_local": show_time(h.placed_at),
-            "expires_local": show_time(h.expires_at),
-            "waiting_days": (now - utc(h.placed_at)).days,
+            "placed_at": shown(h.placed_at),
+            "expires_at": shown(h.expires_at),
+            "waiting_days": (now - as_utc(h.placed_at)).days,
         }
-        for h, t in rows
-    ]
+
+    return page_of(rows, page, key=lambda row: (row[0].placed_at, row[0].id), view=view)

@@ -1,0 +1,162 @@
+"""Read views of the library: what staff and readers see (dicts the edge's response models validate).
+
+Times are shown in Asia/Shanghai (``shared.clock.shown``), serialised as ISO 8601 with ``+08:00``.
+ID numbers never appear, only their masked form.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from services.library.adapters.orm import Branch, Copy, Hold, Loan, LoanPolicy, Reader, Title
+from services.library.domain.isbn import normalize_isbn
+from services.library.service_layer import common
+from services.library.service_layer.circulation import ACTIVE_HOLD, Routed
+from services.library.service_layer.readers import by_user
+from shared.clock import as_utc, shown
+from shared.web.pages import Page, PageQuery, keyset, page_of
+
+
+def branch(row: Branch) -> dict[str, Any]:
+    """A branch as everyone sees it."""
+    return row.model_dump()
+
+
+def branches(session: Session, page: PageQuery) -> Page[dict[str, Any]]:
+    """Book houses and partner library desks, by code."""
+    rows = session.execute(keyset(select(Branch), [Branch.code], page)).scalars().all()
+    return page_of(rows, page, key=lambda b: (b.code,), view=branch)
+
+
+def title(row: Title) -> dict[str, Any]:
+    """A title's catalogue entry."""
+    return row.model_dump()
+
+
+def copy(session: Session, row: Copy) -> dict[str, Any]:
+    """A copy as staff see it."""
+    found = session.get(Title, row.isbn)
+    return {
+        "barcode": row.barcode,
+        "isbn": row.isbn,
+        "title": found.title if found else None,
+        "home_branch": row.home_branch,
+        "location": row.location,
+        "status": row.status,
+        "transit_to": row.transit_to,
+        "hold_id": row.hold_id,
+    }
+
+
+def copy_by_barcode(session: Session, barcode: str) -> dict[str, Any]:
+    """The copy with this barcode, or 404."""
+    return copy(session, common.copy(session, barcode))
+
+
+def title_detail(session: Session, isbn: str) -> dict[str, Any]:
+    """A title with its copies (where they are, whether they can be borrowed) and its waiting holds."""
+    row = common.title(session, normalize_isbn(isbn))
+    copies = session.execute(select(Copy).where(Copy.isbn == row.isbn).order_by(Copy.barcode)).scalars().all()
+    waiting = session.execute(select(Hold.id).where(Hold.isbn == row.isbn, Hold.status == "waiting")).all()
+    return {**title(row), "copies": [copy(session, c) for c in copies], "holds_waiting": len(waiting)}
+
+
+def policy(row: LoanPolicy) -> dict[str, Any]:
+    """A loan rule."""
+    return row.model_dump()
+
+
+def reader(session: Session, row: Reader, now: datetime) -> dict[str, Any]:
+    """What staff and the reader see: never the ID number, only its masked form."""
+    loans = (
+        session.execute(
+            select(Loan).where(Loan.reader_id == row.id, Loan.returned_at.is_(None)).order_by(Loan.due_at, Loan.id)
+        )
+        .scalars()
+        .all()
+    )
+    return {
+        "id": row.id,
+        "name": row.name,
+        "card": row.id_masked,
+        "group": row.group,
+        "user": row.user,
+        "blocked": bool(row.blocked_reason),
+        "blocked_reason": row.blocked_reason,
+        "overdue": sum(1 for loan in loans if as_utc(loan.due_at) < now),
+        "loans": [
+            {"id": loan.id, "barcode": loan.barcode, "due_at": shown(loan.due_at), "renewals": loan.renewals}
+            for loan in loans
+        ],
+    }
+
+
+def reader_by_id(session: Session, reader_id: str, now: datetime) -> dict[str, Any]:
+    """The reader with this id, or 404."""
+    return reader(session, common.reader(session, reader_id), now)
+
+
+def hold(row: Hold) -> dict[str, Any]:
+    """A hold as its reader sees it."""
+    return {
+        "id": row.id,
+        "isbn": row.isbn,
+        "status": row.status,
+        "pickup_branch": row.pickup_branch,
+        "barcode": row.barcode,
+        "expires_at": shown(row.expires_at),
+    }
+
+
+def me(session: Session, user: str, now: datetime) -> dict[str, Any]:
+    """The resident's own card (masked), loans with due dates and active holds."""
+    row = by_user(session, user)
+    active = (
+        session.execute(
+            select(Hold).where(Hold.reader_id == row.id, Hold.status.in_(ACTIVE_HOLD)).order_by(Hold.placed_at, Hold.id)
+        )
+        .scalars()
+        .all()
+    )
+    return {**reader(session, row, now), "holds": [hold(h) for h in active]}
+
+
+def checkout(session: Session, loan: Loan) -> dict[str, Any]:
+    """The desk's answer to a check-out: what was lent to whom, until when."""
+    borrower = common.reader(session, loan.reader_id)
+    lent = common.title(session, common.copy(session, loan.barcode).isbn)
+    return {
+        "loan_id": loan.id,
+        "barcode": loan.barcode,
+        "title": lent.title,
+        "reader_id": borrower.id,
+        "card": borrower.id_masked,
+        "branch": loan.branch,
+        "due_at": shown(loan.due_at),
+    }
+
+
+def renewal(loan: Loan) -> dict[str, Any]:
+    """A renewed loan's new due date."""
+    return {"loan_id": loan.id, "renewals": loan.renewals, "due_at": shown(loan.due_at)}
+
+
+def slip(session: Session, routed: Routed) -> dict[str, Any]:
+    """The routing slip of a check-in or an arrival scan: where the book goes next, in words for the desk."""
+    here, decision = routed.here, routed.slip
+    there = session.get(Branch, decision.destination)
+    names = {here.code: here.name, **({there.code: there.name} if there else {})}
+    return {
+        "barcode": routed.copy.barcode,
+        "title": common.title(session, routed.copy.isbn).title,
+        "loan_id": routed.loan.id if routed.loan else None,
+        "status": decision.status.value,
+        "destination": decision.destination,
+        "reason": decision.reason,
+        "hold_id": decision.hold_id,
+        "slip": decision.message(here.code, names),
+    }
