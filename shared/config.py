@@ -43,7 +43,6 @@ class Settings(BaseSettings):
     jwt_public_key: str | None = None
     jwt_algorithm: str = "HS256"
     pii_key: str = "linli-dev-pii-key-change-me"
-    timezone: str = "Asia/Shanghai"
     log_json: bool = True
     log_level: str = "INFO"
 

@@ -7,8 +7,15 @@ import logging
 import sys
 import time
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from faststream.redis.prometheus import RedisPrometheusMiddleware
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from shared.messaging.consumer import BatchOutcome
 
 EVENTS = Counter("linli_events_consumed_total", "Stream entries settled by consumers", ["group", "outcome"])
 OUTBOX_PUBLISHED = Counter("linli_outbox_published_total", "Outbox rows published", ["service"])
@@ -24,7 +31,7 @@ NOTIFICATIONS = Counter("linli_notifications_total", "Notification delivery outc
 class ConsumerMetrics:
     """Counts what each consumed batch came to."""
 
-    def observe_batch(self, group: str, outcome) -> None:
+    def observe_batch(self, group: str, outcome: BatchOutcome) -> None:
         for name, items in (
             ("done", outcome.done),
             ("skipped", outcome.skipped),
@@ -39,7 +46,7 @@ class ConsumerMetrics:
 
 
 @lru_cache
-def faststream_prometheus_middleware():
+def faststream_prometheus_middleware() -> RedisPrometheusMiddleware:
     """FastStream's own Redis metrics (one middleware object per process and registry)."""
     from faststream.redis.prometheus import RedisPrometheusMiddleware
 
@@ -84,17 +91,17 @@ class HttpMetricsMiddleware:
     this one only watches the ``http.response.start`` message go by.)
     """
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         status = 500
 
-        async def send_and_note(message) -> None:
+        async def send_and_note(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]

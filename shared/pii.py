@@ -44,7 +44,7 @@ def validate_id_number(value: str) -> str:
     except stdnum_errors.InvalidChecksum:
         raise InvalidIdNumber("校验码错误 / the check character does not match (ISO 7064 MOD 11-2)") from None
     except stdnum_errors.ValidationError as exc:
-        raise InvalidIdNumber(f"身份证号无效 / invalid ID number: {exc.message}") from None
+        raise InvalidIdNumber(f"身份证号无效 / invalid ID number: {getattr(exc, 'message', exc)}") from None
     return compact
 
 

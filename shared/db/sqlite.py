@@ -18,8 +18,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.pool import ConnectionPoolEntry
 
 WRITER_WAIT_S = 30.0
 NO_WAIT_TURN_S = 0.1  # inside no_busy_wait: how long to wait for this process's other writers
@@ -77,6 +79,7 @@ class TurnTakingConnection(sqlite3.Connection):
     def _hand_on(self) -> None:
         if self.holds_turn:
             self.holds_turn = False
+            assert self.turn is not None  # set on connect, before a transaction can take the turn
             self.turn.release()
 
 
@@ -92,7 +95,7 @@ def sqlite_engine(url: str) -> Engine:
     turn = threading.Lock()
 
     @event.listens_for(engine, "connect")
-    def _connect(dbapi_conn: TurnTakingConnection, _record) -> None:
+    def _connect(dbapi_conn: TurnTakingConnection, _record: ConnectionPoolEntry) -> None:
         dbapi_conn.isolation_level = None
         dbapi_conn.turn = turn
         cur = dbapi_conn.cursor()
@@ -103,7 +106,7 @@ def sqlite_engine(url: str) -> Engine:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _begin(conn) -> None:
+    def _begin(conn: Connection) -> None:
         if conn.get_execution_options().get("linli_readonly"):
             conn.exec_driver_sql("BEGIN")
             return
@@ -112,7 +115,7 @@ def sqlite_engine(url: str) -> Engine:
             if no_wait:
                 raise WouldWait(f"another writer of this process is taking long on {path}")
             raise TimeoutError(f"no write transaction on {path} within {WRITER_WAIT_S:.0f}s")
-        dbapi_conn = conn.connection.dbapi_connection
+        dbapi_conn = cast(TurnTakingConnection, conn.connection.dbapi_connection)  # the engine's factory
         try:
             if no_wait:
                 _begin_or_refuse(dbapi_conn, path)
@@ -154,12 +157,12 @@ class Checkpointer:
     """
 
     def __init__(self, engine: Engine, interval_s: float = 1.0, backstop_pages: int = 10_000) -> None:
-        self.path = engine.url.database
+        self.path = cast(str, engine.url.database)  # a file's path: the store makes one only if on_disk(engine)
         self.interval_s = interval_s
         self._stop = threading.Event()
 
         @event.listens_for(engine, "connect")
-        def _later_checkpoints(dbapi_conn, _record) -> None:
+        def _later_checkpoints(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
             dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={int(backstop_pages)}")
 
         self._thread = threading.Thread(target=self._run, name=f"sqlite-checkpoint-{Path(self.path).name}", daemon=True)

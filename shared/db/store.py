@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import MetaData, text
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from shared.db.engine import make_engine
@@ -19,7 +20,7 @@ T = TypeVar("T")
 TOUCHED = "linli_touched"
 
 
-def touch(session: Session, tag: str) -> None:
+def touch(session: OrmSession, tag: str) -> None:
     """Mark ``session``'s transaction as having written ``tag`` (see :meth:`Store.after_commit`)."""
     session.info.setdefault(TOUCHED, set()).add(tag)
 

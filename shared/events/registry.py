@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TypeVar
 
 from pydantic import ValidationError
@@ -13,7 +14,7 @@ _REGISTRY: dict[str, type[EventData]] = {}
 T = TypeVar("T", bound=type[EventData])
 
 
-def event(event_type: str, source: str):
+def event(event_type: str, source: str) -> Callable[[T], T]:
     """Class decorator: register an :class:`EventData` model under its CloudEvents type."""
 
     def register(cls: T) -> T:

@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aredis
 from pydantic import ValidationError
+from redis.typing import EncodableT, FieldT
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -118,12 +119,12 @@ class BatchOutcome:
 
 def dead_letter_fields(
     *, raw: dict[bytes, bytes], stream: str, entry_id: bytes, group: str, deliveries: int, reason: str, error: str
-) -> dict[str, Any]:
+) -> dict[FieldT, EncodableT]:
     """The fields of a dead-letter entry: the original event plus why, where and how often."""
     payload = entry_payload(raw)
     if payload is None:
         payload = json.dumps({k.decode(errors="replace"): v.decode(errors="replace") for k, v in raw.items()}).encode()
-    fields: dict[str, Any] = {
+    fields: dict[FieldT, EncodableT] = {
         EVENT_FIELD: payload,
         "stream": stream,
         "entry_id": entry_id,
@@ -435,7 +436,8 @@ class ConsumerRuntime:
             pipe.xack(stream, group, *finished)
             pipe.hdel(self.names.errors(group), *finished)
         if outcome.failed:
-            pipe.hset(self.names.errors(group), mapping=outcome.failed)
+            # (the stub's Mapping is invariant in its keys: bytes keys are FieldT ones)
+            pipe.hset(self.names.errors(group), mapping=cast("Mapping[FieldT, EncodableT]", outcome.failed))
         if finished or outcome.failed:
             await pipe.execute()
         if self.metrics is not None:

@@ -5,7 +5,7 @@ Also :func:`insert_many`, the multi-row INSERT the consumer path writes its rows
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, bindparam, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -13,6 +13,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shared.clock import utcnow
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 class Inbox:
@@ -38,23 +41,6 @@ class Inbox:
         self._seen_chunk = select(t.c.event_id).where(  # elsewhere (SQLite): up to 500 ids at a time
             t.c.consumer_group == bindparam("group"), t.c.event_id.in_(bindparam("ids", expanding=True))
         )
-
-    def claim(self, session: Session, group: str, event_id: str, event_type: str) -> bool:
-        """Record ``event_id`` for ``group``; ``False`` if it was handled before.
-
-        The row is flushed at once, so a replica racing on the same event fails on the primary
-        key before any effect is written.
-        """
-        t = self.table
-        seen = session.execute(
-            select(t.c.event_id).where(t.c.consumer_group == group, t.c.event_id == event_id)
-        ).first()
-        if seen is not None:
-            return False
-        session.execute(
-            insert(t).values(consumer_group=group, event_id=event_id, event_type=event_type, handled_at=utcnow())
-        )
-        return True
 
     def seen_among(self, session: Session, group: str, event_ids: list[str]) -> set[str]:
         """Which of ``event_ids`` this group handled before (one query for a whole batch; on
@@ -113,7 +99,7 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     quote = connection.dialect.identifier_preparer
     columns = list(rows[0])
     statement = f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c) for c in columns)}) FROM STDIN"
-    driver = connection.connection.driver_connection
+    driver = cast("psycopg.Connection[Any]", connection.connection.driver_connection)  # PostgreSQL: psycopg 3
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:

@@ -11,36 +11,47 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import redis
 from sqlalchemy import (
     Connection,
+    CursorResult,
+    Engine,
     LargeBinary,
+    PoolProxiedConnection,
     bindparam,
-    cast,
     delete,
     select,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from shared.clock import Clock, utcnow
 from shared.messaging.outbox import Outbox
 from shared.messaging.streams import StreamNames, encode_entry
 
+if TYPE_CHECKING:
+    import psycopg
+
 log = logging.getLogger("linli.relay")
+
+T = TypeVar("T")
+ClaimedRow = Sequence[Any]
+"""A claimed row ``(id, stream, event_type, payload bytes)``: a SQLAlchemy row or psycopg's tuple."""
 
 
 class _Claim:
     """A batch of rows marked sent in a transaction still open: committed only after its XADDs."""
 
-    rows: list
-
-    def fetch(self) -> list:
+    def fetch(self) -> list[ClaimedRow]:
         """The claimed rows ``(id, stream, event_type, payload bytes)`` in id order."""
-        return self.rows
+        raise NotImplementedError
 
     def commit(self) -> None:
         raise NotImplementedError
@@ -52,16 +63,19 @@ class _Claim:
 class _StatementClaim(_Claim):
     """Claimed through SQLAlchemy in one statement (SQLite)."""
 
-    def __init__(self, engine, statement) -> None:
+    def __init__(self, engine: Engine, statement: ReturningUpdate[Any]) -> None:
         self.conn: Connection | None = engine.connect()
         try:
             self.conn.begin()
-            self.rows = sorted(self.conn.execute(statement, {"now": utcnow()}).all(), key=_row_id)
+            self.rows: list[ClaimedRow] = sorted(self.conn.execute(statement, {"now": utcnow()}).all(), key=_row_id)
         except BaseException:
             self.rollback()
             raise
         if not self.rows:
             self.rollback()
+
+    def fetch(self) -> list[ClaimedRow]:
+        return self.rows
 
     def commit(self) -> None:
         self._end("commit")
@@ -84,10 +98,10 @@ class _PipelinedClaim(_Claim):
 
     def __init__(self, held: _HeldConnections, sql: str, batch: int) -> None:
         self._held = held
-        self._pooled = held.take()
-        self._conn = self._pooled.driver_connection
-        self.rows: list | None = None
-        self._pipeline = None
+        self._pooled: PoolProxiedConnection | None = held.take()
+        self._conn = cast("psycopg.Connection[Any]", self._pooled.driver_connection)  # PostgreSQL: psycopg 3
+        self.rows: list[ClaimedRow] | None = None
+        self._pipeline: contextlib.AbstractContextManager[psycopg.Pipeline] | None = None
         try:
             self._pipeline = self._conn.pipeline()
             self._pipeline.__enter__()
@@ -99,7 +113,7 @@ class _PipelinedClaim(_Claim):
             self.rollback()
             raise
 
-    def fetch(self) -> list:
+    def fetch(self) -> list[ClaimedRow]:
         """The claimed rows, waiting for the server's answer the first time."""
         if self.rows is None:
             try:
@@ -145,14 +159,14 @@ class _HeldConnections:
     """Pooled PostgreSQL connections a relay keeps between the claims of a backlog, sparing a pool
     checkout (and its ping) per batch; they go back to the pool when the backlog is done."""
 
-    def __init__(self, engine) -> None:
+    def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._idle: list = []
+        self._idle: list[PoolProxiedConnection] = []
 
-    def take(self):
+    def take(self) -> PoolProxiedConnection:
         return self._idle.pop() if self._idle else self._engine.raw_connection()
 
-    def give(self, pooled) -> None:
+    def give(self, pooled: PoolProxiedConnection) -> None:
         self._idle.append(pooled)
 
     def return_all(self) -> None:
@@ -160,8 +174,9 @@ class _HeldConnections:
             self._idle.pop().close()
 
 
-def _row_id(row) -> int:
-    return row[0]
+def _row_id(row: ClaimedRow) -> int:
+    row_id: int = row[0]
+    return row_id
 
 
 # For a claim's transaction on PostgreSQL: walk ix_outbox_unsent in id order rather than sort the whole
@@ -193,7 +208,7 @@ class OutboxRelay:
 
     def __init__(
         self,
-        engine,
+        engine: Engine,
         outbox: Outbox,
         redis_url: str,
         names: StreamNames,
@@ -225,7 +240,7 @@ class OutboxRelay:
         self._held = _HeldConnections(engine)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-relay")
 
-    def _claim_query(self):
+    def _claim_query(self) -> ReturningUpdate[Any]:
         """``UPDATE … RETURNING`` of the oldest pending rows (SQLite: its one writer excludes replicas)."""
         t = self.outbox.table
         oldest = select(t.c.id).where(t.c.sent_at.is_(None)).order_by(t.c.id).limit(self.batch)
@@ -233,7 +248,7 @@ class OutboxRelay:
             update(t)
             .where(t.c.id.in_(oldest.scalar_subquery()))
             .values(sent_at=bindparam("now"))
-            .returning(t.c.id, t.c.stream, t.c.event_type, cast(t.c.payload, LargeBinary))
+            .returning(t.c.id, t.c.stream, t.c.event_type, sql_cast(t.c.payload, LargeBinary))
         )  # UTF-8 bytes
 
     def wake(self) -> None:
@@ -323,7 +338,9 @@ class OutboxRelay:
         """Delete rows published longer ago than the retention."""
         t = self.outbox.table
         with Session(self.engine) as session, session.begin():
-            result = session.execute(delete(t).where(t.c.sent_at < utcnow() - self.retention))
+            result = cast(
+                "CursorResult[Any]", session.execute(delete(t).where(t.c.sent_at < utcnow() - self.retention))
+            )
         return result.rowcount or 0
 
     async def run(self) -> None:
@@ -332,7 +349,7 @@ class OutboxRelay:
         self._wakeup = asyncio.Event()
         backoff = 0.05
         claimed: _Claim | None = None  # the next batch, claimed while the previous one was published
-        job: Future | None = None  # the worker's steps, whose result holds the next claim
+        job: Future[tuple[int, _Claim | None]] | None = None  # the worker's steps, whose result holds the next claim
         try:
             while not self.stopping:
                 try:
@@ -369,12 +386,12 @@ class OutboxRelay:
         self._redis.close()
 
 
-def _outcome(job: Future):
+def _outcome(job: Future[T]) -> asyncio.Future[T]:
     """Await a worker's job; cancelling the waiter leaves the job running to its end."""
     return asyncio.shield(asyncio.wrap_future(job))
 
 
-def _release_claim(done: Future) -> None:
+def _release_claim(done: Future[tuple[int, _Claim | None]]) -> None:
     """Roll back the claim steps returned after the relay stopped waiting for them (rows stay pending)."""
     if not done.cancelled() and done.exception() is None:
         _count, ahead = done.result()

@@ -17,12 +17,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from typing import cast
 
 import redis.asyncio as aredis
+from redis.typing import StreamIdT
 
 from shared.messaging.consumer import BatchOutcome, ConsumerRuntime, dead_letter_fields
 
 log = logging.getLogger("linli.retry")
+
+# What XCLAIM answers on the runtime's bytes client (no decode_responses): ``(id, fields)`` pairs,
+# the fields empty or None for an entry trimmed away (the stubs type them for any client). The ids
+# passed to it are cast as well: its ``List[StreamIdT]`` parameter is invariant, ``list[bytes]`` fits.
+_Claimed = list[tuple[bytes, dict[bytes, bytes] | None]]
 
 
 class Reclaimer:
@@ -52,7 +59,8 @@ class Reclaimer:
 
     def backoff_ms(self, deliveries: int) -> int:
         """Idle time before the next try after ``deliveries`` tries (exponential, capped)."""
-        return min(self.retry_base_ms * 2 ** max(deliveries - 1, 0), self.retry_max_ms)
+        backoff: int = self.retry_base_ms * 2 ** max(deliveries - 1, 0)
+        return min(backoff, self.retry_max_ms)
 
     async def run(self) -> None:
         while not self.stopping:
@@ -81,11 +89,11 @@ class Reclaimer:
         pending = await self.redis.xpending_range(stream, group, min="-", max="+", count=count)
         retry_ids: list[bytes] = []
         dead_ids: list[tuple[bytes, int]] = []
-        min_idle = {}
-        for item in pending:
-            entry_id = item["message_id"]
-            deliveries = item["times_delivered"]
-            idle = item["time_since_delivered"]
+        min_idle: dict[bytes, int] = {}
+        for item in pending:  # a bytes client: ids are bytes, counts and times ints
+            entry_id = cast(bytes, item["message_id"])
+            deliveries = cast(int, item["times_delivered"])
+            idle = cast(int, item["time_since_delivered"])
             owner = item["consumer"].decode() if isinstance(item["consumer"], bytes) else item["consumer"]
             due_after = self.backoff_ms(deliveries)
             if owner != me:
@@ -101,7 +109,12 @@ class Reclaimer:
         if dead_ids:
             await self._dead_letter(stream, dead_ids, min(min_idle[i] for i, _ in dead_ids), outcome)
         if retry_ids:
-            claimed = await self.redis.xclaim(stream, group, me, min(min_idle[i] for i in retry_ids), retry_ids)
+            claimed = cast(
+                _Claimed,
+                await self.redis.xclaim(
+                    stream, group, me, min(min_idle[i] for i in retry_ids), cast("list[StreamIdT]", retry_ids)
+                ),
+            )
             present = [(eid, fields) for eid, fields in claimed if fields]
             gone = [eid for eid, fields in claimed if not fields]
             if gone:  # trimmed away by MAXLEN before it could be retried: nothing left to apply
@@ -116,11 +129,14 @@ class Reclaimer:
         runtime = self.runtime
         group = runtime.group
         ids = [i for i, _ in items]
-        claimed = await self.redis.xclaim(stream, group, runtime.consumer_name, min_idle, ids)
+        claimed = cast(
+            _Claimed,
+            await self.redis.xclaim(stream, group, runtime.consumer_name, min_idle, cast("list[StreamIdT]", ids)),
+        )
         won = {eid: fields for eid, fields in claimed}
         if not won:
             return
-        errors = await self.redis.hmget(runtime.names.errors(group), list(won))
+        errors = cast("list[bytes | None]", await self.redis.hmget(runtime.names.errors(group), list(won)))
         deliveries_of = dict(items)
         pipe = self.redis.pipeline(transaction=True)
         for (entry_id, fields), error in zip(won.items(), errors, strict=True):

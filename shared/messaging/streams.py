@@ -9,6 +9,10 @@ without parsing; consumers ignore it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from redis.typing import EncodableT, FieldT
 
 EVENT_FIELD = "cloudevent"
 TYPE_FIELD = "type"
@@ -49,7 +53,7 @@ class StreamNames:
         return [self.events(s) for s in PRODUCERS]
 
 
-def encode_entry(event_json: str | bytes, event_type: str) -> dict[str, str | bytes]:
+def encode_entry(event_json: str | bytes, event_type: str) -> dict[FieldT, EncodableT]:
     """The fields of a stream entry for one event (the CloudEvent JSON as text or UTF-8 bytes)."""
     return {EVENT_FIELD: event_json, TYPE_FIELD: event_type}
 

@@ -7,13 +7,15 @@ or bad token answers 401, a valid token without one of the roles answers 403.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.routing import BaseRoute
 
 from shared.clock import utcnow
 from shared.config import Settings, get_settings
@@ -64,12 +66,12 @@ def decode_token(token: str, settings: Settings | None = None) -> Principal:
     return _principal(_verified_claims(token, settings or get_settings()))
 
 
-def _verified_claims(token: str, settings: Settings) -> dict:
+def _verified_claims(token: str, settings: Settings) -> dict[str, Any]:
     key = settings.jwt_public_key or settings.jwt_secret
     return jwt.decode(token, key, algorithms=[settings.jwt_algorithm], options={"require": ["sub", "exp"]})
 
 
-def _principal(claims: dict) -> Principal:
+def _principal(claims: dict[str, Any]) -> Principal:
     roles = claims.get("roles") or []
     if isinstance(roles, str):
         roles = roles.split()
@@ -145,7 +147,9 @@ class public:  # noqa: N801
         return None
 
 
-def declared_routes(routes, prefix: str = "", inherited: frozenset[str] | None = None):
+def declared_routes(
+    routes: Iterable[BaseRoute], prefix: str = "", inherited: frozenset[str] | None = None
+) -> Iterator[tuple[list[str], str, frozenset[str] | None]]:
     """Yield ``(methods, path, roles)`` for every API route, descending into included routers.
 
     ``roles`` is what the route (or a router it was included with) declared through :class:`allow`
@@ -155,8 +159,8 @@ def declared_routes(routes, prefix: str = "", inherited: frozenset[str] | None =
 
     for route in routes:
         original = getattr(route, "original_router", None)
-        if original is not None:  # FastAPI >= 0.16x keeps included routers as a branch
-            context = route.include_context
+        if original is not None:  # FastAPI >= 0.16x keeps included routers as a branch (a private class)
+            context = cast(Any, route).include_context  # (FastAPI's _IncludedRouter, typed nowhere public)
             access = inherited
             for dep in context.dependencies:
                 if isinstance(dep.dependency, allow | public):
@@ -164,10 +168,10 @@ def declared_routes(routes, prefix: str = "", inherited: frozenset[str] | None =
             yield from declared_routes(original.routes, prefix + context.prefix, access)
         elif isinstance(route, APIRoute):
             access = route_access(route)
-            yield sorted(route.methods), prefix + route.path, access if access is not None else inherited
+            yield sorted(route.methods or ()), prefix + route.path, access if access is not None else inherited
 
 
-def route_access(route) -> frozenset[str] | None:
+def route_access(route: BaseRoute) -> frozenset[str] | None:
     """The roles a route declared with :class:`allow`, ``frozenset()`` for :class:`public`, else ``None``."""
     dependant = getattr(route, "dependant", None)
     if dependant is None:

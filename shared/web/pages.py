@@ -136,4 +136,5 @@ def page_in_memory(
 
 
 def _jsonable(key: Sequence[Any]) -> list[Any]:
-    return json.loads(json.dumps([v.isoformat() if isinstance(v, datetime | date) else v for v in key]))
+    decoded: list[Any] = json.loads(json.dumps([v.isoformat() if isinstance(v, datetime | date) else v for v in key]))
+    return decoded

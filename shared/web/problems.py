@@ -116,7 +116,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        detail = exc.detail if isinstance(exc.detail, str) else None
+        detail: str | None = exc.detail if isinstance(exc.detail, str) else None
         if detail in ("Not Found", "Method Not Allowed", "There was an error parsing the body"):
             detail = None  # Starlette's English defaults say no more than the title
         code = "bad_body" if exc.status_code == 400 and exc.detail == "There was an error parsing the body" else None

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import pytest
 import redis
 from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from host import catalog
 from shared.db.migrations import upgrade
@@ -88,13 +89,20 @@ def test_outbox_rows_commit_with_state_and_roll_back_with_it(database_url, redis
     store.dispose()
 
 
-def test_inbox_claims_an_event_once_per_group(database_url):
+def test_inbox_records_an_event_once_per_group(database_url):
+    """As the consumer does per batch: ``seen_among`` finds what a group handled before, ``record_many``
+    writes the new rows; the key refuses a second row for a group (a racing replica's batch fails)."""
     store = Store("probe", database_url, probe.metadata)
     store.create_all()
     with store.transaction() as session:
-        assert probe.inbox.claim(session, "notify", "e-1", "t") is True
-        assert probe.inbox.claim(session, "notify", "e-1", "t") is False
-        assert probe.inbox.claim(session, "tickets", "e-1", "t") is True
+        assert probe.inbox.seen_among(session, "notify", ["e-1"]) == set()
+        probe.inbox.record_many(session, "notify", [("e-1", "t")])
+    with store.transaction() as session:
+        assert probe.inbox.seen_among(session, "notify", ["e-1", "e-2"]) == {"e-1"}
+        assert probe.inbox.seen_among(session, "tickets", ["e-1"]) == set()  # groups are independent
+        probe.inbox.record_many(session, "tickets", [("e-1", "t")])
+    with pytest.raises(IntegrityError), store.transaction() as session:
+        probe.inbox.record_many(session, "notify", [("e-1", "t")])
     with store.transaction() as session:
         rows = session.execute(select(probe.inbox.table.c.consumer_group)).scalars().all()
     assert sorted(rows) == ["notify", "tickets"]
