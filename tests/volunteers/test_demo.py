@@ -12,7 +12,7 @@ async def test_demo_loads_the_3502_team_idempotently(start_runtime, clock):
         ctx = runtime.contexts["volunteers"]
         module.demo(ctx)
         module.demo(ctx)
-        survey = await ok(await client.get(f"{API}/survey", headers=LEADER, params={"community": "3502"}))
+        survey = (await ok(await client.get(f"{API}/survey", headers=LEADER, params={"community": "3502"})))["items"]
         assert [(g["building"], g["unit"], len(g["elders"])) for g in survey] == [
             ("3", "1", 1),
             ("3", "2", 1),
@@ -23,7 +23,7 @@ async def test_demo_loads_the_3502_team_idempotently(start_runtime, clock):
         assert sum(g["unpaired"] for g in survey) == 1  # 周玉兰: the survey shows the gap
         hao = await ok(await client.get(f"{API}/elders/E-3502-hao-lianfang", headers=LEADER))
         assert hao["former_volunteer_id"] == "VOL-hao-lianfang" and hao["address"] == "际华苑 3号楼 2单元 1层"
-        pairings = await ok(await client.get(f"{API}/elders/E-3502-hao-lianfang/pairings", headers=LEADER))
+        pairings = (await ok(await client.get(f"{API}/elders/E-3502-hao-lianfang/pairings", headers=LEADER)))["items"]
         assert sorted(p["volunteer_name"] for p in pairings) == ["张秀芹", "王桂兰"]
         former = await ok(await client.get(f"{API}/volunteers/VOL-hao-lianfang", headers=LEADER))
         assert former["active"] is False

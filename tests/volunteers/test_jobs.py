@@ -76,7 +76,7 @@ async def test_no_visit_due_lost_or_doubled_across_a_restart(start_runtime, cloc
         tick(runtime.contexts["volunteers"], clock.now())
         tick(runtime.contexts["volunteers"], clock.now())
         await eventually(lambda: outbox_empty(runtime) and len(due_per_visit(settings)) == 3)
-        visits = await ok(await client.get(f"{API}/elders/{elder['id']}/visits", headers=STAFF))
+        visits = (await ok(await client.get(f"{API}/elders/{elder['id']}/visits", headers=STAFF)))["items"]
         announced = sorted(v["due_at"][:10] for v in visits if v["announced_at"])
         assert announced == ["2026-11-29", "2026-12-06", "2026-12-13"]
     assert sorted(due_per_visit(settings).values()) == [1, 1, 1]
@@ -211,7 +211,7 @@ async def test_campaign_schedules_extra_visits_and_skips_paused_elders(start_run
         sched = await eventually(lambda: published(settings, "CampaignScheduled"))
         assert sched[0]["data"]["elder_count"] == 2
         # the paused elder got no routine visit during the pause either
-        visits = await ok(await client.get(f"{API}/elders/{b['id']}/visits", headers=STAFF))
+        visits = (await ok(await client.get(f"{API}/elders/{b['id']}/visits", headers=STAFF)))["items"]
         assert not [v for v in visits if "2026-12-20" <= v["due_at"][:10] < "2027-01-10"]
 
 
@@ -254,10 +254,10 @@ async def test_a_log_closes_the_due_visit_and_an_early_log_is_never_announced(st
         tick(ctx, clock.now())
         dec6 = f"V-{elder['id']}-202612060100"
         assert list(await eventually(lambda: due_per_visit(settings))) == [dec6]
-        todo = await ok(await client.get(f"{API}/my/visits", headers=WANG))
+        todo = (await ok(await client.get(f"{API}/my/visits", headers=WANG)))["items"]
         assert [(t["visit_id"], t["overdue"]) for t in todo] == [(dec6, True), (f"V-{elder['id']}-202612130100", False)]
         assert todo[0]["address"] == "3502 3号楼 2单元 1层" and "conditions" not in todo[0]["elder"]
-        assert await ok(await client.get(f"{API}/my/visits", headers=LIU)) == []
+        assert (await ok(await client.get(f"{API}/my/visits", headers=LIU)))["items"] == []
         assert (await client.get(f"{API}/my/visits", headers=STAFF)).status_code == 403
         later = await ok(await client.post(f"{API}/logs", headers=WANG, json=log), 201)
         assert later["id"] == dec6 and later["status"] == "done"

@@ -127,10 +127,10 @@ async def test_health_data_is_only_for_paired_volunteers_the_team_leader_and_sta
         assert (await client.get(url, headers=RESIDENT)).status_code == 403
         assert (await client.get(url)).status_code == 401
         # ending the pairing ends the access
-        pairing = (await ok(await client.get(f"{url}/pairings", headers=LEADER)))[0]
+        pairing = (await ok(await client.get(f"{url}/pairings", headers=LEADER)))["items"][0]
         await ok(await client.post(f"{API}/pairings/{pairing['id']}/end", headers=LEADER, json={"reason": "搬家"}))
         assert (await client.get(f"{url}/health", headers=WANG)).status_code == 403
-        history = await ok(await client.get(f"{url}/pairings", headers=WANG))
+        history = (await ok(await client.get(f"{url}/pairings", headers=WANG)))["items"]
         assert history[0]["end_reason"] == "搬家" and history[0]["ended_at"] is not None
 
 
@@ -156,12 +156,14 @@ async def test_registry_survey_pairing_rules_and_masked_phones(start_runtime, cl
             ),
             201,
         )
-        li = next(e for e in await ok(await client.get(f"{API}/elders", headers=LEADER)) if e["name"] == "李大爷")
+        li = next(
+            e for e in (await ok(await client.get(f"{API}/elders", headers=LEADER)))["items"] if e["name"] == "李大爷"
+        )
         await pair(client, li["id"], zhao["id"])  # weekly: 1 visit a week
         r = await client.post(f"{API}/pairings", headers=LEADER, json={"elder_id": a["id"], "volunteer_id": zhao["id"]})
         assert r.status_code == 409 and "上限" in r.json()["detail"]
         assert (await ok(await client.get(f"{API}/volunteers/{zhao['id']}", headers=LEADER)))["weekly_load"] == 1.0
-        survey = await ok(await client.get(f"{API}/survey", headers=LEADER, params={"community": "3502"}))
+        survey = (await ok(await client.get(f"{API}/survey", headers=LEADER, params={"community": "3502"})))["items"]
         assert [(g["building"], g["unit"], g["paired"], g["unpaired"]) for g in survey] == [
             ("3", "2", 1, 1),
             ("5", "1", 1, 0),
@@ -169,7 +171,7 @@ async def test_registry_survey_pairing_rules_and_masked_phones(start_runtime, cl
         assert survey[1]["tiers"]["high_risk"] == 1
         assert (await client.get(f"{API}/survey", headers=WANG, params={"community": "3502"})).status_code == 403
 
-        listed = await ok(await client.get(f"{API}/volunteers", headers=WANG))
+        listed = (await ok(await client.get(f"{API}/volunteers", headers=WANG)))["items"]
         assert {v["phone"] for v in listed} == {"138****5678", "139****1111", "137****2222", None}
         mine = await ok(await client.get(f"{API}/volunteers/{ids['wang']}", headers=WANG))
         assert mine["phone"] == "13900001111"

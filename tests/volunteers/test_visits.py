@@ -108,12 +108,12 @@ async def test_logging_visits_credits_hours_and_corrections_keep_history(start_r
         adhoc = await ok(r, 201)
         assert adhoc["kind"] == "adhoc"
 
-        hours = await ok(await client.get(f"{API}/reports/hours", headers=LEADER))
+        hours = (await ok(await client.get(f"{API}/reports/hours", headers=LEADER)))["items"]
         assert {h["volunteer_id"]: h["hours"] for h in hours} == {ids["leader"]: 0, ids["wang"]: 1.5, ids["liu"]: 0.5}
-        idle = await ok(await client.get(f"{API}/reports/idle-volunteers", headers=STAFF))
+        idle = (await ok(await client.get(f"{API}/reports/idle-volunteers", headers=STAFF)))["items"]
         assert [v["volunteer_id"] for v in idle] == [ids["leader"]]
         clock.advance(timedelta(days=31))
-        idle = await ok(await client.get(f"{API}/reports/idle-volunteers", headers=STAFF))
+        idle = (await ok(await client.get(f"{API}/reports/idle-volunteers", headers=STAFF)))["items"]
         assert len(idle) == 3
         assert (await client.get(f"{API}/reports/hours", headers=WANG)).status_code == 403
 
@@ -161,7 +161,7 @@ async def test_hazard_ticket_id_comes_back_from_ticket_events(start_runtime, clo
 
         shown = await eventually(ticketed)
         assert shown["hazards"][0]["status"] == "ticketed"
-        open_list = await ok(await client.get(f"{API}/reports/hazards", headers=LEADER))
+        open_list = (await ok(await client.get(f"{API}/reports/hazards", headers=LEADER)))["items"]
         assert [(h["hazard_id"], h["ticket_id"]) for h in open_list] == [(hazard["id"], "T-88")]
 
         resolved = new_event(
@@ -182,7 +182,7 @@ async def test_hazard_ticket_id_comes_back_from_ticket_events(start_runtime, clo
 
         shown = await eventually(fixed)
         assert shown["hazards"][0]["resolution"] == "已更换燃气软管"
-        assert await ok(await client.get(f"{API}/reports/hazards", headers=LEADER)) == []
+        assert (await ok(await client.get(f"{API}/reports/hazards", headers=LEADER)))["items"] == []
     await r.aclose()
 
 
@@ -198,7 +198,7 @@ async def test_hazard_becomes_exactly_one_repair_ticket(start_runtime, clock, se
             return v["hazards"][0]["ticket_id"]
 
         ticket_id = await eventually(ticketed, timeout=15)
-        tickets = await ok(await client.get("/api/tickets/tickets", headers=STAFF))
+        tickets = (await ok(await client.get("/api/tickets/tickets", headers=STAFF)))["items"]
         assert [t["id"] for t in tickets] == [ticket_id]
 
         # the same hazard delivered again (a redelivery, and a re-publication under a new event id): still one ticket
@@ -216,7 +216,7 @@ async def test_hazard_becomes_exactly_one_repair_ticket(start_runtime, clock, se
             await r.xadd(names.events("volunteers"), encode_entry(event.to_json(), event.type))
         await eventually(lambda: stream_settled(r, names.events("volunteers"), "tickets"))
         await r.aclose()
-        assert len(await ok(await client.get("/api/tickets/tickets", headers=STAFF))) == 1
+        assert len((await ok(await client.get("/api/tickets/tickets", headers=STAFF)))["items"]) == 1
         ticket = await ok(await client.get(f"/api/tickets/tickets/{ticket_id}", headers=STAFF))
         assert "燃气软管老化开裂" in ticket["title"]
 
@@ -234,4 +234,4 @@ async def test_hazard_becomes_exactly_one_repair_ticket(start_runtime, clock, se
 
         hazard = await eventually(resolved, timeout=15)
         assert hazard["resolution"] == "已更换燃气软管" and hazard["ticket_id"] == ticket_id
-        assert len(await ok(await client.get("/api/tickets/tickets", headers=STAFF))) == 1
+        assert len((await ok(await client.get("/api/tickets/tickets", headers=STAFF)))["items"]) == 1

@@ -5,12 +5,13 @@ Plans are evaluated in Asia/Shanghai (visits happen at a local hour) and stored 
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime, time, timedelta
 
-from dateutil.rrule import rrulestr
+from dateutil.rrule import rrule, rruleset, rrulestr
 
-from services.volunteers.domain.errors import Invalid
-from shared.clock import SHANGHAI, UTC, as_utc
+from shared.clock import SHANGHAI, as_utc
+from shared.errors import Invalid
 
 TIERS = ("high_risk", "key", "general")
 DEFAULT_RULES = {
@@ -37,7 +38,7 @@ CHECKLIST = [
 def check_tier(tier: str) -> str:
     """The tier, or :class:`Invalid` when it is not one of high_risk, key, general."""
     if tier not in TIERS:
-        raise Invalid(f"照护等级无效 / tier must be one of {', '.join(TIERS)}, got {tier!r}")
+        raise Invalid(f"照护等级无效 / tier must be one of {', '.join(TIERS)}")
     return tier
 
 
@@ -71,18 +72,18 @@ def _month_end_safe(text: str, anchor: datetime) -> str:
     return text
 
 
-def parse_rule(rule: str, anchor: datetime):
+def parse_rule(rule: str, anchor: datetime) -> rrule | rruleset:
     """A dateutil rule for ``rule`` (an RRULE body such as ``FREQ=WEEKLY;BYDAY=MO``) from ``anchor``."""
     text = (rule or "").strip()
     if text.upper().startswith("RRULE:"):
         text = text[6:]
     if not text or "\n" in text or "DTSTART" in text.upper():
-        raise Invalid("走访计划无效 / give one RRULE such as FREQ=WEEKLY;BYDAY=MO")
+        raise Invalid("走访计划无效 / give one RRULE such as FREQ=WEEKLY;BYDAY=MO", code="bad_rrule")
     try:
         local_anchor = as_utc(anchor).astimezone(SHANGHAI)
         parsed = rrulestr(_month_end_safe(text, local_anchor), dtstart=local_anchor)
-    except (ValueError, TypeError) as exc:
-        raise Invalid(f"走访计划无效 / invalid RRULE: {exc}") from None
+    except (ValueError, TypeError):
+        raise Invalid("走访计划无效 / invalid RRULE, e.g. FREQ=WEEKLY;BYDAY=MO", code="bad_rrule") from None
     return parsed
 
 
@@ -94,13 +95,13 @@ def check_rule(rule: str, anchor: datetime) -> str:
         raise Invalid("走访计划没有任何日期 / the RRULE yields no visit")
     second = parsed.after(first)
     if second is not None and second - first > timedelta(days=92):
-        raise Invalid("走访间隔不得超过一个季度 / visits must recur at least quarterly")
+        raise Invalid("走访间隔不得超过一个季度 / visits must recur at least quarterly", code="plan_too_rare")
     text = rule.strip()
     return text[6:] if text.upper().startswith("RRULE:") else text
 
 
 def occurrences(
-    rule: str, anchor: datetime, after: datetime, until: datetime, pauses: list[tuple[datetime, datetime]] = ()
+    rule: str, anchor: datetime, after: datetime, until: datetime, pauses: Sequence[tuple[datetime, datetime]] = ()
 ) -> list[datetime]:
     """Visit times (UTC) in ``(after, until]``, skipping those inside a pause ``[start, end)``."""
     parsed = parse_rule(rule, anchor)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.volunteers.domain.errors import Invalid
+from shared.errors import Invalid
 
 METHODS = ("door", "phone", "video")
 SKILLS = ("electrical_check", "haircut", "hospital_escort", "cooking", "chat", "repairs")
@@ -18,7 +18,7 @@ def check_method(method: str) -> str:
 def check_skills(skills: list[str]) -> list[str]:
     unknown = sorted(set(skills) - set(SKILLS))
     if unknown:
-        raise Invalid(f"技能未知 / unknown skills: {', '.join(unknown)}; choose from {', '.join(SKILLS)}")
+        raise Invalid(f"技能未知 / unknown skill; choose from {', '.join(SKILLS)}", code="skills")
     return list(dict.fromkeys(skills))
 
 

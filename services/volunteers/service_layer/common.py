@@ -1,41 +1,18 @@
-"""Helpers shared by the use cases: ids, lookups, addresses, idempotent inserts."""
+"""Helpers shared by the use cases: lookups, addresses, idempotent inserts."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
+from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from services.volunteers.adapters.orm import Elder, Pairing, Team, Visit, Volunteer
-from services.volunteers.domain.errors import NotFound
-from shared.clock import SHANGHAI, as_utc
+from services.volunteers.adapters.orm import Elder, Pairing, Team, Volunteer
 
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:10]}"
-
-
-def get_elder(session: Session, elder_id: str) -> Elder:
-    elder = session.get(Elder, elder_id)
-    if elder is None:
-        raise NotFound(f"老人不存在 / no elder {elder_id}")
-    return elder
-
-
-def get_volunteer(session: Session, volunteer_id: str) -> Volunteer:
-    volunteer = session.get(Volunteer, volunteer_id)
-    if volunteer is None:
-        raise NotFound(f"志愿者不存在 / no volunteer {volunteer_id}")
-    return volunteer
-
-
-def get_visit(session: Session, visit_id: str) -> Visit:
-    visit = session.get(Visit, visit_id)
-    if visit is None:
-        raise NotFound(f"走访不存在 / no visit {visit_id}")
-    return visit
+ELDER_MISSING = "老人不存在 / no such elder"
+VOLUNTEER_MISSING = "志愿者不存在 / no such volunteer"
+VISIT_MISSING = "走访不存在 / no such visit"
+TEAM_MISSING = "队伍不存在 / no such team"
 
 
 def volunteer_of_user(session: Session, user_id: str) -> Volunteer | None:
@@ -74,12 +51,7 @@ def address(elder: Elder) -> str:
     return " ".join(parts)
 
 
-def shown(value: datetime | None) -> str | None:
-    """A stored UTC time as Asia/Shanghai ISO text."""
-    return as_utc(value).astimezone(SHANGHAI).isoformat() if value is not None else None
-
-
-def insert_ignore(session: Session, model, values: dict) -> bool:
+def insert_ignore(session: Session, model: Any, values: dict[str, Any]) -> bool:
     """Insert a row unless its primary key exists (``ON CONFLICT DO NOTHING``); True if inserted."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert

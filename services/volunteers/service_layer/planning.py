@@ -9,9 +9,9 @@ from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import Elder, PlanPause, Visit
 from services.volunteers.domain import planning
-from services.volunteers.domain.errors import Invalid
 from services.volunteers.service_layer.common import insert_ignore
 from shared.clock import as_utc
+from shared.errors import Invalid
 from shared.events.envelope import CloudEvent
 from shared.events.volunteers import VisitScheduled
 

@@ -1,4 +1,4 @@
-"""The registry: teams, volunteers, elders and their tiers, pairings (结对), the survey view."""
+"""The registry: teams, volunteers, elders and their tiers, pairings (结对)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import Elder, Pairing, Team, Volunteer
 from services.volunteers.domain import planning
-from services.volunteers.domain.errors import Conflict, Invalid, NotFound
 from services.volunteers.domain.visits import check_skills
 from services.volunteers.service_layer import planning as plans
-from services.volunteers.service_layer.common import get_elder, get_volunteer, new_id
+from services.volunteers.service_layer.common import ELDER_MISSING, TEAM_MISSING, VOLUNTEER_MISSING
+from shared.db.lookup import get_or_404
+from shared.errors import Conflict, Invalid
 from shared.events.volunteers import (
     ElderRegistered,
     ElderTierChanged,
@@ -19,6 +20,7 @@ from shared.events.volunteers import (
     PairingEnded,
     VolunteerJoined,
 )
+from shared.ids import new_id
 
 
 def save_team(
@@ -54,9 +56,9 @@ def add_volunteer(
 ) -> Volunteer:
     """Register a volunteer (VolunteerJoined). ``user_id`` is the principal id they sign in with."""
     if user_id and session.exec(select(Volunteer).where(Volunteer.user_id == user_id)).first():
-        raise Conflict(f"该账号已是志愿者 / {user_id} is already a volunteer")
-    if team_id and session.get(Team, team_id) is None:
-        raise NotFound(f"队伍不存在 / no team {team_id}")
+        raise Conflict("该账号已是志愿者 / the account is already a volunteer", code="already_volunteer")
+    if team_id:
+        get_or_404(session, Team, team_id, TEAM_MISSING)
     if any(d not in range(7) for d in availability):
         raise Invalid("可服务日为0-6（周一至周日）/ availability lists weekdays 0 (Mon) to 6 (Sun)")
     volunteer = Volunteer(
@@ -83,7 +85,7 @@ def add_volunteer(
 
 def update_volunteer(session: Session, volunteer_id: str, changes: dict) -> Volunteer:
     """Change skills, availability, weekly cap, phone or active flag."""
-    volunteer = get_volunteer(session, volunteer_id)
+    volunteer = get_or_404(session, Volunteer, volunteer_id, VOLUNTEER_MISSING)
     if "skills" in changes:
         changes["skills"] = check_skills(changes["skills"])
     for key, value in changes.items():
@@ -118,10 +120,10 @@ def register_elder(
 ) -> Elder:
     """Register an elder of the survey (ElderRegistered) and plan their visits from the tier."""
     planning.check_tier(tier)
-    if team_id and session.get(Team, team_id) is None:
-        raise NotFound(f"队伍不存在 / no team {team_id}")
+    if team_id:
+        get_or_404(session, Team, team_id, TEAM_MISSING)
     if former_volunteer_id:
-        get_volunteer(session, former_volunteer_id)
+        get_or_404(session, Volunteer, former_volunteer_id, VOLUNTEER_MISSING)
     elder = Elder(
         id=elder_id or new_id("E"),
         name=name,
@@ -161,9 +163,9 @@ def register_elder(
 def change_tier(ctx, session: Session, elder_id: str, tier: str, reason: str, now: datetime) -> Elder:
     """Move an elder to another tier (ElderTierChanged) and re-plan visits with the tier's default rule."""
     planning.check_tier(tier)
-    elder = get_elder(session, elder_id)
+    elder = get_or_404(session, Elder, elder_id, ELDER_MISSING)
     if elder.tier == tier:
-        raise Conflict(f"已是该等级 / elder is already {tier}")
+        raise Conflict(f"已是该等级 / elder is already {tier}", code="same_tier")
     if not reason.strip():
         raise Invalid("请说明调整原因 / give the reason for the change")
     before = elder.tier
@@ -186,24 +188,25 @@ def change_tier(ctx, session: Session, elder_id: str, tier: str, reason: str, no
 
 def pair(ctx, session: Session, elder_id: str, volunteer_id: str, now: datetime) -> Pairing:
     """结对: pair an active volunteer with an elder (PairingCreated)."""
-    elder = get_elder(session, elder_id)
-    volunteer = get_volunteer(session, volunteer_id)
+    elder = get_or_404(session, Elder, elder_id, ELDER_MISSING)
+    volunteer = get_or_404(session, Volunteer, volunteer_id, VOLUNTEER_MISSING)
     if not volunteer.active:
-        raise Conflict(f"志愿者已退出 / volunteer {volunteer_id} is inactive")
+        raise Conflict("志愿者已退出 / the volunteer is inactive", code="volunteer_inactive")
     if elder.former_volunteer_id == volunteer_id:
-        raise Conflict("不能与本人结对 / a person cannot visit themself")
+        raise Conflict("不能与本人结对 / a person cannot visit themself", code="self_pairing")
     existing = session.exec(
         select(Pairing).where(
             Pairing.elder_id == elder_id, Pairing.volunteer_id == volunteer_id, Pairing.ended_at.is_(None)
         )
     ).first()
     if existing is not None:
-        raise Conflict(f"已结对 / already paired ({existing.id})")
+        raise Conflict(f"已结对 / already paired ({existing.id})", code="already_paired")
     load = weekly_load(session, volunteer_id, now) + planning.visits_per_week(elder.rrule, elder.plan_anchor, now)
     if load > volunteer.weekly_cap + 1e-9:
         raise Conflict(
             f"超过该志愿者每周走访上限 / over {volunteer.name}'s cap of {volunteer.weekly_cap} visits a "
-            f"week ({load:.1f} with this elder)"
+            f"week ({load:.1f} with this elder)",
+            code="weekly_cap",
         )
     pairing = Pairing(id=new_id("P"), elder_id=elder_id, volunteer_id=volunteer_id, started_at=now)
     session.add(pairing)
@@ -236,14 +239,12 @@ def weekly_load(session: Session, volunteer_id: str, now: datetime) -> float:
 
 def end_pairing(ctx, session: Session, pairing_id: str, reason: str, now: datetime) -> Pairing:
     """End a pairing (PairingEnded); it stays in the elder's history."""
-    pairing = session.get(Pairing, pairing_id)
-    if pairing is None:
-        raise NotFound(f"结对不存在 / no pairing {pairing_id}")
+    pairing = get_or_404(session, Pairing, pairing_id, "结对不存在 / no such pairing")
     if pairing.ended_at is not None:
-        raise Conflict("结对已结束 / pairing already ended")
+        raise Conflict("结对已结束 / pairing already ended", code="pairing_ended")
     pairing.ended_at, pairing.end_reason = now, reason
     session.add(pairing)
-    elder = get_elder(session, pairing.elder_id)
+    elder = get_or_404(session, Elder, pairing.elder_id, ELDER_MISSING)
     ctx.emit(
         session,
         PairingEnded(
@@ -260,53 +261,23 @@ def end_pairing(ctx, session: Session, pairing_id: str, reason: str, now: dateti
     return pairing
 
 
+def set_plan(ctx, session: Session, elder_id: str, rule: str, now: datetime) -> Elder:
+    """Replace an elder's visit plan with an RRULE (at least quarterly)."""
+    elder = get_or_404(session, Elder, elder_id, ELDER_MISSING)
+    plans.replan(ctx, session, elder, rule, now)
+    return elder
+
+
 def pause_plan(
     session: Session, elder_id: str, starts_at: datetime, ends_at: datetime, reason: str, actor: str, now: datetime
-):
-    elder = get_elder(session, elder_id)
+) -> Elder:
+    """Pause an elder's plan for at most a year; returns the elder."""
+    elder = get_or_404(session, Elder, elder_id, ELDER_MISSING)
     if as_days(ends_at - starts_at) > 366:
-        raise Invalid("暂停不得超过一年 / a pause lasts at most a year")
-    return plans.pause(session, elder, starts_at, ends_at, reason, actor, now)
+        raise Invalid("暂停不得超过一年 / a pause lasts at most a year", code="pause_too_long")
+    plans.pause(session, elder, starts_at, ends_at, reason, actor, now)
+    return elder
 
 
 def as_days(delta: timedelta) -> float:
     return delta.total_seconds() / 86400
-
-
-def survey(session: Session, community: str) -> list[dict]:
-    """Per building and unit: the elders, their tiers, and who is paired (coverage)."""
-    elders = list(
-        session.exec(
-            select(Elder)
-            .where(Elder.community == community)
-            .order_by(Elder.building, Elder.unit, Elder.floor, Elder.id)
-        )
-    )
-    paired = {p.elder_id for p in session.exec(select(Pairing).where(Pairing.ended_at.is_(None)))}
-    groups: dict[tuple[str, str], dict] = {}
-    for elder in elders:
-        group = groups.setdefault(
-            (elder.building, elder.unit),
-            {
-                "building": elder.building,
-                "unit": elder.unit,
-                "elders": [],
-                "paired": 0,
-                "unpaired": 0,
-                "tiers": {t: 0 for t in planning.TIERS},
-            },
-        )
-        is_paired = elder.id in paired
-        group["elders"].append(
-            {
-                "id": elder.id,
-                "name": elder.name,
-                "floor": elder.floor,
-                "tier": elder.tier,
-                "lives_alone": elder.lives_alone,
-                "paired": is_paired,
-            }
-        )
-        group["paired" if is_paired else "unpaired"] += 1
-        group["tiers"][elder.tier] += 1
-    return list(groups.values())

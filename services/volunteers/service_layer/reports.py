@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import Elder, Hazard, TimeBankEntry, Visit, VisitLog, Volunteer
-from services.volunteers.domain.errors import Invalid
-from services.volunteers.service_layer.common import shown
-from shared.clock import SHANGHAI, UTC, as_utc
+from shared.clock import SHANGHAI, as_utc, shown
+from shared.errors import Invalid
+from shared.web.pages import Page, PageQuery, keyset, page_in_memory, page_of
 
 SCHEDULED_KINDS = ("routine", "campaign")
 
@@ -94,48 +95,63 @@ def idle_volunteers(session: Session, now: datetime, days: int = 30) -> list[dic
     return out
 
 
-def hours(session: Session) -> list[dict]:
-    """Hours given per volunteer (time-bank balance) and their number of logged visits."""
+def idle_page(session: Session, now: datetime, days: int, page: PageQuery) -> Page[dict[str, Any]]:
+    """A page of :func:`idle_volunteers`, by volunteer id."""
+    return page_in_memory(idle_volunteers(session, now, days), page, key=lambda v: (v["volunteer_id"],))
+
+
+def hours(session: Session, page: PageQuery) -> Page[dict[str, Any]]:
+    """Hours given per volunteer (time-bank balance) and their number of logged visits, by volunteer id."""
+    shown_volunteers = session.exec(keyset(select(Volunteer), [Volunteer.id], page)).all()
+    ids = [v.id for v in shown_volunteers]
     totals = dict(
         session.exec(
-            select(TimeBankEntry.volunteer_id, func.sum(TimeBankEntry.hours)).group_by(TimeBankEntry.volunteer_id)
+            select(TimeBankEntry.volunteer_id, func.sum(TimeBankEntry.hours))
+            .where(TimeBankEntry.volunteer_id.in_(ids))
+            .group_by(TimeBankEntry.volunteer_id)
         ).all()
     )
-    counts = dict(session.exec(select(VisitLog.volunteer_id, func.count()).group_by(VisitLog.volunteer_id)).all())
-    return [
-        {
+    counts = dict(
+        session.exec(
+            select(VisitLog.volunteer_id, func.count())
+            .where(VisitLog.volunteer_id.in_(ids))
+            .group_by(VisitLog.volunteer_id)
+        ).all()
+    )
+    return page_of(
+        shown_volunteers,
+        page,
+        key=lambda v: (v.id,),
+        view=lambda v: {
             "volunteer_id": v.id,
             "name": v.name,
             "hours": round(totals.get(v.id) or 0.0, 2),
             "visits": counts.get(v.id, 0),
-        }
-        for v in session.exec(select(Volunteer).order_by(Volunteer.id))
-    ]
-
-
-def open_hazards(session: Session) -> list[dict]:
-    """Hazards found on visits and not yet resolved, with their repair ticket."""
-    rows = session.exec(
-        select(Hazard, Elder)
-        .join(Elder, Elder.id == Hazard.elder_id)
-        .where(Hazard.status != "resolved")
-        .order_by(Hazard.found_at)
+        },
     )
-    return [
-        {
-            "hazard_id": h.id,
-            "visit_id": h.visit_id,
-            "elder_id": e.id,
-            "building": e.building,
-            "unit": e.unit,
-            "category": h.category,
-            "description": h.description,
-            "status": h.status,
-            "ticket_id": h.ticket_id,
-            "found_at": shown(h.found_at),
-        }
-        for h, e in rows
-    ]
+
+
+def open_hazards(session: Session, page: PageQuery) -> Page[dict[str, Any]]:
+    """Hazards found on visits and not yet resolved, with their repair ticket, oldest first."""
+    query = select(Hazard, Elder).join(Elder, Elder.id == Hazard.elder_id).where(Hazard.status != "resolved")
+    rows = session.exec(keyset(query, [Hazard.found_at, Hazard.id], page)).all()
+    return page_of(
+        rows,
+        page,
+        key=lambda r: (r[0].found_at, r[0].id),
+        view=lambda r: {
+            "hazard_id": r[0].id,
+            "visit_id": r[0].visit_id,
+            "elder_id": r[1].id,
+            "building": r[1].building,
+            "unit": r[1].unit,
+            "category": r[0].category,
+            "description": r[0].description,
+            "status": r[0].status,
+            "ticket_id": r[0].ticket_id,
+            "found_at": shown(r[0].found_at),
+        },
+    )
 
 
 def team_week(session: Session, team_id: str, start: datetime, end: datetime) -> dict:

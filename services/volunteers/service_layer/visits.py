@@ -18,22 +18,23 @@ from services.volunteers.adapters.orm import (
     VisitLog,
     Volunteer,
 )
-from services.volunteers.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from services.volunteers.domain.planning import CHECKLIST, check_tier
 from services.volunteers.domain.visits import HAZARD_CATEGORIES, check_method, hours_for
 from services.volunteers.service_layer.common import (
+    ELDER_MISSING,
+    VISIT_MISSING,
+    VOLUNTEER_MISSING,
     active_pairings,
     address,
-    get_elder,
-    get_visit,
-    get_volunteer,
     insert_ignore,
-    new_id,
     team_of,
     volunteer_of_user,
 )
 from shared.clock import as_utc
+from shared.db.lookup import get_or_404
+from shared.errors import Conflict, Forbidden, Invalid
 from shared.events.volunteers import CampaignScheduled, VisitCompleted, VisitHazardFound, VisitScheduled
+from shared.ids import new_id
 from shared.web.auth import Principal
 
 CHECK_VALUES = ("ok", "attention", "problem", "n/a")
@@ -49,10 +50,10 @@ def is_team_leader(session: Session, actor: Principal, team_id: str | None) -> b
 def check_checklist(checklist: dict[str, str]) -> dict[str, str]:
     unknown = sorted(set(checklist) - set(CHECKLIST))
     if unknown:
-        raise Invalid(f"检查项未知 / unknown checklist items: {', '.join(unknown)}")
+        raise Invalid(f"检查项未知 / unknown checklist item; the items are {', '.join(CHECKLIST)}", code="checklist")
     bad = sorted(k for k, v in checklist.items() if v not in CHECK_VALUES)
     if bad:
-        raise Invalid(f"检查结果应为 {'/'.join(CHECK_VALUES)} / invalid result for: {', '.join(bad)}")
+        raise Invalid(f"检查结果应为 {'/'.join(CHECK_VALUES)} / invalid result for: {', '.join(bad)}", code="checklist")
     return dict(checklist)
 
 
@@ -60,7 +61,7 @@ def _visiting_volunteer(session: Session, actor: Principal, elder: Elder, volunt
     """Who made the visit: the caller, or (for the team leader and staff) the volunteer they name."""
     leader = is_team_leader(session, actor, elder.team_id)
     if volunteer_id and (leader or actor.has("staff")):
-        return get_volunteer(session, volunteer_id)
+        return get_or_404(session, Volunteer, volunteer_id, VOLUNTEER_MISSING)
     volunteer = volunteer_of_user(session, actor.sub)
     if volunteer is None:
         raise Forbidden("只有志愿者可以登记走访 / only a volunteer can log a visit (staff: name the volunteer_id)")
@@ -68,7 +69,7 @@ def _visiting_volunteer(session: Session, actor: Principal, elder: Elder, volunt
         raise Forbidden("不能替他人登记 / you can only log your own visits")
     paired = {p.volunteer_id for p in active_pairings(session, elder.id)}
     if volunteer.id not in paired and not leader and not actor.has("staff"):
-        raise Forbidden("未与该老人结对 / you are not paired with this elder")
+        raise Forbidden("未与该老人结对 / you are not paired with this elder", code="not_paired")
     return volunteer
 
 
@@ -104,11 +105,11 @@ def log_visit(
     hazards: list[dict] = (),
 ) -> VisitLog:
     """Log a visit: the visit is done, hours are credited, each hazard is published (VisitHazardFound)."""
-    elder = get_elder(session, elder_id)
+    elder = get_or_404(session, Elder, elder_id, ELDER_MISSING)
     volunteer = _visiting_volunteer(session, actor, elder, volunteer_id)
     visited_at = as_utc(visited_at or now)
     if visited_at > now + timedelta(hours=1):
-        raise Invalid("走访时间不能在将来 / a visit cannot be logged in the future")
+        raise Invalid("走访时间不能在将来 / a visit cannot be logged in the future", code="visit_in_future")
     check_method(method)
     hours = hours_for(minutes)
     checklist = check_checklist(checklist or {})
@@ -116,11 +117,11 @@ def log_visit(
         if hazard.get("category") not in HAZARD_CATEGORIES:
             raise Invalid(f"隐患类别应为 {', '.join(HAZARD_CATEGORIES)} / invalid hazard category")
     if visit_id:
-        visit = get_visit(session, visit_id)
+        visit = get_or_404(session, Visit, visit_id, VISIT_MISSING)
         if visit.elder_id != elder.id:
             raise Invalid("走访与老人不符 / the visit belongs to another elder")
         if visit.status == "done":
-            raise Conflict(f"该走访已登记 / visit {visit_id} is already logged")
+            raise Conflict("该走访已登记 / the visit is already logged", code="visit_logged")
     else:
         visit = _open_visit(session, elder.id, visited_at)
         if visit is None:
@@ -198,10 +199,8 @@ def log_visit(
 
 def amend_log(session: Session, actor: Principal, log_id: str, changes: dict, reason: str, now: datetime) -> VisitLog:
     """Correct a log (its author or the team leader only); the change and any hours difference are kept."""
-    log = session.get(VisitLog, log_id)
-    if log is None:
-        raise NotFound(f"走访记录不存在 / no visit log {log_id}")
-    elder = get_elder(session, log.elder_id)
+    log = get_or_404(session, VisitLog, log_id, "走访记录不存在 / no such visit log")
+    elder = get_or_404(session, Elder, log.elder_id, ELDER_MISSING)
     if actor.sub != log.author and not is_team_leader(session, actor, elder.team_id):
         raise Forbidden("只有记录人或队长可以修改 / only the author or the team leader can amend a log")
     if not reason.strip():
@@ -216,7 +215,7 @@ def amend_log(session: Session, actor: Principal, log_id: str, changes: dict, re
     if "visited_at" in changes:
         changes["visited_at"] = as_utc(changes["visited_at"])
         if changes["visited_at"] > now + timedelta(hours=1):
-            raise Invalid("走访时间不能在将来 / a visit cannot be logged in the future")
+            raise Invalid("走访时间不能在将来 / a visit cannot be logged in the future", code="visit_in_future")
     before = {k: _plain(getattr(log, k)) for k in changes}
     if "minutes" in changes:
         delta = hours_for(changes["minutes"]) - hours_for(log.minutes)
@@ -235,7 +234,7 @@ def amend_log(session: Session, actor: Principal, log_id: str, changes: dict, re
         setattr(log, key, value)
     log.updated_at = now
     if "visited_at" in changes:
-        visit = get_visit(session, log.visit_id)
+        visit = get_or_404(session, Visit, log.visit_id, VISIT_MISSING)
         visit.done_at = changes["visited_at"]
         session.add(visit)
     session.add(log)
@@ -282,11 +281,11 @@ def schedule_campaign(
     """
     due_at = as_utc(due_at)
     if due_at <= now:
-        raise Invalid("活动走访须在将来 / a campaign is due in the future")
+        raise Invalid("活动走访须在将来 / a campaign is due in the future", code="campaign_in_past")
     for tier in tiers:
         check_tier(tier)
     if elder_ids:
-        elders = [get_elder(session, e) for e in dict.fromkeys(elder_ids)]
+        elders = [get_or_404(session, Elder, e, ELDER_MISSING) for e in dict.fromkeys(elder_ids)]
     elif community:
         query = select(Elder).where(Elder.community == community)
         if building:
@@ -297,7 +296,7 @@ def schedule_campaign(
     else:
         raise Invalid("请选择老人或社区 / choose elder_ids or a community")
     if not elders:
-        raise Invalid("没有符合条件的老人 / no elder matches")
+        raise Invalid("没有符合条件的老人 / no elder matches", code="no_elder_matches")
     campaign = Campaign(id=new_id("C"), name=name, due_at=due_at, created_by=actor.sub, created_at=now)
     session.add(campaign)
     session.flush()
