@@ -317,12 +317,20 @@ def _id_key(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
+async def _is_linli_stream(redis: aredis.Redis, names: StreamNames, key: str) -> bool:
+    """A stream under this deployment's prefix (events, retries, dead letters), never another key."""
+    if not key.startswith(f"{names.prefix}:"):
+        return False
+    kind = await redis.type(key)
+    return (kind.decode() if isinstance(kind, bytes) else str(kind)) == "stream"
+
+
 async def find(redis: aredis.Redis, names: StreamNames, ref: str, *, scan_limit: int = 100_000) -> StreamEvent | None:
     """An event by stream entry id (``1732770000000-0``, optionally ``stream/entry``) or CloudEvent id."""
     streams = event_streams(names)
     if "/" in ref:
         stream, _, ref = ref.rpartition("/")
-        if stream not in [*streams, names.dead_letter]:  # only Linli's streams, never another key
+        if not await _is_linli_stream(redis, names, stream):
             return None
         streams = [stream]
     if re.fullmatch(r"\d+-\d+", ref):
