@@ -42,7 +42,7 @@ def report(n: int) -> dict:
 
 async def staff_inbox(base: str) -> list[dict]:
     async with httpx.AsyncClient(base_url=base) as client:
-        return (await client.get("/api/notify/inbox", headers=STAFF, params={"limit": 200})).json()
+        return (await client.get("/api/notify/inbox", headers=STAFF, params={"limit": 200})).json()["items"]
 
 
 async def test_all_services_in_one_process(process_env, tmp_path):

@@ -36,7 +36,7 @@ async def test_ticket_opened_reaches_on_duty_staff_inbox(start_runtime):
 
         async def inbox():
             resp = await client.get("/api/notify/inbox", headers=STAFF)
-            return resp.json()
+            return resp.json()["items"]
 
         messages = await eventually(inbox)
         assert len(messages) == 1
@@ -69,7 +69,7 @@ async def test_staff_messages_name_the_category_in_their_language(start_runtime)
 
         async def body_of(who):
             resp = await client.get("/api/notify/inbox", headers=token(who, "staff"))
-            return resp.json()[0]["body"] if resp.json() else None
+            return resp.json()["items"][0]["body"] if resp.json()["items"] else None
 
         assert "井盖松动/道路破损" in await eventually(lambda: body_of("staff:li-yao"))
         assert "Manhole cover or road damage" in await eventually(lambda: body_of("staff:wang"))

@@ -17,7 +17,7 @@ async def test_due_soon_reaches_the_readers_app_inbox(start_runtime, clock):
 
         async def inbox():
             r = await client.get("/api/notify/inbox", headers=RESIDENT)
-            return r.status_code == 200 and r.json()
+            return r.status_code == 200 and r.json()["items"]
 
         messages = await eventually(inbox)
         assert len(messages) == 1

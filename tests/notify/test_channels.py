@@ -55,7 +55,7 @@ async def test_email_in_chinese_and_webhook_in_english(start_runtime, clock, mai
         # the activity feed shows each delivery sent on its first attempt, the provider's answer kept
         log = (
             await client.get("/api/notify/deliveries", headers=STAFF, params={"recipient": "resident:zhang-xiaosen"})
-        ).json()
+        ).json()["items"]
         assert [(d["channel"], d["status"], d["attempts"]) for d in log] == [("email", "sent", 1)]
         assert log[0]["log"][0]["outcome"] == "sent" and "zxs@example.com" in log[0]["log"][0]["response"]
         # a second tick sends nothing again
@@ -123,5 +123,5 @@ async def test_chat_bot_channel_is_named_by_its_scheme_and_its_address_is_masked
         await handled(runtime, 1)
         [delivery] = (
             await client.get("/api/notify/deliveries", headers=STAFF, params={"recipient": "volunteer:wang-guilan"})
-        ).json()
+        ).json()["items"]
         assert delivery["channel"] == "wecombot" and delivery["title"] == "今日探访：郝连芳"

@@ -48,7 +48,7 @@ async def notify_events(runtime) -> list[dict]:
 async def feed(client, **params) -> list[dict]:
     r = await client.get("/api/notify/deliveries", headers=STAFF, params=params)
     assert r.status_code == 200, r.text
-    return r.json()
+    return r.json()["items"]
 
 
 def test_default_policy_is_six_attempts_over_about_half_an_hour():
@@ -141,7 +141,7 @@ async def test_duplicate_events_and_concurrent_dispatchers_send_once(start_runti
         await eventually(lambda: settled(runtime, "tickets", 4))
         ctx = runtime.contexts["notify"]
         await asyncio.gather(*(asyncio.to_thread(jobs.tick, ctx, clock.now()) for _ in range(3)))
-        inbox = (await client.get("/api/notify/inbox", headers=RESIDENT)).json()
+        inbox = (await client.get("/api/notify/inbox", headers=RESIDENT)).json()["items"]
         assert [m["title"] for m in inbox] == ["您的报事已受理：井盖松动"]
         assert len(mailbox.messages) == 1
         assert len(await feed(client, event_id=event.id)) == 1

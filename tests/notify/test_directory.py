@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import Session
 
 from services.notify.adapters.orm import ConfigVersion, Rule
-from services.notify.service_layer.recipients import RecipientIn, upsert_recipient
+from services.notify.service_layer.recipients import upsert_recipient
 from shared.db.engine import make_engine
 from shared.events.tickets import TicketOpened
 from tests.conftest import token
@@ -25,7 +25,7 @@ def opened(ticket_id: str) -> TicketOpened:
 async def subjects(client, user: str) -> list[str]:
     r = await client.get("/api/notify/inbox", headers=token(user, "staff"))
     assert r.status_code == 200, r.text
-    return sorted(m["subject"] for m in r.json())
+    return sorted(m["subject"] for m in r.json()["items"])
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -54,12 +54,18 @@ async def test_a_change_made_by_another_replica_reaches_the_next_event(
                 upsert_recipient(
                     session,
                     "staff:li-yao",
-                    RecipientIn(display_name="李瑶", roles=["staff"], categories=["manhole"], on_duty=False),
+                    display_name="李瑶",
+                    roles=["staff"],
+                    categories=["manhole"],
+                    on_duty=False,
                 )
                 upsert_recipient(
                     session,
                     "staff:sun-wei",
-                    RecipientIn(display_name="孙伟", roles=["staff"], categories=["*"], on_duty=True),
+                    display_name="孙伟",
+                    roles=["staff"],
+                    categories=["*"],
+                    on_duty=True,
                 )
                 session.commit()
                 assert session.get(ConfigVersion, 1).version > before

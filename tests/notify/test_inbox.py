@@ -35,7 +35,7 @@ async def test_list_count_read_and_archive(start_runtime, clock):
         for n in (1, 2, 3):
             await publish(runtime, hold(n))
         await handled(runtime, 3)
-        inbox = (await client.get("/api/notify/inbox", headers=RESIDENT)).json()
+        inbox = (await client.get("/api/notify/inbox", headers=RESIDENT)).json()["items"]
         assert [m["title"] for m in inbox] == ["预约的书到了：书3", "预约的书到了：书2", "预约的书到了：书1"]
         assert inbox[0]["created_at"].endswith("+08:00") and "2026-12-03 18:00" in inbox[0]["body"]
         assert (await client.get("/api/notify/inbox/unread-count", headers=RESIDENT)).json() == {"unread": 3}
@@ -44,19 +44,19 @@ async def test_list_count_read_and_archive(start_runtime, clock):
         r = await client.post(f"/api/notify/inbox/{first}/read", headers=RESIDENT)
         assert r.status_code == 200 and r.json()["read_at"] is not None
         assert (await client.get("/api/notify/inbox/unread-count", headers=RESIDENT)).json() == {"unread": 2}
-        unread = (await client.get("/api/notify/inbox", headers=RESIDENT, params={"unread": True})).json()
+        unread = (await client.get("/api/notify/inbox", headers=RESIDENT, params={"unread": True})).json()["items"]
         assert [m["title"] for m in unread] == ["预约的书到了：书3", "预约的书到了：书2"]
 
         r = await client.post(f"/api/notify/inbox/{second}/archive", headers=RESIDENT)
         assert r.status_code == 200
-        assert len((await client.get("/api/notify/inbox", headers=RESIDENT)).json()) == 2
-        archived = (await client.get("/api/notify/inbox", headers=RESIDENT, params={"archived": True})).json()
+        assert len((await client.get("/api/notify/inbox", headers=RESIDENT)).json()["items"]) == 2
+        archived = (await client.get("/api/notify/inbox", headers=RESIDENT, params={"archived": True})).json()["items"]
         assert [m["title"] for m in archived] == ["预约的书到了：书2"]
         assert (await client.get("/api/notify/inbox/unread-count", headers=RESIDENT)).json() == {"unread": 1}
         assert (await client.post("/api/notify/inbox/read-all", headers=RESIDENT)).json() == {"marked": 1}
 
         # a neighbour sees none of it and cannot touch it
-        assert (await client.get("/api/notify/inbox", headers=NEIGHBOUR)).json() == []
+        assert (await client.get("/api/notify/inbox", headers=NEIGHBOUR)).json()["items"] == []
         r = await client.post(f"/api/notify/inbox/{first}/archive", headers=NEIGHBOUR)
         assert r.status_code == 404 and "消息不存在" in r.json()["detail"]
         assert (await client.get("/api/notify/inbox")).status_code == 401

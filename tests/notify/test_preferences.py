@@ -76,7 +76,7 @@ async def test_quiet_hours_hold_ordinary_messages_and_let_critical_ones_through(
         # the SLA escalation is critical: it goes at 23:00; the resident's acknowledgement waits
         assert [m["Subject"] for m in mailbox.messages] == ["超时未响应（2级）：井盖松动"]
         # the in-app inbox has it at once (it does not ring)
-        inbox = (await client.get("/api/notify/inbox", headers=RESIDENT)).json()
+        inbox = (await client.get("/api/notify/inbox", headers=RESIDENT)).json()["items"]
         assert [m["title"] for m in inbox] == ["您的报事已受理：井盖松动"]
 
         clock.set(datetime(2026, 11, 28, 22, 59, tzinfo=UTC))  # 06:59
@@ -156,7 +156,7 @@ async def test_daily_digest_folds_the_day_into_one_message(start_runtime, clock,
         [mail] = mailbox.messages
         assert mail["Subject"] == "您有 3 条新通知"
         assert all(f"图书已逾期：书{n}" in Mailbox.text(mail) for n in (1, 2, 3))
-        feed = (await client.get("/api/notify/deliveries", headers=STAFF, params={"status": "sent"})).json()
+        feed = (await client.get("/api/notify/deliveries", headers=STAFF, params={"status": "sent"})).json()["items"]
         assert len(feed) == 3 and {d["reason"] for d in feed} == {"digest"}
         assert all(d["log"][0]["folded"] == 3 for d in feed)
 
@@ -207,7 +207,7 @@ async def test_rate_limit_counts_the_earlier_messages_of_the_same_batch(
             rows = {d.event_id: d for d in session.exec(select(Delivery)).all()}
         assert [rows[event.id].reason for event, _ in burst] == ["now", "now", "rate_limit", "rate_limit", "rate_limit"]
         assert {as_utc(rows[event.id].due_at) for event, _ in burst[2:]} == {start + timedelta(minutes=10)}
-        assert len((await client.get("/api/notify/inbox", headers=RESIDENT)).json()) == 5
+        assert len((await client.get("/api/notify/inbox", headers=RESIDENT)).json()["items"]) == 5
         await tick(runtime)
         assert [p["title"] for p in receiver.posts] == ["图书已逾期：书1", "图书已逾期：书2"]
         clock.advance(timedelta(minutes=9))
@@ -248,7 +248,7 @@ async def test_a_channel_muted_for_a_category_stays_silent_for_it(start_runtime,
         await handled(runtime, 2)
         await tick(runtime)
         assert [p["title"] for p in receiver.posts] == ["您的报事已受理：井盖松动"]
-        inbox = (await client.get("/api/notify/inbox", headers=RESIDENT)).json()
+        inbox = (await client.get("/api/notify/inbox", headers=RESIDENT)).json()["items"]
         assert len(inbox) == 2  # the in-app inbox always has both
 
 

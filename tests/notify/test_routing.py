@@ -111,7 +111,7 @@ EXPECTED = {
 async def inbox_of(client, user: str) -> list[dict]:
     r = await client.get("/api/notify/inbox", headers=token(user, "staff" if user.startswith("staff") else "resident"))
     assert r.status_code == 200, r.text
-    return r.json()
+    return r.json()["items"]
 
 
 async def register_people(client) -> None:
@@ -168,7 +168,7 @@ async def test_every_rule_reaches_exactly_its_recipients_when_routed_as_one_batc
 
 async def test_rules_are_data_an_operator_changes(start_runtime, clock):
     async with start_runtime(["notify"], clock=clock) as (runtime, client):
-        rules = (await client.get("/api/notify/rules", headers=STAFF)).json()
+        rules = (await client.get("/api/notify/rules", headers=STAFF, params={"limit": 200})).json()["items"]
         assert {
             "event": "VisitHazardFound",
             "audiences": ["staff"],

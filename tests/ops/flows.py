@@ -46,7 +46,7 @@ async def open_ticket(client, title: str, *, building: str = "3") -> str:
 async def staff_inbox_titles(client) -> list[str]:
     r = await client.get("/api/notify/inbox", headers=STAFF)
     assert r.status_code == 200, r.text
-    return [m["title"] for m in r.json()]
+    return [m["title"] for m in r.json()["items"]]
 
 
 @contextmanager

@@ -57,14 +57,14 @@ def _is_datetime(model: type[BaseModel], name: str) -> bool:
     return datetime in _leaf_types(model.model_fields[name].annotation)
 
 
-def _leaf_types(annotation) -> set:
+def _leaf_types(annotation: Any) -> set[Any]:
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         return {t for arg in typing.get_args(annotation) for t in _leaf_types(arg)}
     return {annotation}
 
 
-def _sample(annotation, name: str) -> Any:
+def _sample(annotation: Any, name: str) -> Any:
     leaves = _leaf_types(annotation) - {type(None)}
     leaf = next(iter(leaves)) if leaves else str
     origin = typing.get_origin(leaf)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from shared.clock import UTC, as_utc
+from shared.clock import as_utc
 
 
 def parse_hhmm(value: str) -> time:

@@ -67,11 +67,6 @@ def staff(session: Session, community: str | None, *, on_duty_for: str | None = 
     return chosen
 
 
-def on_duty_staff(session: Session, category: str) -> list[Recipient]:
-    """Staff on duty whose categories include ``category`` (or ``*``)."""
-    return staff(session, None, on_duty_for=category)
-
-
 def staff_ids(session: Session, community: str | None, on_duty_for: str | None = None) -> list[str]:
     """Principal ids of :func:`staff` (worked out once for each community and category)."""
     return _cached(

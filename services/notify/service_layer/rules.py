@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 from sqlmodel import Session, select
 
 from services.notify.adapters.orm import Rule
+from services.notify.adapters.templates import Templates
 from services.notify.domain.channels import CATEGORIES
+from shared.errors import Invalid
 
 RULES_FILE = Path(__file__).resolve().parent.parent / "rules.yaml"
 AUDIENCES = {"on_duty_staff", "staff", "followers"}
@@ -31,12 +34,39 @@ def read_rules(path: Path = RULES_FILE) -> list[Rule]:
 
 
 def check_rule(rule: Rule) -> None:
-    """Raise ValueError for an audience or category notify does not know."""
+    """Refuse (:class:`Invalid`) an audience or category notify does not know."""
     for audience in rule.audiences:
         if audience not in AUDIENCES and not audience.startswith("field:"):
-            raise ValueError(f"未知的接收人 / unknown audience {audience!r} in rule {rule.event}")
+            raise Invalid(
+                f"未知的接收人 / unknown audience; use {', '.join(sorted(AUDIENCES))} or field:<name>",
+                code="unknown_audience",
+            )
     if rule.category not in CATEGORIES:
-        raise ValueError(f"未知类别 / unknown category {rule.category!r} in rule {rule.event}")
+        raise Invalid(f"未知类别 / unknown category; use {', '.join(CATEGORIES)}", code="unknown_category")
+
+
+def put_rule(
+    session: Session,
+    templates: Templates,
+    event: str,
+    *,
+    audiences: Sequence[str],
+    category: str,
+    critical: str = "false",
+    template: str | None = None,
+) -> Rule:
+    """Change where an event type goes; its template must exist in every language (``no_template``)."""
+    rule = Rule(
+        event=event,
+        audiences=list(audiences),
+        category=category,
+        critical=critical.lower(),
+        template=template or event,
+    )
+    check_rule(rule)
+    if rule.template not in templates.names():
+        raise Invalid("没有该模板 / no such template", code="no_template")
+    return session.merge(rule)
 
 
 def seed_rules(session: Session, rules: list[Rule]) -> int:

@@ -1,0 +1,181 @@
+"""What notify shows through its API (reads only): messages, recipients, rules and the delivery log.
+
+Times are shown in Asia/Shanghai (:func:`shared.clock.shown`); channel addresses are masked (they hold
+tokens and addresses). Lists are cursor pages over a unique key (:mod:`shared.web.pages`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import DateTime, func, type_coerce
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+
+from services.notify.adapters.orm import Delivery, DeliveryAttempt, Notification, Recipient, Rule
+from services.notify.domain.channels import mask_url
+from shared.clock import shown
+from shared.db.lookup import get_or_404
+from shared.web.pages import Page, PageQuery, keyset, page_of
+
+
+def _moment(column: Any) -> ColumnElement[Any]:
+    """A time column as a plain ``DateTime`` for :func:`keyset`, so that a cursor's time is read back as one
+    (SQLModel's ``UTCDateTime`` decorator names no Python type, and its bind refuses the cursor's text)."""
+    return type_coerce(column, DateTime(timezone=True))
+
+
+def note(row: Notification) -> dict[str, Any]:
+    """One in-app message."""
+    return {
+        "id": row.id,
+        "event_type": row.event_type,
+        "subject": row.subject,
+        "title": row.title,
+        "body": row.body,
+        "category": row.category,
+        "critical": row.critical,
+        "created_at": shown(row.created_at),
+        "read_at": shown(row.read_at),
+        "archived_at": shown(row.archived_at),
+    }
+
+
+def inbox(
+    session: Session, user_id: str, page: PageQuery, *, unread: bool = False, archived: bool = False
+) -> Page[dict[str, Any]]:
+    """The recipient's messages, newest first (archived ones only when asked)."""
+    query = select(Notification).where(Notification.recipient == user_id)
+    query = query.where(
+        col(Notification.archived_at).is_not(None) if archived else col(Notification.archived_at).is_(None)
+    )
+    if unread:
+        query = query.where(col(Notification.read_at).is_(None))
+    key = (_moment(Notification.created_at), col(Notification.id))
+    rows = session.exec(keyset(query, key, page, descending=True)).all()
+    return page_of(rows, page, key=lambda n: (n.created_at, n.id), view=note)
+
+
+def unread_count(session: Session, user_id: str) -> dict[str, int]:
+    """How many of the recipient's messages are unread (archived ones do not count)."""
+    count = session.exec(
+        select(func.count())
+        .select_from(Notification)
+        .where(
+            Notification.recipient == user_id,
+            col(Notification.read_at).is_(None),
+            col(Notification.archived_at).is_(None),
+        )
+    ).one()
+    return {"unread": int(count)}
+
+
+def recipient(person: Recipient | None, user_id: str) -> dict[str, Any]:
+    """A recipient as shown through the API (defaults for someone never registered)."""
+    if person is None:
+        person = Recipient(user_id=user_id, display_name=user_id, channels=[], muted={})
+    return {
+        "user_id": person.user_id,
+        "display_name": person.display_name,
+        "roles": person.roles.split(","),
+        "community": person.community,
+        "categories": person.categories.split(","),
+        "on_duty": person.on_duty,
+        "language": person.language,
+        "timezone": person.timezone,
+        "quiet_hours": {"start": person.quiet_start, "end": person.quiet_end} if person.quiet_start else None,
+        "digest_hour": person.digest_hour,
+        "rate_limit": person.rate_limit,
+        "rate_window_minutes": person.rate_window_minutes,
+        "muted": person.muted or {},
+        "channels": [{"name": c["name"], "url": mask_url(c["url"])} for c in person.channels or []],
+    }
+
+
+def preferences(session: Session, user_id: str) -> dict[str, Any]:
+    """The caller's own preferences (defaults when never set)."""
+    return recipient(session.get(Recipient, user_id), user_id)
+
+
+def registered(session: Session, user_id: str) -> dict[str, Any]:
+    """A registered recipient, or 404."""
+    return recipient(get_or_404(session, Recipient, user_id, "接收人不存在 / no such recipient"), user_id)
+
+
+def recipients(session: Session, page: PageQuery) -> Page[dict[str, Any]]:
+    """Everyone notify can reach, by user id."""
+    key = (col(Recipient.user_id),)
+    rows = session.exec(keyset(select(Recipient), key, page)).all()
+    return page_of(rows, page, key=lambda r: (r.user_id,), view=lambda r: recipient(r, r.user_id))
+
+
+def rule(row: Rule) -> dict[str, Any]:
+    return {
+        "event": row.event,
+        "audiences": list(row.audiences),
+        "category": row.category,
+        "critical": row.critical,
+        "template": row.template,
+    }
+
+
+def rules(session: Session, page: PageQuery) -> Page[dict[str, Any]]:
+    """The routing rules in force, by event type."""
+    key = (col(Rule.event),)
+    rows = session.exec(keyset(select(Rule), key, page)).all()
+    return page_of(rows, page, key=lambda r: (r.event,), view=rule)
+
+
+def deliveries(
+    session: Session,
+    page: PageQuery,
+    *,
+    recipient: str | None = None,
+    event_id: str | None = None,
+    status: str | None = None,
+) -> Page[dict[str, Any]]:
+    """The activity feed, newest first: deliveries with every attempt, by recipient, event and status."""
+    query = select(Delivery)
+    if recipient:
+        query = query.where(Delivery.recipient == recipient)
+    if event_id:
+        query = query.where(Delivery.event_id == event_id)
+    if status:
+        query = query.where(Delivery.status == status)
+    key = (_moment(Delivery.created_at), col(Delivery.id))
+    rows = session.exec(keyset(query, key, page, descending=True)).all()
+    result = page_of(rows, page, key=lambda d: (d.created_at, d.id))
+    ids = [r.id for r in result.items]
+    attempts = (
+        session.exec(
+            select(DeliveryAttempt).where(col(DeliveryAttempt.delivery_id).in_(ids)).order_by(col(DeliveryAttempt.id))
+        ).all()
+        if ids
+        else []
+    )
+    log: dict[str, list[dict[str, Any]]] = {}
+    for a in attempts:
+        log.setdefault(a.delivery_id, []).append(
+            {"attempt": a.attempt, "at": shown(a.at), "outcome": a.outcome, "response": a.response, "folded": a.folded}
+        )
+    items = [
+        {
+            "id": r.id,
+            "event_id": r.event_id,
+            "event_type": r.event_type,
+            "recipient": r.recipient,
+            "channel": r.channel,
+            "category": r.category,
+            "critical": r.critical,
+            "reason": r.reason,
+            "status": r.status,
+            "attempts": r.attempts,
+            "due_at": shown(r.due_at),
+            "sent_at": shown(r.sent_at),
+            "title": r.title,
+            "last_error": r.last_error,
+            "log": log.get(r.id, []),
+        }
+        for r in result.items
+    ]
+    return Page[dict[str, Any]](items=items, next_cursor=result.next_cursor)
