@@ -38,8 +38,8 @@ def create_key(name: Annotated[str, typer.Argument(help="the Open311 client, e.g
 @app.command("revoke-key")
 def revoke_key(key_id: Annotated[str, typer.Argument(help="the id shown by create-key / list-keys")]) -> None:
     """Revoke an Open311 API key: POSTs with it answer 403 from now on."""
-    from services.tickets.domain.errors import NotFound
     from services.tickets.service_layer import apikeys
+    from shared.errors import NotFound
 
     store, clock = _store()
     try:

@@ -10,14 +10,16 @@ async def test_demo_loads_once_with_artisans_and_seed_tickets(start_runtime, clo
     async with start_runtime(["tickets"], clock=clock) as (runtime, client):
         ctx = runtime.contexts["tickets"]
         runtime.modules[0].demo(ctx)
-        tickets = (await client.get("/api/tickets/tickets", headers=STAFF)).json()
-        roster = (await client.get("/api/tickets/staff", headers=STAFF)).json()
+        tickets = (await client.get("/api/tickets/tickets", headers=STAFF)).json()["items"]
+        roster = (await client.get("/api/tickets/staff", headers=STAFF)).json()["items"]
         runtime.modules[0].demo(ctx)
-        assert (await client.get("/api/tickets/tickets", headers=STAFF)).json() == tickets
-        assert (await client.get("/api/tickets/staff", headers=STAFF)).json() == roster
+        assert (await client.get("/api/tickets/tickets", headers=STAFF)).json()["items"] == tickets
+        assert (await client.get("/api/tickets/staff", headers=STAFF)).json()["items"] == roster
         assert {t["community"] for t in tickets} == {"北翟营", "明珠花苑"}
         assert any(r["display_name"].startswith("谷春肖") and r["pool"] == "repair_clothes" for r in roster)
-        manhole = next(c for c in (await client.get("/api/tickets/categories")).json() if c["code"] == "manhole")
+        manhole = next(
+            c for c in (await client.get("/api/tickets/categories")).json()["items"] if c["code"] == "manhole"
+        )
         assert manhole["supervisor"] and manhole["secretary"] == "staff:li-yao"
 
 

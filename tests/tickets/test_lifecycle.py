@@ -78,7 +78,7 @@ async def test_round_robin_skips_off_duty_staff_and_staff_can_reassign(start_run
         r = await client.post(f"{T}/{tid}/assign", headers=STAFF, json={"assignee": "staff:b", "note": "熟悉该楼"})
         assert r.status_code == 200 and r.json()["assignee"] == "staff:b"
         assert (await client.post(f"{T}/{tid}/assign", headers=RESIDENT, json={})).status_code == 403
-        roster_rows = (await client.get("/api/tickets/staff?pool=maintenance", headers=STAFF)).json()
+        roster_rows = (await client.get("/api/tickets/staff?pool=maintenance", headers=STAFF)).json()["items"]
         assert {r["staff_id"]: r["on_duty"] for r in roster_rows} == {
             "staff:a": True,
             "staff:b": False,

@@ -23,7 +23,8 @@ async def test_categories_are_seeded_data_with_deadlines_and_staff_can_add_one(s
     async with start_runtime(["tickets"], clock=clock) as (_rt, client):
         r = await client.get("/api/tickets/categories")
         assert r.status_code == 200
-        by_code = {c["code"]: c for c in r.json()}
+        by_code = {c["code"]: c for c in r.json()["items"]}
+        assert len(r.json()["items"]) == 14 and r.json()["next_cursor"] is None
         assert {
             "manhole",
             "street_light",
@@ -47,7 +48,7 @@ async def test_categories_are_seeded_data_with_deadlines_and_staff_can_add_one(s
         assert (await client.put("/api/tickets/categories/pets", json=body)).status_code == 401
         r = await client.put("/api/tickets/categories/pets", headers=STAFF, json=body)
         assert r.status_code == 200, r.text
-        codes = [c["code"] for c in (await client.get("/api/tickets/categories")).json()]
+        codes = [c["code"] for c in (await client.get("/api/tickets/categories")).json()["items"]]
         assert "pets" in codes
 
 
@@ -137,7 +138,7 @@ async def test_bad_oversized_or_too_many_photos_are_refused_and_nothing_is_store
         assert r.status_code == 413
         media = settings.var_dir / "media" / "tickets"
         assert not media.exists() or not list(media.rglob("*.*"))
-        assert (await client.get("/api/tickets/tickets", headers=RESIDENT)).json() == []
+        assert (await client.get("/api/tickets/tickets", headers=RESIDENT)).json()["items"] == []
         assert await published(settings, type_suffix="TicketOpened") == []
 
 
@@ -186,8 +187,8 @@ async def test_reporter_and_staff_see_full_view_other_residents_the_anonymised_o
         assert (await client.get("/api/tickets/tickets/TNOPE", headers=STAFF)).status_code == 404
         # residents list only their own reports; staff list all
         await report(client, headers=NEIGHBOUR)
-        assert len((await client.get("/api/tickets/tickets", headers=RESIDENT)).json()) == 1
-        assert len((await client.get("/api/tickets/tickets", headers=STAFF)).json()) == 2
+        assert len((await client.get("/api/tickets/tickets", headers=RESIDENT)).json()["items"]) == 1
+        assert len((await client.get("/api/tickets/tickets", headers=STAFF)).json()["items"]) == 2
 
 
 async def test_reporter_or_staff_add_photos_later_others_are_refused(start_runtime, clock):
@@ -211,15 +212,16 @@ async def test_reporter_or_staff_add_photos_later_others_are_refused(start_runti
 
 
 def test_every_tickets_route_declares_its_roles():
-    from fastapi.routing import APIRoute
+    from types import SimpleNamespace
 
     from services.tickets.entrypoints.http import build_router
     from services.tickets.entrypoints.open311 import build_open311_router
-    from shared.web.auth import route_access
+    from shared.web.auth import declared_routes
 
-    routes = [r for make in (build_router, build_open311_router) for r in make(None).routes if isinstance(r, APIRoute)]
+    ctx = SimpleNamespace(store=None)
+    routes = [r for make in (build_router, build_open311_router) for r in declared_routes(make(ctx).routes)]
     assert len(routes) > 25
-    assert [r.path for r in routes if route_access(r) is None] == []
+    assert [path for _methods, path, roles in routes if roles is None] == []
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

@@ -101,6 +101,8 @@ class TicketPhoto(TicketsTable, table=True):
     kind: str = Field(max_length=8)
     size: int
     created_at: datetime
+    display_sha256: str | None = Field(default=None, max_length=64)  # the copy views link (None: the original)
+    display_kind: str | None = Field(default=None, max_length=8)
 
 
 class TicketHistory(TicketsTable, table=True):

@@ -2,57 +2,66 @@
 
 Public GETs show the anonymised view (no reporter, no contact fields). POST needs an ``api_key``
 created with ``linli tickets create-key``. The history is included as the ``notes`` extension.
+Errors are RFC 9457 problems (``application/problem+json``) whose status is the GeoReport error code.
+Lists are paged with ``page`` (from 1) and ``page_size`` (1-200, 50 by default), newest first.
 """
 
 from __future__ import annotations
 
-import secrets
-from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from xml.etree import ElementTree as ET
 
-from dateutil.parser import isoparse
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse
-from sqlmodel import Session, col, select
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field, JsonValue, model_validator
 
-from services.tickets.adapters.orm import Category, Ticket
-from services.tickets.domain.errors import TicketError
-from services.tickets.domain.lifecycle import OPEN_STATES, open311_status
-from services.tickets.service_layer import apikeys, categories, reports
-from services.tickets.service_layer.common import media_path
-from shared.clock import as_utc, local
-from shared.pii import mask_phone
+from services.tickets.entrypoints.http.bodies import FORM, body_doc, read_body
+from services.tickets.service_layer import georeport
+from services.tickets.service_layer.georeport import CreatedView, DefinitionView, RequestView, ServiceView, TokenView
 from shared.service import ServiceContext
 from shared.web.auth import public
+from shared.web.fields import Body, PathCode
+from shared.web.runner import Runner
 
 PREFIX = "/open311/v2"
-MAX_RANGE = timedelta(days=90)
-MAX_RESULTS = 1000
-AGENCY = "社区居委会 / community residents' committee"
-FORMATS = ("json", "xml")
-
-
-class Open311Error(Exception):
-    def __init__(self, status: int, description: str) -> None:
-        super().__init__(description)
-        self.status = status
-        self.description = description
-
-
-def _iso(value: datetime | None) -> str | None:
-    """ISO 8601 with the Asia/Shanghai offset, as the spec's examples show local time with offset."""
-    return local(value).isoformat(timespec="seconds") if value is not None else None
-
-
-def _xml(root: str, item: str, rows: list[dict[str, Any]]) -> bytes:
-    top = ET.Element(root)
-    for row in rows:
-        _fill(ET.SubElement(top, item), row)
-    return b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(top, encoding="utf-8")
-
-
 LIST_ITEM = {"attributes": "attribute", "values": "value", "notes": "note"}
+XML = {"description": "the same document as XML", "content": {"text/xml": {"schema": {"type": "string"}}}}
+Ids = Annotated[str | None, Query(min_length=1, max_length=1000, pattern=r"^[A-Za-z0-9_.:\-, ]+$")]
+Date = Annotated[str | None, Query(min_length=1, max_length=40, description="ISO 8601")]
+Short = Annotated[str | None, Query(min_length=1, max_length=20)]
+PageNo = Annotated[int, Query(ge=1, le=10_000)]
+PageSize = Annotated[int, Query(ge=1, le=200)]
+
+
+class RequestIn(Body):
+    """A service request as GeoReport clients send it (URL-encoded form); attributes as ``attribute[code]``."""
+
+    api_key: str | None = Field(default=None, max_length=100)
+    jurisdiction_id: str | None = Field(default=None, max_length=64)
+    service_code: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    long: float | None = Field(default=None, ge=-180, le=180)
+    address_string: str | None = Field(default=None, max_length=300)
+    address_id: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=254)
+    device_id: str | None = Field(default=None, max_length=64)
+    account_id: str | None = Field(default=None, max_length=64)
+    first_name: str | None = Field(default=None, max_length=64)
+    last_name: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, max_length=32)
+    description: str | None = Field(default=None, max_length=4000)
+    media_url: str | None = Field(default=None, max_length=2000)
+    attributes: dict[
+        Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")],
+        Annotated[str, Field(max_length=2000)],
+    ] = Field(default={}, max_length=30)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, data: Any) -> Any:
+        """A form sends empty fields as ``""``: they mean "not given"."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v != ""}
+        return data
 
 
 def _fill(node: ET.Element, row: dict[str, Any]) -> None:
@@ -71,303 +80,146 @@ def _fill(node: ET.Element, row: dict[str, Any]) -> None:
             child.text = str(value)
 
 
-def respond(fmt: str, root: str, item: str, payload: Any, status: int = 200) -> Response:
-    if fmt == "xml":
-        if isinstance(payload, dict):  # a single document, e.g. service_definition
-            top = ET.Element(root)
-            _fill(top, payload)
-            body = b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(top, encoding="utf-8")
-        else:
-            body = _xml(root, item, payload)
-        return Response(body, status_code=status, media_type="text/xml; charset=utf-8")
-    return JSONResponse(payload, status_code=status)
-
-
-def error(fmt: str, status: int, description: str) -> Response:
-    """The spec's ``errors`` body: a list of {code, description}."""
-    return respond(
-        fmt if fmt in FORMATS else "json", "errors", "error", [{"code": status, "description": description}], status
-    )
-
-
-def service_row(c: Category) -> dict[str, Any]:
-    return {
-        "service_code": c.code,
-        "service_name": c.name,
-        "description": c.description or c.name_en,
-        "metadata": bool(c.attributes),
-        "type": "realtime",
-        "keywords": c.keywords,
-        "group": c.group,
-    }
-
-
-def definition(c: Category) -> dict[str, Any]:
-    attrs = []
-    for order, a in enumerate(c.attributes or [], start=1):
-        attrs.append(
-            {
-                "variable": a.get("variable", True),
-                "code": a["code"],
-                "datatype": a.get("datatype", "string"),
-                "required": bool(a.get("required")),
-                "datatype_description": a.get("datatype_description", ""),
-                "order": a.get("order", order),
-                "description": a.get("description", a["code"]),
-                "values": [{"key": v["key"], "name": v["name"]} for v in a.get("values") or []],
-            }
-        )
-    return {"service_code": c.code, "attributes": attrs}
-
-
-def request_row(session: Session, t: Ticket, base: str) -> dict[str, Any]:
-    """A service request in the anonymised public view, with the history as ``notes``."""
-    cat = session.get(Category, t.category)
-    photos = reports.photos_of(session, t.id)
-    history = reports.history_of(session, t.id)
-    status_notes = next(
-        (
-            reports.public_note(h)
-            for h in reversed(history)
-            if reports.public_note(h) and not h.action.startswith("escalate")
-        ),
-        None,
-    )
-    address = t.address or " ".join(p for p in (t.community, t.building and f"{t.building}号楼") if p) or None
-    return {
-        "service_request_id": t.id,
-        "status": open311_status(t.status),
-        "status_notes": status_notes,
-        "service_name": cat.name if cat else t.category,
-        "service_code": t.category,
-        "description": t.description,
-        "agency_responsible": AGENCY,
-        "service_notice": None,
-        "requested_datetime": _iso(t.created_at),
-        "updated_datetime": _iso(t.updated_at),
-        "expected_datetime": _iso(t.resolution_due if t.status in OPEN_STATES else None),
-        "address": address,
-        "address_id": None,
-        "zipcode": None,
-        "lat": t.lat,
-        "long": t.lon,
-        "media_url": base + media_path(photos[0]) if photos else None,
-        "notes": [
-            {
-                "datetime": _iso(h.at),
-                "type": h.action,
-                "status": h.to_status,
-                "description": reports.public_note(h) or "",
-            }
-            for h in history
-        ],
-    }
-
-
-def _split(fmt_name: str) -> tuple[str, str]:
-    name, _, fmt = fmt_name.rpartition(".")
-    return name, fmt
+def xml(root: str, item: str, payload: list[BaseModel] | BaseModel, status: int = 200) -> Response:
+    """The spec's XML document: ``<root><item>…</item>…</root>``, or one document for a single model."""
+    top = ET.Element(root)
+    if isinstance(payload, BaseModel):
+        _fill(top, payload.model_dump())
+    else:
+        for row in payload:
+            _fill(ET.SubElement(top, item), row.model_dump())
+    body = b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(top, encoding="utf-8")
+    return Response(body, status_code=status, media_type="text/xml; charset=utf-8")
 
 
 def build_open311_router(ctx: ServiceContext) -> APIRouter:
     router = APIRouter(prefix=PREFIX, tags=["open311"])
+    run = Runner(ctx.store)
 
-    def db(fn):
-        def run():
-            with ctx.store.transaction() as session:
-                return fn(session)
+    def base(request: Request) -> str:
+        return str(request.base_url).rstrip("/")
 
-        return ctx.store.run(run)
-
-    async def guarded(fmt: str, work) -> Response:
-        if fmt not in FORMATS:
-            return error("json", 404, f"format not supported: {fmt} (json or xml)")
-        try:
-            return await work()
-        except Open311Error as exc:
-            return error(fmt, exc.status, exc.description)
-        except TicketError as exc:
-            return error(fmt, 400 if exc.status == 422 else exc.status, str(exc))
-
-    @router.get("/services.{fmt}", dependencies=[Depends(public())])
-    async def services(fmt: str) -> Response:
+    @router.get("/services.json", dependencies=[Depends(public())])
+    async def services_json() -> list[ServiceView]:
         """Service list: every active category."""
+        return await run.read(georeport.services)
 
-        async def work():
-            rows = await db(lambda s: [service_row(c) for c in categories.list_categories(s)])
-            return respond(fmt, "services", "service", rows)
+    @router.get("/services.xml", dependencies=[Depends(public())], response_class=Response, responses={200: XML})
+    async def services_xml() -> Response:
+        """Service list as XML."""
+        return xml("services", "service", await run.read(georeport.services))
 
-        return await guarded(fmt, work)
-
-    @router.get("/services/{service_code}.{fmt}", dependencies=[Depends(public())])
-    async def service_definition(service_code: str, fmt: str) -> Response:
+    @router.get("/services/{service_code}.json", dependencies=[Depends(public())])
+    async def definition_json(service_code: PathCode) -> DefinitionView:
         """Service definition: the category's attributes."""
+        return await run.read(georeport.definition, service_code)
 
-        async def work():
-            cat = await db(lambda s: s.get(Category, service_code))
-            if cat is None or not cat.active:
-                raise Open311Error(404, f"service_code {service_code} not found")
-            return respond(fmt, "service_definition", "", definition(cat))
+    @router.get(
+        "/services/{service_code}.xml", dependencies=[Depends(public())], response_class=Response, responses={200: XML}
+    )
+    async def definition_xml(service_code: PathCode) -> Response:
+        """Service definition as XML."""
+        return xml("service_definition", "", await run.read(georeport.definition, service_code))
 
-        return await guarded(fmt, work)
+    async def find(request: Request, **filters: Any) -> list[RequestView]:
+        return await run.read(georeport.find_requests, ctx.clock.now(), base(request), **filters)
 
-    @router.get("/requests.{fmt}", dependencies=[Depends(public())])
-    async def get_requests(
-        fmt: str,
+    @router.get("/requests.json", dependencies=[Depends(public())])
+    async def requests_json(
         request: Request,
-        service_request_id: str | None = None,
-        service_code: str | None = None,
-        start_date: str | None = None,
-        end_date: str | None = None,
-        status: str | None = None,
-    ) -> Response:
+        service_request_id: Ids = None,
+        service_code: Ids = None,
+        start_date: Date = None,
+        end_date: Date = None,
+        status: Short = None,
+        page: PageNo = 1,
+        page_size: PageSize = 50,
+    ) -> list[RequestView]:
         """Service requests: by id list, or by code/status within at most 90 days (default the last 90)."""
-        base = str(request.base_url).rstrip("/")
+        return await find(
+            request,
+            service_request_id=service_request_id,
+            service_code=service_code,
+            start_date=start_date,
+            end_date=end_date,
+            status=status,
+            page=page,
+            page_size=page_size,
+        )
 
-        async def work():
-            now = ctx.clock.now()
-            query = select(Ticket)
-            if service_request_id:
-                ids = [i.strip() for i in service_request_id.split(",") if i.strip()]
-                query = query.where(col(Ticket.id).in_(ids))
-            else:
-                start, end = _range(start_date, end_date, now)
-                query = query.where(col(Ticket.created_at) >= start, col(Ticket.created_at) <= end)
-                if service_code:
-                    query = query.where(col(Ticket.category).in_(service_code.split(",")))
-                if status:
-                    wanted = {s.strip() for s in status.split(",")}
-                    if not wanted <= {"open", "closed"}:
-                        raise Open311Error(400, "status must be open or closed")
-                    if wanted == {"open"}:
-                        query = query.where(col(Ticket.status).in_(OPEN_STATES))
-                    elif wanted == {"closed"}:
-                        query = query.where(col(Ticket.status).not_in(OPEN_STATES))
-            query = query.order_by(col(Ticket.created_at).desc()).limit(MAX_RESULTS)
-            rows = await db(lambda s: [request_row(s, t, base) for t in s.exec(query).all()])
-            return respond(fmt, "service_requests", "request", rows)
+    @router.get("/requests.xml", dependencies=[Depends(public())], response_class=Response, responses={200: XML})
+    async def requests_xml(
+        request: Request,
+        service_request_id: Ids = None,
+        service_code: Ids = None,
+        start_date: Date = None,
+        end_date: Date = None,
+        status: Short = None,
+        page: PageNo = 1,
+        page_size: PageSize = 50,
+    ) -> Response:
+        """Service requests as XML."""
+        rows = await find(
+            request,
+            service_request_id=service_request_id,
+            service_code=service_code,
+            start_date=start_date,
+            end_date=end_date,
+            status=status,
+            page=page,
+            page_size=page_size,
+        )
+        return xml("service_requests", "request", rows)
 
-        return await guarded(fmt, work)
-
-    @router.get("/requests/{request_id}.{fmt}", dependencies=[Depends(public())])
-    async def get_request(request_id: str, fmt: str, request: Request) -> Response:
+    @router.get("/requests/{request_id}.json", dependencies=[Depends(public())])
+    async def request_json(request_id: PathCode, request: Request) -> list[RequestView]:
         """One service request."""
-        base = str(request.base_url).rstrip("/")
+        return await run.read(georeport.one_request, request_id, base(request))
 
-        async def work():
-            def load(s):
-                t = s.get(Ticket, request_id)
-                return None if t is None else [request_row(s, t, base)]
+    @router.get(
+        "/requests/{request_id}.xml", dependencies=[Depends(public())], response_class=Response, responses={200: XML}
+    )
+    async def request_xml(request_id: PathCode, request: Request) -> Response:
+        """One service request as XML."""
+        return xml("service_requests", "request", await run.read(georeport.one_request, request_id, base(request)))
 
-            rows = await db(load)
-            if rows is None:
-                raise Open311Error(404, f"service_request_id {request_id} not found")
-            return respond(fmt, "service_requests", "request", rows)
-
-        return await guarded(fmt, work)
-
-    @router.get("/tokens/{token}.{fmt}", dependencies=[Depends(public())])
-    async def get_token(token: str, fmt: str) -> Response:
+    @router.get("/tokens/{token}.json", dependencies=[Depends(public())])
+    async def token_json(token: PathCode) -> list[TokenView]:
         """The request id behind a token returned by POST."""
+        return await run.read(georeport.token, token)
 
-        async def work():
-            found = await db(lambda s: s.exec(select(Ticket.id).where(Ticket.token == token)).first())
-            if found is None:
-                raise Open311Error(404, f"token {token} not found")
-            return respond(fmt, "service_requests", "request", [{"service_request_id": found, "token": token}])
+    @router.get("/tokens/{token}.xml", dependencies=[Depends(public())], response_class=Response, responses={200: XML})
+    async def token_xml(token: PathCode) -> Response:
+        """The request id behind a token, as XML."""
+        return xml("service_requests", "request", await run.read(georeport.token, token))
 
-        return await guarded(fmt, work)
+    async def create(request: Request) -> list[CreatedView]:
+        body, _ = await read_body(request, RequestIn)
+        fields = body.model_dump(exclude={"attributes"})
+        attributes: dict[str, JsonValue] = dict(body.attributes)
+        return await run(lambda s: georeport.create(ctx, s, fields, attributes))
 
-    @router.post("/requests.{fmt}", dependencies=[Depends(public())])
-    async def post_request(fmt: str, request: Request) -> Response:
+    post_doc = body_doc(RequestIn)
+    post_doc["requestBody"]["content"] = {
+        FORM: post_doc["requestBody"]["content"][FORM],
+        **post_doc["requestBody"]["content"],
+    }
+
+    @router.post("/requests.json", status_code=201, dependencies=[Depends(public())], openapi_extra=post_doc)
+    async def post_json(request: Request) -> list[CreatedView]:
         """Create a service request (form-encoded, with ``api_key``); answers id and token."""
+        return await create(request)
 
-        async def work():
-            form = await request.form()
-            fields = {k: v for k, v in form.items() if isinstance(v, str)}
-            attributes = {k[10:-1]: v for k, v in fields.items() if k.startswith("attribute[") and k.endswith("]")}
-
-            def create(s):
-                key = apikeys.check(s, fields.get("api_key"))
-                if key is None:
-                    raise Open311Error(403, "api_key missing, invalid or revoked")
-                code = fields.get("service_code")
-                if not code:
-                    raise Open311Error(400, "service_code is required")
-                cat = s.get(Category, code)
-                if cat is None or not cat.active:
-                    raise Open311Error(404, f"service_code {code} not found")
-                lat, lon = _coord(fields.get("lat"), -90, 90), _coord(fields.get("long"), -180, 180)
-                address = fields.get("address_string") or fields.get("address_id")
-                if (lat is None or lon is None) and not address:
-                    raise Open311Error(400, "a location is required: lat and long, address_string or address_id")
-                description = (fields.get("description") or "").strip()
-                if not description:
-                    raise Open311Error(400, "description is required")
-                if len(description) > 4000:
-                    raise Open311Error(400, "description is longer than 4000 characters")
-                contact = {
-                    k: fields[k]
-                    for k in ("email", "first_name", "last_name", "device_id", "account_id")
-                    if fields.get(k)
-                }
-                if fields.get("phone"):
-                    contact["phone_masked"] = mask_phone(fields["phone"])
-                contact["client"] = key.name
-                token = secrets.token_urlsafe(12)
-                ticket = reports.open_ticket(
-                    ctx,
-                    s,
-                    category=code,
-                    title=description[:60],
-                    description=description,
-                    reporter=None,
-                    address=address,
-                    lat=lat,
-                    lon=lon,
-                    attributes=attributes,
-                    contact=contact,
-                    via="open311",
-                    token=token,
-                )
-                return [
-                    {
-                        "service_request_id": ticket.id,
-                        "token": token,
-                        "service_notice": None,
-                        "account_id": fields.get("account_id"),
-                    }
-                ]
-
-            rows = await db(create)
-            return respond(fmt, "service_requests", "request", rows, 201)
-
-        return await guarded(fmt, work)
+    @router.post(
+        "/requests.xml",
+        status_code=201,
+        dependencies=[Depends(public())],
+        openapi_extra=post_doc,
+        response_class=Response,
+        responses={201: XML},
+    )
+    async def post_xml(request: Request) -> Response:
+        """Create a service request, answered as XML."""
+        return xml("service_requests", "request", await create(request), 201)
 
     return router
-
-
-def _coord(raw: str | None, low: float, high: float) -> float | None:
-    if raw in (None, ""):
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise Open311Error(400, f"not a coordinate: {raw}") from None
-    if not low <= value <= high:
-        raise Open311Error(400, f"coordinate out of range: {raw}")
-    return value
-
-
-def _range(start_date: str | None, end_date: str | None, now: datetime) -> tuple[datetime, datetime]:
-    """The date window: defaults to the 90 days before ``end_date`` (or now); longer spans are refused."""
-    try:
-        end = as_utc(isoparse(end_date)) if end_date else now
-        start = as_utc(isoparse(start_date)) if start_date else end - MAX_RANGE
-    except ValueError:
-        raise Open311Error(400, "start_date and end_date must be ISO 8601 (e.g. 2026-11-01T00:00:00+08:00)") from None
-    if start > end:
-        raise Open311Error(400, "start_date is after end_date")
-    if end - start > MAX_RANGE:
-        raise Open311Error(400, "the date range may not exceed 90 days")
-    return start, end

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from services.tickets.adapters.orm import ApiKey
-from services.tickets.domain.errors import NotFound
+from shared.db.lookup import get_or_404
+from shared.ids import new_id
 
 
 def _hash(key: str) -> str:
@@ -20,15 +20,13 @@ def _hash(key: str) -> str:
 def create(session: Session, name: str, now: datetime) -> tuple[ApiKey, str]:
     """A new key for client ``name``; returns the row and the plain key (never stored)."""
     plain = "o311_" + secrets.token_urlsafe(24)
-    row = ApiKey(id=uuid.uuid4().hex[:8], name=name, key_hash=_hash(plain), created_at=now)
+    row = ApiKey(id=new_id()[:8], name=name, key_hash=_hash(plain), created_at=now)
     session.add(row)
     return row, plain
 
 
 def revoke(session: Session, key_id: str, now: datetime) -> ApiKey:
-    row = session.get(ApiKey, key_id)
-    if row is None:
-        raise NotFound(f"密钥不存在 / no API key {key_id}")
+    row = get_or_404(session, ApiKey, key_id, f"密钥不存在 / no API key {key_id}")
     row.revoked_at = row.revoked_at or now
     session.add(row)
     return row

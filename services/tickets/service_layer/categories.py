@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from services.tickets.adapters.orm import Category
-from services.tickets.service_layer.common import forget_category
+from services.tickets.service_layer.common import forget_category, get_category
 
 EDITABLE = (
     "name",
@@ -29,6 +29,7 @@ EDITABLE = (
 
 
 def list_categories(session: Session, include_inactive: bool = False) -> list[Category]:
+    """Every (active) category by group and code (the demo and Open311's service list; the API pages them)."""
     query = select(Category)
     if not include_inactive:
         query = query.where(Category.active == True)  # noqa: E712
@@ -36,7 +37,7 @@ def list_categories(session: Session, include_inactive: bool = False) -> list[Ca
 
 
 def upsert(session: Session, code: str, values: dict[str, Any]) -> Category:
-    """Create or change a category; only the given fields change."""
+    """Create or change a category; only the given fields change (validated at the edge: ``CategoryIn``)."""
     forget_category(code)
     event.listen(session, "after_commit", lambda _s: forget_category(code), once=True)  # a read in between
     category = session.get(Category, code) or Category(code=code, name=values.get("name") or code)
@@ -45,3 +46,8 @@ def upsert(session: Session, code: str, values: dict[str, Any]) -> Category:
             setattr(category, key, values[key])
     session.add(category)
     return category
+
+
+def templates_of(session: Session, code: str) -> dict[str, list[str]]:
+    """A category's response templates per state."""
+    return dict(get_category(session, code).templates or {})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
@@ -14,14 +13,16 @@ from sqlmodel import Session, SQLModel, select
 
 from services.tickets.adapters.orm import Category, Ticket, TicketHistory, TicketPhoto
 from services.tickets.adapters.photos import EXT, CleanPhoto, PhotoStore
-from services.tickets.domain.errors import NotFound
+from shared.errors import NotFound
+from shared.ids import new_id
 from shared.service import ServiceContext
 
 Row = TypeVar("Row", bound=SQLModel)
 
 
 def new_ticket_id() -> str:
-    return "T" + uuid.uuid4().hex[:12].upper()
+    """``T`` and 12 upper-case hex characters (``T3F9A0C21B7E4``), as tickets have always been numbered."""
+    return "T" + new_id().upper()
 
 
 def photo_store(ctx: ServiceContext) -> PhotoStore:
@@ -30,7 +31,15 @@ def photo_store(ctx: ServiceContext) -> PhotoStore:
 
 
 def media_path(photo: TicketPhoto) -> str:
-    """The API path that serves a photo (prefix with the server's base URL for a full ``media_url``)."""
+    """The API path of the photo views show: its display copy when it has one (prefix with the server's
+    base URL for a full ``media_url``)."""
+    if photo.display_sha256 and photo.display_kind:
+        return f"/api/tickets/media/{photo.display_sha256}.{EXT[photo.display_kind]}"
+    return original_path(photo)
+
+
+def original_path(photo: TicketPhoto) -> str:
+    """The API path of the photo as uploaded (re-encoded without metadata)."""
     return f"/api/tickets/media/{photo.sha256}.{EXT[photo.kind]}"
 
 
@@ -143,18 +152,18 @@ def attach_photos(
     ticket: Ticket,
     photos: list[CleanPhoto],
     history_id: int | None,
-    written: list[CleanPhoto],
 ) -> list[TicketPhoto]:
-    """Store cleaned photos on disk and link them; ``written`` collects new files for clean-up on failure.
+    """Store cleaned photos on disk and link them; returns the new links (a photo the ticket already has
+    is not linked twice).
 
-    Returns the new links (a photo the ticket already has is not linked twice).
+    Safe to run twice (a unit of work may, see ``shared/web/runner.py``): the files are content-addressed
+    and written atomically, and they are never removed if the transaction fails afterwards.
     """
     store = photo_store(ctx)
     added: list[TicketPhoto] = []
     seen = {p.sha256 for p in session.exec(select(TicketPhoto).where(TicketPhoto.ticket_id == ticket.id)).all()}
     for photo in photos:
-        if store.put(photo):
-            written.append(photo)
+        store.put(photo)
         if photo.sha256 in seen:
             continue
         seen.add(photo.sha256)
@@ -166,6 +175,8 @@ def attach_photos(
                 kind=photo.kind,
                 size=len(photo.data),
                 created_at=ctx.clock.now(),
+                display_sha256=photo.display.sha256 if photo.display else None,
+                display_kind=photo.display.kind if photo.display else None,
             )
         )
     session.add_all(added)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
 
 from sqlmodel import Session, col, select
 
 from services.tickets.adapters.orm import Ticket
 from services.tickets.domain import kpi
 from services.tickets.domain.lifecycle import OPEN_STATES
+from services.tickets.service_layer.views import KpiView
 from shared.clock import as_utc, local
 
 
@@ -21,7 +21,7 @@ def compute(
     month: str | None = None,
     category: str | None = None,
     community: str | None = None,
-) -> dict[str, Any]:
+) -> KpiView:
     """Per category and month: 响应及时率 (response within deadline), 办结率 (resolution rate),
     满意率 (satisfaction: ratings of 4-5 among rated), median and p90 minutes to first response;
     and the open backlog by age."""
@@ -67,8 +67,6 @@ def compute(
                 "p90_first_response_minutes": p90,
             }
         )
-    return {
-        "generated_at": now,
-        "rows": rows,
-        "backlog": {cat: dict(buckets) for cat, buckets in sorted(backlog.items())},
-    }
+    return KpiView.model_validate(
+        {"generated_at": now, "rows": rows, "backlog": {cat: dict(buckets) for cat, buckets in sorted(backlog.items())}}
+    )

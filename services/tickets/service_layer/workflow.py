@@ -10,10 +10,10 @@ from services.tickets.adapters.orm import Category, Ticket
 from services.tickets.adapters.photos import CleanPhoto
 from services.tickets.config import ticket_settings
 from services.tickets.domain import lifecycle, sla
-from services.tickets.domain.errors import Conflict, Forbidden, Invalid
 from services.tickets.service_layer import staff as roster
 from services.tickets.service_layer.common import attach_photos, event_fields, get_ticket, record
 from shared.clock import as_utc
+from shared.errors import Conflict, Forbidden, Invalid
 from shared.events.tickets import (
     TicketAcknowledged,
     TicketAssigned,
@@ -34,19 +34,18 @@ def _move(
     actor: str | None,
     note: str | None,
     photos: list[CleanPhoto] | None = None,
-    written: list[CleanPhoto] | None = None,
 ) -> tuple[Ticket, Category | None, str]:
     ticket = get_ticket(session, ticket_id, for_update=True)
     before = ticket.status
     try:
         ticket.status = lifecycle.next_state(action, before)
     except lifecycle.IllegalTransition as exc:
-        raise Conflict(str(exc)) from None
+        raise Conflict(str(exc), code="illegal_transition") from None
     ticket.updated_at = ctx.clock.now()
     session.add(ticket)
     entry = record(session, ticket, at=ticket.updated_at, actor=actor, action=action, from_status=before, note=note)
     if photos:
-        attach_photos(ctx, session, ticket, photos, entry.id, written if written is not None else [])
+        attach_photos(ctx, session, ticket, photos, entry.id)
     return ticket, session.get(Category, ticket.category), before
 
 
@@ -58,7 +57,7 @@ def template_note(session: Session, ticket_id: str, state: str, index: int | Non
     category = session.get(Category, ticket.category)
     options = (category.templates or {}).get(state, []) if category else []
     if not 0 <= index < len(options):
-        raise Invalid(f"没有第 {index} 个回复模板 / no response template {index} for {state}")
+        raise Invalid(f"没有第 {index} 个回复模板 / no response template {index} for {state}", code="no_template")
     return options[index] + (f"（{note}）" if note else "")
 
 
@@ -95,7 +94,9 @@ def assign(
     if assignee is None:
         chosen = roster.next_on_duty(session, category, ctx.clock.now()) if category else None
         if chosen is None:
-            raise Conflict(f"类别 {ticket.category} 无人值班 / nobody is on duty for {ticket.category}")
+            raise Conflict(
+                f"类别 {ticket.category} 无人值班 / nobody is on duty for {ticket.category}", code="nobody_on_duty"
+            )
         assignee = chosen.staff_id
     previous = ticket.assignee
     ticket, category, _ = _move(ctx, session, ticket_id, "assign", actor, note or f"派单给 {assignee}")
@@ -127,10 +128,9 @@ def resolve(
     actor: str,
     note: str | None = None,
     photos: list[CleanPhoto] | None = None,
-    written: list[CleanPhoto] | None = None,
 ) -> Ticket:
     """Work done: the reporter now confirms with a rating or reopens."""
-    ticket, category, _ = _move(ctx, session, ticket_id, "resolve", actor, note, photos, written)
+    ticket, category, _ = _move(ctx, session, ticket_id, "resolve", actor, note, photos)
     ticket.resolved_at = ticket.updated_at
     if ticket.acknowledged_at is None:
         ticket.acknowledged_at = ticket.updated_at
@@ -149,9 +149,11 @@ def close(
 ) -> Ticket:
     """Staff close without fixing: duplicate, not_responsible or rejected (a note says why)."""
     if reason not in lifecycle.STAFF_CLOSE_REASONS:
-        raise Invalid(f"关闭原因无效 / reason must be one of {', '.join(lifecycle.STAFF_CLOSE_REASONS)}")
+        raise Invalid(
+            f"关闭原因无效 / reason must be one of {', '.join(lifecycle.STAFF_CLOSE_REASONS)}", code="close_reason"
+        )
     if not note:
-        raise Invalid("关闭需要说明 / closing needs a note")
+        raise Invalid("关闭需要说明 / closing needs a note", code="note_required")
     return _closed(ctx, session, ticket_id, "close", actor, reason, note)
 
 
@@ -161,7 +163,9 @@ def withdraw(ctx: ServiceContext, session: Session, ticket_id: str, actor: str, 
     return _closed(ctx, session, ticket_id, "withdraw", actor, "withdrawn", note)
 
 
-def _closed(ctx, session, ticket_id, action, actor, reason, note) -> Ticket:
+def _closed(
+    ctx: ServiceContext, session: Session, ticket_id: str, action: str, actor: str, reason: str, note: str | None
+) -> Ticket:
     ticket, category, _ = _move(ctx, session, ticket_id, action, actor, note)
     ticket.close_reason = reason
     ticket.closed_at = ticket.updated_at
@@ -172,7 +176,7 @@ def _closed(ctx, session, ticket_id, action, actor, reason, note) -> Ticket:
 def _own(session: Session, ticket_id: str, actor: str) -> Ticket:
     ticket = get_ticket(session, ticket_id)
     if ticket.reporter != actor:
-        raise Forbidden("只有报事人可以操作 / only the reporter may do this")
+        raise Forbidden("只有报事人可以操作 / only the reporter may do this", code="not_reporter")
     return ticket
 
 
@@ -201,10 +205,13 @@ def reopen(ctx: ServiceContext, session: Session, ticket_id: str, actor: str, co
     """The reporter reopens within the reopen window (14 days), saying what is still wrong."""
     ticket = _own(session, ticket_id, actor)
     if not (comment or "").strip():
-        raise Invalid("重新打开需要说明原因 / reopening needs a comment")
+        raise Invalid("重新打开需要说明原因 / reopening needs a comment", code="comment_required")
     window = timedelta(days=ticket_settings().reopen_days)
     if ticket.resolved_at is not None and ctx.clock.now() > as_utc(ticket.resolved_at) + window:
-        raise Conflict(f"已超过 {window.days} 天，不能重新打开 / the {window.days}-day reopen window has passed")
+        raise Conflict(
+            f"已超过 {window.days} 天，不能重新打开 / the {window.days}-day reopen window has passed",
+            code="reopen_window",
+        )
     ticket, category, _ = _move(ctx, session, ticket_id, "reopen", actor, comment)
     now = ticket.updated_at
     if category is not None:

@@ -1,0 +1,25 @@
+"""Who may call the tickets routes, and the path types they share."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path
+
+from shared.web.auth import Principal, allow
+
+Reporter = Annotated[Principal, Depends(allow("resident", "volunteer"))]
+"""Reporter actions (the use case checks it is *their* ticket)."""
+Staff = Annotated[Principal, Depends(allow("staff", "operator"))]
+People = Annotated[Principal, Depends(allow("resident", "staff", "operator"))]
+"""Who may file reports and add photos."""
+Readers = Annotated[Principal, Depends(allow("resident", "volunteer", "staff", "operator"))]
+
+CategoryCode = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$")]
+"""A category's code: lower-case letters, digits, ``_`` and ``-``."""
+MediaName = Annotated[str, Path(max_length=70, pattern=r"^[0-9a-f]{64}\.(jpg|png|webp)$")]
+"""A stored photo: its SHA-256 and extension."""
+
+
+def is_staff(who: Principal) -> bool:
+    return who.has("staff", "operator")

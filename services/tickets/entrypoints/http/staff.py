@@ -1,0 +1,49 @@
+"""The duty roster (round-robin pools) and staff KPIs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from services.tickets.entrypoints.http.deps import Staff
+from services.tickets.entrypoints.http.schemas import DutyIn, DutyView, KpiView
+from services.tickets.service_layer import kpis, staff, views
+from shared.service import ServiceContext
+from shared.web.fields import Month, QueryCode
+from shared.web.pages import Page, Paging
+from shared.web.runner import Runner
+
+Pool = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+StaffId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+
+
+def build(ctx: ServiceContext) -> APIRouter:
+    router = APIRouter(tags=["staff"])
+    run = Runner(ctx.store)
+
+    @router.get("/staff")
+    async def list_staff(who: Staff, page: Paging, pool: QueryCode = None) -> Page[DutyView]:
+        """The duty roster (round-robin pools), by pool and staff id."""
+        return await run.read(views.roster_page, pool, page)
+
+    @router.put("/staff/{pool}/{staff_id}")
+    async def put_staff(pool: Pool, staff_id: StaffId, body: DutyIn, who: Staff) -> DutyView:
+        """Add someone to a pool, or put them on or off duty."""
+
+        def work(s):  # type: ignore[no-untyped-def]
+            return DutyView.model_validate(staff.upsert(s, pool, staff_id, body.display_name, body.on_duty))
+
+        return await run(work)
+
+    @router.get("/kpis")
+    async def get_kpis(
+        who: Staff,
+        month: Annotated[Month | None, Query()] = None,
+        category: QueryCode = None,
+        community: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    ) -> KpiView:
+        """12345 indicators per category and month, first-response median/p90, open backlog by age."""
+        return await run.read(kpis.compute, ctx.clock.now(), month=month, category=category, community=community)
+
+    return router

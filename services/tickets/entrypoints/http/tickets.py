@@ -1,0 +1,220 @@
+"""Reports (随手拍) and the actions on them: filing, photos, following, staff and reporter actions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from services.tickets.adapters.photos import CleanPhoto
+from services.tickets.entrypoints.http.bodies import body_doc, read_body
+from services.tickets.entrypoints.http.deps import People, Readers, Reporter, Staff, is_staff
+from services.tickets.entrypoints.http.schemas import (
+    AnyTicketView,
+    AssignIn,
+    CloseIn,
+    FollowView,
+    NoteIn,
+    OpenedView,
+    RateIn,
+    ReopenIn,
+    TicketIn,
+    TicketSummary,
+    TicketView,
+)
+from services.tickets.service_layer import reports, views, workflow
+from services.tickets.service_layer.media import clean_photos
+from shared.service import ServiceContext
+from shared.web.fields import PathCode, QueryCode
+from shared.web.pages import Page, Paging
+from shared.web.runner import Runner
+
+StatusFilter = Annotated[
+    str | None, Query(pattern=r"^(open|submitted|acknowledged|assigned|in_progress|resolved|closed|reopened)$")
+]
+PersonFilter = Annotated[str | None, Query(min_length=1, max_length=128, pattern=r"^[^\s]+$")]
+CommunityFilter = Annotated[str | None, Query(min_length=1, max_length=64)]
+OptionalNote = Annotated[NoteIn | None, Body()]
+OptionalAssign = Annotated[AssignIn | None, Body()]
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+async def _photos(files: list[tuple[str, bytes]]) -> list[CleanPhoto]:
+    """Cleaned photos (decoding is slow: in a worker thread); no thread hop without files."""
+    return await run_in_threadpool(clean_photos, files) if files else []
+
+
+def build(ctx: ServiceContext) -> APIRouter:
+    router = APIRouter(tags=["tickets"])
+    run = Runner(ctx.store)
+
+    @router.post("/tickets", status_code=201, openapi_extra=body_doc(TicketIn, files=True))
+    async def create_ticket(request: Request, who: People) -> OpenedView:
+        """A resident reports a problem (随手拍): JSON, or multipart with up to 6 photos (field ``photo``)."""
+        body, files = await read_body(request, TicketIn, files=True)
+        photos = await _photos(files)
+
+        def work(s):  # type: ignore[no-untyped-def]
+            opened = reports.open_report(ctx, s, reporter=who.sub, photos=photos, **body.model_dump())
+            return views.opened_view(s, opened.ticket, opened.category, opened.history, opened.photos)
+
+        return views.absolute(await run(work), _base(request))
+
+    @router.get("/tickets")
+    async def list_tickets(
+        who: Readers,
+        page: Paging,
+        status: StatusFilter = None,
+        category: QueryCode = None,
+        community: CommunityFilter = None,
+        assignee: PersonFilter = None,
+    ) -> Page[TicketSummary]:
+        """Residents and volunteers: their own reports; staff: all, filtered (``status=open`` for the open ones)."""
+        reporter = None if is_staff(who) else who.sub
+        return await run.read(
+            views.list_tickets,
+            reporter=reporter,
+            status=status,
+            category=category,
+            community=community,
+            assignee=assignee,
+            page=page,
+        )
+
+    @router.get("/tickets/{ticket_id}")
+    async def get_one(ticket_id: PathCode, request: Request, who: Readers) -> AnyTicketView:
+        """Full view for staff and the reporter; others see the anonymised view."""
+        view = await run.read(views.view_for, ticket_id, who.sub, is_staff(who))
+        return views.absolute(view, _base(request))
+
+    @router.post(
+        "/tickets/{ticket_id}/photos",
+        status_code=201,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["photo"],
+                            "properties": {
+                                "photo": {
+                                    "type": "array",
+                                    "items": {"type": "string", "format": "binary"},
+                                    "maxItems": 6,
+                                }
+                            },
+                        }
+                    }
+                },
+            }
+        },
+    )
+    async def add_photos(ticket_id: PathCode, request: Request, who: People) -> TicketView:
+        """Add photos to a report (the reporter or staff), multipart field ``photo``."""
+        _none, files = await read_body(request, NoteIn, files=True)
+        photos = await _photos(files)
+
+        def work(s):  # type: ignore[no-untyped-def]
+            return views.full_view(s, reports.add_photos(ctx, s, ticket_id, who.sub, is_staff(who), photos))
+
+        return views.absolute(await run(work), _base(request))
+
+    @router.post("/tickets/{ticket_id}/follow")
+    async def follow(ticket_id: PathCode, who: Reporter) -> FollowView:
+        """Follow an existing report instead of filing a duplicate (no body): receive its updates."""
+        added = await run(lambda s: reports.follow(ctx, s, ticket_id, who.sub))
+        return FollowView(ticket_id=ticket_id, following=True, new=added)
+
+    # -- staff actions -----------------------------------------------------------------------------
+
+    @router.post("/tickets/{ticket_id}/acknowledge")
+    async def acknowledge(ticket_id: PathCode, request: Request, who: Staff, body: OptionalNote = None) -> TicketView:
+        """First response (受理); auto-assigns round-robin when the pool has someone on duty."""
+        b = body or NoteIn()
+
+        def work(s):  # type: ignore[no-untyped-def]
+            note = workflow.template_note(s, ticket_id, "acknowledged", b.template, b.note)
+            return views.full_view(s, workflow.acknowledge(ctx, s, ticket_id, who.sub, note))
+
+        return views.absolute(await run(work), _base(request))
+
+    @router.post("/tickets/{ticket_id}/assign")
+    async def assign(ticket_id: PathCode, request: Request, who: Staff, body: OptionalAssign = None) -> TicketView:
+        """Assign to ``assignee`` or, without one, to the next on-duty member (round-robin)."""
+        b = body or AssignIn()
+
+        def work(s):  # type: ignore[no-untyped-def]
+            note = workflow.template_note(s, ticket_id, "assigned", b.template, b.note)
+            return views.full_view(s, workflow.assign(ctx, s, ticket_id, who.sub, b.assignee, note))
+
+        return views.absolute(await run(work), _base(request))
+
+    @router.post("/tickets/{ticket_id}/start")
+    async def start(ticket_id: PathCode, request: Request, who: Staff, body: OptionalNote = None) -> TicketView:
+        """Work starts (处理中), with an optional note."""
+        b = body or NoteIn()
+
+        def work(s):  # type: ignore[no-untyped-def]
+            note = workflow.template_note(s, ticket_id, "in_progress", b.template, b.note)
+            return views.full_view(s, workflow.start(ctx, s, ticket_id, who.sub, note))
+
+        return views.absolute(await run(work), _base(request))
+
+    @router.post("/tickets/{ticket_id}/resolve", openapi_extra=body_doc(NoteIn, files=True, required=False))
+    async def resolve(ticket_id: PathCode, request: Request, who: Staff) -> TicketView:
+        """Work done (办结): JSON, or multipart with an after photo (field ``photo``)."""
+        body, files = await read_body(request, NoteIn, files=True)
+        photos = await _photos(files)
+
+        def work(s):  # type: ignore[no-untyped-def]
+            note = workflow.template_note(s, ticket_id, "resolved", body.template, body.note)
+            return views.full_view(s, workflow.resolve(ctx, s, ticket_id, who.sub, note, photos))
+
+        return views.absolute(await run(work), _base(request))
+
+    @router.post("/tickets/{ticket_id}/close")
+    async def close(ticket_id: PathCode, request: Request, who: Staff, body: CloseIn) -> TicketView:
+        """Close without a fix: reason duplicate, not_responsible or rejected, with a note."""
+
+        def work(s):  # type: ignore[no-untyped-def]
+            note = workflow.template_note(s, ticket_id, "closed", body.template, body.note)
+            return views.full_view(s, workflow.close(ctx, s, ticket_id, who.sub, body.reason, note))
+
+        return views.absolute(await run(work), _base(request))
+
+    # -- reporter actions --------------------------------------------------------------------------
+    @router.post("/tickets/{ticket_id}/rate")
+    async def rate(ticket_id: PathCode, body: RateIn, request: Request, who: Reporter) -> TicketView:
+        """The reporter confirms the fix with a rating 1-5 (closes the ticket)."""
+
+        def work(s):  # type: ignore[no-untyped-def]
+            return views.full_view(s, workflow.rate(ctx, s, ticket_id, who.sub, body.rating, body.comment))
+
+        return views.absolute(await run(work), _base(request))
+
+    @router.post("/tickets/{ticket_id}/reopen")
+    async def reopen(ticket_id: PathCode, body: ReopenIn, request: Request, who: Reporter) -> TicketView:
+        """The reporter reopens a resolved ticket within 14 days, with a comment."""
+
+        def work(s):  # type: ignore[no-untyped-def]
+            return views.full_view(s, workflow.reopen(ctx, s, ticket_id, who.sub, body.comment))
+
+        return views.absolute(await run(work), _base(request))
+
+    @router.post("/tickets/{ticket_id}/withdraw")
+    async def withdraw(ticket_id: PathCode, request: Request, who: Reporter, body: OptionalNote = None) -> TicketView:
+        """The reporter withdraws their report before the work starts."""
+        note = body.note if body else None
+
+        def work(s):  # type: ignore[no-untyped-def]
+            return views.full_view(s, workflow.withdraw(ctx, s, ticket_id, who.sub, note))
+
+        return views.absolute(await run(work), _base(request))
+
+    return router

@@ -1,0 +1,44 @@
+"""Uploaded photos: checked and cleaned (EXIF removed, display copy made) before a unit of work uses them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.tickets.adapters.photos import EXT, CleanPhoto, clean
+from services.tickets.domain.media import MAX_PHOTOS, BadPhoto
+from services.tickets.service_layer.common import photo_store
+from shared.errors import DomainError, Invalid, NotFound, TooLarge
+from shared.service import ServiceContext
+
+KIND_OF_EXT = {v: k for k, v in EXT.items()}
+
+
+class UnsupportedPhoto(DomainError):
+    """A file that is not a JPEG, PNG or WebP image (415)."""
+
+    status = 415
+    code = "photo_type"
+
+
+def _refusal(exc: BadPhoto) -> DomainError:
+    kind = {413: TooLarge, 415: UnsupportedPhoto}.get(exc.status, Invalid)
+    return kind(str(exc), code=exc.code)
+
+
+def clean_photos(files: list[tuple[str, bytes]]) -> list[CleanPhoto]:
+    """Check and strip every photo before anything is stored (all or nothing); slow, run it in a thread."""
+    if len(files) > MAX_PHOTOS:
+        raise TooLarge(f"最多 {MAX_PHOTOS} 张照片 / at most {MAX_PHOTOS} photos per report", code="too_many_photos")
+    try:
+        return [clean(name, data) for name, data in files]
+    except BadPhoto as exc:
+        raise _refusal(exc) from None
+
+
+def stored_file(ctx: ServiceContext, sha256: str, ext: str) -> tuple[Path, str]:
+    """The file of a stored photo and its media type; 404 when there is none."""
+    kind = KIND_OF_EXT.get(ext)
+    path = photo_store(ctx).path(sha256, kind) if kind else None
+    if kind is None or path is None or not path.exists():
+        raise NotFound("照片不存在 / no such photo")
+    return path, f"image/{kind}"
