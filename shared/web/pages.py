@@ -77,11 +77,23 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
     return values
 
 
+def _python_type(sql_type: Any) -> type | None:
+    """The Python type of a column type, looking through a ``TypeDecorator`` (e.g. SQLModel's
+    ``AutoString``, or a timezone-aware ``DateTime`` wrapper) to the type it decorates."""
+    for candidate in (sql_type, getattr(sql_type, "impl_instance", None), getattr(sql_type, "impl", None)):
+        try:
+            kind = candidate.python_type if candidate is not None else None
+        except (NotImplementedError, AttributeError, TypeError):
+            continue
+        if isinstance(kind, type) and kind is not object:  # a decorator without its own type says object
+            return kind
+    return None
+
+
 def _typed(column: ColumnElement[Any], value: Any) -> Any:
     """A cursor value back in its column's Python type (dates travel as ISO text)."""
-    try:
-        kind = column.type.python_type
-    except NotImplementedError:
+    kind = _python_type(column.type)
+    if kind is None:
         return value
     try:
         if kind is datetime and isinstance(value, str):
