@@ -37,7 +37,7 @@ fuzz: install ## schemathesis over every operation with many examples (LINLI_FUZ
 bench: install ## benchmarks (not tests): writes bench/results/latest.{json,md} and charts
 	$(BIN)/python -m bench
 
-docs: install ## regenerate docs/events/*.json and docs/asyncapi.json
+docs: install ## regenerate docs/events/*.json, docs/asyncapi.json and docs/openapi/*.json
 	$(BIN)/linli docs
 
 screenshots: install ## refresh docs/img/ from the console's browser test

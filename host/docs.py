@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,60 +54,42 @@ def write_event_schemas(folder: Path) -> list[Path]:
     return written
 
 
-def _documented_runtime() -> Runtime:
-    """Every service with fixed settings: the generated documents do not depend on the environment."""
+@contextmanager
+def _documented(targets: list[str] | None = None) -> Iterator[Runtime]:
+    """A runtime of ``targets`` (default every service) with fixed settings, so that the generated
+    documents do not depend on the environment; its stores live in a folder removed afterwards."""
     from host import catalog
     from host.runtime import Runtime
 
-    settings = Settings(
-        redis_url="redis://127.0.0.1:6379/0",
-        stream_prefix="linli",
-        consumer_name="<process>",
-        var_dir=Path(tempfile.mkdtemp(prefix="linli-docs-")),
-    )
-    return Runtime(catalog.load(None), settings=settings)
+    with tempfile.TemporaryDirectory(prefix="linli-docs-") as folder:
+        settings = Settings(
+            redis_url="redis://127.0.0.1:6379/0", stream_prefix="linli", consumer_name="<process>", var_dir=Path(folder)
+        )
+        runtime = Runtime(catalog.load(targets), settings=settings)
+        try:
+            yield runtime
+        finally:
+            runtime.dispose()
 
 
 def render_asyncapi() -> str:
     """AsyncAPI 3.0 of every service, as ``linli run`` would serve it."""
-    runtime = _documented_runtime()
-    try:
+    with _documented() as runtime:
         return _json(asyncapi_document(runtime))
-    finally:
-        runtime.dispose()
 
 
 def openapi_document(targets: list[str] | None = None) -> dict[str, Any]:
     """The OpenAPI document of ``targets`` (default: every service in one app, as ``linli run`` serves it)."""
-    from host import catalog
-    from host.runtime import Runtime
-
-    whole = _documented_runtime()
-    runtime = Runtime(catalog.load(targets), settings=whole.settings) if targets else whole
-    try:
-        return runtime.build_app().openapi()
-    finally:
-        runtime.dispose()
-        whole.dispose()
+    with _documented(targets) as runtime:
+        document: dict[str, Any] = runtime.build_app().openapi()
+        return document
 
 
 def render_openapi() -> dict[str, str]:
     """File name -> OpenAPI 3.1 text of each service's HTTP API (``openapi/<service>.json``)."""
     from host import catalog
-    from host.runtime import Runtime
 
-    documents = {}
-    whole = _documented_runtime()
-    try:
-        for name in whole.contexts:
-            runtime = Runtime(catalog.load([name]), settings=whole.settings)
-            try:
-                documents[f"{name}.json"] = _json(runtime.build_app().openapi())
-            finally:
-                runtime.dispose()
-    finally:
-        whole.dispose()
-    return documents
+    return {f"{name}.json": _json(openapi_document([name])) for name in catalog.available()}
 
 
 def write_asyncapi(path: Path) -> None:

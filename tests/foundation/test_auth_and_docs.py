@@ -105,3 +105,16 @@ def test_asyncapi_document_in_docs_is_current():
 
     path = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.json"
     assert path.read_text(encoding="utf-8") == render_asyncapi(), "run `linli docs` to regenerate docs/asyncapi.json"
+
+
+def test_openapi_documents_in_docs_are_current():
+    """docs/openapi/<service>.json is what each service serves at /openapi.json (for generated clients)."""
+    from pathlib import Path
+
+    from host.docs import render_openapi
+
+    folder = Path(__file__).resolve().parents[2] / "docs" / "openapi"
+    expected = render_openapi()
+    assert sorted(expected) == ["library.json", "notify.json", "tickets.json", "volunteers.json"]
+    stale = [n for n, text in expected.items() if not (folder / n).exists() or (folder / n).read_text("utf-8") != text]
+    assert not stale, f"run `linli docs` to regenerate docs/openapi/: stale {stale}"
