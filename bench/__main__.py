@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--only consumer,relay,stack,growth] [--profile]`` (``make bench``).
+"""``python -m bench [--quick] [--only consumer,relay,stack,growth,routes] [--profile]`` (``make bench``).
 
 Runs the measurements of docs/benchmarks.md, prints the Markdown table and writes
 bench/results/latest.json, latest.md and the PNG charts. ``--profile`` also writes pyinstrument
@@ -13,10 +13,10 @@ import sys
 import time
 import traceback
 
-from bench import consumer, growth, memory, profiles, relay, report
+from bench import consumer, growth, memory, profiles, relay, report, routes
 from bench.common import log
 
-PARTS = ("consumer", "relay", "stack", "growth")
+PARTS = ("consumer", "relay", "stack", "growth", "routes")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
             elif part == "growth":
                 found, charts["growth"] = growth.measure(args.quick)
                 figures += found
+            elif part == "routes":
+                figures += routes.measure(args.quick)
         except Exception as exc:
             traceback.print_exc()
             errors[part] = f"{exc.__class__.__name__}: {exc}"[:500]
@@ -51,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         for path in profiles.run():
             log(f"profile written: {path}")
-    order = {name: i for i, name in enumerate(["1", "2", "3", "4", "5", "6", "7"])}
+    order = {name: i for i, name in enumerate(["1", "2", "3", "4", "5", "6", "7", "8"])}
     figures.sort(key=lambda f: order.get(f.section[:1], 9))
     text = report.write(figures, charts, quick=args.quick, seconds=time.perf_counter() - started, errors=errors)
     print(text)

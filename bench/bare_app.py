@@ -1,12 +1,14 @@
 """The HTTP baseline: a bare FastAPI app served exactly like ``linli run`` (uvicorn, loopback, no access
-log). ``python -m bench.bare_app PORT [TICKETS_DB]``. POST /bare validates a body like a ticket report and
-answers 201; GET /bare answers a list of 20 small objects like a resident's ticket list.
+log). ``python -m bench.bare_app PORT [VAR_DIR]``, where ``VAR_DIR`` holds the services' SQLite files
+(``tickets.db``, ``library.db``, …). POST /bare validates a body like a ticket report and answers 201;
+GET /bare answers a list of 20 small objects like a resident's ticket list.
 
-Two references, not baselines, show the least a route that uses a database can cost here: plain
-``sqlite3`` called on the event loop (no auth, no ORM, no thread hop). GET /bare/db?reporter=... reads
-the same columns of a resident's tickets from the tickets service's SQLite file; POST /bare/db stores a
-report as the service does (the ticket, its history entry and a TicketOpened outbox row, one commit) in a
-private copy of those tables."""
+The ``/bare/…`` routes below those do a route's storage work with plain ``sqlite3`` called on the event
+loop (no auth, no ORM, no thread hop): reads on the service's own file (read-only), writes in one
+transaction on a private copy of its store (copied on first use, rows and all). GET /bare/db?reporter=...
+reads the same columns of a resident's tickets; POST /bare/db stores a report as the tickets service does
+(the ticket, its history entry and a TicketOpened outbox row, one commit). The twins of bench/routes.py
+(library, volunteers, notify) follow at the end."""
 
 from __future__ import annotations
 
@@ -14,11 +16,14 @@ import json
 import sqlite3
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
 app = FastAPI(title="bench baseline")
@@ -60,47 +65,84 @@ async def listing() -> list[dict[str, Any]]:
     return ITEMS
 
 
-DB_PATH = sys.argv[2] if len(sys.argv) > 2 else None
+VAR_DIR = Path(sys.argv[2]) if len(sys.argv) > 2 else Path("var")
 SUMMARY = (
     "SELECT id, category, title, status, community, building, assignee, created_at, first_response_due, "
     "resolution_due, escalation_level FROM ticket WHERE reporter = ? ORDER BY created_at DESC LIMIT 100"
 )
+BOOLEANS = {"floating", "lives_alone", "critical", "active", "on_duty"}
+JSONS = {"skills", "availability", "channels", "muted"}
 _db: dict[str, sqlite3.Connection] = {}
 
 
-def _reader() -> sqlite3.Connection:
-    if "reader" not in _db:
-        _db["reader"] = sqlite3.connect(f"file:{DB_PATH}?mode=ro", uri=True)
-        _db["reader"].row_factory = sqlite3.Row
-    return _db["reader"]
+def _reader(service: str) -> sqlite3.Connection:
+    """The service's own SQLite file (``VAR_DIR/<service>.db``), read-only."""
+    if service not in _db:
+        _db[service] = sqlite3.connect(f"file:{VAR_DIR / service}.db?mode=ro", uri=True)
+        _db[service].row_factory = sqlite3.Row
+    return _db[service]
 
 
-def _writer() -> sqlite3.Connection:
-    """A private file with the tickets store's ticket, history and outbox tables (WAL, as the service)."""
-    if "writer" not in _db:
-        conn = sqlite3.connect(f"{DB_PATH}.bare-copy", isolation_level=None)
+def _writer(service: str) -> sqlite3.Connection:
+    """A private copy of the service's store, rows and all, made on first use (WAL, as the service)."""
+    key = f"{service}+copy"
+    if key not in _db:
+        conn = sqlite3.connect(VAR_DIR / f"{service}.db.bare-copy", isolation_level=None)
+        _reader(service).backup(conn)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        for (sql,) in _reader().execute(
-            "SELECT sql FROM sqlite_master WHERE tbl_name IN ('ticket', 'ticket_history', 'outbox') AND sql IS NOT NULL"
-        ):
-            conn.execute(
-                sql.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1)
-                .replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1)
-                .replace("CREATE UNIQUE INDEX", "CREATE UNIQUE INDEX IF NOT EXISTS", 1)
-            )
-        _db["writer"] = conn
-    return _db["writer"]
+        conn.row_factory = sqlite3.Row
+        _db[key] = conn
+    return _db[key]
+
+
+@contextmanager
+def _transaction(service: str) -> Iterator[sqlite3.Connection]:
+    """One write transaction on the private copy: ``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on error)."""
+    conn = _writer(service)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _value(column: str, value: Any) -> Any:
+    if column in BOOLEANS:
+        return bool(value)
+    return json.loads(value) if column in JSONS and isinstance(value, str) else value
+
+
+def _view(row: sqlite3.Row | dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
+    """The answer's columns of a row, booleans and JSON columns decoded as the ORM does."""
+    return {c: _value(c, row[c]) for c in columns}
+
+
+def _page(rows: list[sqlite3.Row], columns: tuple[str, ...], limit: int = 50) -> dict[str, Any]:
+    """A first page as the routes answer it (they read ``limit + 1`` rows to know if there is more)."""
+    return {"items": [_view(r, columns) for r in rows[:limit]], "next_cursor": "more" if len(rows) > limit else None}
+
+
+def _change(conn: sqlite3.Connection, table: str, key: str, value: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """Read a row by its key and update the given columns, as an ORM unit of work does; 404 if missing."""
+    row = conn.execute(f"SELECT * FROM {table} WHERE {key} = ?", (value,)).fetchone()
+    if row is None:
+        raise HTTPException(404)
+    if changes:
+        sets = ", ".join(f"{c} = ?" for c in changes)
+        conn.execute(f"UPDATE {table} SET {sets} WHERE {key} = ?", (*changes.values(), value))
+    return {**dict(row), **changes}
 
 
 @app.get("/bare/db")
 async def listing_from_db(reporter: str) -> list[dict[str, Any]]:
-    return [dict(row) for row in _reader().execute(SUMMARY, (reporter,))]
+    return [dict(row) for row in _reader("tickets").execute(SUMMARY, (reporter,))]
 
 
 @app.post("/bare/db", status_code=201)
 async def create_in_db(body: Report) -> dict[str, Any]:
-    conn = _writer()
     now = datetime.now(UTC).replace(tzinfo=None)
     ticket_id = f"T{uuid.uuid4().hex[:12].upper()}"
     row = {
@@ -112,8 +154,7 @@ async def create_in_db(body: Report) -> dict[str, Any]:
         "first_response_due": now + timedelta(hours=4),
         "resolution_due": now + timedelta(hours=24),
     }
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction("tickets") as conn:
         conn.execute(
             f"INSERT INTO ticket ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
             [v.isoformat(sep=" ") if isinstance(v, datetime) else v for v in row.values()],
@@ -132,11 +173,101 @@ async def create_in_db(body: Report) -> dict[str, Any]:
             "INSERT INTO outbox (event_id, stream, event_type, payload, created_at) VALUES (?, ?, ?, ?, ?)",
             (event["id"], "tickets", event["type"], json.dumps(event, ensure_ascii=False), now.isoformat(sep=" ")),
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return {**row, "created_at": now, "updated_at": now}
+
+
+# -- the twins of bench/routes.py: one read and one write route of library, volunteers and notify ----------
+BRANCH = ("code", "name", "institution", "floating", "community", "address")
+ELDER = ("id", "name", "community", "estate", "building", "unit", "floor", "tier", "lives_alone", "team_id")
+NOTE = ("id", "event_type", "subject", "title", "body", "category", "critical", "created_at", "read_at", "archived_at")
+VOLUNTEER = ("id", "user_id", "name", "phone", "community", "team_id", "skills", "availability", "weekly_cap", "active")
+RECIPIENT = (
+    "user_id",
+    "display_name",
+    "roles",
+    "language",
+    "timezone",
+    "digest_hour",
+    "rate_limit",
+    "channels",
+    "muted",
+)
+
+
+class BranchBody(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    institution: str = Field(min_length=1, max_length=32)
+    floating: bool = False
+    community: str | None = Field(default=None, max_length=64)
+    address: str | None = Field(default=None, max_length=200)
+
+
+class VolunteerBody(BaseModel):
+    weekly_cap: int | None = Field(default=None, ge=1, le=21)
+    active: bool | None = None
+
+
+class PreferencesBody(BaseModel):
+    digest_hour: int | None = Field(default=None, ge=0, le=23)
+    rate_limit: int | None = Field(default=None, ge=0, le=1000)
+
+
+@app.get("/bare/library/branches")
+async def bare_branches() -> dict[str, Any]:
+    """GET /api/library/branches: the first page of branches by code."""
+    return _page(_reader("library").execute("SELECT * FROM branch ORDER BY code LIMIT 51").fetchall(), BRANCH)
+
+
+@app.put("/bare/library/branches/{code}")
+async def bare_put_branch(code: str, body: BranchBody) -> dict[str, Any]:
+    """PUT /api/library/branches/{code} on a branch that exists: read it by code, update it."""
+    with _transaction("library") as conn:
+        row = _change(conn, "branch", "code", code, body.model_dump())
+    return _view(row, BRANCH)
+
+
+@app.get("/bare/volunteers/elders")
+async def bare_elders(community: str) -> dict[str, Any]:
+    """GET /api/volunteers/elders?community=: a community's elders by building, unit and id."""
+    rows = _reader("volunteers").execute(
+        "SELECT * FROM elder WHERE community = ? ORDER BY community, building, unit, id LIMIT 51", (community,)
+    )
+    return _page(rows.fetchall(), ELDER)
+
+
+@app.patch("/bare/volunteers/volunteers/{volunteer_id}")
+async def bare_patch_volunteer(volunteer_id: str, body: VolunteerBody) -> dict[str, Any]:
+    """PATCH /api/volunteers/volunteers/{id}: read and update the volunteer, read the plans of the elders
+    paired with them (the route's weekly load; their RRULEs are not expanded here)."""
+    with _transaction("volunteers") as conn:
+        row = _change(conn, "volunteer", "id", volunteer_id, body.model_dump(exclude_none=True))
+        plans = conn.execute(
+            "SELECT elder.* FROM elder JOIN pairing ON pairing.elder_id = elder.id "
+            "WHERE pairing.volunteer_id = ? AND pairing.ended_at IS NULL",
+            (volunteer_id,),
+        ).fetchall()
+    return {**_view(row, VOLUNTEER), "paired_plans": [p["rrule"] for p in plans]}
+
+
+@app.get("/bare/notify/inbox")
+async def bare_inbox(recipient: str) -> dict[str, Any]:
+    """GET /api/notify/inbox: the recipient's messages not archived, newest first."""
+    rows = _reader("notify").execute(
+        "SELECT * FROM notification WHERE recipient = ? AND archived_at IS NULL "
+        "ORDER BY created_at DESC, id DESC LIMIT 51",
+        (recipient,),
+    )
+    return _page(rows.fetchall(), NOTE)
+
+
+@app.put("/bare/notify/preferences")
+async def bare_preferences(user: str, body: PreferencesBody) -> dict[str, Any]:
+    """PUT /api/notify/preferences of a registered recipient: read and update the row, bump the
+    ``config_version`` counter (notify's mapper events do it for every recipient change)."""
+    with _transaction("notify") as conn:
+        row = _change(conn, "recipient", "user_id", user, body.model_dump(exclude_unset=True))
+        conn.execute("UPDATE config_version SET version = version + 1 WHERE id = 1")
+    return _view(row, RECIPIENT)
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ def measure(quick: bool) -> tuple[list[Figure], dict]:
         servers = [
             linli_server(["tickets"], prefix, tmp),
             linli_server(["notify"], prefix, tmp),
-            Server([PYTHON, "-m", "bench.bare_app", str(port), str(tmp / "tickets.db")], {}, port, tmp / "bare.log"),
+            Server([PYTHON, "-m", "bench.bare_app", str(port), str(tmp)], {}, port, tmp / "bare.log"),
         ]
         try:
             for server in servers:

@@ -26,6 +26,9 @@ def table(figures: list[Figure]) -> str:
         base = f"{_num(f.baseline, f.unit)} ({f.baseline_name})" if f.baseline is not None else "—"
         ratio = f"{f.ratio:.2f}x" if f.ratio is not None else "—"
         result = "—" if f.passed is None else ("pass" if f.passed else "**fail**")
+        errors = f.extra.get("errors", 0), f.extra.get("baseline_errors", 0)
+        if any(errors):
+            result += f" **errors: {errors[0]} (baseline {errors[1]})**"
         lines.append(
             f"| {f.section} | {f.name} | {_num(f.value, f.unit)} | {base} | {ratio} | {f.goal or '—'} | {result} |"
         )
