@@ -5,8 +5,9 @@ event type). At run time a :class:`ConsumerRuntime` applies batches of stream en
 
 * entries that cannot be parsed or validated go straight to the dead-letter stream with a reason;
 * events of types the service does not handle are acknowledged and skipped;
-* the rest are applied in one database transaction, each recorded in the inbox so a redelivery
-  has no second effect; a handler that raises has its event set aside and the others re-applied;
+* the rest are applied in one database transaction, each recorded in the inbox by its ``source``
+  and ``id`` (what names a CloudEvent: two producers may use the same id) so a redelivery has no
+  second effect; a handler that raises has its event set aside and the others re-applied;
 * a batch handler (:meth:`EventConsumer.handles_batch`) gets consecutive events of its types at
   once; when it raises, they are applied one by one so a bad event still fails alone;
 * a handler that raises leaves its entry pending; :mod:`shared.messaging.retry` retries it with
@@ -33,7 +34,7 @@ from shared.clock import utcnow
 from shared.db.store import Store
 from shared.events.envelope import CloudEvent, EventData
 from shared.events.registry import InvalidEvent, parse_event, registry
-from shared.messaging.inbox import Inbox
+from shared.messaging.inbox import Inbox, event_key
 from shared.messaging.streams import EVENT_FIELD, ORIGIN_FIELD, TYPE_FIELD, StreamNames, entry_payload
 
 log = logging.getLogger("linli.consumer")
@@ -302,12 +303,13 @@ class ConsumerRuntime:
         group, inbox = self.group, self.inbox
         batch_handlers = self.consumer.batch_handlers if grouped else {}
         with self.store.transaction() as session:
-            seen = inbox.seen_among(session, group, [envelope.id for _, envelope, _, _ in work])
+            seen = inbox.seen_among(session, group, [event_key(envelope) for _, envelope, _, _ in work])
             for index, (entry_id, envelope, data, origin) in enumerate(work):
-                if envelope.id in seen:
+                key = event_key(envelope)  # CloudEvents: source and id together name an event
+                if key in seen:
                     statuses[entry_id] = "duplicate"
                     continue
-                seen.add(envelope.id)  # the same event twice in one batch
+                seen.add(key)  # the same event twice in one batch
                 fresh.append((index, envelope, data, origin))
                 statuses[entry_id] = "done"
             runs = groupby(fresh, key=lambda item: (batch_handlers.get(item[1].type), item[3]))
@@ -317,7 +319,9 @@ class ConsumerRuntime:
                         self._run_one(index, envelope, data, origin, session)
                 else:
                     self._run_batch(batch_handler, list(items), origin, session)
-            inbox.record_many(session, group, [(envelope.id, envelope.type) for _, envelope, _, _ in fresh])
+            inbox.record_many(
+                session, group, [(envelope.source, envelope.id, envelope.type) for _, envelope, _, _ in fresh]
+            )
         return statuses
 
     def _run_one(self, index: int, envelope: CloudEvent, data: EventData, origin: str, session: Session) -> None:
@@ -368,22 +372,23 @@ class ConsumerRuntime:
         inbox = self.inbox
         try:
             with self.store.transaction() as session:
-                seen = inbox.seen_among(session, group, [envelope.id for _, envelope, _, _ in work])
+                seen = inbox.seen_among(session, group, [event_key(envelope) for _, envelope, _, _ in work])
                 for entry_id, envelope, data, origin in work:
-                    if envelope.id in seen:
+                    key = event_key(envelope)
+                    if key in seen:
                         statuses[entry_id] = "duplicate"
                         continue
-                    seen.add(envelope.id)  # the same event twice in one batch
+                    seen.add(key)  # the same event twice in one batch
                     token = CURRENT_STREAM.set(origin)
                     try:
                         with session.begin_nested():
-                            inbox.record(session, group, envelope.id, envelope.type)
+                            inbox.record(session, group, key, envelope.type)
                             self.consumer.handlers[envelope.type](self.context, envelope, data, session)
                         statuses[entry_id] = "done"
                     except RejectEvent as exc:
                         statuses[entry_id] = exc
                     except IntegrityError as exc:
-                        if inbox.seen(session, group, envelope.id):
+                        if inbox.seen(session, group, key):
                             statuses[entry_id] = "duplicate"
                         else:
                             statuses[entry_id] = f"{exc.__class__.__name__}: {exc.orig}"[:2000]

@@ -1,10 +1,20 @@
-"""Idempotent inbox: each handled event id is recorded with its effects, in one transaction.
+"""Idempotent inbox: each handled event is recorded with its effects, in one transaction.
+
+An event is identified as CloudEvents does, by its ``source`` and ``id`` together: two producers
+(partner libraries, say) may use the same id for different events, and each is applied once. A row
+keyed ``(consumer_group, event_id, source)`` says the group applied that event.
+
+A row whose ``source`` is ``''`` (:data:`UNKNOWN_SOURCE`) was recorded before the inbox kept sources
+(every row that existed when the column was added): it matches its id from any source, so an event
+applied before the upgrade and delivered again (reclaimed, redriven, replayed) still has no second
+effect. CloudEvents sources are never empty, so no real event is recorded with it.
 
 Also :func:`insert_many`, the multi-row INSERT the consumer path writes its rows with.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, bindparam, insert, select, text
@@ -17,6 +27,19 @@ from shared.clock import utcnow
 if TYPE_CHECKING:
     import psycopg
 
+    from shared.events.envelope import CloudEvent
+
+EventKey = tuple[str, str]
+"""``(source, id)``: what identifies a CloudEvent."""
+
+UNKNOWN_SOURCE = ""
+"""The ``source`` of rows recorded without one (before the column existed): they match any source."""
+
+
+def event_key(event: CloudEvent) -> EventKey:
+    """The ``(source, id)`` of a CloudEvent envelope."""
+    return (event.source, event.id)
+
 
 class Inbox:
     """The ``inbox`` table of one service's store."""
@@ -27,59 +50,77 @@ class Inbox:
             metadata,
             Column("consumer_group", String(100), primary_key=True),
             Column("event_id", String(128), primary_key=True),
+            # last in the key: a lookup by (group, id) is a prefix of it, which the match of rows
+            # without a source needs; '' for rows recorded without one (see the module's docstring)
+            Column("source", String(256), primary_key=True, server_default=UNKNOWN_SOURCE),
             Column("event_type", String(256), nullable=False),
             Column("handled_at", DateTime(timezone=True), nullable=False),
         )
-        # PostgreSQL: one primary-key lookup per id (LATERAL … LIMIT 1 cannot become a join). A plain
-        # ``event_id = ANY(ids)`` is planned, on a table not analyzed yet, as a scan of the whole group
-        # filtered by the array: 110 ms per 500 ids at 20,000 rows, growing with the table.
+        # PostgreSQL: one primary-key lookup per (source, id) (LATERAL … LIMIT 1 cannot become a join).
+        # A plain ``event_id = ANY(ids)`` is planned, on a table not analyzed yet, as a scan of the whole
+        # group filtered by the array: 110 ms per 500 ids at 20,000 rows, growing with the table. The
+        # probe walks the (group, id) prefix of the key and keeps a row of the same source or of none.
         self._pg_seen = text(
-            f"SELECT x.id FROM unnest(:ids) AS x(id), LATERAL (SELECT 1 FROM {self.table.name} i"
-            " WHERE i.consumer_group = :group AND i.event_id = x.id LIMIT 1) AS hit"
-        ).bindparams(bindparam("ids", type_=ARRAY(String)))
+            f"SELECT x.source, x.id FROM unnest(:sources, :ids) AS x(source, id), LATERAL (SELECT 1"
+            f" FROM {self.table.name} i WHERE i.consumer_group = :group AND i.event_id = x.id"
+            f" AND (i.source = x.source OR i.source = '' OR x.source = '') LIMIT 1) AS hit"
+        ).bindparams(bindparam("sources", type_=ARRAY(String)), bindparam("ids", type_=ARRAY(String)))
         t = self.table
-        self._seen_chunk = select(t.c.event_id).where(  # elsewhere (SQLite): up to 500 ids at a time
+        self._seen_chunk = select(t.c.event_id, t.c.source).where(  # elsewhere (SQLite): 500 ids at a time
             t.c.consumer_group == bindparam("group"), t.c.event_id.in_(bindparam("ids", expanding=True))
         )
 
-    def seen_among(self, session: Session, group: str, event_ids: list[str]) -> set[str]:
-        """Which of ``event_ids`` this group handled before (one query for a whole batch; on
-        PostgreSQL the ids go as one array parameter)."""
-        if session.get_bind().dialect.name == "postgresql":
-            return set(session.execute(self._pg_seen, {"ids": event_ids, "group": group}).scalars())
-        found: set[str] = set()
-        for start in range(0, len(event_ids), 500):
-            found.update(
-                session.execute(self._seen_chunk, {"group": group, "ids": event_ids[start : start + 500]}).scalars()
-            )
-        return found
+    def seen_among(self, session: Session, group: str, keys: Sequence[EventKey]) -> set[EventKey]:
+        """Which of the ``(source, id)`` keys this group handled before (one query for a whole batch;
+        on PostgreSQL the keys go as two array parameters). A key matches a row of the same id whose
+        source is the same, or ``''`` (a row recorded before the inbox kept sources)."""
+        return self._seen(session, group, keys) if keys else set()
 
-    def record(self, session: Session, group: str, event_id: str, event_type: str) -> None:
-        """Write the inbox row of an event known to be new (a racing replica fails on the key)."""
+    def _seen(self, session: Session, group: str, keys: Sequence[EventKey]) -> set[EventKey]:
+        if session.get_bind().dialect.name == "postgresql":
+            params = {"sources": [s for s, _ in keys], "ids": [i for _, i in keys], "group": group}
+            return {(row.source, row.id) for row in session.execute(self._pg_seen, params)}
+        sources: dict[str, set[str]] = {}  # event id -> the sources recorded for it
+        ids = list(dict.fromkeys(event_id for _, event_id in keys))
+        for start in range(0, len(ids), 500):
+            for event_id, source in session.execute(
+                self._seen_chunk, {"group": group, "ids": ids[start : start + 500]}
+            ):
+                sources.setdefault(event_id, set()).add(source)
+        return {
+            (source, event_id)
+            for source, event_id in keys
+            if (recorded := sources.get(event_id))
+            and (source == UNKNOWN_SOURCE or source in recorded or UNKNOWN_SOURCE in recorded)
+        }
+
+    def seen(self, session: Session, group: str, key: EventKey) -> bool:
+        """Whether this group handled the event ``(source, id)`` (or its id without a source)."""
+        return bool(self._seen(session, group, [key]))
+
+    def record(self, session: Session, group: str, key: EventKey, event_type: str) -> None:
+        """Write the inbox row of the event ``(source, id)`` known to be new (a racing replica fails on the key)."""
+        source, event_id = key
         session.execute(
             insert(self.table).values(
-                consumer_group=group, event_id=event_id, event_type=event_type, handled_at=utcnow()
+                consumer_group=group, event_id=event_id, source=source, event_type=event_type, handled_at=utcnow()
             )
         )
 
-    def record_many(self, session: Session, group: str, events: list[tuple[str, str]]) -> None:
-        """Write the inbox rows of ``(event_id, event_type)`` pairs known to be new, in one statement."""
+    def record_many(self, session: Session, group: str, events: Sequence[tuple[str, str, str]]) -> None:
+        """Write the inbox rows of ``(source, event_id, event_type)`` triples known to be new, in one statement."""
         handled_at = utcnow()
-        insert_many(
-            session,
-            self.table,
-            [
-                {"consumer_group": group, "event_id": event_id, "event_type": event_type, "handled_at": handled_at}
-                for event_id, event_type in events
-            ],
-        )
-
-    def seen(self, session: Session, group: str, event_id: str) -> bool:
-        t = self.table
-        return (
-            session.execute(select(t.c.event_id).where(t.c.consumer_group == group, t.c.event_id == event_id)).first()
-            is not None
-        )
+        rows = [
+            {
+                "consumer_group": group,
+                "event_id": event_id,
+                "source": source,
+                "event_type": event_type,
+                "handled_at": handled_at,
+            }
+            for source, event_id, event_type in events
+        ]
+        insert_many(session, self.table, rows)
 
 
 def insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -191,7 +191,11 @@ def on_tickets(ctx, events, session) -> None:
             with ctx.store.engine.begin() as replica:  # another replica applies it first and commits
                 replica.execute(
                     insert(ctx.module.inbox.table).values(
-                        consumer_group="batchprobe", event_id=event.id, event_type=event.type, handled_at=utcnow()
+                        consumer_group="batchprobe",
+                        event_id=event.id,
+                        source=event.source,
+                        event_type=event.type,
+                        handled_at=utcnow(),
                     )
                 )
                 replica.execute(insert(BatchEffect.__table__).values(event_id=event.id, title="by the replica"))
@@ -311,17 +315,18 @@ def test_insert_many_writes_rows_and_reports_a_duplicate_key_as_an_integrity_err
 def test_the_inbox_tells_which_events_of_a_batch_its_group_handled_before(backend, tmp_path, pg_database):
     from shared.db.store import Store
 
+    SRC = "/linli/tickets"
     url = f"sqlite:///{tmp_path / 'seen.db'}" if backend == "sqlite" else pg_database("seen_among")
     store = Store("batchprobe", url, batch_metadata)
     store.create_all()
     inbox = batch_module.inbox
     with store.transaction() as session:
-        inbox.record_many(session, "notify", [(f"e-{i}", "t") for i in range(0, 1200, 3)])
-        inbox.record_many(session, "library", [("e-1", "t")])
-    asked = [f"e-{i}" for i in range(1200)] + ["never-seen"]
+        inbox.record_many(session, "notify", [(SRC, f"e-{i}", "t") for i in range(0, 1200, 3)])
+        inbox.record_many(session, "library", [(SRC, "e-1", "t")])
+    asked = [(SRC, f"e-{i}") for i in range(1200)] + [(SRC, "never-seen")]
     with store.transaction(readonly=True) as session:
         seen = inbox.seen_among(session, "notify", asked)
-        other_group = inbox.seen_among(session, "library", ["e-0", "e-1"])
-    assert seen == {f"e-{i}" for i in range(0, 1200, 3)}  # across chunks, no other group's rows
-    assert other_group == {"e-1"}
+        other_group = inbox.seen_among(session, "library", [(SRC, "e-0"), (SRC, "e-1")])
+    assert seen == {(SRC, f"e-{i}") for i in range(0, 1200, 3)}  # across chunks, no other group's rows
+    assert other_group == {(SRC, "e-1")}
     store.dispose()

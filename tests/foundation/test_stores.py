@@ -95,14 +95,16 @@ def test_inbox_records_an_event_once_per_group(database_url):
     store = Store("probe", database_url, probe.metadata)
     store.create_all()
     with store.transaction() as session:
-        assert probe.inbox.seen_among(session, "notify", ["e-1"]) == set()
-        probe.inbox.record_many(session, "notify", [("e-1", "t")])
+        assert probe.inbox.seen_among(session, "notify", [("/linli/t", "e-1")]) == set()
+        probe.inbox.record_many(session, "notify", [("/linli/t", "e-1", "t")])
     with store.transaction() as session:
-        assert probe.inbox.seen_among(session, "notify", ["e-1", "e-2"]) == {"e-1"}
-        assert probe.inbox.seen_among(session, "tickets", ["e-1"]) == set()  # groups are independent
-        probe.inbox.record_many(session, "tickets", [("e-1", "t")])
+        assert probe.inbox.seen_among(session, "notify", [("/linli/t", "e-1"), ("/linli/t", "e-2")]) == {
+            ("/linli/t", "e-1")
+        }
+        assert probe.inbox.seen_among(session, "tickets", [("/linli/t", "e-1")]) == set()  # groups are independent
+        probe.inbox.record_many(session, "tickets", [("/linli/t", "e-1", "t")])
     with pytest.raises(IntegrityError), store.transaction() as session:
-        probe.inbox.record_many(session, "notify", [("e-1", "t")])
+        probe.inbox.record_many(session, "notify", [("/linli/t", "e-1", "t")])
     with store.transaction() as session:
         rows = session.execute(select(probe.inbox.table.c.consumer_group)).scalars().all()
     assert sorted(rows) == ["notify", "tickets"]
