@@ -1,5 +1,8 @@
 """Real receivers for notify's channels: an aiosmtpd SMTP server and an HTTP webhook receiver on loopback,
-and helpers to publish producer events onto Redis and to run the dispatcher."""
+and helpers to publish producer events onto Redis and to run the dispatcher.
+
+The channel target policy refuses loopback by default; a test using a local receiver allows its host
+explicitly, as a site's operator would: ``NOTIFY_ALLOWED_WEBHOOK_HOSTS=127.0.0.1`` (see ``allow_local``)."""
 
 from __future__ import annotations
 
@@ -71,8 +74,18 @@ class Receiver:
         return f"json://127.0.0.1:{self.server.server_port}{path}"
 
 
+LOCAL = "127.0.0.1"
+"""Where the local receivers listen."""
+
+
+def allow_local(monkeypatch) -> None:
+    """Allow the local receivers' host through the setting (read when the runtime starts)."""
+    monkeypatch.setenv("NOTIFY_ALLOWED_WEBHOOK_HOSTS", LOCAL)
+
+
 @pytest.fixture
-def mailbox():
+def mailbox(monkeypatch):
+    allow_local(monkeypatch)
     box = Mailbox()
     box.controller.start()
     yield box
@@ -80,7 +93,8 @@ def mailbox():
 
 
 @pytest.fixture
-def receiver():
+def receiver(monkeypatch):
+    allow_local(monkeypatch)
     rec = Receiver()
     rec.thread.start()
     yield rec

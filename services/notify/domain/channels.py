@@ -25,10 +25,19 @@ SHORT_KINDS = {
 EMAIL = {"mailto", "mailtos"}
 WEBHOOK = {"json", "jsons", "form", "forms", "xml", "xmls"}
 CATEGORIES = ("tickets", "library", "volunteers", "system")
+NATIVE = {"qyapi.weixin.qq.com": "wecombot"}
+"""Providers' own webhook hosts (``https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…``) and their kind."""
 
 
 def scheme(url: str) -> str:
-    return url.split("://", 1)[0].lower() if "://" in url else ""
+    """The Apprise scheme of ``url`` (a provider's native ``https://`` webhook counts as its scheme)."""
+    s = url.split("://", 1)[0].lower() if "://" in url else ""
+    if s == "https":
+        try:
+            return NATIVE.get((urlsplit(url).hostname or "").lower(), s)
+        except ValueError:
+            return s
+    return s
 
 
 def default_name(url: str) -> str:

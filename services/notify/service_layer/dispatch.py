@@ -21,6 +21,7 @@ from services.notify.adapters.orm import Delivery, DeliveryAttempt, Recipient
 from services.notify.adapters.templates import DIGEST, Templates
 from services.notify.domain.channels import message_kind
 from services.notify.domain.schedule import RetryPolicy
+from services.notify.domain.targets import DEFAULT, TargetPolicy
 from shared.events.envelope import CloudEvent
 from shared.events.notify import NotificationFailed, NotificationSent
 from shared.observability import NOTIFICATIONS
@@ -79,12 +80,20 @@ def send_group(ctx: ServiceContext, ids: list[str], now: datetime, policy: Retry
         person = session.get(Recipient, rows[0].recipient) if rows else None
     if not rows:
         return 0
-    url = next((c["url"] for c in (person.channels if person else []) if c.get("name") == rows[0].channel), None)
-    if url is None:
+    channel = next((c for c in (person.channels if person else []) if c.get("name") == rows[0].channel), None)
+    if channel is None:
         result = sender.SendResult(False, "通道已删除 / channel no longer configured")
     else:
+        url = channel["url"]
+        targets = ctx.state.get("targets")
         title, body = compose(ctx.state["templates"], person, rows, message_kind(url))
-        result = sender.send(url, title, body)
+        result = sender.send(
+            url,
+            title,
+            body,
+            targets=targets if isinstance(targets, TargetPolicy) else DEFAULT,
+            audience="operator" if channel.get("by") == "operator" else "resident",
+        )
     with ctx.store.transaction() as session:
         for row in rows:
             record(ctx, session, session.get(Delivery, row.id), person, result, now, policy, folded=len(rows))
@@ -131,7 +140,8 @@ def record(
     """Write one attempt's outcome: sent, retry later, fall back to the next channel, or failed."""
     row.attempts += 1
     row.claimed_at = None
-    outcome = "sent" if result.ok else ("retry" if row.attempts < policy.max_attempts else "failed")
+    last = row.attempts >= policy.max_attempts or getattr(result, "permanent", False)
+    outcome = "sent" if result.ok else ("failed" if last else "retry")
     session.add(
         DeliveryAttempt(
             delivery_id=row.id,

@@ -1,4 +1,4 @@
-"""Start-up of the notify service: templates validated, shipped rules seeded, retry policy read."""
+"""Start-up of the notify service: templates validated, shipped rules seeded, retry and target policies read."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 
 from services.notify.adapters.templates import load_templates
 from services.notify.domain.schedule import RetryPolicy
+from services.notify.domain.targets import TargetPolicy, parse_hosts
 from services.notify.service_layer.rules import read_rules, seed_rules
 from shared.service import ServiceContext
 
@@ -19,10 +20,16 @@ def policy_from_env() -> RetryPolicy:
     )
 
 
+def targets_from_env() -> TargetPolicy:
+    """``NOTIFY_ALLOWED_WEBHOOK_HOSTS`` (none): hosts a channel may name besides the policy's public ones."""
+    return TargetPolicy(allowed_hosts=parse_hosts(os.environ.get("NOTIFY_ALLOWED_WEBHOOK_HOSTS")))
+
+
 def start(ctx: ServiceContext) -> None:
     """Fail start-up on a bad template or rule; otherwise seed the rules the store lacks."""
     rules = read_rules()
     ctx.state["templates"] = load_templates(required={r.template for r in rules})
     ctx.state.setdefault("policy", policy_from_env())
+    ctx.state.setdefault("targets", targets_from_env())
     with ctx.store.transaction() as session:
         seed_rules(session, rules)

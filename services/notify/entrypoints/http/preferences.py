@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from services.notify.domain.targets import DEFAULT, TargetPolicy
 from services.notify.entrypoints.http.deps import Anyone, Staff, UserId
 from services.notify.entrypoints.http.schemas import PreferencesIn, RecipientIn, RecipientView, page_of_views
 from services.notify.service_layer import recipients, views
@@ -16,6 +17,11 @@ def build_router(ctx: ServiceContext) -> APIRouter:
     router = APIRouter()
     run = Runner(ctx.store)
 
+    def targets() -> TargetPolicy:
+        """The channel target policy read at start (``NOTIFY_ALLOWED_WEBHOOK_HOSTS``)."""
+        policy = ctx.state.get("targets")
+        return policy if isinstance(policy, TargetPolicy) else DEFAULT
+
     @router.get("/preferences")
     async def my_preferences(who: Anyone) -> RecipientView:
         """The caller's preferences (defaults when never set)."""
@@ -24,11 +30,14 @@ def build_router(ctx: ServiceContext) -> APIRouter:
     @router.put("/preferences")
     async def set_preferences(body: PreferencesIn, who: Anyone) -> RecipientView:
         """Change the caller's own language, time zone, quiet hours, digest, rate limit, channels."""
-        changes = body.changes()
+        changes, policy = body.changes(), targets()
         return RecipientView.model_validate(
             await run(
                 lambda s: views.recipient(
-                    recipients.own_preferences(s, who.sub, who.name or who.sub, sorted(who.roles), changes), who.sub
+                    recipients.own_preferences(
+                        s, who.sub, who.name or who.sub, sorted(who.roles), changes, targets=policy
+                    ),
+                    who.sub,
                 )
             )
         )
@@ -40,8 +49,10 @@ def build_router(ctx: ServiceContext) -> APIRouter:
 
     @router.put("/recipients/{user_id}", status_code=200)
     async def put_recipient(user_id: UserId, body: RecipientIn, who: Staff) -> RecipientView:
-        """Register or update a person notify can reach (staff duty, language, channels, quiet hours)."""
-        changes = body.changes()
+        """Register or update a person notify can reach (staff duty, language, channels, quiet hours).
+
+        Channels are checked against the resident's target policy, or the operator's when an operator calls."""
+        changes, policy = body.changes(), targets()
         return RecipientView.model_validate(
             await run(
                 lambda s: views.recipient(
@@ -54,6 +65,8 @@ def build_router(ctx: ServiceContext) -> APIRouter:
                         categories=body.categories,
                         on_duty=body.on_duty,
                         preferences=changes,
+                        targets=policy,
+                        audience=recipients.audience_of(sorted(who.roles)),
                     ),
                     user_id,
                 )
