@@ -2,7 +2,8 @@
 
 One place maps what can go wrong to a response: a refused use case (:class:`DomainError`), an HTTP
 error (401, 404, 405 …), invalid input (422, one entry per field), a body over its limit (413), a
-unique key taken by a concurrent write (409) and anything unexpected (500, no detail). A problem
+unique key taken by a concurrent write (409), an unreachable store (503: an outage, not the client's
+fault) and anything unexpected (500, no detail). A problem
 carries a stable ``code`` for clients to branch on; the title and field messages are written for
 people, in zh-CN unless ``Accept-Language`` prefers English. Input is never echoed: a hostile
 value could carry personal data into a log, or fail to encode (``1e400`` is infinity).
@@ -17,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
 from shared.errors import DomainError
@@ -126,6 +127,12 @@ def install(app: FastAPI) -> None:
     async def taken(request: Request, exc: IntegrityError) -> JSONResponse:
         log.warning("integrity error answered as 409: %s", exc.orig.__class__.__name__)
         return problem(request, 409, code="conflict", detail="与已有数据冲突 / conflicts with existing data")
+
+    @app.exception_handler(OperationalError)
+    async def store_down(request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("store unreachable on %s %s: %s", request.method, request.url.path, exc.orig.__class__.__name__)
+        detail = "数据库暂不可用，请稍后重试 / the store is unavailable, try again shortly"
+        return problem(request, 503, code="unavailable", detail=detail, headers={"Retry-After": "5"})
 
     @app.exception_handler(ResponseValidationError)
     async def bad_response(request: Request, exc: ResponseValidationError) -> JSONResponse:
