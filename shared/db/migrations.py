@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from shared.db.engine import normalize_url
 
@@ -20,9 +20,17 @@ def alembic_config(service: str, migrations_dir: Path, url: str) -> Config:
 
 
 def upgrade(service: str, migrations_dir: Path, engine: Engine, revision: str = "head") -> None:
-    """Bring a store's schema to ``revision`` using an existing engine's connection."""
+    """Bring a store's schema to ``revision`` using an existing engine's connection.
+
+    Every process migrates its stores as it starts, so replicas starting together race for the same
+    schema: on PostgreSQL the first takes a transaction-scoped advisory lock named after the service
+    and the others wait for it, then find the schema at head (DDL is transactional there). On SQLite
+    the database's write lock already serializes them.
+    """
     cfg = alembic_config(service, migrations_dir, engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"linli-migrate:{service}"})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
