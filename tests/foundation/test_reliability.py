@@ -23,6 +23,20 @@ from tests.conftest import eventually
 from tests.support import probe
 
 
+@pytest.fixture
+def names(settings) -> StreamNames:
+    """The stream names of the test's prefix."""
+    return StreamNames(settings.stream_prefix)
+
+
+@pytest.fixture
+async def r(settings):
+    """A Redis client on the test's server, closed after the test."""
+    client = aredis.Redis.from_url(settings.redis_url)
+    yield client
+    await client.aclose()
+
+
 def ticket_event(title: str = "路灯不亮", ticket_id: str = "T1"):
     return new_event(TicketOpened(ticket_id=ticket_id, category="street_light", title=title), subject=ticket_id)
 
@@ -39,9 +53,7 @@ async def none_pending(r, stream, group="probe") -> bool:
     return await pending(r, stream, group) == 0
 
 
-async def test_duplicate_event_has_one_effect(start_runtime, settings):
-    names = StreamNames(settings.stream_prefix)
-    r = aredis.Redis.from_url(settings.redis_url)
+async def test_duplicate_event_has_one_effect(start_runtime, r, names):
     async with start_runtime([probe.module]) as (runtime, _client):
         event = ticket_event()
         await xadd_event(r, names, event)
@@ -50,12 +62,9 @@ async def test_duplicate_event_has_one_effect(start_runtime, settings):
         await eventually(lambda: probe.effect_count(runtime) == 2)
         await eventually(lambda: none_pending(r, names.events("tickets")))
         assert [title for _, title in probe.effects(runtime)] == ["路灯不亮", "第二件"]
-    await r.aclose()
 
 
-async def test_failing_handler_is_retried_then_dead_lettered_while_later_events_flow(start_runtime, settings):
-    names = StreamNames(settings.stream_prefix)
-    r = aredis.Redis.from_url(settings.redis_url)
+async def test_failing_handler_is_retried_then_dead_lettered_while_later_events_flow(start_runtime, settings, r, names):
     async with start_runtime([probe.module]) as (runtime, _client):
         bad = ticket_event("boom 井盖", "T-BAD")
         await xadd_event(r, names, bad)
@@ -73,12 +82,9 @@ async def test_failing_handler_is_retried_then_dead_lettered_while_later_events_
         assert probe.attempts[bad.id] == 5
         assert await pending(r, names.events("tickets")) == 0
         assert [e for e, _ in probe.effects(runtime)] == [good.id]
-    await r.aclose()
 
 
-async def test_an_event_that_fails_once_is_applied_on_retry_and_its_failure_is_forgotten(start_runtime, settings):
-    names = StreamNames(settings.stream_prefix)
-    r = aredis.Redis.from_url(settings.redis_url)
+async def test_an_event_that_fails_once_is_applied_on_retry_and_its_failure_is_forgotten(start_runtime, r, names):
     async with start_runtime([probe.module]) as (runtime, _client):
         flaky = ticket_event("flaky 井盖", "T-FLAKY")
         await xadd_event(r, names, flaky)
@@ -88,12 +94,9 @@ async def test_an_event_that_fails_once_is_applied_on_retry_and_its_failure_is_f
         assert probe.attempts[flaky.id] == 2
         assert await r.hlen(names.errors("probe")) == 0  # the first attempt's error is not kept
         assert await r.xlen(names.dead_letter) == 0
-    await r.aclose()
 
 
-async def test_bad_input_is_dead_lettered_with_a_reason_and_consuming_goes_on(start_runtime, settings):
-    names = StreamNames(settings.stream_prefix)
-    r = aredis.Redis.from_url(settings.redis_url)
+async def test_bad_input_is_dead_lettered_with_a_reason_and_consuming_goes_on(start_runtime, r, names):
     stream = names.events("tickets")
     valid = ticket_event("有效事件", "T-VALID")
     wrong_data = json.loads(valid.to_json())
@@ -115,7 +118,6 @@ async def test_bad_input_is_dead_lettered_with_a_reason_and_consuming_goes_on(st
         assert all(fields[b"stream"] == stream.encode() for _, fields in dead)
         assert b"title" in dead[3][1][b"error"]
         assert await pending(r, stream) == 0
-    await r.aclose()
 
 
 async def _len_at_least(r, key, n):
@@ -123,10 +125,8 @@ async def _len_at_least(r, key, n):
     return entries if len(entries) >= n else None
 
 
-async def test_entries_left_pending_by_a_dead_consumer_are_reclaimed(start_runtime, settings):
-    names = StreamNames(settings.stream_prefix)
+async def test_entries_left_pending_by_a_dead_consumer_are_reclaimed(start_runtime, r, names):
     stream = names.events("tickets")
-    r = aredis.Redis.from_url(settings.redis_url)
     await r.xgroup_create(stream, "probe", id="0", mkstream=True)
     events = [ticket_event(f"事件{i}", f"T{i}") for i in range(3)]
     for event in events:
@@ -138,13 +138,10 @@ async def test_entries_left_pending_by_a_dead_consumer_are_reclaimed(start_runti
         await eventually(lambda: probe.effect_count(runtime) == 3)
         assert sorted(e for e, _ in probe.effects(runtime)) == sorted(e.id for e in events)
         await eventually(lambda: none_pending(r, stream))
-    await r.aclose()
 
 
-async def test_a_failing_event_in_the_middle_of_a_batch_fails_alone(start_runtime, settings):
+async def test_a_failing_event_in_the_middle_of_a_batch_fails_alone(start_runtime, settings, r, names):
     """Entries read in one batch: the others are applied exactly once, the failing one retried alone."""
-    names = StreamNames(settings.stream_prefix)
-    r = aredis.Redis.from_url(settings.redis_url)
     before, bad, after = ticket_event("前", "T-A"), ticket_event("boom 中", "T-B"), ticket_event("后", "T-C")
     for event in (before, bad, after):  # written before the consumer starts: one XREADGROUP batch
         await xadd_event(r, names, event)
@@ -153,7 +150,6 @@ async def test_a_failing_event_in_the_middle_of_a_batch_fails_alone(start_runtim
         assert sorted(e for e, _ in probe.effects(runtime)) == sorted([before.id, after.id])
         assert probe.attempts[bad.id] == settings.max_deliveries
         assert await pending(r, names.events("tickets")) == 0
-    await r.aclose()
 
 
 # A probe with a batch handler: it gets a batch's TicketOpened events at once and writes their effects
@@ -230,10 +226,8 @@ def batch_store(request, pg_database, monkeypatch) -> str:
 
 
 async def test_a_batch_handler_gets_the_batch_and_a_failing_event_in_it_fails_alone(
-    start_runtime, settings, batch_store
+    start_runtime, r, names, batch_store
 ):
-    names = StreamNames(settings.stream_prefix)
-    r = aredis.Redis.from_url(settings.redis_url)
     before, bad, after = ticket_event("前", "T-A"), ticket_event("boom 中", "T-B"), ticket_event("后", "T-C")
     for event in (before, bad, before, after):  # one XREADGROUP batch, with a duplicate
         await xadd_event(r, names, event)
@@ -244,14 +238,11 @@ async def test_a_batch_handler_gets_the_batch_and_a_failing_event_in_it_fails_al
         assert [json.loads(fields[b"cloudevent"])["id"] for _, fields in dead] == [bad.id]
         assert dead[0][1][b"reason"] == b"handler_failed" and b"batch probe refuses" in dead[0][1][b"error"]
         assert await pending(r, names.events("tickets"), "batchprobe") == 0
-    await r.aclose()
 
 
 async def test_a_batch_handler_keeps_its_runs_in_stream_order_and_batches_again_after_a_failure(
-    start_runtime, settings, batch_store
+    start_runtime, r, names, batch_store
 ):
-    names = StreamNames(settings.stream_prefix)
-    r = aredis.Redis.from_url(settings.redis_url)
     events = [ticket_event(title, f"T{i}") for i, title in enumerate(["一", "boom 二", "三", "四"])]
     for event in events:
         await xadd_event(r, names, event)
@@ -261,18 +252,15 @@ async def test_a_batch_handler_keeps_its_runs_in_stream_order_and_batches_again_
         assert batch_runs[:4] == [["一", "boom 二", "三", "四"], ["一"], ["boom 二"], ["一", "三", "四"]]
         assert [title for _, title in batch_effects(runtime)] == ["一", "三", "四"]
         assert batch_attempts[events[0].id] == 3 and batch_attempts[events[2].id] == 2
-    await r.aclose()
 
 
 async def test_rows_a_racing_replica_committed_first_make_its_event_a_duplicate(
-    start_runtime, settings, pg_database, monkeypatch, caplog
+    start_runtime, r, names, pg_database, monkeypatch, caplog
 ):
     """On PostgreSQL two replicas can apply the same reclaimed event at once: the second one's INSERT
     fails on the key, and the event counts as handled (by the other), not as failed."""
     batch_runs.clear()
     monkeypatch.setenv("BATCHPROBE_DATABASE_URL", pg_database("batchprobe"))
-    names = StreamNames(settings.stream_prefix)
-    r = aredis.Redis.from_url(settings.redis_url)
     first, racing, last = ticket_event("甲", "T-1"), ticket_event("race", "T-2"), ticket_event("乙", "T-3")
     for event in (first, racing, last):
         await xadd_event(r, names, event)
@@ -283,7 +271,6 @@ async def test_rows_a_racing_replica_committed_first_make_its_event_a_duplicate(
         )
         assert await r.xlen(names.dead_letter) == 0
         assert not [rec for rec in caplog.records if rec.name == "linli.consumer"]  # never failed, never retried
-    await r.aclose()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

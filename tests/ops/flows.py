@@ -6,6 +6,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from ops.dlq import DlqFilter, list_dead
+from shared.events.envelope import CloudEvent
+from shared.events.notify import NotificationSent
 from tests.conftest import token
 
 STAFF = token("staff:li-yao", "staff", name="李瑶")
@@ -25,6 +27,26 @@ async def staff_on_duty(client) -> None:
         },
     )
     assert r.status_code == 200, r.text
+
+
+def record_notification_sent(runtime, opened, subject: str) -> CloudEvent:
+    """notify records that it told staff, caused by the ``opened`` entry (as a delivery would); returns the cause."""
+    notify = runtime.contexts["notify"]
+    cause = CloudEvent.model_validate(opened.event)
+    with notify.store.transaction() as session:
+        notify.emit(
+            session,
+            NotificationSent(
+                notification_id="n1",
+                recipient="staff:li-yao",
+                channel="inapp",
+                cause_type=cause.type,
+                cause_id=cause.id,
+            ),
+            subject=subject,
+            causation=cause,
+        )
+    return cause
 
 
 async def open_ticket(client, title: str, *, building: str = "3") -> str:

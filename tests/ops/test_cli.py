@@ -9,9 +9,15 @@ from typer.testing import CliRunner
 
 from ops.cli import events_app
 from ops.entries import recent
-from shared.events.notify import NotificationSent
 from tests.conftest import eventually
-from tests.ops.flows import consumer_outage, dead_letter_count, open_ticket, staff_inbox_titles, staff_on_duty
+from tests.ops.flows import (
+    consumer_outage,
+    dead_letter_count,
+    open_ticket,
+    record_notification_sent,
+    staff_inbox_titles,
+    staff_on_duty,
+)
 
 
 def cli_runner(settings):
@@ -202,23 +208,7 @@ async def test_trace_follows_a_flow_across_streams(start_runtime, settings):
         opened = next(e for e in await opened_events(runtime, 2) if e.subject == ticket)
         await eventually(lambda: _len_at_least(staff_inbox_titles(client), 2))
         # notify records that it told staff, caused by the TicketOpened (as a delivery would)
-        notify = runtime.contexts["notify"]
-        from shared.events.envelope import CloudEvent
-
-        cause = CloudEvent.model_validate(opened.event)
-        with notify.store.transaction() as session:
-            notify.emit(
-                session,
-                NotificationSent(
-                    notification_id="n1",
-                    recipient="staff:li-yao",
-                    channel="inapp",
-                    cause_type=cause.type,
-                    cause_id=cause.id,
-                ),
-                subject=ticket,
-                causation=cause,
-            )
+        cause = record_notification_sent(runtime, opened, ticket)
         r = await eventually(lambda: _traced(cli, opened.correlationid, 2))
         hops = json_lines(r.output)
         assert [h["event"]["type"].split(".")[-2] for h in hops][:2] == ["TicketOpened", "NotificationSent"]

@@ -18,11 +18,9 @@ from host import catalog
 from host.runtime import Runtime
 from ops.dlq import list_dead
 from ops.entries import EventFilter, recent
-from shared.events.envelope import CloudEvent
-from shared.events.notify import NotificationSent
 from shared.web.auth import mint_token
 from tests.conftest import eventually
-from tests.ops.flows import consumer_outage, open_ticket, staff_inbox_titles, staff_on_duty
+from tests.ops.flows import consumer_outage, open_ticket, record_notification_sent, staff_inbox_titles, staff_on_duty
 from tests.support.redis_server import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -124,21 +122,7 @@ async def test_operator_watches_filters_redrives_and_traces_in_a_browser(setting
                 for e in await recent(runtime.redis, [runtime.names.events("tickets")], EventFilter(subject=first))
                 if e.short_type == "TicketOpened"
             )
-            notify = runtime.contexts["notify"]
-            cause = CloudEvent.model_validate(opened.event)
-            with notify.store.transaction() as session:
-                notify.emit(
-                    session,
-                    NotificationSent(
-                        notification_id="n1",
-                        recipient="staff:li-yao",
-                        channel="inapp",
-                        cause_type=cause.type,
-                        cause_id=cause.id,
-                    ),
-                    subject=first,
-                    causation=cause,
-                )
+            record_notification_sent(runtime, opened, first)
             await page.goto(f"{base}/console")
             await expect(page.locator("#event-rows tr.event", has_text="NotificationSent")).to_be_visible(
                 timeout=10_000

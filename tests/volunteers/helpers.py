@@ -63,6 +63,18 @@ async def setup_team(client) -> dict:
     return ids
 
 
+async def add_volunteer(client, name: str, user_id: str, **extra) -> dict:
+    """A volunteer of 3502 added by the team leader (``extra``: weekly_cap, phone …)."""
+    return await ok(
+        await client.post(
+            f"{API}/volunteers",
+            headers=LEADER,
+            json={"name": name, "community": COMMUNITY, "user_id": user_id, **extra},
+        ),
+        201,
+    )
+
+
 async def register(
     client, name: str = "郝连芳", tier: str = "key", building: str = "3", unit: str = "2", **extra
 ) -> dict:
@@ -96,6 +108,14 @@ async def pair(client, elder_id: str, volunteer_id: str) -> dict:
         await client.post(f"{API}/pairings", headers=LEADER, json={"elder_id": elder_id, "volunteer_id": volunteer_id}),
         201,
     )
+
+
+async def paired_elder(client, name: str = "郝连芳", tier: str = "key") -> tuple[dict, dict]:
+    """The 3502 team (``setup_team``) and an elder paired with 王桂兰: (volunteer ids, elder)."""
+    ids = await setup_team(client)
+    elder = await register(client, name, tier=tier)
+    await pair(client, elder["id"], ids["wang"])
+    return ids, elder
 
 
 def published(settings, short_type: str | None = None) -> list[dict]:

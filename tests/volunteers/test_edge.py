@@ -10,7 +10,18 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import Campaign, Elder, Pairing, PlanPause, Team, Visit, VisitLog, Volunteer
-from tests.volunteers.helpers import API, LEADER, STAFF, WANG, ok, pair, register, setup_team
+from tests.volunteers.helpers import (
+    API,
+    LEADER,
+    STAFF,
+    WANG,
+    add_volunteer,
+    ok,
+    pair,
+    paired_elder,
+    register,
+    setup_team,
+)
 
 PROBLEM = "application/problem+json"
 
@@ -177,22 +188,13 @@ async def test_path_ids_and_filters_are_bounded(start_runtime, clock):
 
 async def test_refusals_are_problem_json_with_a_stable_code(start_runtime, clock):
     async with start_runtime(["volunteers"], clock=clock) as (runtime, client):
-        ids = await setup_team(client)
-        elder = await register(client, "李大爷", tier="high_risk")  # one visit a week
-        await pair(client, elder["id"], ids["wang"])
+        ids, elder = await paired_elder(client, "李大爷", tier="high_risk")  # one visit a week
         before = counts(runtime)
         r = await client.post(
             f"{API}/pairings", headers=LEADER, json={"elder_id": elder["id"], "volunteer_id": ids["wang"]}
         )
         assert "已结对" in refused(r, 409, "already_paired")["detail"]
-        zhao = await ok(
-            await client.post(
-                f"{API}/volunteers",
-                headers=LEADER,
-                json={"name": "赵美玲", "community": "3502", "user_id": "volunteer:zhao-meiling", "weekly_cap": 1},
-            ),
-            201,
-        )
+        zhao = await add_volunteer(client, "赵美玲", "volunteer:zhao-meiling", weekly_cap=1)
         r = await client.post(
             f"{API}/volunteers",
             headers=LEADER,

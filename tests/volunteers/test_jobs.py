@@ -11,7 +11,19 @@ from sqlmodel import Session
 
 from services.volunteers.jobs import tick
 from tests.conftest import eventually
-from tests.volunteers.helpers import API, LEADER, LIU, STAFF, WANG, ok, pair, published, register, setup_team
+from tests.volunteers.helpers import (
+    API,
+    LEADER,
+    LIU,
+    STAFF,
+    WANG,
+    ok,
+    pair,
+    paired_elder,
+    published,
+    register,
+    setup_team,
+)
 
 
 def outbox_empty(runtime) -> bool:
@@ -85,9 +97,7 @@ async def test_no_visit_due_lost_or_doubled_across_a_restart(start_runtime, cloc
 async def test_missed_visit_goes_to_the_team_leader_then_escalates_to_staff(start_runtime, clock, settings):
     async with start_runtime(["volunteers"], clock=clock) as (runtime, client):
         ctx = runtime.contexts["volunteers"]
-        ids = await setup_team(client)
-        elder = await register(client, "郝连芳", tier="key")  # grace 2 days
-        await pair(client, elder["id"], ids["wang"])
+        _ids, elder = await paired_elder(client, "郝连芳", tier="key")  # grace 2 days
         visit_id = elder["upcoming_visits"][0]["id"]
         clock.advance(timedelta(days=1))  # due Nov 29 09:00
         tick(ctx, clock.now())
@@ -218,9 +228,7 @@ async def test_campaign_schedules_extra_visits_and_skips_paused_elders(start_run
 async def test_weekly_digest_once_per_team_and_week(start_runtime, clock, settings):
     async with start_runtime(["volunteers"], clock=clock) as (runtime, client):
         ctx = runtime.contexts["volunteers"]
-        ids = await setup_team(client)
-        elder = await register(client, "郝连芳", tier="high_risk")
-        await pair(client, elder["id"], ids["wang"])
+        _ids, elder = await paired_elder(client, "郝连芳", tier="high_risk")
         clock.advance(timedelta(days=2))  # Mon Nov 30 10:00 Shanghai: the week Nov 23-29 is reported
         await ok(
             await client.post(
@@ -244,9 +252,7 @@ async def test_weekly_digest_once_per_team_and_week(start_runtime, clock, settin
 async def test_a_log_closes_the_due_visit_and_an_early_log_is_never_announced(start_runtime, clock, settings):
     async with start_runtime(["volunteers"], clock=clock) as (runtime, client):
         ctx = runtime.contexts["volunteers"]
-        ids = await setup_team(client)
-        elder = await register(client, "李大爷", tier="high_risk")
-        await pair(client, elder["id"], ids["wang"])
+        _ids, elder = await paired_elder(client, "李大爷", tier="high_risk")
         log = {"elder_id": elder["id"], "method": "door", "minutes": 30}
         early = await ok(await client.post(f"{API}/logs", headers=WANG, json=log), 201)  # Sat, before Sun's visit
         assert early["id"] == f"V-{elder['id']}-202611290100"

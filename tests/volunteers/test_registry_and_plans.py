@@ -14,8 +14,10 @@ from tests.volunteers.helpers import (
     RESIDENT,
     STAFF,
     WANG,
+    add_volunteer,
     ok,
     pair,
+    paired_elder,
     published,
     register,
     setup_team,
@@ -106,9 +108,7 @@ async def test_tier_change_replans_and_pause_skips_visits(start_runtime, clock, 
 
 async def test_health_data_is_only_for_paired_volunteers_the_team_leader_and_staff(start_runtime, clock):
     async with start_runtime(["volunteers"], clock=clock) as (_rt, client):
-        ids = await setup_team(client)
-        elder = await register(client, "郝连芳", tier="key")
-        await pair(client, elder["id"], ids["wang"])
+        _ids, elder = await paired_elder(client, "郝连芳", tier="key")
         url = f"{API}/elders/{elder['id']}"
         for who in (WANG, LEADER, STAFF):  # paired volunteer, team leader, staff
             body = await ok(await client.get(url, headers=who))
@@ -148,14 +148,7 @@ async def test_registry_survey_pairing_rules_and_masked_phones(start_runtime, cl
         r = await client.post(f"{API}/pairings", headers=WANG, json={"elder_id": a["id"], "volunteer_id": ids["liu"]})
         assert r.status_code == 403
         # a volunteer's weekly cap bounds the visits her pairings ask for
-        zhao = await ok(
-            await client.post(
-                f"{API}/volunteers",
-                headers=LEADER,
-                json={"name": "赵美玲", "community": "3502", "user_id": "volunteer:zhao-meiling", "weekly_cap": 1},
-            ),
-            201,
-        )
+        zhao = await add_volunteer(client, "赵美玲", "volunteer:zhao-meiling", weekly_cap=1)
         li = next(
             e for e in (await ok(await client.get(f"{API}/elders", headers=LEADER)))["items"] if e["name"] == "李大爷"
         )

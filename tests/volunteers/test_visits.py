@@ -19,10 +19,8 @@ from tests.volunteers.helpers import (
     STAFF,
     WANG,
     ok,
-    pair,
+    paired_elder,
     published,
-    register,
-    setup_team,
 )
 
 CHECKLIST = {
@@ -63,9 +61,7 @@ async def log(client, elder_id, who=WANG, minutes=45, **extra):
 
 async def test_logging_visits_credits_hours_and_corrections_keep_history(start_runtime, clock, settings):
     async with start_runtime(["volunteers"], clock=clock) as (_rt, client):
-        ids = await setup_team(client)
-        elder = await register(client, "郝连芳", tier="key")
-        await pair(client, elder["id"], ids["wang"])
+        ids, elder = await paired_elder(client, "郝连芳", tier="key")
         first_visit = elder["upcoming_visits"][0]["id"]
         clock.advance(timedelta(days=1))
 
@@ -132,9 +128,7 @@ async def test_hazard_ticket_id_comes_back_from_ticket_events(start_runtime, clo
     names = StreamNames(settings.stream_prefix)
     r = aredis.Redis.from_url(settings.redis_url)
     async with start_runtime(["volunteers"], clock=clock) as (_rt, client):
-        ids = await setup_team(client)
-        elder = await register(client, "郝连芳", tier="key")
-        await pair(client, elder["id"], ids["wang"])
+        _ids, elder = await paired_elder(client, "郝连芳", tier="key")
         visit = await ok(await log(client, elder["id"], hazards=[GAS]), 201)
         hazard = visit["hazards"][0]
         assert hazard["status"] == "open" and hazard["ticket_id"] is None
@@ -188,9 +182,7 @@ async def test_hazard_ticket_id_comes_back_from_ticket_events(start_runtime, clo
 
 async def test_hazard_becomes_exactly_one_repair_ticket(start_runtime, clock, settings):
     async with start_runtime(["volunteers", "tickets"], clock=clock) as (_rt, client):
-        ids = await setup_team(client)
-        elder = await register(client, "郝连芳", tier="key")
-        await pair(client, elder["id"], ids["wang"])
+        _ids, elder = await paired_elder(client, "郝连芳", tier="key")
         visit = await ok(await log(client, elder["id"], hazards=[GAS]), 201)
 
         async def ticketed():

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from services.library.adapters.orm import Branch, Copy, Hold, Loan, Reader
+from services.library.adapters.orm import Branch, Copy, Hold, Loan
 from services.library.config import library_settings
 from services.library.domain.routing import Slip, route
 from services.library.domain.status import CopyStatus, check_transition
@@ -87,15 +87,7 @@ def checkout(ctx, session: Session, reader_id: str, barcode: str, branch_code: s
     ctx.emit(
         session,
         BookCheckedOut(
-            barcode=copy.barcode,
-            isbn=copy.isbn,
-            title=title.title,
-            loan_id=loan.id,
-            reader_id=reader.id,
-            reader_masked=reader.id_masked,
-            reader_user=reader.user,
-            branch=here.code,
-            due_at=loan.due_at,
+            **common.loan_facts(loan, copy, title, reader), reader_masked=reader.id_masked, branch=here.code
         ),
         subject=loan.id,
     )
@@ -117,19 +109,14 @@ def hold_ready(
     ctx, session: Session, hold: Hold, copy: Copy, now: datetime, causation: CloudEvent | None = None
 ) -> None:
     """Put ``hold`` on the shelf with ``copy`` and tell the reader (HoldReady with the pickup deadline)."""
-    reader = session.get(Reader, hold.reader_id)
-    title = common.title(session, hold.isbn)
+    facts = common.hold_facts(session, hold)
     hold.status, hold.barcode, hold.ready_at = "ready", copy.barcode, now
     hold.expires_at = now + timedelta(days=library_settings().hold_pickup_days)
     session.add(hold)
     ctx.emit(
         session,
         HoldReady(
-            hold_id=hold.id,
-            reader_id=hold.reader_id,
-            reader_user=reader.user if reader else None,
-            isbn=hold.isbn,
-            title=title.title,
+            **facts,
             pickup_branch=hold.pickup_branch,
             expires_at=hold.expires_at,
             pickup_branch_name=common.branch(session, hold.pickup_branch).name,
@@ -284,16 +271,7 @@ def renew(ctx, session: Session, loan: Loan) -> Loan:
     title = common.title(session, copy.isbn)
     ctx.emit(
         session,
-        BookRenewed(
-            barcode=loan.barcode,
-            isbn=copy.isbn,
-            title=title.title,
-            loan_id=loan.id,
-            reader_id=reader.id,
-            reader_user=reader.user,
-            due_at=loan.due_at,
-            renewals=loan.renewals,
-        ),
+        BookRenewed(**common.loan_facts(loan, copy, title, reader), renewals=loan.renewals),
         subject=loan.id,
     )
     return loan

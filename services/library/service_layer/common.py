@@ -1,6 +1,11 @@
-"""Lookups shared by the library use cases: rows by key with clear 404s, rows locked for a change."""
+"""Lookups shared by the library use cases: rows by key with clear 404s, rows locked for a change.
+
+Also what the events tell of a loan and of a hold (``loan_facts``, ``hold_facts``).
+"""
 
 from __future__ import annotations
+
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -8,6 +13,8 @@ from sqlmodel import Session
 from services.library.adapters.orm import Branch, Copy, Hold, Loan, Reader, Title
 from shared.db.lookup import get_or_404
 from shared.errors import NotFound
+
+Row = TypeVar("Row")
 
 
 def branch(session: Session, code: str) -> Branch:
@@ -25,20 +32,22 @@ def copy(session: Session, barcode: str) -> Copy:
     return get_or_404(session, Copy, barcode, f"没有这个条码 / no copy with barcode {barcode}")
 
 
+def _locked(session: Session, model: type[Row], key: Any, value: str, missing: str) -> Row:
+    """The row of ``model`` whose ``key`` column is ``value``, locked for the rest of the transaction, or 404."""
+    found = session.execute(select(model).where(key == value).with_for_update()).scalar_one_or_none()
+    if found is None:
+        raise NotFound(missing)
+    return found
+
+
 def copy_for_update(session: Session, barcode: str) -> Copy:
     """The copy, locked for the rest of the transaction (row lock on PostgreSQL)."""
-    found = session.execute(select(Copy).where(Copy.barcode == barcode).with_for_update()).scalar_one_or_none()
-    if found is None:
-        raise NotFound(f"没有这个条码 / no copy with barcode {barcode}")
-    return found
+    return _locked(session, Copy, Copy.barcode, barcode, f"没有这个条码 / no copy with barcode {barcode}")
 
 
 def reader_for_update(session: Session, reader_id: str) -> Reader:
     """The reader, locked: serialises check-outs of one reader so the loan limit cannot race."""
-    found = session.execute(select(Reader).where(Reader.id == reader_id).with_for_update()).scalar_one_or_none()
-    if found is None:
-        raise NotFound(f"没有这位读者 / no reader {reader_id}")
-    return found
+    return _locked(session, Reader, Reader.id, reader_id, f"没有这位读者 / no reader {reader_id}")
 
 
 def reader(session: Session, reader_id: str) -> Reader:
@@ -59,3 +68,28 @@ def hold(session: Session, hold_id: str) -> Hold:
 def open_loan_of(session: Session, barcode: str) -> Loan | None:
     """The copy's loan that is not returned yet, if any."""
     return session.execute(select(Loan).where(Loan.barcode == barcode, Loan.returned_at.is_(None))).scalar_one_or_none()
+
+
+def loan_facts(loan: Loan, copy: Copy | None, title: Title | None, reader: Reader | None) -> dict[str, Any]:
+    """The fields every loan event shares: the copy, its title, the loan, its reader and due date."""
+    return {
+        "barcode": loan.barcode,
+        "isbn": copy.isbn if copy else None,
+        "title": title.title if title else None,
+        "loan_id": loan.id,
+        "reader_id": loan.reader_id,
+        "reader_user": reader.user if reader else None,
+        "due_at": loan.due_at,
+    }
+
+
+def hold_facts(session: Session, hold: Hold) -> dict[str, Any]:
+    """The fields HoldReady and HoldExpired share: the hold, its reader and title (404 without the title)."""
+    found = session.get(Reader, hold.reader_id)
+    return {
+        "hold_id": hold.id,
+        "reader_id": hold.reader_id,
+        "reader_user": found.user if found else None,
+        "isbn": hold.isbn,
+        "title": title(session, hold.isbn).title,
+    }

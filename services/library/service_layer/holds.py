@@ -118,19 +118,7 @@ def expire_due(ctx, now: datetime) -> int:
                 continue
             hold = session.get(Hold, hold_id)
             session.refresh(hold)
-            reader = session.get(Reader, hold.reader_id)
-            title = common.title(session, hold.isbn)
-            ctx.emit(
-                session,
-                HoldExpired(
-                    hold_id=hold.id,
-                    reader_id=hold.reader_id,
-                    isbn=hold.isbn,
-                    title=title.title,
-                    reader_user=reader.user if reader else None,
-                ),
-                subject=hold.id,
-            )
+            ctx.emit(session, HoldExpired(**common.hold_facts(session, hold)), subject=hold.id)
             _release_copy(ctx, session, hold, now)
             fired += 1
     return fired

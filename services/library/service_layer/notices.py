@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlmodel import Session
@@ -10,6 +11,7 @@ from sqlmodel import Session
 from services.library.adapters.orm import Copy, Loan, Reader, Title
 from services.library.config import library_settings
 from services.library.domain import notices
+from services.library.service_layer.common import loan_facts
 from shared.clock import as_utc
 from shared.events.library import LoanDueSoon, LoanOverdue
 
@@ -19,16 +21,13 @@ QUIET = ("claimed_returned", "lost")
 def _facts(session: Session, loan: Loan) -> dict:
     copy = session.get(Copy, loan.barcode)
     title = session.get(Title, copy.isbn) if copy else None
-    reader = session.get(Reader, loan.reader_id)
-    return {
-        "barcode": loan.barcode,
-        "isbn": copy.isbn if copy else None,
-        "title": title.title if title else None,
-        "loan_id": loan.id,
-        "reader_id": loan.reader_id,
-        "reader_user": reader.user if reader else None,
-        "due_at": loan.due_at,
-    }
+    return loan_facts(loan, copy, title, session.get(Reader, loan.reader_id))
+
+
+def _claim(session: Session, loan: Loan, not_sent: Any, **sent: Any) -> bool:
+    """Mark a notice sent (``sent``) on a loan still open, due when it was read and ``not_sent``; True if won."""
+    stmt = update(Loan).where(Loan.id == loan.id, Loan.returned_at.is_(None), Loan.due_at == loan.due_at, not_sent)
+    return session.execute(stmt.values(**sent)).rowcount == 1
 
 
 def send_due(ctx, now: datetime) -> int:
@@ -68,33 +67,16 @@ def send_due(ctx, now: datetime) -> int:
             due_at = as_utc(loan.due_at)
             days_left = notices.due_soon(now, due_at, s.due_soon_days)
             if days_left is not None and (loan.due_soon_for is None or as_utc(loan.due_soon_for) != due_at):
-                claimed = session.execute(
-                    update(Loan)
-                    .where(
-                        Loan.id == loan.id,
-                        Loan.returned_at.is_(None),
-                        Loan.due_at == loan.due_at,
-                        or_(Loan.due_soon_for.is_(None), Loan.due_soon_for != loan.due_at),
-                    )
-                    .values(due_soon_for=loan.due_at)
-                ).rowcount
-                if claimed == 1:
+                not_sent = or_(Loan.due_soon_for.is_(None), Loan.due_soon_for != loan.due_at)
+                if _claim(session, loan, not_sent, due_soon_for=loan.due_at):
                     ctx.emit(session, LoanDueSoon(**_facts(session, loan), days_left=days_left), subject=loan.id)
                     sent += 1
             stage = notices.overdue_stage(now, due_at, s.overdue_days, loan.overdue_stage)
-            if stage is not None:
-                claimed = session.execute(
-                    update(Loan)
-                    .where(
-                        Loan.id == loan.id,
-                        Loan.returned_at.is_(None),
-                        Loan.overdue_stage == loan.overdue_stage,
-                        Loan.due_at == loan.due_at,
-                    )
-                    .values(overdue_stage=stage)
-                ).rowcount
-                if claimed == 1:
-                    days = (now - due_at).days
-                    ctx.emit(session, LoanOverdue(**_facts(session, loan), days_overdue=days), subject=loan.id)
-                    sent += 1
+            claimed = stage is not None and _claim(
+                session, loan, Loan.overdue_stage == loan.overdue_stage, overdue_stage=stage
+            )
+            if claimed:
+                days = (now - due_at).days
+                ctx.emit(session, LoanOverdue(**_facts(session, loan), days_overdue=days), subject=loan.id)
+                sent += 1
     return sent

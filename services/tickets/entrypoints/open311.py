@@ -32,6 +32,30 @@ PageNo = Annotated[int, Query(ge=1, le=10_000)]
 PageSize = Annotated[int, Query(ge=1, le=200)]
 
 
+def request_filters(
+    service_request_id: Ids = None,
+    service_code: Ids = None,
+    start_date: Date = None,
+    end_date: Date = None,
+    status: Short = None,
+    page: PageNo = 1,
+    page_size: PageSize = 50,
+) -> dict[str, Any]:
+    """The query of a request list (JSON or XML), as keyword arguments of ``georeport.find_requests``."""
+    return {
+        "service_request_id": service_request_id,
+        "service_code": service_code,
+        "start_date": start_date,
+        "end_date": end_date,
+        "status": status,
+        "page": page,
+        "page_size": page_size,
+    }
+
+
+Filters = Annotated[dict[str, Any], Depends(request_filters)]
+
+
 class RequestIn(Body):
     """A service request as GeoReport clients send it (URL-encoded form); attributes as ``attribute[code]``."""
 
@@ -121,55 +145,18 @@ def build_open311_router(ctx: ServiceContext) -> APIRouter:
         """Service definition as XML."""
         return xml("service_definition", "", await run.read(georeport.definition, service_code))
 
-    async def find(request: Request, **filters: Any) -> list[RequestView]:
+    async def find(request: Request, filters: Filters) -> list[RequestView]:
         return await run.read(georeport.find_requests, ctx.clock.now(), base(request), **filters)
 
     @router.get("/requests.json", dependencies=[Depends(public())])
-    async def requests_json(
-        request: Request,
-        service_request_id: Ids = None,
-        service_code: Ids = None,
-        start_date: Date = None,
-        end_date: Date = None,
-        status: Short = None,
-        page: PageNo = 1,
-        page_size: PageSize = 50,
-    ) -> list[RequestView]:
+    async def requests_json(request: Request, filters: Filters) -> list[RequestView]:
         """Service requests: by id list, or by code/status within at most 90 days (default the last 90)."""
-        return await find(
-            request,
-            service_request_id=service_request_id,
-            service_code=service_code,
-            start_date=start_date,
-            end_date=end_date,
-            status=status,
-            page=page,
-            page_size=page_size,
-        )
+        return await find(request, filters)
 
     @router.get("/requests.xml", dependencies=[Depends(public())], response_class=Response, responses={200: XML})
-    async def requests_xml(
-        request: Request,
-        service_request_id: Ids = None,
-        service_code: Ids = None,
-        start_date: Date = None,
-        end_date: Date = None,
-        status: Short = None,
-        page: PageNo = 1,
-        page_size: PageSize = 50,
-    ) -> Response:
+    async def requests_xml(request: Request, filters: Filters) -> Response:
         """Service requests as XML."""
-        rows = await find(
-            request,
-            service_request_id=service_request_id,
-            service_code=service_code,
-            start_date=start_date,
-            end_date=end_date,
-            status=status,
-            page=page,
-            page_size=page_size,
-        )
-        return xml("service_requests", "request", rows)
+        return xml("service_requests", "request", await find(request, filters))
 
     @router.get("/requests/{request_id}.json", dependencies=[Depends(public())])
     async def request_json(request_id: PathCode, request: Request) -> list[RequestView]:

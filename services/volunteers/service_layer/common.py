@@ -1,13 +1,16 @@
-"""Helpers shared by the use cases: lookups, addresses, idempotent inserts."""
+"""Helpers shared by the use cases: lookups, addresses, idempotent inserts, VisitScheduled."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import Elder, Pairing, Team, Volunteer
+from shared.events.envelope import CloudEvent
+from shared.events.volunteers import VisitScheduled
 
 ELDER_MISSING = "老人不存在 / no such elder"
 VOLUNTEER_MISSING = "志愿者不存在 / no such volunteer"
@@ -51,6 +54,11 @@ def address(elder: Elder) -> str:
     return " ".join(parts)
 
 
+def elder_fields(elder: Elder) -> dict[str, Any]:
+    """The fields every elder event starts with (``ElderEvent``): who, and where (community, building, unit)."""
+    return {"elder_id": elder.id, "community": elder.community, "building": elder.building, "unit": elder.unit}
+
+
 def insert_ignore(session: Session, model: Any, values: dict[str, Any]) -> bool:
     """Insert a row unless its primary key exists (``ON CONFLICT DO NOTHING``); True if inserted."""
     dialect = session.get_bind().dialect.name
@@ -58,3 +66,29 @@ def insert_ignore(session: Session, model: Any, values: dict[str, Any]) -> bool:
     table = model.__table__
     stmt = insert(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
     return session.execute(stmt).first() is not None
+
+
+def emit_visit_scheduled(
+    ctx,
+    session: Session,
+    elder: Elder,
+    visit_id: str,
+    due_at: datetime,
+    causation: CloudEvent | None,
+    *,
+    kind: str = "routine",
+    campaign_id: str | None = None,
+) -> None:
+    """VisitScheduled for a visit just inserted (a plan's routine one or a campaign's)."""
+    ctx.emit(
+        session,
+        VisitScheduled(
+            **elder_fields(elder),
+            visit_id=visit_id,
+            due_at=due_at,
+            kind=kind,
+            campaign_id=campaign_id,
+        ),
+        subject=visit_id,
+        causation=causation,
+    )

@@ -7,6 +7,7 @@ same transaction as the events it emits, so two replicas or a restart never doub
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, select
@@ -14,7 +15,7 @@ from sqlmodel import Session, select
 from services.volunteers.adapters.orm import DigestRun, Elder, Team, Visit
 from services.volunteers.domain.planning import CHECKLIST, DEFAULT_GRACE, GRACE
 from services.volunteers.service_layer import planning, reports
-from services.volunteers.service_layer.common import address, insert_ignore, paired_users, team_of
+from services.volunteers.service_layer.common import address, elder_fields, insert_ignore, paired_users, team_of
 from shared.clock import SHANGHAI, as_utc
 from shared.events.volunteers import VisitDue, VisitMissed, VolunteerDigestReady
 from shared.service import ServiceContext
@@ -46,12 +47,29 @@ def materialise_plans(ctx: ServiceContext, now: datetime) -> int:
     return count
 
 
-def _claim(session: Session, visit_id: str, **where_null_set) -> bool:
-    """Set the given claim columns on a visit still scheduled, only if they are NULL; True if this caller won."""
-    stmt = update(Visit).where(Visit.id == visit_id, Visit.status == "scheduled")
-    for column in where_null_set:
-        stmt = stmt.where(getattr(Visit, column).is_(None))
-    return session.execute(stmt.values(**where_null_set).execution_options(synchronize_session=False)).rowcount == 1
+def _claim(
+    session: Session, visit_id: str, column: str, now: datetime, *, in_status: str = "scheduled", **also: Any
+) -> bool:
+    """Set ``column`` to ``now`` (and ``also``) on a visit in ``in_status`` whose ``column`` is NULL.
+
+    True if this caller won the claim.
+    """
+    stmt = update(Visit).where(Visit.id == visit_id, getattr(Visit, column).is_(None), Visit.status == in_status)
+    stmt = stmt.values({column: now, **also}).execution_options(synchronize_session=False)
+    return session.execute(stmt).rowcount == 1
+
+
+def _visit_fields(session: Session, visit: Visit, elder: Elder, team: Team | None) -> dict[str, Any]:
+    """What VisitDue and VisitMissed both tell: the visit, its elder and where, who is paired, the team leader."""
+    return elder_fields(elder) | {
+        "visit_id": visit.id,
+        "due_at": as_utc(visit.due_at),
+        "tier": elder.tier,
+        "elder_name": elder.name,
+        "address": address(elder),
+        "volunteer_users": paired_users(session, elder.id),
+        "team_leader": team.leader if team else None,
+    }
 
 
 def _candidates(ctx: ServiceContext, *conditions) -> list[str]:
@@ -79,7 +97,7 @@ def announce_due(ctx: ServiceContext, now: datetime) -> int:
     count = 0
     for visit_id in _candidates(ctx, Visit.due_at <= now, Visit.due_fired_at.is_(None), Visit.status == "scheduled"):
         with ctx.store.transaction() as session:
-            if not _claim(session, visit_id, due_fired_at=now):
+            if not _claim(session, visit_id, "due_fired_at", now):
                 continue
             visit = session.get(Visit, visit_id)
             elder = session.get(Elder, visit.elder_id)
@@ -87,19 +105,9 @@ def announce_due(ctx: ServiceContext, now: datetime) -> int:
             ctx.emit(
                 session,
                 VisitDue(
-                    elder_id=elder.id,
-                    community=elder.community,
-                    building=elder.building,
-                    unit=elder.unit,
-                    visit_id=visit.id,
-                    due_at=as_utc(visit.due_at),
-                    elder_name=elder.name,
-                    tier=elder.tier,
-                    volunteer_users=paired_users(session, elder.id),
-                    address=address(elder),
+                    **_visit_fields(session, visit, elder, team),
                     checklist=CHECKLIST,
                     campaign_id=visit.campaign_id,
-                    team_leader=team.leader if team else None,
                     kind=visit.kind,
                 ),
                 subject=visit.id,
@@ -112,20 +120,10 @@ def _missed_event(session: Session, visit: Visit, elder: Elder, level: int, staf
     team = team_of(session, elder.team_id)
     escalated_to = (team.staff_contact if team and team.staff_contact else "staff") if staff else None
     return VisitMissed(
-        elder_id=elder.id,
-        community=elder.community,
-        building=elder.building,
-        unit=elder.unit,
-        visit_id=visit.id,
-        due_at=as_utc(visit.due_at),
-        tier=elder.tier,
+        **_visit_fields(session, visit, elder, team),
         miss_count=level,
         escalated_to=escalated_to,
-        team_leader=team.leader if team else None,
         critical=elder.tier == "high_risk",
-        elder_name=elder.name,
-        address=address(elder),
-        volunteer_users=paired_users(session, elder.id),
     )
 
 
@@ -150,20 +148,7 @@ def flag_missed(ctx: ServiceContext, now: datetime) -> int:
             visit = session.get(Visit, visit_id)
             elder = session.get(Elder, visit.elder_id)
             again = _previous_missed(session, visit)
-            claimed = (
-                session.execute(
-                    update(Visit)
-                    .where(
-                        Visit.id == visit_id,
-                        Visit.missed_at.is_(None),
-                        Visit.status == "scheduled",
-                    )
-                    .values(missed_at=now, status="missed", escalated_at=now if again else None)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-                == 1
-            )
-            if not claimed:
+            if not _claim(session, visit_id, "missed_at", now, status="missed", escalated_at=now if again else None):
                 continue
             ctx.emit(session, _missed_event(session, visit, elder, 2 if again else 1, again), subject=visit.id)
             count += 1
@@ -177,20 +162,7 @@ def escalate(ctx: ServiceContext, now: datetime) -> int:
         with ctx.store.transaction() as session:
             visit = session.get(Visit, visit_id)
             elder = session.get(Elder, visit.elder_id)
-            claimed = (
-                session.execute(
-                    update(Visit)
-                    .where(
-                        Visit.id == visit_id,
-                        Visit.escalated_at.is_(None),
-                        Visit.status == "missed",
-                    )
-                    .values(escalated_at=now)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-                == 1
-            )
-            if not claimed:
+            if not _claim(session, visit_id, "escalated_at", now, in_status="missed"):
                 continue
             ctx.emit(session, _missed_event(session, visit, elder, 2, True), subject=visit.id)
             count += 1

@@ -9,11 +9,10 @@ from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import Elder, PlanPause, Visit
 from services.volunteers.domain import planning
-from services.volunteers.service_layer.common import insert_ignore
+from services.volunteers.service_layer.common import emit_visit_scheduled, insert_ignore
 from shared.clock import as_utc
 from shared.errors import Invalid
 from shared.events.envelope import CloudEvent
-from shared.events.volunteers import VisitScheduled
 
 REFILL_BEFORE = timedelta(days=28)
 
@@ -48,19 +47,7 @@ def materialise(ctx, session: Session, elder: Elder, now: datetime, causation: C
             Visit,
             {"id": visit_id, "elder_id": elder.id, "kind": "routine", "due_at": due, "status": "scheduled"},
         ):
-            ctx.emit(
-                session,
-                VisitScheduled(
-                    elder_id=elder.id,
-                    community=elder.community,
-                    building=elder.building,
-                    unit=elder.unit,
-                    visit_id=visit_id,
-                    due_at=due,
-                ),
-                subject=visit_id,
-                causation=causation,
-            )
+            emit_visit_scheduled(ctx, session, elder, visit_id, due, causation)
             count += 1
     session.execute(
         update(Elder)

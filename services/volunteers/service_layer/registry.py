@@ -10,7 +10,7 @@ from services.volunteers.adapters.orm import Elder, Pairing, Team, Volunteer
 from services.volunteers.domain import planning
 from services.volunteers.domain.visits import check_skills
 from services.volunteers.service_layer import planning as plans
-from services.volunteers.service_layer.common import ELDER_MISSING, TEAM_MISSING, VOLUNTEER_MISSING
+from services.volunteers.service_layer.common import ELDER_MISSING, TEAM_MISSING, VOLUNTEER_MISSING, elder_fields
 from shared.db.lookup import get_or_404
 from shared.errors import Conflict, Invalid
 from shared.events.volunteers import (
@@ -173,10 +173,7 @@ def change_tier(ctx, session: Session, elder_id: str, tier: str, reason: str, no
     cause = ctx.emit(
         session,
         ElderTierChanged(
-            elder_id=elder.id,
-            community=elder.community,
-            building=elder.building,
-            unit=elder.unit,
+            **elder_fields(elder),
             from_tier=before,
             to_tier=tier,
         ),
@@ -214,10 +211,7 @@ def pair(ctx, session: Session, elder_id: str, volunteer_id: str, now: datetime)
     ctx.emit(
         session,
         PairingCreated(
-            elder_id=elder.id,
-            community=elder.community,
-            building=elder.building,
-            unit=elder.unit,
+            **elder_fields(elder),
             pairing_id=pairing.id,
             volunteer_id=volunteer_id,
             volunteer_user=volunteer.user_id,
@@ -248,10 +242,7 @@ def end_pairing(ctx, session: Session, pairing_id: str, reason: str, now: dateti
     ctx.emit(
         session,
         PairingEnded(
-            elder_id=elder.id,
-            community=elder.community,
-            building=elder.building,
-            unit=elder.unit,
+            **elder_fields(elder),
             pairing_id=pairing.id,
             volunteer_id=pairing.volunteer_id,
             reason=reason,

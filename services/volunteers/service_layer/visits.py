@@ -26,6 +26,8 @@ from services.volunteers.service_layer.common import (
     VOLUNTEER_MISSING,
     active_pairings,
     address,
+    elder_fields,
+    emit_visit_scheduled,
     insert_ignore,
     team_of,
     volunteer_of_user,
@@ -33,7 +35,7 @@ from services.volunteers.service_layer.common import (
 from shared.clock import as_utc
 from shared.db.lookup import get_or_404
 from shared.errors import Conflict, Forbidden, Invalid
-from shared.events.volunteers import CampaignScheduled, VisitCompleted, VisitHazardFound, VisitScheduled
+from shared.events.volunteers import CampaignScheduled, VisitCompleted, VisitHazardFound
 from shared.ids import new_id
 from shared.web.auth import Principal
 
@@ -151,10 +153,7 @@ def log_visit(
     done = ctx.emit(
         session,
         VisitCompleted(
-            elder_id=elder.id,
-            community=elder.community,
-            building=elder.building,
-            unit=elder.unit,
+            **elder_fields(elder),
             visit_id=visit.id,
             volunteer_id=volunteer.id,
             visited_at=visited_at,
@@ -179,10 +178,7 @@ def log_visit(
         ctx.emit(
             session,
             VisitHazardFound(
-                elder_id=elder.id,
-                community=elder.community,
-                building=elder.building,
-                unit=elder.unit,
+                **elder_fields(elder),
                 hazard_id=hazard.id,
                 visit_id=visit.id,
                 category=hazard.category,
@@ -328,21 +324,7 @@ def schedule_campaign(
                 "status": "scheduled",
             },
         )
-        ctx.emit(
-            session,
-            VisitScheduled(
-                elder_id=elder.id,
-                community=elder.community,
-                building=elder.building,
-                unit=elder.unit,
-                visit_id=visit_id,
-                due_at=due_at,
-                kind="campaign",
-                campaign_id=campaign.id,
-            ),
-            subject=visit_id,
-            causation=cause,
-        )
+        emit_visit_scheduled(ctx, session, elder, visit_id, due_at, cause, kind="campaign", campaign_id=campaign.id)
         scheduled.append(elder.id)
     return campaign, scheduled, skipped
 

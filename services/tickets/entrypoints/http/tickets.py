@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from services.tickets.adapters.orm import Ticket
 from services.tickets.adapters.photos import CleanPhoto
 from services.tickets.entrypoints.http.bodies import body_doc, read_body
 from services.tickets.entrypoints.http.deps import People, Readers, Reporter, Staff, is_staff
@@ -51,6 +54,18 @@ async def _photos(files: list[tuple[str, bytes]]) -> list[CleanPhoto]:
 def build(ctx: ServiceContext) -> APIRouter:
     router = APIRouter(tags=["tickets"])
     run = Runner(ctx.store)
+
+    async def full(request: Request, step: Callable[[Session], Ticket]) -> TicketView:
+        """Run ``step`` (one transaction) and answer the ticket's full view, photo URLs absolute."""
+        return views.absolute(await run(lambda s: views.full_view(s, step(s))), _base(request))
+
+    async def noted(
+        request: Request, ticket_id: str, state: str, body: NoteIn, step: Callable[[Session, str | None], Ticket]
+    ) -> TicketView:
+        """``full`` for a staff step given the note of ``body`` (written, or the category's template for ``state``)."""
+        return await full(
+            request, lambda s: step(s, workflow.template_note(s, ticket_id, state, body.template, body.note))
+        )
 
     @router.post("/tickets", status_code=201, openapi_extra=body_doc(TicketIn, files=True))
     async def create_ticket(request: Request, who: People) -> OpenedView:
@@ -119,11 +134,7 @@ def build(ctx: ServiceContext) -> APIRouter:
         """Add photos to a report (the reporter or staff), multipart field ``photo``."""
         _none, files = await read_body(request, NoteIn, files=True)
         photos = await _photos(files)
-
-        def work(s):  # type: ignore[no-untyped-def]
-            return views.full_view(s, reports.add_photos(ctx, s, ticket_id, who.sub, is_staff(who), photos))
-
-        return views.absolute(await run(work), _base(request))
+        return await full(request, lambda s: reports.add_photos(ctx, s, ticket_id, who.sub, is_staff(who), photos))
 
     @router.post("/tickets/{ticket_id}/follow")
     async def follow(ticket_id: PathCode, who: Reporter) -> FollowView:
@@ -136,85 +147,76 @@ def build(ctx: ServiceContext) -> APIRouter:
     @router.post("/tickets/{ticket_id}/acknowledge")
     async def acknowledge(ticket_id: PathCode, request: Request, who: Staff, body: OptionalNote = None) -> TicketView:
         """First response (受理); auto-assigns round-robin when the pool has someone on duty."""
-        b = body or NoteIn()
-
-        def work(s):  # type: ignore[no-untyped-def]
-            note = workflow.template_note(s, ticket_id, "acknowledged", b.template, b.note)
-            return views.full_view(s, workflow.acknowledge(ctx, s, ticket_id, who.sub, note))
-
-        return views.absolute(await run(work), _base(request))
+        return await noted(
+            request,
+            ticket_id,
+            "acknowledged",
+            body or NoteIn(),
+            lambda s, note: workflow.acknowledge(ctx, s, ticket_id, who.sub, note),
+        )
 
     @router.post("/tickets/{ticket_id}/assign")
     async def assign(ticket_id: PathCode, request: Request, who: Staff, body: OptionalAssign = None) -> TicketView:
         """Assign to ``assignee`` or, without one, to the next on-duty member (round-robin)."""
         b = body or AssignIn()
-
-        def work(s):  # type: ignore[no-untyped-def]
-            note = workflow.template_note(s, ticket_id, "assigned", b.template, b.note)
-            return views.full_view(s, workflow.assign(ctx, s, ticket_id, who.sub, b.assignee, note))
-
-        return views.absolute(await run(work), _base(request))
+        return await noted(
+            request,
+            ticket_id,
+            "assigned",
+            b,
+            lambda s, note: workflow.assign(ctx, s, ticket_id, who.sub, b.assignee, note),
+        )
 
     @router.post("/tickets/{ticket_id}/start")
     async def start(ticket_id: PathCode, request: Request, who: Staff, body: OptionalNote = None) -> TicketView:
         """Work starts (处理中), with an optional note."""
-        b = body or NoteIn()
-
-        def work(s):  # type: ignore[no-untyped-def]
-            note = workflow.template_note(s, ticket_id, "in_progress", b.template, b.note)
-            return views.full_view(s, workflow.start(ctx, s, ticket_id, who.sub, note))
-
-        return views.absolute(await run(work), _base(request))
+        return await noted(
+            request,
+            ticket_id,
+            "in_progress",
+            body or NoteIn(),
+            lambda s, note: workflow.start(ctx, s, ticket_id, who.sub, note),
+        )
 
     @router.post("/tickets/{ticket_id}/resolve", openapi_extra=body_doc(NoteIn, files=True, required=False))
     async def resolve(ticket_id: PathCode, request: Request, who: Staff) -> TicketView:
         """Work done (办结): JSON, or multipart with an after photo (field ``photo``)."""
         body, files = await read_body(request, NoteIn, files=True)
         photos = await _photos(files)
-
-        def work(s):  # type: ignore[no-untyped-def]
-            note = workflow.template_note(s, ticket_id, "resolved", body.template, body.note)
-            return views.full_view(s, workflow.resolve(ctx, s, ticket_id, who.sub, note, photos))
-
-        return views.absolute(await run(work), _base(request))
+        return await noted(
+            request,
+            ticket_id,
+            "resolved",
+            body,
+            lambda s, note: workflow.resolve(ctx, s, ticket_id, who.sub, note, photos),
+        )
 
     @router.post("/tickets/{ticket_id}/close")
     async def close(ticket_id: PathCode, request: Request, who: Staff, body: CloseIn) -> TicketView:
         """Close without a fix: reason duplicate, not_responsible or rejected, with a note."""
-
-        def work(s):  # type: ignore[no-untyped-def]
-            note = workflow.template_note(s, ticket_id, "closed", body.template, body.note)
-            return views.full_view(s, workflow.close(ctx, s, ticket_id, who.sub, body.reason, note))
-
-        return views.absolute(await run(work), _base(request))
+        return await noted(
+            request,
+            ticket_id,
+            "closed",
+            body,
+            lambda s, note: workflow.close(ctx, s, ticket_id, who.sub, body.reason, note),
+        )
 
     # -- reporter actions --------------------------------------------------------------------------
     @router.post("/tickets/{ticket_id}/rate")
     async def rate(ticket_id: PathCode, body: RateIn, request: Request, who: Reporter) -> TicketView:
         """The reporter confirms the fix with a rating 1-5 (closes the ticket)."""
-
-        def work(s):  # type: ignore[no-untyped-def]
-            return views.full_view(s, workflow.rate(ctx, s, ticket_id, who.sub, body.rating, body.comment))
-
-        return views.absolute(await run(work), _base(request))
+        return await full(request, lambda s: workflow.rate(ctx, s, ticket_id, who.sub, body.rating, body.comment))
 
     @router.post("/tickets/{ticket_id}/reopen")
     async def reopen(ticket_id: PathCode, body: ReopenIn, request: Request, who: Reporter) -> TicketView:
         """The reporter reopens a resolved ticket within 14 days, with a comment."""
-
-        def work(s):  # type: ignore[no-untyped-def]
-            return views.full_view(s, workflow.reopen(ctx, s, ticket_id, who.sub, body.comment))
-
-        return views.absolute(await run(work), _base(request))
+        return await full(request, lambda s: workflow.reopen(ctx, s, ticket_id, who.sub, body.comment))
 
     @router.post("/tickets/{ticket_id}/withdraw")
     async def withdraw(ticket_id: PathCode, request: Request, who: Reporter, body: OptionalNote = None) -> TicketView:
         """The reporter withdraws their report before the work starts."""
         note = body.note if body else None
-
-        def work(s):  # type: ignore[no-untyped-def]
-            return views.full_view(s, workflow.withdraw(ctx, s, ticket_id, who.sub, note))
-
-        return views.absolute(await run(work), _base(request))
+        return await full(request, lambda s: workflow.withdraw(ctx, s, ticket_id, who.sub, note))
 
     return router
