@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
@@ -112,10 +113,15 @@ def _typed(column: ColumnElement[Any], value: Any) -> Any:
 def keyset(
     stmt: Select[Any], key: Sequence[ColumnElement[Any]], page: PageQuery, *, descending: bool = False
 ) -> Select[Any]:
-    """``stmt`` ordered by ``key`` (unique, non-null columns), after the cursor, one row more than a page."""
-    ordered = stmt.order_by(*[c.desc() if descending else c.asc() for c in key]).limit(page.limit + 1)
+    """``stmt`` ordered by ``key`` (unique, non-null columns), after the cursor, one row more than a page.
+
+    First pages, the ones opened most, are built once per statement and kept: a statement built anew
+    costs SQLAlchemy a cache key per request. That needs ``stmt`` and ``key`` to be the same objects
+    each time (a statement built once per filter set, the table's own columns).
+    """
     if page.cursor is None:
-        return ordered
+        return _first_page(stmt, tuple(key), page.limit, descending)
+    ordered = stmt.order_by(*[c.desc() if descending else c.asc() for c in key]).limit(page.limit + 1)
     values = [_typed(c, v) for c, v in zip(key, decode_cursor(page.cursor, len(key)), strict=True)]
     after = []  # (a, b) > (x, y) written out: a > x OR (a = x AND b > y), portable across databases
     for i, column in enumerate(key):
@@ -125,14 +131,25 @@ def keyset(
     return ordered.where(or_(*after))
 
 
+@lru_cache(maxsize=256)
+def _first_page(stmt: Select[Any], key: tuple[ColumnElement[Any], ...], limit: int, descending: bool) -> Select[Any]:
+    return stmt.order_by(*[c.desc() if descending else c.asc() for c in key]).limit(limit + 1)
+
+
 def page_of(
     rows: Sequence[Any], page: PageQuery, key: Callable[[Any], Sequence[Any]], view: Callable[[Any], T] | None = None
 ) -> Page[T]:
-    """The page for ``rows`` fetched with :func:`keyset` (``limit + 1`` of them): items and next cursor."""
+    """The page for ``rows`` fetched with :func:`keyset` (``limit + 1`` of them): items and next cursor.
+
+    The page is a ``Page[<class of its items>]`` when they are models: the very class a route declares
+    (pydantic keeps one class per parameter), so FastAPI takes it as it is instead of validating every
+    item again (that doubled the cost of a list; docs/benchmarks.md).
+    """
     more = len(rows) > page.limit
     shown = rows[: page.limit]
     items = [view(r) for r in shown] if view is not None else list(shown)
-    return Page[Any](items=items, next_cursor=encode_cursor(key(shown[-1])) if more and shown else None)
+    kind: Any = type(items[0]) if items and isinstance(items[0], BaseModel) else Any
+    return Page[kind](items=items, next_cursor=encode_cursor(key(shown[-1])) if more and shown else None)
 
 
 def page_in_memory(
