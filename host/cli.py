@@ -78,15 +78,23 @@ def token(
         list[str], typer.Option("--role", "-r", help="resident staff volunteer team_leader operator partner")
     ],
     name: Annotated[str | None, typer.Option(help="display name")] = None,
-    community: Annotated[str | None, typer.Option(help="community code")] = None,
+    community: Annotated[
+        list[str] | None, typer.Option(help="community served or lived in (repeat; * for every community)")
+    ] = None,
+    team: Annotated[str | None, typer.Option(help="the team a leader leads or a volunteer belongs to")] = None,
+    household: Annotated[str | None, typer.Option(help="a resident's household")] = None,
     days: Annotated[int, typer.Option(help="validity in days")] = 30,
 ) -> None:
-    """Mint a bearer token for local use. Example: `linli token staff:li --role staff`."""
+    """Mint a bearer token for local use. Example: `linli token staff:li --role staff --community 北翟营`."""
     from datetime import timedelta
 
     from shared.web.auth import mint_token
 
-    typer.echo(mint_token(sub, role, name=name, community=community, ttl=timedelta(days=days)))
+    typer.echo(
+        mint_token(
+            sub, role, name=name, communities=community, team=team, household=household, ttl=timedelta(days=days)
+        )
+    )
 
 
 @db_app.command("upgrade")

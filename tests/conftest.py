@@ -129,7 +129,13 @@ def clock() -> ManualClock:
 
 
 def token(sub: str, *roles: str, **claims) -> dict[str, str]:
-    """Authorization header for a principal."""
+    """Authorization header for a principal.
+
+    Staff and operators minted without communities are city-wide (``*``), as most tests act as a
+    district's staff; the scope tests mint narrower callers explicitly.
+    """
+    if {"staff", "operator"} & set(roles) and "community" not in claims and "communities" not in claims:
+        claims["communities"] = ["*"]
     return {"Authorization": f"Bearer {mint_token(sub, roles, **claims)}"}
 
 

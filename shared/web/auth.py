@@ -1,14 +1,14 @@
 """Identity and roles: a bearer JWT becomes a :class:`Principal`; every route declares its roles.
 
-Use ``Depends(allow("staff", "operator"))`` on a route (or ``public()`` for open ones). A missing
-or bad token answers 401, a valid token without one of the roles answers 403.
+Use ``Depends(allow(staff="community", operator="all"))`` on a route (or ``public()`` for open
+ones): each role it admits with the scope the service layer narrows it to (:mod:`shared.identity`).
+A missing or bad token answers 401, a valid token without one of the roles answers 403.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any, cast
 
@@ -19,23 +19,11 @@ from starlette.routing import BaseRoute
 
 from shared.clock import utcnow
 from shared.config import Settings, get_settings
+from shared.identity import ROLES, SCOPE_KINDS, Principal, ScopeKind
 
-ROLES = ("resident", "staff", "volunteer", "team_leader", "operator", "partner")
+__all__ = ["ROLES", "Principal", "allow", "current_principal", "decode_token", "mint_token", "public"]
 
 _bearer = HTTPBearer(auto_error=False)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller: ``sub`` is a stable opaque id (``resident:zhao-xiaotong``), never a phone or ID number."""
-
-    sub: str
-    roles: frozenset[str] = field(default_factory=frozenset)
-    name: str | None = None
-    community: str | None = None
-
-    def has(self, *roles: str) -> bool:
-        return bool(self.roles.intersection(roles))
 
 
 def mint_token(
@@ -44,6 +32,9 @@ def mint_token(
     *,
     name: str | None = None,
     community: str | None = None,
+    communities: list[str] | tuple[str, ...] | None = None,
+    team: str | None = None,
+    household: str | None = None,
     ttl: timedelta = timedelta(days=30),
     settings: Settings | None = None,
 ) -> str:
@@ -56,8 +47,13 @@ def mint_token(
     claims = {"sub": sub, "roles": list(roles), "iat": now, "exp": now + ttl}
     if name:
         claims["name"] = name
-    if community:
-        claims["community"] = community
+    served = list(communities or ()) + ([community] if community else [])
+    if served:
+        claims["communities"] = served
+    if team:
+        claims["team"] = team
+    if household:
+        claims["household"] = household
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
@@ -75,8 +71,18 @@ def _principal(claims: dict[str, Any]) -> Principal:
     roles = claims.get("roles") or []
     if isinstance(roles, str):
         roles = roles.split()
+    communities = claims.get("communities") or []
+    if isinstance(communities, str):
+        communities = [communities]
+    if claims.get("community"):  # tokens minted before scopes had one community
+        communities = [*communities, claims["community"]]
     return Principal(
-        sub=str(claims["sub"]), roles=frozenset(roles), name=claims.get("name"), community=claims.get("community")
+        sub=str(claims["sub"]),
+        roles=frozenset(roles),
+        name=claims.get("name"),
+        communities=frozenset(str(c) for c in communities),
+        team=claims.get("team"),
+        household=claims.get("household"),
     )
 
 
@@ -121,13 +127,23 @@ async def current_principal(
 
 
 class allow:  # noqa: N801 - reads as a declaration on a route
-    """Dependency: the caller must hold one of ``roles``. Returns the :class:`Principal`."""
+    """Dependency: the caller must hold one of the roles. Returns the :class:`Principal`.
 
-    def __init__(self, *roles: str) -> None:
-        unknown = set(roles) - set(ROLES)
-        if unknown or not roles:
-            raise ValueError(f"allow() needs known roles, got {roles}")
-        self.roles = frozenset(roles)
+    ``allow(staff="community", resident="self")`` admits each role with the scope it is narrowed to
+    (kept in ``scopes`` for the scope matrix test and the docs); a role given positionally has not
+    declared its scope yet, which that test reports.
+    """
+
+    def __init__(self, *roles: str, **scoped: ScopeKind) -> None:
+        every = set(roles) | set(scoped)
+        unknown = every - set(ROLES)
+        if unknown or not every:
+            raise ValueError(f"allow() needs known roles, got {sorted(every)}")
+        bad = {kind for kind in scoped.values() if kind not in SCOPE_KINDS}
+        if bad:
+            raise ValueError(f"unknown scope kinds {sorted(bad)}; choose from {', '.join(SCOPE_KINDS)}")
+        self.roles = frozenset(every)
+        self.scopes: dict[str, ScopeKind | None] = {role: None for role in roles} | dict(scoped)
 
     async def __call__(self, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.roles & self.roles:
@@ -142,6 +158,7 @@ class public:  # noqa: N801
     """Dependency marking a route as open to anyone (health checks, Open311 GETs)."""
 
     roles: frozenset[str] = frozenset()
+    scopes: dict[str, ScopeKind | None] = {}
 
     async def __call__(self) -> None:
         return None
@@ -181,5 +198,17 @@ def route_access(route: BaseRoute) -> frozenset[str] | None:
         dep = stack.pop()
         if isinstance(dep.call, allow | public):
             return dep.call.roles
+        stack.extend(dep.dependencies)
+    return None
+
+
+def route_scopes(route: BaseRoute) -> dict[str, ScopeKind | None] | None:
+    """Role → declared scope kind for a route (``None`` values: not declared), or ``None`` if no access."""
+    dependant = getattr(route, "dependant", None)
+    stack = list(dependant.dependencies) if dependant is not None else []
+    while stack:
+        dep = stack.pop()
+        if isinstance(dep.call, allow | public):
+            return dict(dep.call.scopes)
         stack.extend(dep.dependencies)
     return None
