@@ -32,7 +32,7 @@ class operator_console(allow):  # noqa: N801 - reads as a declaration on a route
     def __init__(self) -> None:
         super().__init__("operator")
 
-    def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
         token, in_url = request_token(request)
         if not token:
             if wants_html(request):

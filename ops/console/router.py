@@ -78,7 +78,7 @@ def build_console_router(runtime, sample_every_s: float = 10.0) -> APIRouter:
         return templates.TemplateResponse(request, name, {"who": who, "prefix": names.prefix, **context})
 
     @router.get("/static/{name}", dependencies=[_public], include_in_schema=False)
-    def static(name: str) -> FileResponse:
+    async def static(name: str) -> FileResponse:
         if name not in STATIC:
             raise HTTPException(404, f"没有该文件 / no file {name}")
         return FileResponse(
@@ -87,11 +87,11 @@ def build_console_router(runtime, sample_every_s: float = 10.0) -> APIRouter:
 
     # -- login --------------------------------------------------------------------------------
     @router.get("/login", dependencies=[_public], response_class=HTMLResponse)
-    def login_form(request: Request) -> HTMLResponse:
+    async def login_form(request: Request) -> HTMLResponse:
         return page(request, "login.html")
 
     @router.post("/login", dependencies=[_public], response_class=HTMLResponse)
-    def login(request: Request, token: Annotated[str, Form()]) -> Response:
+    async def login(request: Request, token: Annotated[str, Form()]) -> Response:
         """Exchange a pasted operator token for an HttpOnly cookie."""
         try:
             principal = decode_token(token.strip())

@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
@@ -44,7 +44,7 @@ class PageQuery:
     cursor: str | None = None
 
 
-def page_query(
+async def page_query(  # async: FastAPI runs a plain ``def`` dependency in a worker thread
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="rows per page")] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None, Query(max_length=400, pattern=r"^[A-Za-z0-9_\-=]*$", description="next_cursor of the previous page")
@@ -137,19 +137,34 @@ def _first_page(stmt: Select[Any], key: tuple[ColumnElement[Any], ...], limit: i
 
 
 def page_of(
-    rows: Sequence[Any], page: PageQuery, key: Callable[[Any], Sequence[Any]], view: Callable[[Any], T] | None = None
-) -> Page[T]:
+    rows: Sequence[Any],
+    page: PageQuery,
+    key: Callable[[Any], Sequence[Any]],
+    view: Callable[[Any], Any] | None = None,
+    *,
+    model: type[BaseModel] | None = None,
+) -> Page[Any]:
     """The page for ``rows`` fetched with :func:`keyset` (``limit + 1`` of them): items and next cursor.
 
-    The page is a ``Page[<class of its items>]`` when they are models: the very class a route declares
-    (pydantic keeps one class per parameter), so FastAPI takes it as it is instead of validating every
-    item again (that doubled the cost of a list; docs/benchmarks.md).
+    The page is a ``Page[<class of its items>]``: the very class a route declares (pydantic keeps one
+    class per parameter), so FastAPI takes it as it is instead of validating every item again (that
+    doubled the cost of a list). With ``model``, ``view`` gives plain mappings and the whole page is
+    validated in one call, in pydantic's core: 2.6x faster than building each item in Python, even
+    with ``model_construct`` (docs/benchmarks.md).
     """
     more = len(rows) > page.limit
     shown = rows[: page.limit]
     items = [view(r) for r in shown] if view is not None else list(shown)
+    cursor = encode_cursor(key(shown[-1])) if more and shown else None
+    if model is not None:
+        return _page_class(model).model_validate({"items": items, "next_cursor": cursor})
     kind: Any = type(items[0]) if items and isinstance(items[0], BaseModel) else Any
-    return Page[kind](items=items, next_cursor=encode_cursor(key(shown[-1])) if more and shown else None)
+    return Page[kind](items=items, next_cursor=cursor)
+
+
+@cache
+def _page_class(model: type[BaseModel]) -> type[Page[Any]]:
+    return Page[model]  # type: ignore[valid-type]
 
 
 def page_in_memory(

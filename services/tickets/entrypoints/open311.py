@@ -32,7 +32,7 @@ PageNo = Annotated[int, Query(ge=1, le=10_000)]
 PageSize = Annotated[int, Query(ge=1, le=200)]
 
 
-def request_filters(
+async def request_filters(  # async: a plain def dependency runs in a worker thread
     service_request_id: Ids = None,
     service_code: Ids = None,
     start_date: Date = None,
