@@ -12,6 +12,7 @@ value could carry personal data into a log, or fail to encode (``1e400`` is infi
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -95,13 +96,26 @@ def validation_errors(request: Request | None, errors: list[dict[str, Any]]) -> 
     english = prefers_english(request)
     out = []
     for error in errors[:50]:
-        loc = ".".join(str(part) for part in error.get("loc", ()))
+        loc = _field_path(error)
         out.append(
             FieldProblem(
                 field=loc[:200] or "body", code=str(error.get("type", "invalid")), message=field_message(error, english)
             )
         )
     return out
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-\[\],. ]{0,80}")
+
+
+def _field_path(error: dict[str, Any]) -> str:
+    """Where the error is, without the client's own words: an unknown key, or a key of a free-form
+    map, is the client's text, so it shows as ``*``; declared names and list indexes stay."""
+    parts = list(error.get("loc", ()))
+    if error.get("type") == "extra_forbidden" and parts:
+        parts[-1] = "*"
+    shown = [str(p) if isinstance(p, int) or (isinstance(p, str) and _NAME.fullmatch(p)) else "*" for p in parts]
+    return ".".join(shown)
 
 
 def install(app: FastAPI) -> None:

@@ -39,3 +39,14 @@ async def test_validation_messages_follow_accept_language_and_never_echo(start_r
         assert [e["field"] for e in r.json()["errors"]] == ["body.rating"]
     assert zh.json()["title"] == "输入无效" and en.json()["title"] == "Invalid input"
     assert zh.json()["errors"][0]["message"] != en.json()["errors"][0]["message"]
+
+
+async def test_an_unknown_field_is_named_by_where_it_is_not_by_what_the_client_wrote(start_runtime):
+    """A key the model does not declare is the client's text: the problem says ``body.*``, never the key."""
+    resident = {**token("resident:a", "resident"), "Content-Type": "application/json"}
+    raw = '{"rating": 5, "<img src=x onerror=alert(1)>": 1, "身份证号110101199003077777": 2}'.encode()
+    async with start_runtime(["tickets"]) as (_runtime, client):
+        r = await client.post("/api/tickets/tickets/T1/rate", headers=resident, content=raw)
+    assert r.status_code == 422
+    assert {e["field"] for e in r.json()["errors"]} == {"body.*"}
+    assert "onerror" not in r.text and "110101" not in r.text
