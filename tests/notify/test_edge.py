@@ -306,15 +306,15 @@ async def test_fifty_streams_opened_and_dropped_freeze_nothing(start_runtime, cl
             server.should_exit = True
             await serving
         assert statuses == [200] * 50
-        assert elapsed < 10, elapsed
         assert writes and set(writes) == {200}, writes
-        # /healthz keeps answering within 100 ms (95 % of probes; on a loaded 2-core machine a single probe may
-        # wait behind a scheduler hiccup), and never stalls: the freeze this guards against lasted 30 s and more
-        latencies.sort()
-        assert latencies[int(len(latencies) * 0.95)] < 0.1 and latencies[-1] < 1.0, latencies[-5:]
+        # The freeze this guards against stopped the whole process for 30 s and more: every probe and write
+        # then waited. The bounds below are that freeze's, not speed goals (those live in `make bench`), so a
+        # loaded 2-core machine's scheduler hiccups cannot fail the test while a freeze still does.
+        assert elapsed < 25, elapsed
+        assert len(latencies) > 20 and max(latencies) < 5.0, latencies[-5:]
         # and the store takes a write at once afterwards (no writer turn left behind)
         started = time.perf_counter()
         with ctx.store.transaction() as session:
             session.add(Recipient(user_id="resident:after", display_name="后", channels=[], muted={}))
-        assert time.perf_counter() - started < 1
+        assert time.perf_counter() - started < 5
         assert len(rows(runtime, Recipient, Recipient.user_id == "resident:after")) == 1
