@@ -24,7 +24,7 @@ SHORT_KINDS = {
 }
 EMAIL = {"mailto", "mailtos"}
 WEBHOOK = {"json", "jsons", "form", "forms", "xml", "xmls"}
-CATEGORIES = ("tickets", "library", "volunteers", "system")
+CATEGORIES = ("tickets", "library", "volunteers", "activities", "system")
 NATIVE = {"qyapi.weixin.qq.com": "wecombot"}
 """Providers' own webhook hosts (``https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…``) and their kind."""
 

@@ -11,8 +11,8 @@ from services.notify.service_layer import routing
 from shared.events.registry import registry
 from shared.messaging.consumer import EventConsumer
 
-consumer = EventConsumer(group="notify", streams=["tickets", "library", "volunteers"])
-PRODUCERS = ("/linli/tickets", "/linli/library", "/linli/volunteers")
+consumer = EventConsumer(group="notify", streams=["tickets", "library", "volunteers", "activities"])
+PRODUCERS = ("/linli/tickets", "/linli/library", "/linli/volunteers", "/linli/activities")
 
 
 def on_events(ctx, events, session) -> None:

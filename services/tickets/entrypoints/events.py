@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from services.tickets.service_layer import hazards
+from services.tickets.service_layer import hazards, repairs_booked
 from shared.errors import DomainError
+from shared.events.activities import RepairCompleted, SessionBooked
 from shared.events.volunteers import VisitHazardFound
 from shared.messaging.consumer import EventConsumer, RejectEvent
 
-consumer = EventConsumer(group="tickets", streams=["volunteers"])
+consumer = EventConsumer(group="tickets", streams=["volunteers", "activities"])
 
 
 @consumer.on(VisitHazardFound)
@@ -17,3 +18,15 @@ def on_visit_hazard_found(ctx, event, data: VisitHazardFound, session) -> None:
         hazards.open_from_hazard(ctx, session, event, data)
     except DomainError as exc:  # e.g. the hazard category was removed: retrying cannot help
         raise RejectEvent("ticket_refused", str(exc)) from None
+
+
+@consumer.on(SessionBooked)
+def on_session_booked(ctx, event, data: SessionBooked, session) -> None:
+    """A 小修小补 ticket was booked with an artisan (activities): acknowledge it with the booking."""
+    repairs_booked.on_booked(ctx, session, data)
+
+
+@consumer.on(RepairCompleted)
+def on_repair_completed(ctx, event, data: RepairCompleted, session) -> None:
+    """The artisan finished the job of a booked ticket: resolve it."""
+    repairs_booked.on_completed(ctx, session, data)

@@ -1,0 +1,13 @@
+"""Periodic work of the activities service (safe in two replicas): offers, reminders, no-shows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.activities.service_layer import deadlines
+from shared.service import ServiceContext
+
+
+def tick(ctx: ServiceContext, now: datetime) -> int:
+    """Expire offers (and offer the next), send reminders, count no-shows; returns the events emitted."""
+    return deadlines.expire_offers(ctx, now) + deadlines.send_reminders(ctx, now) + deadlines.record_no_shows(ctx, now)

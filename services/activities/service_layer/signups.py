@@ -1,0 +1,295 @@
+"""Sign-ups: a place or the waitlist, cancellation, offers to the next in line, attendance at the door.
+
+Every change that counts places first locks the activity's row (``FOR UPDATE``; on SQLite every
+transaction already holds the write lock), so two sign-ups can never both take the last place and a
+freed place is offered once, whichever replica frees it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlmodel import Session
+
+from services.activities.adapters.orm import Activity, Signup, Venue
+from services.activities.config import activities_settings
+from services.activities.domain import checkin, eligibility
+from services.activities.service_layer.programme import ACTIVE, HOLDING, activity, facts, may_run
+from shared.clock import as_utc
+from shared.db.lookup import get_or_404
+from shared.errors import Conflict, Invalid, NotFound
+from shared.events.activities import (
+    AttendanceRecorded,
+    SignupCancelled,
+    SignupConfirmed,
+    SignupWaitlisted,
+    SpotOffered,
+)
+from shared.identity import Principal
+from shared.ids import new_id
+from shared.service import ServiceContext
+
+MISSING = "报名不存在 / no such sign-up"
+WINDOW = {
+    "not_open_yet": "报名尚未开始 / sign-ups are not open yet",
+    "closed": "报名已截止 / sign-ups are closed",
+}
+AGES = {
+    "age_required": "请填写参加者年龄 / give the participant's age",
+    "age_out_of_range": "年龄不在活动范围内 / the age is outside the activity's range",
+}
+
+
+def household_of(who: Principal) -> str:
+    """The household a resident acts for (their own account when the token names none)."""
+    return who.household or who.sub
+
+
+def signup_facts(session: Session, signup: Signup, row: Activity | None = None) -> dict[str, Any]:
+    row = row or activity(session, signup.activity_id)
+    return {
+        **facts(session, row),
+        "signup_id": signup.id,
+        "user": signup.user,
+        "for_child": signup.participant != "self",
+    }
+
+
+def sign_up(
+    ctx: ServiceContext,
+    session: Session,
+    who: Principal,
+    activity_id: str,
+    *,
+    participant: str = "self",
+    age: int | None = None,
+    guardian: bool = False,
+) -> Signup:
+    """Take a place for the caller or a child of their household, or join the waitlist when it is full."""
+    row = activity(session, activity_id, for_update=True)
+    now = ctx.clock.now()
+    if row.status != "published":
+        raise Conflict("活动已取消 / the activity is cancelled", code="activity_cancelled")
+    problem = eligibility.window_problem(
+        now,
+        as_utc(row.signup_opens) if row.signup_opens else None,
+        as_utc(row.signup_closes) if row.signup_closes else None,
+        as_utc(row.starts_at),
+    )
+    if problem:
+        raise Conflict(WINDOW[problem], code=f"signup_{problem}")
+    problem = eligibility.age_problem(age, row.min_age, row.max_age)
+    if problem:
+        raise Conflict(AGES[problem], code=problem)
+    room = session.get(Venue, row.venue_id)
+    if room is not None and eligibility.needs_guardian(age, room.guardian_under) and not guardian:
+        raise Conflict(
+            f"{room.guardian_under} 岁以下儿童需由监护人陪同 / "
+            f"children under {room.guardian_under} come with a guardian",
+            code="guardian_required",
+        )
+    household = household_of(who)
+    mine = select(Signup).where(Signup.activity_id == row.id, Signup.household == household, Signup.status.in_(ACTIVE))
+    taken = session.execute(mine).scalars().all()
+    if any(s.participant == participant for s in taken):
+        raise Conflict("已经报过名了 / already signed up", code="already_signed_up")
+    if row.household_limit is not None and len(taken) >= row.household_limit:
+        raise Conflict(
+            f"每户最多报名 {row.household_limit} 人 / at most {row.household_limit} per household",
+            code="household_limit",
+        )
+    _check_no_shows(session, household, now)
+    held = _count(session, row.id, HOLDING)
+    status = "confirmed" if held < row.capacity else "waitlisted"
+    signup = Signup(
+        id=new_id("G"),
+        activity_id=row.id,
+        user=who.sub,
+        household=household,
+        participant=participant,
+        age=age,
+        guardian=guardian,
+        status=status,
+        position=row.next_position,
+        created_at=now,
+    )
+    row.next_position += 1
+    session.add_all([row, signup])
+    session.flush()
+    base = signup_facts(session, signup, row)
+    if status == "confirmed":
+        ctx.emit(session, SignupConfirmed(**base), subject=signup.id)
+    else:
+        ahead = _count(session, row.id, ("waitlisted",)) - 1
+        ctx.emit(session, SignupWaitlisted(**base, waiting_ahead=ahead), subject=signup.id)
+    return signup
+
+
+def _check_no_shows(session: Session, household: str, now: datetime) -> None:
+    settings = activities_settings()
+    if settings.no_show_limit <= 0:
+        return
+    since = now - timedelta(days=settings.no_show_days)
+    missed = session.execute(
+        select(func.count())
+        .select_from(Signup)
+        .join(Activity, Activity.id == Signup.activity_id)
+        .where(Signup.household == household, Signup.attended.is_(False), Activity.starts_at >= since)
+    ).scalar_one()
+    if missed >= settings.no_show_limit:
+        raise Conflict(
+            f"近 {settings.no_show_days} 天缺席 {missed} 次，暂不能报名 / too many no-shows lately",
+            code="no_show_limit",
+        )
+
+
+def _count(session: Session, activity_id: str, statuses: tuple[str, ...]) -> int:
+    stmt = (
+        select(func.count()).select_from(Signup).where(Signup.activity_id == activity_id, Signup.status.in_(statuses))
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
+def own(session: Session, who: Principal, signup_id: str) -> Signup:
+    """A sign-up of the caller's household, or of an activity the caller runs."""
+    signup = get_or_404(session, Signup, signup_id, MISSING)
+    if signup.household == household_of(who) or signup.user == who.sub:
+        return signup
+    if may_run(who, activity(session, signup.activity_id)):
+        return signup
+    raise NotFound(MISSING)
+
+
+def cancel(ctx: ServiceContext, session: Session, who: Principal, signup_id: str) -> Signup:
+    """Give up a place or leave the waitlist; a place freed goes to the next in line as an offer."""
+    signup = own(session, who, signup_id)
+    return close(ctx, session, signup, "cancelled")
+
+
+def decline(ctx: ServiceContext, session: Session, who: Principal, signup_id: str) -> Signup:
+    """Say no to an offered place; it goes to the next in line."""
+    signup = own(session, who, signup_id)
+    if signup.status != "offered":
+        raise Conflict("没有待确认的名额 / no place is offered to this sign-up", code="not_offered")
+    return close(ctx, session, signup, "offer_declined")
+
+
+def close(ctx: ServiceContext, session: Session, signup: Signup, reason: str, *, expected: str | None = None) -> Signup:
+    """End a sign-up by a conditional update (so two replicas or two clicks end it once), then refill."""
+    row = activity(session, signup.activity_id, for_update=True)
+    session.refresh(signup)  # as it is now that the activity is ours
+    allowed = (expected,) if expected else ACTIVE
+    held = signup.status in HOLDING
+    now = ctx.clock.now()
+    ended = session.execute(
+        update(Signup)
+        .execution_options(synchronize_session=False)
+        .where(Signup.id == signup.id, Signup.status.in_(allowed))
+        .values(status=_closed(reason), closed_at=now)
+    ).rowcount
+    if ended != 1:
+        raise Conflict("报名已结束 / the sign-up has already ended", code="signup_closed")
+    session.refresh(signup)
+    ctx.emit(session, SignupCancelled(**signup_facts(session, signup, row), reason=reason), subject=signup.id)
+    if held:
+        refill(ctx, session, row, now)
+    return signup
+
+
+def _closed(reason: str) -> str:
+    return "expired" if reason == "offer_expired" else "cancelled"
+
+
+def refill(ctx: ServiceContext, session: Session, row: Activity, now: datetime) -> int:
+    """Offer free places to the first on the waitlist, each with a deadline; ``row`` is locked by the caller."""
+    if row.status != "published" or as_utc(row.starts_at) <= now:
+        return 0
+    settings = activities_settings()
+    accept_by = min(now + timedelta(hours=settings.offer_hours), as_utc(row.starts_at))
+    free = row.capacity - _count(session, row.id, HOLDING)
+    offered = 0
+    while free > 0:
+        nxt = session.execute(
+            select(Signup)
+            .where(Signup.activity_id == row.id, Signup.status == "waitlisted")
+            .order_by(Signup.position)
+            .limit(1)
+        ).scalar_one_or_none()
+        if nxt is None:
+            break
+        nxt.status, nxt.offered_until = "offered", accept_by
+        session.add(nxt)
+        session.flush()
+        ctx.emit(session, SpotOffered(**signup_facts(session, nxt, row), accept_by=accept_by), subject=nxt.id)
+        free -= 1
+        offered += 1
+    return offered
+
+
+def accept(ctx: ServiceContext, session: Session, who: Principal, signup_id: str) -> Signup:
+    """Take an offered place before its deadline."""
+    signup = own(session, who, signup_id)
+    row = activity(session, signup.activity_id, for_update=True)
+    now = ctx.clock.now()
+    taken = session.execute(
+        update(Signup)
+        .execution_options(synchronize_session=False)
+        .where(Signup.id == signup.id, Signup.status == "offered", Signup.offered_until > now)
+        .values(status="confirmed", offered_until=None)
+    ).rowcount
+    if taken != 1:
+        raise Conflict("名额已过期或未提供 / no place is offered, or the offer has expired", code="not_offered")
+    session.refresh(signup)
+    ctx.emit(session, SignupConfirmed(**signup_facts(session, signup, row), from_waitlist=True), subject=signup.id)
+    return signup
+
+
+def code(ctx: ServiceContext, signup: Signup) -> str | None:
+    """The check-in code of a confirmed place (what the QR holds)."""
+    return checkin.code_for(signup.id, ctx.settings.pii_key) if signup.status == "confirmed" else None
+
+
+def check_in(ctx: ServiceContext, session: Session, who: Principal, scanned: str) -> Signup:
+    """The door scan: a genuine code of a confirmed place of an activity the caller runs, once."""
+    signup_id = checkin.verified(scanned, ctx.settings.pii_key)
+    if signup_id is None:
+        raise Invalid("签到码无效 / not a valid check-in code", code="bad_checkin_code")
+    signup = get_or_404(session, Signup, signup_id, MISSING)
+    row = activity(session, signup.activity_id)
+    if not may_run(who, row):
+        raise NotFound(MISSING)
+    if signup.status != "confirmed":
+        raise Conflict("该报名没有名额 / this sign-up holds no place", code="no_place")
+    return record(ctx, session, signup, True, "scan", row)
+
+
+def mark(ctx: ServiceContext, session: Session, who: Principal, signup_id: str, attended: bool) -> Signup:
+    """Staff or the organiser tick the roster by hand (a phone left at home)."""
+    signup = own(session, who, signup_id)
+    row = activity(session, signup.activity_id)
+    if not may_run(who, row):
+        raise NotFound(MISSING)
+    if signup.status != "confirmed":
+        raise Conflict("该报名没有名额 / this sign-up holds no place", code="no_place")
+    return record(ctx, session, signup, attended, "staff", row)
+
+
+def record(ctx: ServiceContext, session: Session, signup: Signup, attended: bool, how: str, row: Activity) -> Signup:
+    """Record attendance once (a second scan of the same code is refused)."""
+    now = ctx.clock.now()
+    values: dict[str, Any] = {"attended": attended, "checked_in_at": now if attended else None}
+    won = session.execute(
+        update(Signup)
+        .execution_options(synchronize_session=False)
+        .where(Signup.id == signup.id, Signup.attended.is_not(True))
+        .values(**values)
+    ).rowcount
+    if won != 1:
+        raise Conflict("已经签到 / already checked in", code="already_checked_in")
+    session.refresh(signup)
+    ctx.emit(
+        session, AttendanceRecorded(**signup_facts(session, signup, row), attended=attended, how=how), subject=signup.id
+    )
+    return signup
