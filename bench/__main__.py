@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--only consumer,relay,stack,growth,routes] [--profile]`` (``make bench``).
+"""``python -m bench [--quick] [--only consumer,relay,stack,growth,routes,accounts] [--profile]`` (``make bench``).
 
 Runs the measurements of docs/benchmarks.md, prints the Markdown table and writes
 bench/results/latest.json, latest.md and the PNG charts. ``--profile`` also writes pyinstrument
@@ -13,10 +13,10 @@ import sys
 import time
 import traceback
 
-from bench import consumer, growth, memory, profiles, relay, report, routes
+from bench import accounts, consumer, growth, memory, profiles, relay, report, routes
 from bench.common import log
 
-PARTS = ("consumer", "relay", "stack", "growth", "routes")
+PARTS = ("consumer", "relay", "stack", "growth", "routes", "accounts")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
                 figures += found
             elif part == "routes":
                 figures += routes.measure(args.quick)
+            elif part == "accounts":
+                figures += accounts.measure(args.quick)
         except Exception as exc:
             traceback.print_exc()
             errors[part] = f"{exc.__class__.__name__}: {exc}"[:500]

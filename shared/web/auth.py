@@ -7,6 +7,7 @@ A missing or bad token answers 401, a valid token without one of the roles answe
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
@@ -15,11 +16,13 @@ from typing import Annotated, Any, cast
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from jwt.types import Options
 from starlette.routing import BaseRoute
 
 from shared.clock import utcnow
 from shared.config import Settings, get_settings
 from shared.identity import ROLES, SCOPE_KINDS, Principal, ScopeKind
+from shared.web.jwks import ASYMMETRIC, jwks_keys
 
 __all__ = ["ROLES", "Principal", "allow", "current_principal", "decode_token", "mint_token", "public"]
 
@@ -63,8 +66,24 @@ def decode_token(token: str, settings: Settings | None = None) -> Principal:
 
 
 def _verified_claims(token: str, settings: Settings) -> dict[str, Any]:
+    """The claims of a token whose signature, ``exp`` and (when configured) ``iss`` and ``aud`` hold.
+
+    With ``LINLI_JWKS_URL`` the key comes from that JWKS by the token's ``kid`` and only asymmetric
+    algorithms pass (:mod:`shared.web.jwks`); without it, the development secret or
+    ``LINLI_JWT_PUBLIC_KEY`` verifies, as ``linli token`` mints.
+    """
+    options: Options = {"require": ["sub", "exp"], "verify_aud": settings.jwt_audience is not None}
+    checks: dict[str, Any] = {"audience": settings.jwt_audience, "issuer": settings.jwt_issuer}
+    if settings.jwks_url:
+        signing = jwks_keys(settings.jwks_url, settings.jwks_cache_s).key_for(token)
+        algorithms = [signing.algorithm_name] if signing.algorithm_name in ASYMMETRIC else list(ASYMMETRIC)
+        return jwt.decode(
+            token, signing.key, algorithms=algorithms, options=options, leeway=settings.jwt_leeway_s, **checks
+        )
     key = settings.jwt_public_key or settings.jwt_secret
-    return jwt.decode(token, key, algorithms=[settings.jwt_algorithm], options={"require": ["sub", "exp"]})
+    return jwt.decode(
+        token, key, algorithms=[settings.jwt_algorithm], options=options, leeway=settings.jwt_leeway_s, **checks
+    )
 
 
 def _principal(claims: dict[str, Any]) -> Principal:
@@ -97,16 +116,37 @@ def verified_principal(token: str, settings: Settings | None = None) -> Principa
     so a token verified once with the same key stays valid until its ``exp``. Failures are not cached.
     """
     settings = settings or get_settings()
-    cache_key = (token, settings.jwt_public_key or settings.jwt_secret, settings.jwt_algorithm)
-    hit = _VERIFIED.get(cache_key)
-    if hit is not None and hit[1] > time.time():
-        return hit[0]
+    hit = cached_principal(token, settings)
+    if hit is not None:
+        return hit
+    cache_key = _cache_key(token, settings)
     claims = _verified_claims(token, settings)
     principal = _principal(claims)
     if len(_VERIFIED) >= _VERIFIED_MAX:
         _VERIFIED.clear()
     _VERIFIED[cache_key] = (principal, float(claims["exp"]))
     return principal
+
+
+def _cache_key(token: str, settings: Settings) -> tuple[str, str, str]:
+    return (token, settings.jwks_url or settings.jwt_public_key or settings.jwt_secret, settings.jwt_algorithm)
+
+
+def cached_principal(token: str, settings: Settings) -> Principal | None:
+    """The principal of a token verified before and not yet expired (no signature check, no I/O)."""
+    hit = _VERIFIED.get(_cache_key(token, settings))
+    if hit is not None and hit[1] > time.time():
+        return hit[0]
+    return None
+
+
+async def principal_of(token: str) -> Principal:
+    """:func:`verified_principal` for async code: a JWKS fetch runs on a worker thread, so a process
+    that serves the JWKS itself (accounts in ``linli run``) answers its own fetch meanwhile."""
+    settings = get_settings()
+    if settings.jwks_url and cached_principal(token, settings) is None:
+        return await asyncio.to_thread(verified_principal, token, settings)
+    return verified_principal(token, settings)
 
 
 async def current_principal(
@@ -119,7 +159,11 @@ async def current_principal(
             status.HTTP_401_UNAUTHORIZED, "需要登录 / authentication required", headers={"WWW-Authenticate": "Bearer"}
         )
     try:
-        return verified_principal(token)
+        return await principal_of(token)
+    except jwt.PyJWKClientConnectionError:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "暂时无法验证令牌 / the token's keys cannot be fetched now"
+        ) from None
     except jwt.PyJWTError as exc:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, f"令牌无效 / invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}

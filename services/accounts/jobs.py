@@ -1,0 +1,14 @@
+"""Periodic work of the accounts service: forgetting spent codes and ended sessions (safe in two replicas)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.accounts.service_layer import housekeeping
+from shared.service import ServiceContext
+
+
+def tick(ctx: ServiceContext, now: datetime) -> int:
+    """Delete challenges, locks, sessions and refresh tokens past their use; returns the rows deleted."""
+    with ctx.store.transaction() as session:
+        return housekeeping.purge(session, now)

@@ -1,0 +1,34 @@
+"""Wiring of the accounts service (residents, households, staff and volunteers; signing in) for the runtime."""
+
+from pathlib import Path
+
+from services.accounts.adapters import codes
+from services.accounts.adapters.orm import inbox, metadata, outbox
+from services.accounts.demo import load
+from services.accounts.entrypoints.http import build_root_router, build_router
+from services.accounts.jobs import tick
+from services.accounts.service_layer import keys
+from shared.service import ServiceContext, ServiceModule
+
+
+def _signing_key(ctx: ServiceContext) -> None:
+    """Refuse development codes in production; make the first signing key, so the JWKS is never empty."""
+    codes.refuse_dev_codes_in_production(ctx.settings)
+    with ctx.store.transaction() as session:
+        keys.current(session, ctx.clock.now())
+
+
+module = ServiceModule(
+    name="accounts",
+    title="邻里账号 accounts",
+    metadata=metadata,
+    outbox=outbox,
+    inbox=inbox,
+    migrations=Path(__file__).parent / "migrations",
+    consumer=None,
+    router=build_router,
+    root_router=build_root_router,
+    tickers=[("housekeeping", 3600.0, tick)],
+    on_start=[_signing_key],
+    demo=load,
+)

@@ -1,0 +1,267 @@
+"""Signing in by phone and one-time code; sessions, refresh-token rotation, sign-out.
+
+Rules (``ACCOUNTS_*``): a code is 6 digits, kept only as a keyed hash, valid 5 minutes, one per phone a
+minute and 5 an hour, 30 an hour per client address. Five wrong codes for a phone within an hour lock
+that phone for 15 minutes. A number not in the register gets the same answer as one that is (no code is
+sent), so the route cannot be used to find out who lives here.
+
+A refresh token is used once: refreshing returns a new one and marks the old one used. Presenting a used
+one again means it was copied, so the whole session (its family of tokens) is revoked at once.
+
+The use cases that must record a failure (a wrong code counts, a reused token revokes) return a
+:class:`Refusal` instead of raising, so that their transaction commits; the route raises it after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from services.accounts.adapters.orm import CodeChallenge, Person, PhoneLock, RefreshToken, SignInSession
+from services.accounts.config import accounts_settings
+from services.accounts.domain import phones
+from services.accounts.domain.claims import Grant, claims_for
+from services.accounts.service_layer import keys, register
+from shared.errors import DomainError, Invalid, NotFound
+from shared.ids import new_id
+from shared.pii import keyed_hash
+
+
+class TooMany(DomainError):
+    """Too many requests or wrong codes for now (429)."""
+
+    status = 429
+    code = "too_many"
+
+
+class SignInRefused(DomainError):
+    """A code or refresh token that does not sign in (401)."""
+
+    status = 401
+    code = "signin_refused"
+
+
+@dataclass
+class Refusal:
+    """A refusal whose effects (an attempt counted, a session revoked) must commit."""
+
+    error: DomainError
+
+
+@dataclass
+class Issued:
+    """A code to send to ``phone`` once the transaction commits (``None`` for a number not in the register)."""
+
+    phone: str
+    code: str | None
+    expires_at: datetime
+
+
+@dataclass
+class Tokens:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    session_id: str
+
+
+def _phone(value: str) -> str:
+    try:
+        return phones.normalise(value)
+    except phones.InvalidPhone as exc:
+        raise Invalid(str(exc), code="bad_phone") from None
+
+
+def client_hash(address: str | None) -> str:
+    return keyed_hash(f"client:{address or '-'}")
+
+
+def _code_hash(challenge_id: str, code: str) -> str:
+    return keyed_hash(f"code:{challenge_id}:{code}")
+
+
+def _locked(s: Session, digest: str, now: datetime) -> bool:
+    lock = s.get(PhoneLock, digest)
+    return lock is not None and _aware(lock.until) > now
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives stored times back without their zone; they are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def request_code(s: Session, phone: str, client: str | None, now: datetime) -> Issued:
+    """Record a challenge for ``phone`` and return the code to send, or refuse (429) past the limits."""
+    config = accounts_settings()
+    number = _phone(phone)
+    digest, from_client = register.phone_hash(number), client_hash(client)
+    if _locked(s, digest, now):
+        raise TooMany(
+            "错误次数过多，请稍后再试 / too many wrong codes: this phone is locked for now", code="phone_locked"
+        )
+
+    def count(column, value, since: datetime) -> int:
+        return (
+            s.scalar(
+                select(func.count())
+                .select_from(CodeChallenge)
+                .where(column == value, CodeChallenge.created_at >= since)
+            )
+            or 0
+        )
+
+    if count(CodeChallenge.phone_hash, digest, now - timedelta(seconds=config.phone_gap_s)):
+        raise TooMany("请稍后再获取验证码 / wait a minute before asking for another code", code="code_too_soon")
+    if count(CodeChallenge.phone_hash, digest, now - timedelta(hours=1)) >= config.phone_per_hour:
+        raise TooMany("该手机号获取验证码过于频繁 / too many codes for this phone this hour", code="phone_rate")
+    if count(CodeChallenge.client_hash, from_client, now - timedelta(hours=1)) >= config.client_per_hour:
+        raise TooMany("请求过于频繁 / too many codes from this address this hour", code="client_rate")
+    known = s.scalars(select(Person.id).where(Person.phone_hash == digest, Person.left_at.is_(None))).first()  # type: ignore[union-attr]
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    challenge = CodeChallenge(
+        id=new_id("C"),
+        phone_hash=digest,
+        client_hash=from_client,
+        code_hash="",
+        created_at=now,
+        expires_at=now + timedelta(seconds=config.code_ttl_s),
+    )
+    challenge.code_hash = _code_hash(challenge.id, code) if known else secrets.token_hex(32)
+    s.add(challenge)
+    return Issued(phone=number, code=code if known else None, expires_at=challenge.expires_at)
+
+
+def verify_code(s: Session, phone: str, code: str, client: str | None, now: datetime) -> Tokens | Refusal:
+    """Sign in with the latest code sent to ``phone``: tokens, or a refusal whose attempt is counted."""
+    config = accounts_settings()
+    number = _phone(phone)
+    digest = register.phone_hash(number)
+    if _locked(s, digest, now):
+        return Refusal(
+            TooMany(
+                "错误次数过多，请稍后再试 / too many wrong codes: this phone is locked for now", code="phone_locked"
+            )
+        )
+    challenge = s.scalars(
+        select(CodeChallenge)
+        .where(CodeChallenge.phone_hash == digest, CodeChallenge.used_at.is_(None))  # type: ignore[union-attr]
+        .order_by(CodeChallenge.created_at.desc(), CodeChallenge.id.desc())  # type: ignore[attr-defined]
+        .with_for_update()
+    ).first()
+    wrong = SignInRefused("验证码错误或已过期 / wrong or expired code", code="wrong_code")
+    if challenge is None or _aware(challenge.expires_at) <= now:
+        return Refusal(wrong)
+    if not hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, code)):
+        challenge.attempts += 1
+        since = now - timedelta(seconds=config.lock_window_s)
+        failures = s.scalar(
+            select(func.coalesce(func.sum(CodeChallenge.attempts), 0)).where(
+                CodeChallenge.phone_hash == digest, CodeChallenge.created_at >= since
+            )
+        )
+        if (failures or 0) >= config.code_attempts:  # the query flushed this attempt first
+            _lock(s, digest, now + timedelta(seconds=config.lock_s))
+            challenge.used_at = now
+            return Refusal(
+                TooMany(
+                    "错误次数过多，该手机号已锁定 / too many wrong codes: this phone is locked", code="phone_locked"
+                )
+            )
+        return Refusal(wrong)
+    challenge.used_at = now
+    person = s.scalars(select(Person).where(Person.phone_hash == digest, Person.left_at.is_(None))).first()  # type: ignore[union-attr]
+    if person is None:
+        return Refusal(wrong)
+    return open_session(s, person, client, now)
+
+
+def _lock(s: Session, digest: str, until: datetime) -> None:
+    lock = s.get(PhoneLock, digest)
+    if lock is None:
+        s.add(PhoneLock(phone_hash=digest, until=until))
+    else:
+        lock.until = until
+
+
+def _refresh_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_session(s: Session, person: Person, client: str | None, now: datetime) -> Tokens:
+    config = accounts_settings()
+    session = SignInSession(
+        id=new_id("S"),
+        person_id=person.id,
+        client=(client or None) and client[:120],
+        created_at=now,
+        last_used_at=now,
+        expires_at=now + timedelta(days=config.refresh_ttl_days),
+    )
+    s.add(session)
+    return _tokens(s, person, session, now)
+
+
+def _tokens(s: Session, person: Person, session: SignInSession, now: datetime) -> Tokens:
+    refresh = secrets.token_urlsafe(32)
+    s.add(RefreshToken(token_hash=_refresh_hash(refresh), session_id=session.id, issued_at=now))
+    s.flush()
+    return Tokens(
+        access_token=keys.sign(s, access_claims(s, person) | {"sid": session.id}, now),
+        refresh_token=refresh,
+        expires_in=accounts_settings().access_ttl_s,
+        session_id=session.id,
+    )
+
+
+def access_claims(s: Session, person: Person) -> dict[str, object]:
+    grants = [Grant(g.role, g.community, g.team, g.institution) for g in register.grants_of(s, person.id)]
+    return claims_for(person.sub, person.name, person.household_id, person.community, grants)
+
+
+def refresh(s: Session, token: str, now: datetime) -> Tokens | Refusal:
+    """Rotate a refresh token; a second use of a rotated one revokes its whole session."""
+    refused = SignInRefused("登录已失效，请重新登录 / this sign-in is no longer valid", code="refresh_refused")
+    row = s.get(RefreshToken, _refresh_hash(token), with_for_update=True)
+    if row is None:
+        return Refusal(refused)
+    session = s.get(SignInSession, row.session_id, with_for_update=True)
+    if session is None or session.revoked_at is not None or _aware(session.expires_at) <= now:
+        return Refusal(refused)
+    if row.used_at is not None:
+        session.revoked_at, session.revoked_reason = now, "reuse"
+        return Refusal(
+            SignInRefused(
+                "令牌已被使用，登录已注销 / refresh token reused: the session is revoked", code="refresh_reused"
+            )
+        )
+    person = s.get(Person, session.person_id)
+    if person is None or person.left_at is not None or person.erased_at is not None:
+        return Refusal(refused)
+    row.used_at = now
+    session.last_used_at = now
+    return _tokens(s, person, session, now)
+
+
+def sign_out(s: Session, token: str, now: datetime) -> bool:
+    """Revoke the session of a refresh token (a token already revoked or unknown changes nothing)."""
+    row = s.get(RefreshToken, _refresh_hash(token))
+    session = s.get(SignInSession, row.session_id, with_for_update=True) if row is not None else None
+    if session is None or session.revoked_at is not None:
+        return False
+    session.revoked_at, session.revoked_reason = now, "signed_out"
+    return True
+
+
+def revoke_session(s: Session, person_id: str, session_id: str, now: datetime) -> SignInSession:
+    session = s.get(SignInSession, session_id, with_for_update=True)
+    if session is None or session.person_id != person_id:
+        raise NotFound("会话不存在 / no such session")
+    if session.revoked_at is None:
+        session.revoked_at, session.revoked_reason = now, "revoked"
+    return session
