@@ -14,6 +14,10 @@ before it is called) it must match one of the :data:`KINDS` below:
   backslash, fragment, whitespace or percent-encoded host), userinfo only where the kind uses it as
   credentials, and only the query keys the kind lists (no ``redirect=``, timeouts or storage options).
 
+A site's operator chooses which kinds each role may set (``NOTIFY_RESIDENT_CHANNELS``, ``NOTIFY_OPERATOR_CHANNELS``:
+kind names such as ``email, wecombot``; unset, residents get the ``resident`` kinds and operators every kind).
+The lists apply when a channel is saved and again before it is called, so a kind switched off is no longer sent to.
+
 A site's operator may allow more hosts (``NOTIFY_ALLOWED_WEBHOOK_HOSTS``): an allowed host may be the
 network host of any kind, set by anyone, on any port, even a loopback or private address (an internal
 relay, the local receivers of the tests). Nothing else reaches a loopback, private, link-local or
@@ -183,6 +187,7 @@ class TargetRefused(ValueError):
         "query": "地址中含不允许的参数 / the address carries a parameter that is not allowed",
         "key": "密钥格式无效 / the key of this address is not valid",
         "unresolvable": "主机无法解析 / the host does not resolve",
+        "kind_disabled": "运维人员未开放此类通道 / operators have not enabled this kind of channel",
     }
 
     def __init__(self, reason: str) -> None:
@@ -201,6 +206,21 @@ def normal_host(host: str) -> str:
 def parse_hosts(text: str | None) -> frozenset[str]:
     """``NOTIFY_ALLOWED_WEBHOOK_HOSTS``: hosts separated by commas or spaces (``hooks.example.com, 10.0.0.5``)."""
     return frozenset(normal_host(h) for h in re.split(r"[,\s]+", text or "") if h.strip())
+
+
+KIND_NAMES: frozenset[str] = frozenset(k.name for k in KINDS)
+
+
+def parse_kinds(text: str | None) -> frozenset[str] | None:
+    """``NOTIFY_RESIDENT_CHANNELS`` / ``NOTIFY_OPERATOR_CHANNELS``: kind names separated by commas or spaces;
+    ``None`` when unset. An unknown name is an error (the service does not start on a typo)."""
+    if text is None or not text.strip():
+        return None
+    names = frozenset(n.strip().lower() for n in re.split(r"[,\s]+", text) if n.strip())
+    unknown = names - KIND_NAMES
+    if unknown:
+        raise ValueError(f"unknown channel kinds {sorted(unknown)}; choose from {', '.join(sorted(KIND_NAMES))}")
+    return names
 
 
 def ip_of(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -264,6 +284,10 @@ class TargetPolicy:
 
     allowed_hosts: frozenset[str] = frozenset()
     kinds: tuple[TargetKind, ...] = field(default=KINDS)
+    resident_kinds: frozenset[str] | None = None
+    """Kind names anyone may set for themself (``None``: the kinds whose audience is ``resident``)."""
+    operator_kinds: frozenset[str] | None = None
+    """Kind names operators may set (``None``: every kind)."""
 
     def allowed(self, host: str) -> bool:
         return normal_host(host) in self.allowed_hosts
@@ -315,7 +339,10 @@ class TargetPolicy:
             if key.lower() not in COMMON_QUERY | kind.query and not (key[:1] and key[0] in kind.query_prefixes):
                 raise TargetRefused("query")
         explicit = kind.host == "network" and self.allowed(host)
-        if kind.audience == "operator" and audience != "operator" and not explicit:
+        chosen = self.operator_kinds if audience == "operator" else self.resident_kinds
+        if chosen is not None and kind.name not in chosen:
+            raise TargetRefused("kind_disabled")
+        if chosen is None and kind.audience == "operator" and audience != "operator" and not explicit:
             raise TargetRefused("operator_only")
         return Target(kind, hosts)
 

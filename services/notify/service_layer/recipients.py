@@ -10,7 +10,8 @@ from sqlmodel import Session
 from services.notify.adapters.orm import Recipient
 from services.notify.domain.channels import default_name
 from services.notify.domain.targets import DEFAULT, REFUSED, Audience, TargetPolicy, TargetRefused
-from shared.errors import Invalid
+from services.notify.service_layer import scope
+from shared.errors import Invalid, NotFound
 
 PREFERENCES = (
     "language",
@@ -87,11 +88,18 @@ def upsert_recipient(
     preferences: Mapping[str, Any] | None = None,
     targets: TargetPolicy = DEFAULT,
     audience: Audience = "resident",
+    communities: frozenset[str] | None = None,
 ) -> Recipient:
-    """Register or update a recipient (duty, roles and any preferences given)."""
-    person = session.get(Recipient, user_id) or Recipient(
-        user_id=user_id, display_name=display_name, channels=[], muted={}
-    )
+    """Register or update a recipient (duty, roles and any preferences given).
+
+    ``communities`` (a staff member's scope; ``None``: all) must hold the recipient's community, both
+    the one registered before (404 otherwise) and the one given (403).
+    """
+    existing = session.get(Recipient, user_id)
+    if existing is not None and not scope.reaches(communities, existing.community):
+        raise NotFound("接收人不存在 / no such recipient")
+    scope.may_register(communities, community)
+    person = existing or Recipient(user_id=user_id, display_name=display_name, channels=[], muted={})
     person.display_name = display_name
     person.roles = ",".join(roles)
     person.community = community

@@ -6,7 +6,7 @@ import os
 
 from services.notify.adapters.templates import load_templates
 from services.notify.domain.schedule import RetryPolicy
-from services.notify.domain.targets import TargetPolicy, parse_hosts
+from services.notify.domain.targets import TargetPolicy, parse_hosts, parse_kinds
 from services.notify.service_layer.rules import read_rules, seed_rules
 from shared.service import ServiceContext
 
@@ -21,8 +21,14 @@ def policy_from_env() -> RetryPolicy:
 
 
 def targets_from_env() -> TargetPolicy:
-    """``NOTIFY_ALLOWED_WEBHOOK_HOSTS`` (none): hosts a channel may name besides the policy's public ones."""
-    return TargetPolicy(allowed_hosts=parse_hosts(os.environ.get("NOTIFY_ALLOWED_WEBHOOK_HOSTS")))
+    """``NOTIFY_ALLOWED_WEBHOOK_HOSTS`` (none): hosts a channel may name besides the policy's public ones;
+    ``NOTIFY_RESIDENT_CHANNELS`` / ``NOTIFY_OPERATOR_CHANNELS``: the channel kinds each may set (unset: the
+    defaults of :data:`services.notify.domain.targets.KINDS`)."""
+    return TargetPolicy(
+        allowed_hosts=parse_hosts(os.environ.get("NOTIFY_ALLOWED_WEBHOOK_HOSTS")),
+        resident_kinds=parse_kinds(os.environ.get("NOTIFY_RESIDENT_CHANNELS")),
+        operator_kinds=parse_kinds(os.environ.get("NOTIFY_OPERATOR_CHANNELS")),
+    )
 
 
 def start(ctx: ServiceContext) -> None:

@@ -14,8 +14,10 @@ from sqlmodel import Session, col, select
 
 from services.notify.adapters.orm import Delivery, DeliveryAttempt, Notification, Recipient, Rule
 from services.notify.domain.channels import mask_url
+from services.notify.service_layer.scope import reaches
 from shared.clock import shown
 from shared.db.lookup import get_or_404
+from shared.errors import NotFound
 from shared.web.pages import Page, PageQuery, keyset, page_of
 
 
@@ -97,15 +99,24 @@ def preferences(session: Session, user_id: str) -> dict[str, Any]:
     return recipient(session.get(Recipient, user_id), user_id)
 
 
-def registered(session: Session, user_id: str) -> dict[str, Any]:
-    """A registered recipient, or 404."""
-    return recipient(get_or_404(session, Recipient, user_id, "接收人不存在 / no such recipient"), user_id)
+NO_RECIPIENT = "接收人不存在 / no such recipient"
 
 
-def recipients(session: Session, page: PageQuery) -> Page[dict[str, Any]]:
-    """Everyone notify can reach, by user id."""
+def registered(session: Session, user_id: str, communities: frozenset[str] | None = None) -> dict[str, Any]:
+    """A registered recipient of ``communities`` (``None``: any), or 404."""
+    person = get_or_404(session, Recipient, user_id, NO_RECIPIENT)
+    if not reaches(communities, person.community):
+        raise NotFound(NO_RECIPIENT)
+    return recipient(person, user_id)
+
+
+def recipients(session: Session, page: PageQuery, communities: frozenset[str] | None = None) -> Page[dict[str, Any]]:
+    """Everyone notify can reach in ``communities`` (``None``: everywhere), by user id."""
     key = (col(Recipient.user_id),)
-    rows = session.exec(keyset(select(Recipient), key, page)).all()
+    query = select(Recipient)
+    if communities is not None:
+        query = query.where(col(Recipient.community).in_(sorted(communities)))
+    rows = session.exec(keyset(query, key, page)).all()
     return page_of(rows, page, key=lambda r: (r.user_id,), view=lambda r: recipient(r, r.user_id))
 
 
@@ -133,9 +144,14 @@ def deliveries(
     recipient: str | None = None,
     event_id: str | None = None,
     status: str | None = None,
+    communities: frozenset[str] | None = None,
 ) -> Page[dict[str, Any]]:
-    """The activity feed, newest first: deliveries with every attempt, by recipient, event and status."""
+    """The activity feed, newest first: deliveries with every attempt, by recipient, event and status;
+    with ``communities``, only deliveries to recipients registered in them."""
     query = select(Delivery)
+    if communities is not None:
+        served = select(Recipient.user_id).where(col(Recipient.community).in_(sorted(communities)))
+        query = query.where(col(Delivery.recipient).in_(served))
     if recipient:
         query = query.where(Delivery.recipient == recipient)
     if event_id:

@@ -31,6 +31,7 @@ class Category(TicketsTable, table=True):
     group: str = Field(default="", max_length=64)
     keywords: str = Field(default="", max_length=200)
     safety_critical: bool = False
+    in_home: bool = False  # reports of it happen inside a home: public views show the community only
     response_hours: float = 24
     resolution_hours: float = 72
     pool: str = Field(default="", max_length=64)

@@ -17,6 +17,7 @@ EDITABLE = (
     "group",
     "keywords",
     "safety_critical",
+    "in_home",
     "response_hours",
     "resolution_hours",
     "pool",

@@ -1,8 +1,11 @@
 """Open311 GeoReport v2: the spec's documents (services, definitions, requests) and the request a client files.
 
 Public reads show the anonymised view (no reporter, no contact fields); the history is the ``notes``
-extension. Refusals are raised as ``shared.errors`` kinds whose status is the GeoReport error code
-(400, 403, 404); the edge answers them as RFC 9457 problems.
+extension, with staff's status notes only (no names). A private ticket (from a volunteer's home visit,
+or of a category inside a home) shows its community only: no address, coordinates, description,
+photo or notes (``services/tickets/domain/disclosure.py``). Refusals are raised as ``shared.errors``
+kinds whose status is the GeoReport error code (400, 403, 404); the edge answers them as RFC 9457
+problems.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from services.tickets.domain.attributes import AttributeDef
 from services.tickets.domain.lifecycle import OPEN_STATES, open311_status
 from services.tickets.service_layer import apikeys, categories, reports
 from services.tickets.service_layer.common import media_path
-from services.tickets.service_layer.views import history_of, photos_of, public_note
+from services.tickets.service_layer.scope import is_private
+from services.tickets.service_layer.views import PRIVATE_DESCRIPTION, history_of, photos_of, public_note
 from shared.clock import as_utc, shown
 from shared.errors import DomainError, Forbidden, Invalid, NotFound
 from shared.pii import mask_phone
@@ -156,20 +160,21 @@ def definition(session: Session, service_code: str) -> DefinitionView:
 
 def request_row(session: Session, t: Ticket, base: str) -> RequestView:
     cat = session.get(Category, t.category)
-    photos = photos_of(session, t.id)
+    private = is_private(t, cat)
+    photos = [] if private else photos_of(session, t.id)
     history = history_of(session, t.id)
-    status_notes = next(
-        (public_note(h) for h in reversed(history) if public_note(h) and not h.action.startswith("escalate")),
-        None,
-    )
-    address = t.address or " ".join(p for p in (t.community, t.building and f"{t.building}号楼") if p) or None
+    status_notes = next((public_note(h, private) for h in reversed(history) if public_note(h, private)), None)
+    if private:
+        address: str | None = t.community
+    else:
+        address = t.address or " ".join(p for p in (t.community, t.building and f"{t.building}号楼") if p) or None
     return RequestView(
         service_request_id=t.id,
         status=open311_status(t.status),
         status_notes=status_notes,
         service_name=cat.name if cat else t.category,
         service_code=t.category,
-        description=t.description,
+        description=PRIVATE_DESCRIPTION if private else t.description,
         agency_responsible=AGENCY,
         service_notice=None,
         requested_datetime=_iso(t.created_at),
@@ -178,11 +183,11 @@ def request_row(session: Session, t: Ticket, base: str) -> RequestView:
         address=address,
         address_id=None,
         zipcode=None,
-        lat=t.lat,
-        long=t.lon,
+        lat=None if private else t.lat,
+        long=None if private else t.lon,
         media_url=base + media_path(photos[0]) if photos else None,
         notes=[
-            NoteView(datetime=_iso(h.at), type=h.action, status=h.to_status, description=public_note(h) or "")
+            NoteView(datetime=_iso(h.at), type=h.action, status=h.to_status, description=public_note(h, private) or "")
             for h in history
         ],
     )

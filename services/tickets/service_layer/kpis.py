@@ -21,15 +21,18 @@ def compute(
     month: str | None = None,
     category: str | None = None,
     community: str | None = None,
+    communities: frozenset[str] | None = None,
 ) -> KpiView:
     """Per category and month: 响应及时率 (response within deadline), 办结率 (resolution rate),
     满意率 (satisfaction: ratings of 4-5 among rated), median and p90 minutes to first response;
-    and the open backlog by age."""
+    and the open backlog by age. ``communities`` (a staff member's scope) counts only their tickets."""
     query = select(Ticket)
     if category:
         query = query.where(Ticket.category == category)
     if community:
         query = query.where(Ticket.community == community)
+    if communities is not None:
+        query = query.where(col(Ticket.community).in_(sorted(communities)))
     tickets = session.exec(query.order_by(col(Ticket.created_at))).all()
     groups: dict[tuple[str, str], list[Ticket]] = defaultdict(list)
     backlog: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from services.tickets.adapters.orm import Category, Ticket, TicketPhoto
 from services.tickets.adapters.photos import EXT, CleanPhoto, clean
+from services.tickets.domain import links
 from services.tickets.domain.media import MAX_PHOTOS, BadPhoto
 from services.tickets.service_layer.common import photo_store
+from services.tickets.service_layer.scope import is_private
 from shared.errors import DomainError, Invalid, NotFound, TooLarge
 from shared.service import ServiceContext
 
@@ -42,3 +49,31 @@ def stored_file(ctx: ServiceContext, sha256: str, ext: str) -> tuple[Path, str]:
     if kind is None or path is None or not path.exists():
         raise NotFound("照片不存在 / no such photo")
     return path, f"image/{kind}"
+
+
+def is_public_photo(session: Session, sha256: str) -> bool:
+    """Whether a stored file (an original or a display copy) belongs to a public ticket.
+
+    Content-addressed files may be shared by tickets: one public ticket makes the file public.
+    """
+    rows = session.exec(
+        select(Ticket, Category)
+        .join(TicketPhoto, col(TicketPhoto.ticket_id) == col(Ticket.id))
+        .outerjoin(Category, col(Category.code) == col(Ticket.category))
+        .where(or_(col(TicketPhoto.sha256) == sha256, col(TicketPhoto.display_sha256) == sha256))
+    ).all()
+    return any(not is_private(ticket, category) for ticket, category in rows)
+
+
+def readable(session: Session, name: str, expires: int | None, sig: str | None, key: str, now: datetime) -> int | None:
+    """For how many seconds a cache may keep the photo ``name`` (``None``: for good); 404 if it may not be served.
+
+    A public ticket's photo: anyone, cached for good (``None``). A private ticket's photo: only with a
+    valid signed link (:mod:`services.tickets.domain.links`), cached privately until it expires;
+    without one it answers as if it did not exist.
+    """
+    if is_public_photo(session, name.partition(".")[0]):
+        return None
+    if links.valid(name, expires, sig, key, now):
+        return max(0, int((expires or 0) - now.timestamp()))
+    raise NotFound("照片不存在 / no such photo")

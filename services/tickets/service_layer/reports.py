@@ -13,6 +13,7 @@ from services.tickets.domain import sla
 from services.tickets.domain.attributes import AttributeDef, AttributeProblem
 from services.tickets.domain.attributes import check_attributes as checked_attributes
 from services.tickets.domain.media import MAX_PHOTOS
+from services.tickets.service_layer import scope
 from services.tickets.service_layer.common import (
     attach_photos,
     event_fields,
@@ -22,9 +23,10 @@ from services.tickets.service_layer.common import (
     new_ticket_id,
     record,
 )
-from shared.errors import Forbidden, Invalid, TooLarge
+from shared.errors import Forbidden, Invalid, NotFound, TooLarge
 from shared.events.envelope import CloudEvent
 from shared.events.tickets import TicketFollowed, TicketOpened
+from shared.identity import Principal
 from shared.service import ServiceContext
 
 
@@ -125,9 +127,15 @@ def open_report(
     return Opened(ticket, cat, [entry], rows)
 
 
-def follow(ctx: ServiceContext, session: Session, ticket_id: str, follower: str) -> bool:
-    """Subscribe ``follower`` to a ticket's updates; returns ``False`` if already following."""
+def follow(ctx: ServiceContext, session: Session, ticket_id: str, who: Principal) -> bool:
+    """Subscribe the caller to a ticket's updates; returns ``False`` if already following.
+
+    Only public reports can be followed: a private one (a flat's hazard) is no neighbour's business.
+    """
+    follower = who.sub
     ticket = get_ticket(session, ticket_id)
+    if scope.is_private(ticket, session.get(Category, ticket.category)) and not scope.entitled(who, ticket):
+        raise NotFound(f"工单不存在 / no ticket {ticket_id}")
     if session.get(Follower, (ticket_id, follower)) is not None:
         return False
     if ticket.reporter == follower:
@@ -139,13 +147,15 @@ def follow(ctx: ServiceContext, session: Session, ticket_id: str, follower: str)
 
 
 def add_photos(
-    ctx: ServiceContext, session: Session, ticket_id: str, actor: str, staff: bool, photos: list[CleanPhoto]
+    ctx: ServiceContext, session: Session, ticket_id: str, who: Principal, photos: list[CleanPhoto]
 ) -> Ticket:
-    """The reporter or staff add photos to a report (at most :data:`MAX_PHOTOS` in all)."""
+    """The reporter or staff of its community add photos to a report (at most :data:`MAX_PHOTOS` in all)."""
+    ticket = get_ticket(session, ticket_id)
+    if scope.is_staff(who) and not scope.serves(who, ticket):
+        raise NotFound(f"工单不存在 / no ticket {ticket_id}")
     if not photos:
         raise Invalid("没有照片 / no photo in the request", code="no_photo")
-    ticket = get_ticket(session, ticket_id)
-    if not staff and ticket.reporter != actor:
+    if not scope.entitled(who, ticket):
         raise Forbidden("只有报事人或工作人员可以上传 / only the reporter or staff may add photos", code="not_reporter")
     have = session.exec(select(TicketPhoto.sha256).where(TicketPhoto.ticket_id == ticket_id)).all()
     if len(set(have) | {p.sha256 for p in photos}) > MAX_PHOTOS:

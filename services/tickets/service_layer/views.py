@@ -15,11 +15,13 @@ from sqlalchemy import Select, and_, bindparam, or_
 from sqlmodel import Session, col, select
 
 from services.tickets.adapters.orm import Category, Follower, StaffDuty, Ticket, TicketHistory, TicketPhoto
-from services.tickets.domain import geo
+from services.tickets.domain import disclosure, geo, links
 from services.tickets.domain.attributes import AttributeDef
 from services.tickets.domain.lifecycle import OPEN_STATES, STATE_NAMES, is_open
 from services.tickets.service_layer.common import get_ticket, media_path, original_path
+from services.tickets.service_layer.scope import communities_of, entitled, is_private
 from shared.clock import as_utc, shown
+from shared.identity import Principal
 from shared.web.fields import View
 from shared.web.pages import Page, PageQuery, keyset, page_of
 
@@ -36,6 +38,7 @@ class CategoryView(View):
     group: str
     keywords: str
     safety_critical: bool
+    in_home: bool
     response_hours: float
     resolution_hours: float
     pool: str
@@ -128,10 +131,16 @@ class _TicketFields(View):
     closed_at: datetime | None
     photos: list[str] = Field(description="display copies (longest side 1600 px) of the report's photos")
     media_url: str | None = None
+    private: bool = Field(
+        default=False,
+        description="a report from a home (a volunteer's visit, a category inside a home): public views show "
+        "its community only, photo links are signed and expire",
+    )
 
 
 class PublicTicketView(_TicketFields):
-    """What any resident may see of a report: no reporter, no contact, actors left out."""
+    """What any resident may see of a report: no reporter, no contact, actors left out; of a private
+    report only its category, community and status."""
 
     view: Literal["public"] = "public"
     history: list[PublicEntry]
@@ -232,12 +241,13 @@ def history_of(session: Session, ticket_id: str) -> list[TicketHistory]:
     )
 
 
-RESIDENT_ACTIONS = ("open", "rate", "reopen", "withdraw")
+def public_note(entry: TicketHistory, private: bool = False) -> str | None:
+    """The note public views show: staff's status notes only, none of a private ticket (no names, see
+    :func:`services.tickets.domain.disclosure.public_note`)."""
+    return disclosure.public_note(entry.action, entry.note, private=private, actor=entry.actor)
 
 
-def public_note(entry: TicketHistory) -> str | None:
-    """Notes residents wrote (rating comments, reopen reasons) stay private; staff notes are public."""
-    return None if entry.action in RESIDENT_ACTIONS else entry.note
+PRIVATE_DESCRIPTION = "入户报事，详情不公开 / a report from inside a home: details are not public"
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -271,7 +281,26 @@ def _fields(ticket: Ticket, photos: list[TicketPhoto], category: Category | None
         "closed_at": _utc(ticket.closed_at),
         "photos": paths,
         "media_url": paths[0] if paths else None,
+        "private": is_private(ticket, category),
     }
+
+
+def _public_fields(ticket: Ticket, photos: list[TicketPhoto], category: Category | None) -> dict[str, Any]:
+    """:func:`_fields` as anyone may see them: of a private ticket the community, category and dates only."""
+    fields = _fields(ticket, photos, category)
+    if fields["private"]:
+        name = category.name if category else ticket.category
+        fields.update(
+            title=disclosure.public_title(ticket.title, name, private=True),
+            description=PRIVATE_DESCRIPTION,
+            building=None,
+            address=None,
+            lat=None,
+            lon=None,
+            photos=[],
+            media_url=None,
+        )
+    return fields
 
 
 def public_view(
@@ -285,8 +314,11 @@ def public_view(
     photos = photos_of(session, ticket.id) if photos is None else photos
     history = history_of(session, ticket.id) if history is None else history
     cat = category or session.get(Category, ticket.category)
-    entries = [PublicEntry(at=_utc(h.at), action=h.action, status=h.to_status, note=public_note(h)) for h in history]
-    return PublicTicketView(**_fields(ticket, photos, cat), history=entries)
+    private = is_private(ticket, cat)
+    entries = [
+        PublicEntry(at=_utc(h.at), action=h.action, status=h.to_status, note=public_note(h, private)) for h in history
+    ]
+    return PublicTicketView(**_public_fields(ticket, photos, cat), history=entries)
 
 
 def full_view(session: Session, ticket: Ticket) -> TicketView:
@@ -347,10 +379,10 @@ def _full(
     }
 
 
-def view_for(session: Session, ticket_id: str, sub: str, staff: bool) -> TicketView | PublicTicketView:
-    """Staff and the reporter get the full view; any other resident the anonymised one."""
+def view_for(session: Session, ticket_id: str, who: Principal) -> TicketView | PublicTicketView:
+    """Staff serving the ticket's community and its reporter get the full view; anyone else the public one."""
     ticket = get_ticket(session, ticket_id)
-    if staff or ticket.reporter == sub:
+    if entitled(who, ticket):
         return full_view(session, ticket)
     return public_view(session, ticket)
 
@@ -360,15 +392,26 @@ def ticket_view(session: Session, ticket_id: str) -> TicketView:
     return full_view(session, get_ticket(session, ticket_id))
 
 
-def absolute(view: Any, base: str) -> Any:
-    """``view`` with its photo paths prefixed by the server's ``base`` URL (``http://host``)."""
+def absolute(view: Any, base: str, signing: tuple[str, datetime] | None = None) -> Any:
+    """``view`` with its photo paths prefixed by the server's ``base`` URL (``http://host``).
+
+    With ``signing`` (the key and now), the photos of a private ticket get short-lived signed links
+    (:mod:`services.tickets.domain.links`): only callers given this view can open them.
+    """
     if isinstance(view, _TicketFields):
-        view.photos = [base + p for p in view.photos]
+
+        def url(path: str) -> str:
+            if signing is None or not view.private:
+                return base + path
+            key, now = signing
+            return f"{base}{path}?{links.signed_query(path.rsplit('/', 1)[-1], now, key)}"
+
+        view.photos = [url(p) for p in view.photos]
         view.media_url = view.photos[0] if view.photos else None
         if isinstance(view, TicketView):
-            view.originals = [base + p for p in view.originals]
+            view.originals = [url(p) for p in view.originals]
             for entry in view.history:
-                entry.photos = [base + p for p in entry.photos]
+                entry.photos = [url(p) for p in entry.photos]
     return view
 
 
@@ -401,6 +444,10 @@ def similar_open(session: Session, ticket: Ticket) -> list[Similar]:
         )
     found: list[Similar] = []
     for other in session.connection().execute(_similar_query(by_building, by_point), params):
+        if disclosure.home_private(
+            via=other.via, source_hazard_id=other.source_hazard_id, in_home=_in_home(session, ticket.category)
+        ):
+            continue  # a neighbour's flat is not suggested to anyone
         distance = None
         if ticket.lat is not None and ticket.lon is not None and other.lat is not None and other.lon is not None:
             distance = geo.distance_m(ticket.lat, ticket.lon, other.lat, other.lon)
@@ -420,6 +467,11 @@ def similar_open(session: Session, ticket: Ticket) -> list[Similar]:
     return found
 
 
+def _in_home(session: Session, code: str) -> bool:
+    category = session.get(Category, code)
+    return bool(category and category.in_home)
+
+
 @lru_cache(maxsize=4)
 def _similar_query(by_building: bool, by_point: bool) -> Select[Any]:
     t = Ticket.__table__  # type: ignore[attr-defined]
@@ -435,7 +487,18 @@ def _similar_query(by_building: bool, by_point: bool) -> Select[Any]:
         )
     # Box candidates may fall outside the circle: read a few more than are shown.
     return (
-        select(t.c.id, t.c.title, t.c.status, t.c.created_at, t.c.lat, t.c.lon, t.c.building, t.c.community)
+        select(
+            t.c.id,
+            t.c.title,
+            t.c.status,
+            t.c.created_at,
+            t.c.lat,
+            t.c.lon,
+            t.c.building,
+            t.c.community,
+            t.c.via,
+            t.c.source_hazard_id,
+        )
         .where(
             t.c.category == bindparam("category"), t.c.id != bindparam("id"), t.c.status.in_(OPEN_STATES), or_(*near)
         )
@@ -467,9 +530,12 @@ def list_tickets(
     category: str | None = None,
     community: str | None = None,
     assignee: str | None = None,
+    communities: frozenset[str] | None = None,
     page: PageQuery | None = None,
 ) -> Page[TicketSummary]:
     """Tickets newest first (by creation time, then id), filtered: one summary per ticket.
+
+    ``communities`` (a staff member's, see :mod:`.scope`) narrows the list to those communities.
 
     Only the summary columns are read (no ORM objects, no JSON columns decoded): this is the route
     residents open most.
@@ -482,7 +548,9 @@ def list_tickets(
         "assignee": assignee,
         "status": status if status and status != "open" else None,
     }
-    given = {k: v for k, v in filters.items() if v}
+    given: dict[str, Any] = {k: v for k, v in filters.items() if v}
+    if communities is not None:
+        given["communities"] = sorted(communities)
     table = Ticket.__table__  # type: ignore[attr-defined]
     key = [table.c.created_at, table.c.id]
     query = keyset(_summary_query(tuple(sorted(given)), status == "open"), key, page, descending=True)
@@ -496,12 +564,23 @@ def list_tickets(
     )
 
 
+def tickets_for(session: Session, who: Principal, page: PageQuery, **filters: Any) -> Page[TicketSummary]:
+    """The list a caller may see: staff the tickets of the communities they serve (operators all),
+    residents and volunteers their own reports."""
+    if who.has("staff", "operator"):
+        return list_tickets(session, communities=communities_of(who), page=page, **filters)
+    return list_tickets(session, reporter=who.sub, page=page, **filters)
+
+
 @lru_cache(maxsize=64)
 def _summary_query(filtered: tuple[str, ...], only_open: bool) -> Select[Any]:
     table = Ticket.__table__  # type: ignore[attr-defined]
     query = select(*(table.c[c] for c in SUMMARY_COLUMNS))
     for name in filtered:
-        query = query.where(table.c[name] == bindparam(name))
+        if name == "communities":
+            query = query.where(table.c.community.in_(bindparam("communities", expanding=True)))
+        else:
+            query = query.where(table.c[name] == bindparam(name))
     if only_open:
         query = query.where(table.c.status.in_(OPEN_STATES))
     return query

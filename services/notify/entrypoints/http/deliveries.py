@@ -9,7 +9,7 @@ from pydantic import AfterValidator
 
 from services.notify.entrypoints.http.deps import Staff
 from services.notify.entrypoints.http.schemas import DeliveryView, page_of_views
-from services.notify.service_layer import views
+from services.notify.service_layer import scope, views
 from shared.service import ServiceContext
 from shared.web.fields import printable
 from shared.web.pages import Page, Paging
@@ -31,8 +31,16 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         event_id: Filter = None,
         status: Status | None = None,
     ) -> Page[DeliveryView]:
-        """The activity feed, newest first: deliveries with every attempt, by recipient, event and status."""
-        found = await run.read(views.deliveries, page, recipient=recipient, event_id=event_id, status=status)
+        """The activity feed, newest first: deliveries with every attempt, by recipient, event and status (to
+        recipients of the caller's communities)."""
+        found = await run.read(
+            views.deliveries,
+            page,
+            recipient=recipient,
+            event_id=event_id,
+            status=status,
+            communities=scope.communities_of(who),
+        )
         return page_of_views(DeliveryView, found)
 
     return router

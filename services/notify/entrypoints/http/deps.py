@@ -9,10 +9,13 @@ from fastapi import Depends, Path
 from shared.web.auth import ROLES, Principal, allow
 from shared.web.fields import PathInt
 
-Anyone = Annotated[Principal, Depends(allow(*ROLES))]
-"""Any signed-in person (their own inbox and preferences)."""
-Staff = Annotated[Principal, Depends(allow("staff", "operator"))]
-Operator = Annotated[Principal, Depends(allow("operator"))]
+Anyone = Annotated[Principal, Depends(allow(**dict.fromkeys(ROLES, "self")))]
+"""Any signed-in person: their own inbox and preferences (by ``sub``)."""
+Staff = Annotated[Principal, Depends(allow(staff="community", operator="all"))]
+"""Recipients and deliveries of the communities a staff member serves (``service_layer.scope``)."""
+Configurers = Annotated[Principal, Depends(allow(staff="all", operator="all"))]
+"""The routing rules: city-wide configuration, the same for every community."""
+Operator = Annotated[Principal, Depends(allow(operator="all"))]
 
 NoteId = PathInt
 """An in-app message's number."""

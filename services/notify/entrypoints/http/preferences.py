@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from services.notify.domain.targets import DEFAULT, TargetPolicy
 from services.notify.entrypoints.http.deps import Anyone, Staff, UserId
 from services.notify.entrypoints.http.schemas import PreferencesIn, RecipientIn, RecipientView, page_of_views
-from services.notify.service_layer import recipients, views
+from services.notify.service_layer import recipients, scope, views
 from shared.service import ServiceContext
 from shared.web.pages import Page, Paging
 from shared.web.runner import Runner
@@ -44,8 +44,8 @@ def build_router(ctx: ServiceContext) -> APIRouter:
 
     @router.get("/recipients")
     async def list_recipients(who: Staff, page: Paging) -> Page[RecipientView]:
-        """Everyone notify can reach, by user id (channel addresses masked)."""
-        return page_of_views(RecipientView, await run.read(views.recipients, page))
+        """Everyone notify can reach in the caller's communities, by user id (channel addresses masked)."""
+        return page_of_views(RecipientView, await run.read(views.recipients, page, scope.communities_of(who)))
 
     @router.put("/recipients/{user_id}", status_code=200)
     async def put_recipient(user_id: UserId, body: RecipientIn, who: Staff) -> RecipientView:
@@ -67,6 +67,7 @@ def build_router(ctx: ServiceContext) -> APIRouter:
                         preferences=changes,
                         targets=policy,
                         audience=recipients.audience_of(sorted(who.roles)),
+                        communities=scope.communities_of(who),
                     ),
                     user_id,
                 )
@@ -75,7 +76,7 @@ def build_router(ctx: ServiceContext) -> APIRouter:
 
     @router.get("/recipients/{user_id}")
     async def get_recipient(user_id: UserId, who: Staff) -> RecipientView:
-        """A recipient with masked channel addresses."""
-        return RecipientView.model_validate(await run.read(views.registered, user_id))
+        """A recipient of the caller's communities, with masked channel addresses."""
+        return RecipientView.model_validate(await run.read(views.registered, user_id, scope.communities_of(who)))
 
     return router

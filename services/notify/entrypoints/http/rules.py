@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.notify.entrypoints.http.deps import Operator, Staff
+from services.notify.entrypoints.http.deps import Configurers, Operator
 from services.notify.entrypoints.http.schemas import RuleIn, RuleView, page_of_views
 from services.notify.service_layer import rules, views
 from shared.service import ServiceContext
@@ -18,7 +18,7 @@ def build_router(ctx: ServiceContext) -> APIRouter:
     run = Runner(ctx.store)
 
     @router.get("/rules")
-    async def list_rules(who: Staff, page: Paging) -> Page[RuleView]:
+    async def list_rules(who: Configurers, page: Paging) -> Page[RuleView]:
         """The routing rules in force, by event type."""
         return page_of_views(RuleView, await run.read(views.rules, page))
 

@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 
 from services.tickets.entrypoints.http.deps import MediaName
-from services.tickets.service_layer.media import stored_file
+from services.tickets.service_layer.media import readable, stored_file
 from shared.service import ServiceContext
 from shared.web.auth import public
+from shared.web.runner import Runner
+
+Expires = Annotated[int | None, Query(ge=0, le=2**40, description="a signed link's expiry (Unix seconds)")]
+Signature = Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$", description="a signed link's HMAC")]
 
 IMAGE = {"description": "the photo", "content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}
 
 
 def build(ctx: ServiceContext) -> APIRouter:
     router = APIRouter(tags=["media"])
+    run = Runner(ctx.store)
 
     @router.get("/media/{name}", dependencies=[Depends(public())], response_class=FileResponse, responses={200: IMAGE})
-    async def media(name: MediaName) -> FileResponse:
-        """A stored photo (EXIF removed), addressed by its SHA-256; cached for a year (immutable)."""
+    async def media(name: MediaName, exp: Expires = None, sig: Signature = None) -> FileResponse:
+        """A stored photo (EXIF removed), addressed by its SHA-256. A public ticket's photo is cached for a
+        year (immutable); a private ticket's needs the signed, short-lived link its views give (``exp``,
+        ``sig``) and is cached privately until that expires."""
+        seconds = await run.read(readable, name, exp, sig, ctx.settings.pii_key, ctx.clock.now())
         sha256, _, ext = name.partition(".")
         path, media_type = stored_file(ctx, sha256, ext)
-        return FileResponse(
-            path, media_type=media_type, headers={"Cache-Control": "public, max-age=31536000, immutable"}
-        )
+        cache = "public, max-age=31536000, immutable" if seconds is None else f"private, max-age={seconds}"
+        return FileResponse(path, media_type=media_type, headers={"Cache-Control": cache})
 
     return router

@@ -107,6 +107,9 @@ class CategoryIn(Body):
     group: str | None = Field(default=None, max_length=64)
     keywords: str | None = Field(default=None, max_length=200)
     safety_critical: bool | None = None
+    in_home: bool | None = Field(
+        default=None, description="reports of it happen inside a home: public views show the community only"
+    )
     response_hours: Hours | None = None
     resolution_hours: Hours | None = None
     pool: str | None = Field(default=None, max_length=64)

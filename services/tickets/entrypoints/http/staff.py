@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from services.tickets.entrypoints.http.deps import Staff
+from services.tickets.entrypoints.http.deps import Configurers, Staff
 from services.tickets.entrypoints.http.schemas import DutyIn, DutyView, KpiView
-from services.tickets.service_layer import kpis, staff, views
+from services.tickets.service_layer import kpis, scope, staff, views
 from shared.service import ServiceContext
 from shared.web.fields import Month, QueryCode
 from shared.web.pages import Page, Paging
@@ -23,12 +23,12 @@ def build(ctx: ServiceContext) -> APIRouter:
     run = Runner(ctx.store)
 
     @router.get("/staff")
-    async def list_staff(who: Staff, page: Paging, pool: QueryCode = None) -> Page[DutyView]:
+    async def list_staff(who: Configurers, page: Paging, pool: QueryCode = None) -> Page[DutyView]:
         """The duty roster (round-robin pools), by pool and staff id."""
         return await run.read(views.roster_page, pool, page)
 
     @router.put("/staff/{pool}/{staff_id}")
-    async def put_staff(pool: Pool, staff_id: StaffId, body: DutyIn, who: Staff) -> DutyView:
+    async def put_staff(pool: Pool, staff_id: StaffId, body: DutyIn, who: Configurers) -> DutyView:
         """Add someone to a pool, or put them on or off duty."""
 
         def work(s):  # type: ignore[no-untyped-def]
@@ -43,7 +43,15 @@ def build(ctx: ServiceContext) -> APIRouter:
         category: QueryCode = None,
         community: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     ) -> KpiView:
-        """12345 indicators per category and month, first-response median/p90, open backlog by age."""
-        return await run.read(kpis.compute, ctx.clock.now(), month=month, category=category, community=community)
+        """12345 indicators per category and month, first-response median/p90, open backlog by age (of the
+        caller's communities)."""
+        return await run.read(
+            kpis.compute,
+            ctx.clock.now(),
+            month=month,
+            category=category,
+            community=community,
+            communities=scope.communities_of(who),
+        )
 
     return router

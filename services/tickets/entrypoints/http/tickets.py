@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from services.tickets.adapters.orm import Ticket
 from services.tickets.adapters.photos import CleanPhoto
 from services.tickets.entrypoints.http.bodies import body_doc, read_body
-from services.tickets.entrypoints.http.deps import People, Readers, Reporter, Staff, is_staff
+from services.tickets.entrypoints.http.deps import People, Readers, Reporter, Staff
 from services.tickets.entrypoints.http.schemas import (
     AnyTicketView,
     AssignIn,
@@ -26,8 +26,9 @@ from services.tickets.entrypoints.http.schemas import (
     TicketSummary,
     TicketView,
 )
-from services.tickets.service_layer import reports, views, workflow
+from services.tickets.service_layer import reports, scope, views, workflow
 from services.tickets.service_layer.media import clean_photos
+from shared.identity import Principal
 from shared.service import ServiceContext
 from shared.web.fields import PathCode, QueryCode
 from shared.web.pages import Page, Paging
@@ -55,17 +56,30 @@ def build(ctx: ServiceContext) -> APIRouter:
     router = APIRouter(tags=["tickets"])
     run = Runner(ctx.store)
 
+    def linked(view, request: Request):  # type: ignore[no-untyped-def]
+        """``view`` with absolute photo URLs, signed and short-lived for a private ticket's photos."""
+        return views.absolute(view, _base(request), (ctx.settings.pii_key, ctx.clock.now()))
+
     async def full(request: Request, step: Callable[[Session], Ticket]) -> TicketView:
         """Run ``step`` (one transaction) and answer the ticket's full view, photo URLs absolute."""
-        return views.absolute(await run(lambda s: views.full_view(s, step(s))), _base(request))
+        return linked(await run(lambda s: views.full_view(s, step(s))), request)
 
     async def noted(
-        request: Request, ticket_id: str, state: str, body: NoteIn, step: Callable[[Session, str | None], Ticket]
+        request: Request,
+        who: Principal,
+        ticket_id: str,
+        state: str,
+        body: NoteIn,
+        step: Callable[[Session, str | None], Ticket],
     ) -> TicketView:
-        """``full`` for a staff step given the note of ``body`` (written, or the category's template for ``state``)."""
-        return await full(
-            request, lambda s: step(s, workflow.template_note(s, ticket_id, state, body.template, body.note))
-        )
+        """``full`` for a staff step on a ticket of the caller's communities (404 otherwise), given the note of
+        ``body`` (written, or the category's template for ``state``)."""
+
+        def work(s: Session) -> Ticket:
+            scope.staff_ticket(s, ticket_id, who)
+            return step(s, workflow.template_note(s, ticket_id, state, body.template, body.note))
+
+        return await full(request, work)
 
     @router.post("/tickets", status_code=201, openapi_extra=body_doc(TicketIn, files=True))
     async def create_ticket(request: Request, who: People) -> OpenedView:
@@ -74,10 +88,11 @@ def build(ctx: ServiceContext) -> APIRouter:
         photos = await _photos(files)
 
         def work(s):  # type: ignore[no-untyped-def]
+            scope.may_file(who, body.community)
             opened = reports.open_report(ctx, s, reporter=who.sub, photos=photos, **body.model_dump())
             return views.opened_view(s, opened.ticket, opened.category, opened.history, opened.photos)
 
-        return views.absolute(await run(work), _base(request))
+        return linked(await run(work), request)
 
     @router.get("/tickets")
     async def list_tickets(
@@ -88,11 +103,10 @@ def build(ctx: ServiceContext) -> APIRouter:
         community: CommunityFilter = None,
         assignee: PersonFilter = None,
     ) -> Page[TicketSummary]:
-        """Residents and volunteers: their own reports; staff: all, filtered (``status=open`` for the open ones)."""
-        reporter = None if is_staff(who) else who.sub
+        """Residents and volunteers: their own reports; staff: their communities', filtered (``status=open``)."""
         return await run.read(
-            views.list_tickets,
-            reporter=reporter,
+            views.tickets_for,
+            who,
             status=status,
             category=category,
             community=community,
@@ -102,9 +116,8 @@ def build(ctx: ServiceContext) -> APIRouter:
 
     @router.get("/tickets/{ticket_id}")
     async def get_one(ticket_id: PathCode, request: Request, who: Readers) -> AnyTicketView:
-        """Full view for staff and the reporter; others see the anonymised view."""
-        view = await run.read(views.view_for, ticket_id, who.sub, is_staff(who))
-        return views.absolute(view, _base(request))
+        """Full view for staff of its community and the reporter; others see the anonymised view."""
+        return linked(await run.read(views.view_for, ticket_id, who), request)
 
     @router.post(
         "/tickets/{ticket_id}/photos",
@@ -134,12 +147,12 @@ def build(ctx: ServiceContext) -> APIRouter:
         """Add photos to a report (the reporter or staff), multipart field ``photo``."""
         _none, files = await read_body(request, NoteIn, files=True)
         photos = await _photos(files)
-        return await full(request, lambda s: reports.add_photos(ctx, s, ticket_id, who.sub, is_staff(who), photos))
+        return await full(request, lambda s: reports.add_photos(ctx, s, ticket_id, who, photos))
 
     @router.post("/tickets/{ticket_id}/follow")
     async def follow(ticket_id: PathCode, who: Reporter) -> FollowView:
         """Follow an existing report instead of filing a duplicate (no body): receive its updates."""
-        added = await run(lambda s: reports.follow(ctx, s, ticket_id, who.sub))
+        added = await run(lambda s: reports.follow(ctx, s, ticket_id, who))
         return FollowView(ticket_id=ticket_id, following=True, new=added)
 
     # -- staff actions -----------------------------------------------------------------------------
@@ -149,6 +162,7 @@ def build(ctx: ServiceContext) -> APIRouter:
         """First response (受理); auto-assigns round-robin when the pool has someone on duty."""
         return await noted(
             request,
+            who,
             ticket_id,
             "acknowledged",
             body or NoteIn(),
@@ -161,6 +175,7 @@ def build(ctx: ServiceContext) -> APIRouter:
         b = body or AssignIn()
         return await noted(
             request,
+            who,
             ticket_id,
             "assigned",
             b,
@@ -172,6 +187,7 @@ def build(ctx: ServiceContext) -> APIRouter:
         """Work starts (处理中), with an optional note."""
         return await noted(
             request,
+            who,
             ticket_id,
             "in_progress",
             body or NoteIn(),
@@ -185,6 +201,7 @@ def build(ctx: ServiceContext) -> APIRouter:
         photos = await _photos(files)
         return await noted(
             request,
+            who,
             ticket_id,
             "resolved",
             body,
@@ -196,6 +213,7 @@ def build(ctx: ServiceContext) -> APIRouter:
         """Close without a fix: reason duplicate, not_responsible or rejected, with a note."""
         return await noted(
             request,
+            who,
             ticket_id,
             "closed",
             body,
