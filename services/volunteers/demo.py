@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from services.volunteers.adapters.orm import Elder, Pairing, Team, Volunteer
-from services.volunteers.service_layer import registry
+from services.volunteers.service_layer import registry, scope
 
 COMMUNITY = "3502"
 ESTATE = "际华苑"
@@ -114,13 +114,20 @@ ELDERS = [  # id, name, building, unit, floor, born, alone, tier, reason, condit
 ]
 
 
+DEMO_CONSENT = (
+    "爱心敲门走访：结对志愿者了解健康状况以便照护 / visits: paired volunteers know her health to care for her"
+)
+
+
 def load(ctx) -> None:
     """Load the 3502 team, volunteers, elders per building and unit, and pairings (idempotent)."""
     now = ctx.clock.now()
+    r = scope.whole_service()
     with ctx.store.transaction() as session:
         if session.get(Team, TEAM) is None:
             registry.save_team(
                 session,
+                r,
                 team_id=TEAM,
                 name="爱心敲门志愿服务队",
                 community=COMMUNITY,
@@ -132,6 +139,7 @@ def load(ctx) -> None:
                 registry.add_volunteer(
                     ctx,
                     session,
+                    r,
                     name=name,
                     community=COMMUNITY,
                     now=now,
@@ -143,12 +151,13 @@ def load(ctx) -> None:
                     volunteer_id=vid,
                 )
                 if not active:
-                    registry.update_volunteer(session, vid, {"active": False})
+                    registry.update_volunteer(session, r, vid, {"active": False})
         for eid, name, building, unit, floor, born, alone, tier, reason, conditions, former, partners in ELDERS:
             if session.get(Elder, eid) is None:
                 registry.register_elder(
                     ctx,
                     session,
+                    r,
                     now=now,
                     name=name,
                     community=COMMUNITY,
@@ -164,10 +173,11 @@ def load(ctx) -> None:
                     team_id=TEAM,
                     former_volunteer_id=former,
                     elder_id=eid,
+                    consent={"given_by": name, "purpose": DEMO_CONSENT} if conditions else None,
                 )
             for vid in partners:
                 paired = session.exec(
                     select(Pairing).where(Pairing.elder_id == eid, Pairing.volunteer_id == vid)
                 ).first()
                 if paired is None:
-                    registry.pair(ctx, session, eid, vid, now)
+                    registry.pair(ctx, session, r, eid, vid, now)

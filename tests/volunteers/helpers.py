@@ -17,6 +17,7 @@ LIU = token("volunteer:liu-shufen", "volunteer", name="刘淑芬")
 OTHER_LEADER = token("volunteer:sun-li", "volunteer", "team_leader", name="孙丽")
 RESIDENT = token("resident:zhao-xiaotong", "resident")
 API = "/api/volunteers"
+CONSENT_PURPOSE = "爱心敲门走访照护 / care on visits"
 
 
 async def ok(response, status: int = 200) -> dict | list:
@@ -96,6 +97,7 @@ async def register(
                 "emergency_phone": "13611112222",
                 "tier": tier,
                 "tier_reason": "独居",
+                "consent": {"given_by": name, "purpose": CONSENT_PURPOSE},
                 **extra,
             },
         ),

@@ -30,4 +30,5 @@ async def test_demo_loads_the_3502_team_idempotently(start_runtime, clock):
         # the team leader is herself a volunteer, paired with 郝连芳: she sees the health notes
         assert hao["conditions"] == "腰腿不便"
         zhao = token("volunteer:zhao-meiling", "volunteer")
-        assert (await client.get(f"{API}/elders/E-3502-hao-lianfang/health", headers=zhao)).status_code == 403
+        # a volunteer not paired with her does not reach her record at all (as if it did not exist)
+        assert (await client.get(f"{API}/elders/E-3502-hao-lianfang/health", headers=zhao)).status_code == 404

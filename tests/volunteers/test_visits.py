@@ -66,7 +66,7 @@ async def test_logging_visits_credits_hours_and_corrections_keep_history(start_r
         clock.advance(timedelta(days=1))
 
         # only the paired volunteers (or the team leader / staff naming a volunteer) log visits
-        assert (await log(client, elder["id"], who=LIU)).status_code == 403
+        assert (await log(client, elder["id"], who=LIU)).status_code == 404  # not paired: not in her reach
         assert (await log(client, elder["id"], who=RESIDENT)).status_code == 403
         assert (await log(client, elder["id"], checklist={"mood": "great"})).status_code == 422
         assert (await log(client, elder["id"], method="telepathy")).status_code == 422
@@ -87,12 +87,12 @@ async def test_logging_visits_credits_hours_and_corrections_keep_history(start_r
         assert amended["minutes"] == 90
         assert amended["history"][0]["before"] == {"minutes": 45} and amended["history"][0]["after"] == {"minutes": 90}
         assert amended["history"][0]["actor"] == "volunteer:wang-guilan"
-        # another volunteer may not; the team leader may
+        # another volunteer may not (the elder is not in her reach), nor another team's leader; the team leader may
         r = await client.patch(f"{API}/logs/{log_id}", headers=LIU, json={"minutes": 10, "reason": "x"})
-        assert r.status_code == 403
+        assert r.status_code == 404
         other_team = token("volunteer:sun-li", "volunteer", "team_leader")
         r = await client.patch(f"{API}/logs/{log_id}", headers=other_team, json={"minutes": 10, "reason": "x"})
-        assert r.status_code == 403
+        assert r.status_code == 404
         r = await client.patch(f"{API}/logs/{log_id}", headers=LEADER, json={"method": "phone", "reason": "电话回访"})
         assert (await ok(r))["method"] == "phone"
         bank = await ok(await client.get(f"{API}/volunteers/{ids['wang']}/timebank", headers=LEADER))
@@ -118,8 +118,10 @@ async def test_logging_visits_credits_hours_and_corrections_keep_history(start_r
         assert "血压" not in str(published(settings))
 
         # health notes in a log are shown only to those who may see health data
-        unpaired = await ok(await client.get(f"{API}/visits/{first_visit}", headers=LIU))
-        assert unpaired["logs"][0]["notes"] is None
+        unpaired = await client.get(f"{API}/visits/{first_visit}", headers=LIU)
+        assert unpaired.status_code == 404 and "血压" not in unpaired.text
+        operator_view = await client.get(f"{API}/visits/{first_visit}", headers=token("operator:o", "operator"))
+        assert operator_view.status_code == 403
         paired = await ok(await client.get(f"{API}/visits/{first_visit}", headers=WANG))
         assert paired["logs"][0]["notes"] == "血压偏高，已提醒服药"
 

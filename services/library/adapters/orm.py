@@ -9,11 +9,13 @@ from sqlmodel import Field, SQLModel
 
 from shared.messaging.inbox import Inbox
 from shared.messaging.outbox import Outbox
+from shared.privacy import AccessLog
 
 metadata = MetaData()
 TZ = DateTime(timezone=True)
 outbox = Outbox(metadata, default_stream="library")
 inbox = Inbox(metadata)
+access_log = AccessLog(metadata)
 
 
 class LibraryTable(SQLModel):

@@ -7,8 +7,9 @@ from sqlmodel import Session
 from services.library.adapters.orm import Branch, Copy, Title
 from services.library.domain.isbn import normalize_isbn
 from services.library.domain.status import MANUAL, CopyStatus, check_transition
-from services.library.service_layer import common
-from shared.errors import Conflict, Invalid
+from services.library.service_layer import common, scope
+from shared.errors import Conflict, Forbidden, Invalid
+from shared.identity import Principal
 
 
 def upsert_branch(
@@ -47,11 +48,12 @@ def upsert_title(
     return row
 
 
-def add_copy(ctx, session: Session, *, barcode: str, isbn: str, home_branch: str) -> Copy:
-    """A new copy on its home branch's shelf; 409 for a barcode already used."""
+def add_copy(ctx, session: Session, *, barcode: str, isbn: str, home_branch: str, who: Principal | None = None) -> Copy:
+    """A new copy on its home branch's shelf (staff of that branch); 409 for a barcode already used."""
     code = normalize_isbn(isbn)
     common.title(session, code)
     home = common.branch(session, home_branch)
+    scope.require_branch(session, who, home.code)
     if session.get(Copy, barcode) is not None:
         raise Conflict(f"条码已存在 / barcode {barcode} already exists", code="barcode_taken")
     row = Copy(barcode=barcode, isbn=code, home_branch=home.code, location=home.code, updated_at=ctx.clock.now())
@@ -60,8 +62,8 @@ def add_copy(ctx, session: Session, *, barcode: str, isbn: str, home_branch: str
     return row
 
 
-def set_status(ctx, session: Session, barcode: str, status: str) -> Copy:
-    """Staff mark a copy missing, lost, claimed returned, withdrawn or found (available)."""
+def set_status(ctx, session: Session, barcode: str, status: str, who: Principal | None = None) -> Copy:
+    """Staff of its home or present branch mark a copy missing, lost, claimed returned, withdrawn or found."""
     try:
         wanted = CopyStatus(status)
     except ValueError:
@@ -69,6 +71,10 @@ def set_status(ctx, session: Session, barcode: str, status: str) -> Copy:
     if wanted not in MANUAL:
         raise Invalid(f"此状态由借还流程设置 / {status} is set by circulation, not by hand", code="not_manual")
     copy = common.copy_for_update(session, barcode)
+    if who is not None and not (
+        scope.serves_branch(session, who, copy.home_branch) or scope.serves_branch(session, who, copy.location)
+    ):
+        raise Forbidden(scope.OUT_OF_SCOPE, code="out_of_scope")
     if wanted == CopyStatus.AVAILABLE and copy.location != copy.home_branch:
         raise Conflict(
             "找回的书请在所在馆办理还书 / check a found copy in at the branch that has it", code="found_elsewhere"

@@ -12,12 +12,13 @@ from services.library.adapters.orm import Branch, Copy, Hold, Loan
 from services.library.config import library_settings
 from services.library.domain.routing import Slip, route
 from services.library.domain.status import CopyStatus, check_transition
-from services.library.service_layer import common, policy
+from services.library.service_layer import common, policy, scope
 from services.library.service_layer.readers import by_user, overdue_count
 from shared.clock import as_utc
 from shared.errors import Conflict, NotFound
 from shared.events.envelope import CloudEvent
 from shared.events.library import BookArrived, BookCheckedOut, BookInTransit, BookRenewed, BookReturned, HoldReady
+from shared.identity import Principal
 from shared.ids import new_id
 
 ACTIVE_HOLD = ("waiting", "in_transit", "ready")
@@ -33,10 +34,16 @@ class Routed:
     loan: Loan | None = None
 
 
-def checkout(ctx, session: Session, reader_id: str, barcode: str, branch_code: str) -> Loan:
-    """Lend a copy at any branch: blocked readers, the loan limit and copy status are checked under lock."""
+def checkout(
+    ctx, session: Session, reader_id: str, barcode: str, branch_code: str, who: Principal | None = None
+) -> Loan:
+    """Lend a copy at any branch: blocked readers, the loan limit and copy status are checked under lock.
+
+    ``who`` (staff at the desk) must serve the branch's community (:mod:`.scope`).
+    """
     now = ctx.clock.now()
     here = common.branch(session, branch_code)
+    scope.require_branch(session, who, here.code)
     reader = common.reader_for_update(session, reader_id)
     if reader.blocked_reason:
         raise Conflict(
@@ -181,6 +188,7 @@ def checkin(
     causation: CloudEvent | None = None,
     partner_event: bool = False,
     returned_at: datetime | None = None,
+    who: Principal | None = None,
 ) -> Routed:
     """Return a copy at any branch; closes its loan and answers with the routing slip.
 
@@ -191,6 +199,7 @@ def checkin(
     """
     now = ctx.clock.now()
     here = common.branch(session, branch_code)
+    scope.require_branch(session, who, here.code)
     copy = common.copy_for_update(session, barcode)
     if copy.status == CopyStatus.WITHDRAWN:
         raise Conflict("此书已剔旧，不能还入 / this copy is withdrawn", code="copy_withdrawn")
@@ -227,10 +236,11 @@ def checkin(
     return Routed(copy, here, slip, loan)
 
 
-def arrive(ctx, session: Session, barcode: str, branch_code: str) -> Routed:
+def arrive(ctx, session: Session, barcode: str, branch_code: str, who: Principal | None = None) -> Routed:
     """An arrival scan completes a transfer: the copy is shelved here or goes on the hold shelf."""
     now = ctx.clock.now()
     here = common.branch(session, branch_code)
+    scope.require_branch(session, who, here.code)
     copy = common.copy_for_update(session, barcode)
     if copy.status != CopyStatus.IN_TRANSIT:
         raise Conflict(f"此书不在途中 / this copy is not in transit (status {copy.status})", code="not_in_transit")
@@ -277,9 +287,14 @@ def renew(ctx, session: Session, loan: Loan) -> Loan:
     return loan
 
 
-def renew_as(ctx, session: Session, loan_id: str, user: str, staff: bool) -> Loan:
-    """Renew a loan for staff, or for the resident whose loan it is (anyone else is told there is no such loan)."""
+def renew_as(ctx, session: Session, who: Principal, loan_id: str) -> Loan:
+    """Renew a loan for staff of the lending branch, or for the resident whose loan it is.
+
+    Anyone else is told there is no such loan (who borrowed what is personal data).
+    """
     loan = common.loan(session, loan_id)
-    if not staff and by_user(session, user).id != loan.reader_id:
+    if who.has("staff", "operator") and scope.serves_branch(session, who, loan.branch):
+        return renew(ctx, session, loan)
+    if not who.has("resident") or by_user(session, who.sub).id != loan.reader_id:
         raise NotFound(f"没有这笔借阅 / no loan {loan_id}")
     return renew(ctx, session, loan)

@@ -10,10 +10,11 @@ from sqlmodel import Session
 from services.library.adapters.orm import Copy, Hold, Reader
 from services.library.domain.isbn import normalize_isbn
 from services.library.domain.status import CopyStatus
-from services.library.service_layer import common, readers
+from services.library.service_layer import common, readers, scope
 from services.library.service_layer.circulation import ACTIVE_HOLD, hold_ready, route_copy
 from shared.errors import Conflict, NotFound
 from shared.events.library import HoldExpired, HoldPlaced
+from shared.identity import Principal
 from shared.ids import new_id
 
 
@@ -51,24 +52,29 @@ def place(ctx, session: Session, reader: Reader, isbn: str, pickup_branch: str) 
 def place_for(
     ctx,
     session: Session,
+    who: Principal,
     *,
     isbn: str,
     pickup_branch: str,
-    user: str,
-    staff: bool,
     card: str | None = None,
     qr: str | None = None,
     reader_id: str | None = None,
 ) -> Hold:
-    """Place a hold for the reader staff identify, or for the resident's own reader card."""
-    who = readers.identify(session, card=card, qr=qr, reader_id=reader_id) if staff else readers.by_user(session, user)
-    return place(ctx, session, who, normalize_isbn(isbn), pickup_branch)
+    """Place a hold for the reader staff identify (pickup at a branch they serve), or for the resident's own card."""
+    if who.has("staff", "operator"):
+        scope.require_branch(session, who, pickup_branch)
+        reader = readers.identify(session, card=card, qr=qr, reader_id=reader_id)
+    else:
+        reader = readers.by_user(session, who.sub)
+    return place(ctx, session, reader, normalize_isbn(isbn), pickup_branch)
 
 
-def cancel_as(ctx, session: Session, hold_id: str, user: str, staff: bool) -> Hold:
-    """Cancel a hold for staff, or for the resident whose hold it is."""
+def cancel_as(ctx, session: Session, who: Principal, hold_id: str) -> Hold:
+    """Cancel a hold for staff of its pickup branch, or for the resident whose hold it is."""
     hold = common.hold(session, hold_id)
-    if not staff and readers.by_user(session, user).id != hold.reader_id:
+    if who.has("staff", "operator") and scope.serves_branch(session, who, hold.pickup_branch):
+        return cancel(ctx, session, hold)
+    if not who.has("resident") or readers.by_user(session, who.sub).id != hold.reader_id:
         raise NotFound(f"没有这个预约 / no hold {hold_id}")
     return cancel(ctx, session, hold)
 

@@ -14,10 +14,11 @@ from sqlmodel import Session
 
 from services.library.adapters.orm import Branch, Copy, Hold, Loan, LoanPolicy, Reader, Title
 from services.library.domain.isbn import normalize_isbn
-from services.library.service_layer import common
+from services.library.service_layer import common, privacy
 from services.library.service_layer.circulation import ACTIVE_HOLD, Routed
 from services.library.service_layer.readers import by_user
 from shared.clock import as_utc, shown
+from shared.identity import Principal
 from shared.web.pages import Page, PageQuery, keyset, page_of
 
 
@@ -70,8 +71,12 @@ def policy(row: LoanPolicy) -> dict[str, Any]:
     return row.model_dump()
 
 
-def reader(session: Session, row: Reader, now: datetime) -> dict[str, Any]:
-    """What staff and the reader see: never the ID number, only its masked form."""
+def reader(
+    session: Session, row: Reader, now: datetime, who: Principal | None = None, purpose: str = ""
+) -> dict[str, Any]:
+    """What staff and the reader see: never the ID number, only its masked form (staff reads are logged)."""
+    if who is not None:
+        privacy.log_reader(session, who, row, purpose, now)
     loans = (
         session.execute(
             select(Loan).where(Loan.reader_id == row.id, Loan.returned_at.is_(None)).order_by(Loan.due_at, Loan.id)
@@ -95,9 +100,9 @@ def reader(session: Session, row: Reader, now: datetime) -> dict[str, Any]:
     }
 
 
-def reader_by_id(session: Session, reader_id: str, now: datetime) -> dict[str, Any]:
+def reader_by_id(session: Session, reader_id: str, now: datetime, who: Principal, purpose: str) -> dict[str, Any]:
     """The reader with this id, or 404."""
-    return reader(session, common.reader(session, reader_id), now)
+    return reader(session, common.reader(session, reader_id), now, who, purpose)
 
 
 def hold(row: Hold) -> dict[str, Any]:
@@ -125,9 +130,12 @@ def me(session: Session, user: str, now: datetime) -> dict[str, Any]:
     return {**reader(session, row, now), "holds": [hold(h) for h in active]}
 
 
-def checkout(session: Session, loan: Loan) -> dict[str, Any]:
-    """The desk's answer to a check-out: what was lent to whom, until when."""
+def checkout(session: Session, loan: Loan, who: Principal | None = None, purpose: str = "") -> dict[str, Any]:
+    """The desk's answer to a check-out: what was lent to whom, until when (the reader's card read is logged)."""
     borrower = common.reader(session, loan.reader_id)
+    if who is not None:
+        here = session.get(Branch, loan.branch)
+        privacy.log_reader(session, who, borrower, purpose, loan.checked_out_at, here.community if here else None)
     lent = common.title(session, common.copy(session, loan.barcode).isbn)
     return {
         "loan_id": loan.id,

@@ -9,10 +9,12 @@ from sqlmodel import Field, SQLModel
 
 from shared.messaging.inbox import Inbox
 from shared.messaging.outbox import Outbox
+from shared.privacy import AccessLog
 
 metadata = MetaData()
 outbox = Outbox(metadata, default_stream="volunteers")
 inbox = Inbox(metadata)
+access_log = AccessLog(metadata)
 
 
 def when(*, index: bool = False, nullable: bool = False):
@@ -217,3 +219,26 @@ class DigestRun(VolunteersTable, table=True):
     team_id: str = Field(primary_key=True, max_length=64)
     week_start: datetime = Field(primary_key=True, sa_type=DateTime(timezone=True))
     sent_at: datetime = when()
+
+
+class HealthConsent(VolunteersTable, table=True):
+    """Consent to keep an elder's health data (PIPL art. 29: separate consent for sensitive data).
+
+    ``given_by`` is who consented (the elder, or her guardian), ``recorded_by`` the principal who wrote
+    it down; a consent is current until ``withdrawn_at``. Without a current one, the elder's
+    conditions, notes and emergency phone are not stored.
+    """
+
+    __tablename__ = "health_consent"
+
+    id: str = Field(primary_key=True, max_length=64)
+    elder_id: str = Field(index=True, max_length=64)
+    given_by: str = Field(max_length=64)
+    relation: str = Field(default="self", max_length=16)
+    purpose: str = Field(max_length=300)
+    consented_at: datetime = when()
+    recorded_by: str = Field(max_length=128)
+    recorded_at: datetime = when()
+    withdrawn_at: datetime | None = when(nullable=True)
+    withdrawn_by: str | None = Field(default=None, max_length=128)
+    withdrawal_reason: str | None = Field(default=None, max_length=300)

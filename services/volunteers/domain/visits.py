@@ -1,4 +1,4 @@
-"""Visit rules without I/O: methods, checklist, hours credited, who may see health data."""
+"""Visit rules without I/O: methods, checklist, hours credited (who may see what: ``service_layer/scope.py``)."""
 
 from __future__ import annotations
 
@@ -27,12 +27,3 @@ def hours_for(minutes: int) -> float:
     if minutes <= 0:
         raise Invalid("时长须为正数 / minutes must be positive")
     return max(round(minutes / 15) * 0.25, 0.25)
-
-
-def may_see_health(sub: str, roles: frozenset[str], *, team_leader: str | None, paired_users: set[str]) -> bool:
-    """Conditions and notes are visible to staff, the elder's team leader and the paired volunteers."""
-    if "staff" in roles:
-        return True
-    if "team_leader" in roles and team_leader is not None and sub == team_leader:
-        return True
-    return "volunteer" in roles and sub in paired_users

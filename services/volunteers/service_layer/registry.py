@@ -9,10 +9,13 @@ from sqlmodel import Session, select
 from services.volunteers.adapters.orm import Elder, Pairing, Team, Volunteer
 from services.volunteers.domain import planning
 from services.volunteers.domain.visits import check_skills
+from services.volunteers.service_layer import consent as consents
 from services.volunteers.service_layer import planning as plans
-from services.volunteers.service_layer.common import ELDER_MISSING, TEAM_MISSING, VOLUNTEER_MISSING, elder_fields
+from services.volunteers.service_layer import scope
+from services.volunteers.service_layer.common import ELDER_MISSING, VOLUNTEER_MISSING, elder_fields
+from services.volunteers.service_layer.scope import Reach
 from shared.db.lookup import get_or_404
-from shared.errors import Conflict, Invalid
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events.volunteers import (
     ElderRegistered,
     ElderTierChanged,
@@ -24,24 +27,34 @@ from shared.ids import new_id
 
 
 def save_team(
-    session: Session, *, team_id: str, name: str, community: str, leader: str | None, staff_contact: str | None
+    session: Session,
+    r: Reach,
+    *,
+    team_id: str,
+    name: str,
+    community: str,
+    leader: str | None,
+    staff_contact: str | None,
 ) -> Team:
-    """Create or update a team with its leader and the staff member misses escalate to."""
-    team = session.get(Team, team_id) or Team(id=team_id, name=name, community=community)
+    """Create or update a team with its leader and the staff member misses escalate to.
+
+    Staff only in the communities they serve: both the team's present community and its new one.
+    """
+    scope.require_community(r, community, leaders=False)
+    team = session.get(Team, team_id)
+    if team is not None and not r.serves(team.community):
+        raise Forbidden(scope.OUT_OF_SCOPE, code="out_of_scope")
+    team = team or Team(id=team_id, name=name, community=community)
     team.name, team.community, team.leader, team.staff_contact = name, community, leader, staff_contact
     session.add(team)
     session.flush()
     return team
 
 
-def default_team(session: Session, community: str) -> str | None:
-    team = session.exec(select(Team).where(Team.community == community).order_by(Team.id)).first()
-    return team.id if team else None
-
-
 def add_volunteer(
     ctx,
     session: Session,
+    r: Reach,
     *,
     name: str,
     community: str,
@@ -54,11 +67,13 @@ def add_volunteer(
     weekly_cap: int = 3,
     volunteer_id: str | None = None,
 ) -> Volunteer:
-    """Register a volunteer (VolunteerJoined). ``user_id`` is the principal id they sign in with."""
+    """Register a volunteer (VolunteerJoined). ``user_id`` is the principal id they sign in with.
+
+    Staff in the communities they serve, a team leader into the team they lead.
+    """
+    team_id = scope.team_for_new_record(session, r, community, team_id)
     if user_id and session.exec(select(Volunteer).where(Volunteer.user_id == user_id)).first():
         raise Conflict("该账号已是志愿者 / the account is already a volunteer", code="already_volunteer")
-    if team_id:
-        get_or_404(session, Team, team_id, TEAM_MISSING)
     if any(d not in range(7) for d in availability):
         raise Invalid("可服务日为0-6（周一至周日）/ availability lists weekdays 0 (Mon) to 6 (Sun)")
     volunteer = Volunteer(
@@ -67,7 +82,7 @@ def add_volunteer(
         name=name,
         phone=phone,
         community=community,
-        team_id=team_id or default_team(session, community),
+        team_id=team_id,
         skills=check_skills(list(skills)),
         availability=sorted(set(availability)),
         weekly_cap=weekly_cap,
@@ -83,9 +98,9 @@ def add_volunteer(
     return volunteer
 
 
-def update_volunteer(session: Session, volunteer_id: str, changes: dict) -> Volunteer:
-    """Change skills, availability, weekly cap, phone or active flag."""
-    volunteer = get_or_404(session, Volunteer, volunteer_id, VOLUNTEER_MISSING)
+def update_volunteer(session: Session, r: Reach, volunteer_id: str, changes: dict) -> Volunteer:
+    """Change skills, availability, weekly cap, phone or active flag (staff of their community, their leader)."""
+    volunteer = scope.volunteer_in_reach(session, r, volunteer_id, manage=True)
     if "skills" in changes:
         changes["skills"] = check_skills(changes["skills"])
     for key, value in changes.items():
@@ -97,6 +112,7 @@ def update_volunteer(session: Session, volunteer_id: str, changes: dict) -> Volu
 def register_elder(
     ctx,
     session: Session,
+    r: Reach,
     *,
     now: datetime,
     name: str,
@@ -117,11 +133,16 @@ def register_elder(
     former_volunteer_id: str | None = None,
     estate: str | None = None,
     elder_id: str | None = None,
+    consent: dict | None = None,
 ) -> Elder:
-    """Register an elder of the survey (ElderRegistered) and plan their visits from the tier."""
+    """Register an elder of the survey (ElderRegistered) and plan their visits from the tier.
+
+    Health data is kept only with a ``consent`` given at registration (409 ``consent_required``).
+    """
     planning.check_tier(tier)
-    if team_id:
-        get_or_404(session, Team, team_id, TEAM_MISSING)
+    health = {"conditions": conditions, "notes": notes, "emergency_phone": emergency_phone}
+    consents.require(session, None, health, given=consent is not None)
+    team_id = scope.team_for_new_record(session, r, community, team_id)
     if former_volunteer_id:
         get_or_404(session, Volunteer, former_volunteer_id, VOLUNTEER_MISSING)
     elder = Elder(
@@ -141,7 +162,7 @@ def register_elder(
         tier=tier,
         tier_reason=tier_reason,
         tier_changed_at=now,
-        team_id=team_id or default_team(session, community),
+        team_id=team_id,
         former_volunteer_id=former_volunteer_id,
         registered_at=now,
         rrule="",
@@ -151,6 +172,8 @@ def register_elder(
     plans.start_plan(elder, rrule or planning.DEFAULT_RULES[tier], now)
     session.add(elder)
     session.flush()
+    if consent is not None:
+        consents.record(session, r, elder, now=now, **consent)
     ctx.emit(
         session,
         ElderRegistered(elder_id=elder.id, community=community, building=building, unit=unit, tier=tier),
@@ -160,10 +183,10 @@ def register_elder(
     return elder
 
 
-def change_tier(ctx, session: Session, elder_id: str, tier: str, reason: str, now: datetime) -> Elder:
+def change_tier(ctx, session: Session, r: Reach, elder_id: str, tier: str, reason: str, now: datetime) -> Elder:
     """Move an elder to another tier (ElderTierChanged) and re-plan visits with the tier's default rule."""
     planning.check_tier(tier)
-    elder = get_or_404(session, Elder, elder_id, ELDER_MISSING)
+    elder = scope.elder_in_reach(session, r, elder_id, manage=True)
     if elder.tier == tier:
         raise Conflict(f"已是该等级 / elder is already {tier}", code="same_tier")
     if not reason.strip():
@@ -183,10 +206,18 @@ def change_tier(ctx, session: Session, elder_id: str, tier: str, reason: str, no
     return elder
 
 
-def pair(ctx, session: Session, elder_id: str, volunteer_id: str, now: datetime) -> Pairing:
-    """结对: pair an active volunteer with an elder (PairingCreated)."""
+def pair(ctx, session: Session, r: Reach, elder_id: str, volunteer_id: str, now: datetime) -> Pairing:
+    """结对: pair an active volunteer with an elder (PairingCreated).
+
+    Staff pair within the communities they serve; a team leader pairs their own volunteers with
+    elders of the communities their teams serve (never another community's elder).
+    """
     elder = get_or_404(session, Elder, elder_id, ELDER_MISSING)
-    volunteer = get_or_404(session, Volunteer, volunteer_id, VOLUNTEER_MISSING)
+    if not (scope.manages_elder(r, elder) or elder.community in r.team_communities):
+        raise NotFound(ELDER_MISSING)
+    volunteer = scope.volunteer_in_reach(session, r, volunteer_id, manage=True)
+    if not r.serves(elder.community) and not r.leads(volunteer.team_id):
+        raise Forbidden("只能为本队志愿者结对 / pair your own team's volunteers", code="out_of_scope")
     if not volunteer.active:
         raise Conflict("志愿者已退出 / the volunteer is inactive", code="volunteer_inactive")
     if elder.former_volunteer_id == volunteer_id:
@@ -231,14 +262,19 @@ def weekly_load(session: Session, volunteer_id: str, now: datetime) -> float:
     return sum(planning.visits_per_week(e.rrule, e.plan_anchor, now) for e in elders)
 
 
-def end_pairing(ctx, session: Session, pairing_id: str, reason: str, now: datetime) -> Pairing:
+def end_pairing(ctx, session: Session, r: Reach, pairing_id: str, reason: str, now: datetime) -> Pairing:
     """End a pairing (PairingEnded); it stays in the elder's history."""
-    pairing = get_or_404(session, Pairing, pairing_id, "结对不存在 / no such pairing")
+    missing = "结对不存在 / no such pairing"
+    pairing = get_or_404(session, Pairing, pairing_id, missing)
+    elder = get_or_404(session, Elder, pairing.elder_id, ELDER_MISSING)
+    if not scope.sees_elder(r, elder):
+        raise NotFound(missing)
+    if not scope.manages_elder(r, elder):
+        raise Forbidden(scope.OUT_OF_SCOPE, code="out_of_scope")
     if pairing.ended_at is not None:
         raise Conflict("结对已结束 / pairing already ended", code="pairing_ended")
     pairing.ended_at, pairing.end_reason = now, reason
     session.add(pairing)
-    elder = get_or_404(session, Elder, pairing.elder_id, ELDER_MISSING)
     ctx.emit(
         session,
         PairingEnded(
@@ -252,18 +288,19 @@ def end_pairing(ctx, session: Session, pairing_id: str, reason: str, now: dateti
     return pairing
 
 
-def set_plan(ctx, session: Session, elder_id: str, rule: str, now: datetime) -> Elder:
+def set_plan(ctx, session: Session, r: Reach, elder_id: str, rule: str, now: datetime) -> Elder:
     """Replace an elder's visit plan with an RRULE (at least quarterly)."""
-    elder = get_or_404(session, Elder, elder_id, ELDER_MISSING)
+    elder = scope.elder_in_reach(session, r, elder_id, manage=True)
     plans.replan(ctx, session, elder, rule, now)
     return elder
 
 
 def pause_plan(
-    session: Session, elder_id: str, starts_at: datetime, ends_at: datetime, reason: str, actor: str, now: datetime
+    session: Session, r: Reach, elder_id: str, starts_at: datetime, ends_at: datetime, reason: str, now: datetime
 ) -> Elder:
     """Pause an elder's plan for at most a year; returns the elder."""
-    elder = get_or_404(session, Elder, elder_id, ELDER_MISSING)
+    elder = scope.elder_in_reach(session, r, elder_id, manage=True)
+    actor = r.who.sub
     if as_days(ends_at - starts_at) > 366:
         raise Invalid("暂停不得超过一年 / a pause lasts at most a year", code="pause_too_long")
     plans.pause(session, elder, starts_at, ends_at, reason, actor, now)

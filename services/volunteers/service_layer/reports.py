@@ -9,6 +9,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import Elder, Hazard, TimeBankEntry, Visit, VisitLog, Volunteer
+from services.volunteers.service_layer import scope
+from services.volunteers.service_layer.scope import Reach
 from shared.clock import SHANGHAI, as_utc, shown
 from shared.errors import Invalid
 from shared.web.pages import Page, PageQuery, keyset, page_in_memory, page_of
@@ -31,10 +33,15 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def coverage(session: Session, community: str, month: str) -> dict:
-    """Per building: visits due, done and missed in the month, the visit rate (target 1.0) and elders reached."""
+def coverage(session: Session, r: Reach, community: str, month: str) -> dict:
+    """Per building: visits due, done and missed in the month, the visit rate (target 1.0) and elders reached.
+
+    Staff of the community and operators count all its elders, a team leader those of their teams.
+    """
+    scope.require_community(r, community, operational=True)
     start, end = month_bounds(month)
-    elders = {e.id: e for e in session.exec(select(Elder).where(Elder.community == community))}
+    chosen = select(Elder).where(Elder.community == community, scope.elder_clause(r, operational=True))
+    elders = {e.id: e for e in session.exec(chosen)}
     rows: dict[str, dict] = {}
     for elder in elders.values():
         rows.setdefault(
@@ -81,28 +88,32 @@ def coverage(session: Session, community: str, month: str) -> dict:
     return {"community": community, "month": month, "target_rate": 1.0, "buildings": out, "total": totals}
 
 
-def idle_volunteers(session: Session, now: datetime, days: int = 30) -> list[dict]:
-    """Active volunteers without any logged visit in the last ``days`` days."""
+def idle_volunteers(session: Session, now: datetime, days: int = 30, r: Reach | None = None) -> list[dict]:
+    """Active volunteers (of ``r``'s reach, if given) without any logged visit in the last ``days`` days."""
     since = now - timedelta(days=days)
     last = dict(
         session.exec(select(VisitLog.volunteer_id, func.max(VisitLog.visited_at)).group_by(VisitLog.volunteer_id)).all()
     )
     out = []
-    for v in session.exec(select(Volunteer).where(Volunteer.active.is_(True)).order_by(Volunteer.id)):
+    query = select(Volunteer).where(Volunteer.active.is_(True))
+    if r is not None:
+        query = query.where(scope.volunteer_clause(r, operational=True))
+    for v in session.exec(query.order_by(Volunteer.id)):
         seen = last.get(v.id)
         if seen is None or as_utc(seen) < since:
             out.append({"volunteer_id": v.id, "name": v.name, "team_id": v.team_id, "last_visit": shown(seen)})
     return out
 
 
-def idle_page(session: Session, now: datetime, days: int, page: PageQuery) -> Page[dict[str, Any]]:
-    """A page of :func:`idle_volunteers`, by volunteer id."""
-    return page_in_memory(idle_volunteers(session, now, days), page, key=lambda v: (v["volunteer_id"],))
+def idle_page(session: Session, r: Reach, now: datetime, days: int, page: PageQuery) -> Page[dict[str, Any]]:
+    """A page of :func:`idle_volunteers` in the caller's reach, by volunteer id."""
+    return page_in_memory(idle_volunteers(session, now, days, r), page, key=lambda v: (v["volunteer_id"],))
 
 
-def hours(session: Session, page: PageQuery) -> Page[dict[str, Any]]:
-    """Hours given per volunteer (time-bank balance) and their number of logged visits, by volunteer id."""
-    shown_volunteers = session.exec(keyset(select(Volunteer), [Volunteer.id], page)).all()
+def hours(session: Session, r: Reach, page: PageQuery) -> Page[dict[str, Any]]:
+    """Hours given per volunteer in reach (time-bank balance) and their logged visits, by volunteer id."""
+    query = select(Volunteer).where(scope.volunteer_clause(r, operational=True))
+    shown_volunteers = session.exec(keyset(query, [Volunteer.id], page)).all()
     ids = [v.id for v in shown_volunteers]
     totals = dict(
         session.exec(
@@ -131,9 +142,13 @@ def hours(session: Session, page: PageQuery) -> Page[dict[str, Any]]:
     )
 
 
-def open_hazards(session: Session, page: PageQuery) -> Page[dict[str, Any]]:
-    """Hazards found on visits and not yet resolved, with their repair ticket, oldest first."""
-    query = select(Hazard, Elder).join(Elder, Elder.id == Hazard.elder_id).where(Hazard.status != "resolved")
+def open_hazards(session: Session, r: Reach, page: PageQuery) -> Page[dict[str, Any]]:
+    """Hazards found on visits in reach and not yet resolved, with their repair ticket, oldest first."""
+    query = (
+        select(Hazard, Elder)
+        .join(Elder, Elder.id == Hazard.elder_id)
+        .where(Hazard.status != "resolved", scope.elder_clause(r, operational=True))
+    )
     rows = session.exec(keyset(query, [Hazard.found_at, Hazard.id], page)).all()
     return page_of(
         rows,

@@ -1,7 +1,9 @@
 """What the API shows: elders (health data only to those allowed), volunteers (phones masked), visits.
 
-Read views only: each function loads and shapes rows for a response; none of them writes. Lists
-are cursor pages (``shared.web.pages``) in a stable order by a unique key.
+Read views: each function loads and shapes rows for a response, within the caller's reach
+(:mod:`.scope`). The only row they write is the access log's, when they show health data or a full
+phone (:mod:`.consent`); the routes that may show them therefore run as units of work that write.
+Lists are cursor pages (``shared.web.pages``) in a stable order by a unique key.
 """
 
 from __future__ import annotations
@@ -26,40 +28,56 @@ from services.volunteers.adapters.orm import (
 )
 from services.volunteers.domain import planning
 from services.volunteers.domain.planning import grace_for
-from services.volunteers.domain.visits import may_see_health
-from services.volunteers.service_layer.common import (
-    ELDER_MISSING,
-    VISIT_MISSING,
-    VOLUNTEER_MISSING,
-    address,
-    paired_users,
-    team_of,
-)
+from services.volunteers.service_layer import consent, scope
+from services.volunteers.service_layer.common import VISIT_MISSING, address
 from services.volunteers.service_layer.registry import weekly_load
-from services.volunteers.service_layer.visits import balance, is_team_leader
+from services.volunteers.service_layer.scope import Reach
+from services.volunteers.service_layer.visits import balance
 from shared.clock import as_utc, shown
 from shared.db.lookup import get_or_404
-from shared.errors import Forbidden
+from shared.errors import Forbidden, NotFound
 from shared.pii import mask_phone
-from shared.web.auth import Principal
 from shared.web.pages import Page, PageQuery, keyset, page_in_memory, page_of
 
 Row = dict[str, Any]
 
 
-def can_see_health(session: Session, actor: Principal, elder: Elder) -> bool:
-    team = team_of(session, elder.team_id)
-    return may_see_health(
-        actor.sub,
-        actor.roles,
-        team_leader=team.leader if team else None,
-        paired_users=set(paired_users(session, elder.id)),
+def can_see_health(session: Session, r: Reach, elder: Elder) -> bool:
+    """Staff of her community, her team's leader and her paired volunteers, while a consent is current."""
+    return scope.may_read_health(r, elder) and consent.current(session, elder.id) is not None
+
+
+def may_see_contact(r: Reach, volunteer: Volunteer) -> bool:
+    """The volunteer themself, their team leader and staff of their community see the full phone."""
+    return scope.manages_volunteer(r, volunteer) or (r.volunteer is not None and r.volunteer.id == volunteer.id)
+
+
+def _log_phone(session: Session, r: Reach, volunteer: Volunteer, purpose: str, now: datetime) -> None:
+    if volunteer.phone and r.who.sub != volunteer.user_id:
+        consent.log_read(
+            session,
+            r.who,
+            kind="volunteer",
+            subject_id=volunteer.id,
+            fields=["phone"],
+            purpose=purpose,
+            at=now,
+            community=volunteer.community,
+        )
+
+
+def _log_health(session: Session, r: Reach, elder: Elder, purpose: str, now: datetime, *, notes_only=False) -> None:
+    fields = ["health"] + ([] if notes_only or not elder.emergency_phone else ["emergency_phone"])
+    consent.log_read(
+        session,
+        r.who,
+        kind="elder",
+        subject_id=elder.id,
+        fields=fields,
+        purpose=purpose,
+        at=now,
+        community=elder.community,
     )
-
-
-def may_see_contact(session: Session, actor: Principal, volunteer: Volunteer) -> bool:
-    """The volunteer themself, their team leader and staff see the full phone and the time bank."""
-    return actor.has("staff") or actor.sub == volunteer.user_id or is_team_leader(session, actor, volunteer.team_id)
 
 
 # -- teams and volunteers ------------------------------------------------------------------------
@@ -73,8 +91,9 @@ def team_view(team: Team) -> Row:
     }
 
 
-def teams(session: Session, page: PageQuery) -> Page[Row]:
-    rows = session.exec(keyset(select(Team), [Team.id], page)).all()
+def teams(session: Session, r: Reach, page: PageQuery) -> Page[Row]:
+    """The teams in the caller's reach, by id."""
+    rows = session.exec(keyset(select(Team).where(scope.team_clause(r)), [Team.id], page)).all()
     return page_of(rows, page, key=lambda t: (t.id,), view=team_view)
 
 
@@ -95,31 +114,35 @@ def volunteer_view(volunteer: Volunteer, *, full_phone: bool = False) -> Row:
     }
 
 
-def volunteers(session: Session, page: PageQuery, community: str | None = None) -> Page[Row]:
-    """Volunteers with masked phones, by id."""
-    query = select(Volunteer)
+def volunteers(session: Session, r: Reach, page: PageQuery, community: str | None = None) -> Page[Row]:
+    """Volunteers in the caller's reach with masked phones, by id."""
+    query = select(Volunteer).where(scope.volunteer_clause(r))
     if community:
         query = query.where(Volunteer.community == community)
     rows = session.exec(keyset(query, [Volunteer.id], page)).all()
     return page_of(rows, page, key=lambda v: (v.id,), view=volunteer_view)
 
 
-def volunteer_detail(session: Session, actor: Principal, volunteer_id: str, now: datetime) -> Row:
+def volunteer_detail(session: Session, r: Reach, volunteer_id: str, now: datetime, purpose: str) -> Row:
     """A volunteer with their weekly load; the full phone only for themself, their team leader and staff."""
-    volunteer = get_or_404(session, Volunteer, volunteer_id, VOLUNTEER_MISSING)
-    return volunteer_changed(session, volunteer, now, full_phone=may_see_contact(session, actor, volunteer))
+    volunteer = scope.volunteer_in_reach(session, r, volunteer_id)
+    return volunteer_changed(session, r, volunteer, now, purpose)
 
 
-def volunteer_changed(session: Session, volunteer: Volunteer, now: datetime, *, full_phone: bool = True) -> Row:
+def volunteer_changed(session: Session, r: Reach, volunteer: Volunteer, now: datetime, purpose: str) -> Row:
+    """A volunteer as the caller may see them: the full phone (logged) for those of :func:`may_see_contact`."""
+    full_phone = may_see_contact(r, volunteer)
+    if full_phone:
+        _log_phone(session, r, volunteer, purpose, now)
     return volunteer_view(volunteer, full_phone=full_phone) | {
         "weekly_load": round(weekly_load(session, volunteer.id, now), 2)
     }
 
 
-def timebank(session: Session, actor: Principal, volunteer_id: str) -> Row:
+def timebank(session: Session, r: Reach, volunteer_id: str) -> Row:
     """The time-bank balance and entries: for the volunteer themself, their team leader and staff."""
-    volunteer = get_or_404(session, Volunteer, volunteer_id, VOLUNTEER_MISSING)
-    if not may_see_contact(session, actor, volunteer):
+    volunteer = scope.volunteer_in_reach(session, r, volunteer_id)
+    if not may_see_contact(r, volunteer):
         raise Forbidden("只能查看本人的时间银行 / you can only see your own time bank")
     entries = session.exec(
         select(TimeBankEntry).where(TimeBankEntry.volunteer_id == volunteer_id).order_by(TimeBankEntry.id)
@@ -151,14 +174,15 @@ def elder_summary(elder: Elder) -> Row:
 
 def elders(
     session: Session,
+    r: Reach,
     page: PageQuery,
     *,
     community: str | None = None,
     building: str | None = None,
     tier: str | None = None,
 ) -> Page[Row]:
-    """Elders without health data, by community, building, unit and id."""
-    query = select(Elder)
+    """Elders in the caller's reach without health data, by community, building, unit and id."""
+    query = select(Elder).where(scope.elder_clause(r))
     for column, value in ((Elder.community, community), (Elder.building, building), (Elder.tier, tier)):
         if value:
             query = query.where(column == value)
@@ -167,13 +191,15 @@ def elders(
     return page_of(rows, page, key=lambda e: (e.community, e.building, e.unit, e.id), view=elder_summary)
 
 
-def elder(session: Session, actor: Principal, elder_id: str, now: datetime) -> Row:
-    return elder_view(session, actor, get_or_404(session, Elder, elder_id, ELDER_MISSING), now)
+def elder(session: Session, r: Reach, elder_id: str, now: datetime, purpose: str) -> Row:
+    return elder_view(session, r, scope.elder_in_reach(session, r, elder_id), now, purpose)
 
 
-def elder_view(session: Session, actor: Principal, elder: Elder, now: datetime) -> Row:
-    """An elder's record; conditions, notes and the emergency phone only for those allowed."""
-    show = can_see_health(session, actor, elder)
+def elder_view(session: Session, r: Reach, elder: Elder, now: datetime, purpose: str) -> Row:
+    """An elder's record; conditions, notes and the emergency phone only for those allowed (logged)."""
+    show = can_see_health(session, r, elder)
+    if show:
+        _log_health(session, r, elder, purpose, now)
     upcoming = session.exec(
         select(Visit)
         .where(Visit.elder_id == elder.id, Visit.status == "scheduled", Visit.due_at >= now)
@@ -206,6 +232,7 @@ def elder_view(session: Session, actor: Principal, elder: Elder, now: datetime) 
             )
         ],
         "health_visible": show,
+        "health_consent": consent.current(session, elder.id) is not None,
         "emergency_contact": {
             "name": elder.emergency_name,
             "phone": (elder.emergency_phone if show else mask_phone(elder.emergency_phone))
@@ -221,26 +248,41 @@ def elder_view(session: Session, actor: Principal, elder: Elder, now: datetime) 
     return data
 
 
-def health(session: Session, actor: Principal, elder_id: str) -> Row:
+def health(session: Session, r: Reach, elder_id: str, now: datetime, purpose: str) -> Row:
     """Health data: refused unless the caller is paired with the elder, leads their team, or is staff."""
-    elder = get_or_404(session, Elder, elder_id, ELDER_MISSING)
-    if not can_see_health(session, actor, elder):
+    elder = scope.elder_in_reach(session, r, elder_id)
+    return health_of(session, r, elder, now, purpose)
+
+
+def health_of(session: Session, r: Reach, elder: Elder, now: datetime, purpose: str) -> Row:
+    if not scope.may_read_health(r, elder):
         raise Forbidden(
             "健康信息仅限结对志愿者、队长和社区工作人员 / health data is for the paired "
             "volunteers, the team leader and staff",
             code="health_data",
         )
+    current = consent.current(session, elder.id)
+    if current is None:
+        return {
+            "elder_id": elder.id,
+            "conditions": "",
+            "notes": "",
+            "emergency_contact": {"name": elder.emergency_name, "phone": None},
+            "consent_id": None,
+        }
+    _log_health(session, r, elder, purpose, now)
     return {
         "elder_id": elder.id,
         "conditions": elder.conditions,
         "notes": elder.notes,
         "emergency_contact": {"name": elder.emergency_name, "phone": elder.emergency_phone},
+        "consent_id": current.id,
     }
 
 
-def pairings(session: Session, elder_id: str, page: PageQuery) -> Page[Row]:
+def pairings(session: Session, r: Reach, elder_id: str, page: PageQuery) -> Page[Row]:
     """The elder's pairing history, current and ended, oldest first."""
-    get_or_404(session, Elder, elder_id, ELDER_MISSING)
+    scope.elder_in_reach(session, r, elder_id)
     query = (
         select(Pairing, Volunteer)
         .join(Volunteer, Volunteer.id == Pairing.volunteer_id)
@@ -271,10 +313,16 @@ def pairing_view(pairing: Pairing) -> Row:
     }
 
 
-def survey(session: Session, community: str, page: PageQuery) -> Page[Row]:
-    """Per building and unit: the elders, their tiers, and who is paired (coverage)."""
+def survey(session: Session, r: Reach, community: str, page: PageQuery) -> Page[Row]:
+    """Per building and unit: the elders, their tiers, and who is paired (coverage).
+
+    Staff of the community see all of its elders, a team leader those of their teams.
+    """
+    scope.require_community(r, community)
     rows = session.exec(
-        select(Elder).where(Elder.community == community).order_by(Elder.building, Elder.unit, Elder.floor, Elder.id)
+        select(Elder)
+        .where(Elder.community == community, scope.elder_clause(r))
+        .order_by(Elder.building, Elder.unit, Elder.floor, Elder.id)
     )
     paired = {p.elder_id for p in session.exec(select(Pairing).where(Pairing.ended_at.is_(None)))}
     groups: dict[tuple[str, str], Row] = {}
@@ -367,11 +415,16 @@ def visit_view(session: Session, visit: Visit, *, with_notes: bool) -> Row:
     }
 
 
-def visit(session: Session, actor: Principal, visit_id: str) -> Row:
+def visit(session: Session, r: Reach, visit_id: str, now: datetime, purpose: str) -> Row:
     """A visit with its log, hazards and their repair tickets (log notes for those who may see health data)."""
     found = get_or_404(session, Visit, visit_id, VISIT_MISSING)
-    elder = get_or_404(session, Elder, found.elder_id, ELDER_MISSING)
-    return visit_view(session, found, with_notes=can_see_health(session, actor, elder))
+    elder = session.get(Elder, found.elder_id)
+    if elder is None or not scope.sees_elder(r, elder):
+        raise NotFound(VISIT_MISSING)
+    notes = can_see_health(session, r, elder)
+    if notes:
+        _log_health(session, r, elder, purpose, now, notes_only=True)
+    return visit_view(session, found, with_notes=notes)
 
 
 def logged(session: Session, log: VisitLog) -> Row:
@@ -380,10 +433,12 @@ def logged(session: Session, log: VisitLog) -> Row:
     return visit_view(session, found, with_notes=True) | {"log_id": log.id}
 
 
-def visits_of(session: Session, actor: Principal, elder_id: str, page: PageQuery) -> Page[Row]:
+def visits_of(session: Session, r: Reach, elder_id: str, page: PageQuery, now: datetime, purpose: str) -> Page[Row]:
     """Visits of an elder, newest first (log notes only for those who may see health data)."""
-    elder = get_or_404(session, Elder, elder_id, ELDER_MISSING)
-    notes = can_see_health(session, actor, elder)
+    elder = scope.elder_in_reach(session, r, elder_id)
+    notes = can_see_health(session, r, elder)
+    if notes:
+        _log_health(session, r, elder, purpose, now, notes_only=True)
     query = select(Visit).where(Visit.elder_id == elder_id)
     rows = session.exec(keyset(query, [Visit.due_at, Visit.id], page, descending=True)).all()
     return page_of(rows, page, key=lambda v: (v.due_at, v.id), view=lambda v: visit_view(session, v, with_notes=notes))

@@ -20,33 +20,27 @@ from services.volunteers.adapters.orm import (
 )
 from services.volunteers.domain.planning import CHECKLIST, check_tier
 from services.volunteers.domain.visits import HAZARD_CATEGORIES, check_method, hours_for
+from services.volunteers.service_layer import scope
 from services.volunteers.service_layer.common import (
     ELDER_MISSING,
     VISIT_MISSING,
-    VOLUNTEER_MISSING,
     active_pairings,
     address,
     elder_fields,
     emit_visit_scheduled,
     insert_ignore,
-    team_of,
     volunteer_of_user,
 )
+from services.volunteers.service_layer.scope import Reach
 from shared.clock import as_utc
 from shared.db.lookup import get_or_404
-from shared.errors import Conflict, Forbidden, Invalid
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events.volunteers import CampaignScheduled, VisitCompleted, VisitHazardFound
 from shared.ids import new_id
-from shared.web.auth import Principal
 
 CHECK_VALUES = ("ok", "attention", "problem", "n/a")
 MATCH_WINDOW = timedelta(days=7)
 AMENDABLE = ("visited_at", "method", "minutes", "checklist", "services", "notes")
-
-
-def is_team_leader(session: Session, actor: Principal, team_id: str | None) -> bool:
-    team = team_of(session, team_id)
-    return actor.has("team_leader") and team is not None and team.leader == actor.sub
 
 
 def check_checklist(checklist: dict[str, str]) -> dict[str, str]:
@@ -59,18 +53,20 @@ def check_checklist(checklist: dict[str, str]) -> dict[str, str]:
     return dict(checklist)
 
 
-def _visiting_volunteer(session: Session, actor: Principal, elder: Elder, volunteer_id: str | None) -> Volunteer:
+def _visiting_volunteer(session: Session, r: Reach, elder: Elder, volunteer_id: str | None) -> Volunteer:
     """Who made the visit: the caller, or (for the team leader and staff) the volunteer they name."""
-    leader = is_team_leader(session, actor, elder.team_id)
-    if volunteer_id and (leader or actor.has("staff")):
-        return get_or_404(session, Volunteer, volunteer_id, VOLUNTEER_MISSING)
+    actor = r.who
+    leader = scope.leads_elder(r, elder)
+    staff = r.serves(elder.community)
+    if volunteer_id and (leader or staff):
+        return scope.volunteer_in_reach(session, r, volunteer_id, manage=True)
     volunteer = volunteer_of_user(session, actor.sub)
     if volunteer is None:
         raise Forbidden("只有志愿者可以登记走访 / only a volunteer can log a visit (staff: name the volunteer_id)")
     if volunteer_id and volunteer_id != volunteer.id:
         raise Forbidden("不能替他人登记 / you can only log your own visits")
     paired = {p.volunteer_id for p in active_pairings(session, elder.id)}
-    if volunteer.id not in paired and not leader and not actor.has("staff"):
+    if volunteer.id not in paired and not leader and not staff:
         raise Forbidden("未与该老人结对 / you are not paired with this elder", code="not_paired")
     return volunteer
 
@@ -92,7 +88,7 @@ def _open_visit(session: Session, elder_id: str, visited_at: datetime) -> Visit 
 def log_visit(
     ctx,
     session: Session,
-    actor: Principal,
+    r: Reach,
     *,
     elder_id: str,
     now: datetime,
@@ -107,8 +103,9 @@ def log_visit(
     hazards: list[dict] = (),
 ) -> VisitLog:
     """Log a visit: the visit is done, hours are credited, each hazard is published (VisitHazardFound)."""
-    elder = get_or_404(session, Elder, elder_id, ELDER_MISSING)
-    volunteer = _visiting_volunteer(session, actor, elder, volunteer_id)
+    actor = r.who
+    elder = scope.elder_in_reach(session, r, elder_id)
+    volunteer = _visiting_volunteer(session, r, elder, volunteer_id)
     visited_at = as_utc(visited_at or now)
     if visited_at > now + timedelta(hours=1):
         raise Invalid("走访时间不能在将来 / a visit cannot be logged in the future", code="visit_in_future")
@@ -193,11 +190,15 @@ def log_visit(
     return log
 
 
-def amend_log(session: Session, actor: Principal, log_id: str, changes: dict, reason: str, now: datetime) -> VisitLog:
+def amend_log(session: Session, r: Reach, log_id: str, changes: dict, reason: str, now: datetime) -> VisitLog:
     """Correct a log (its author or the team leader only); the change and any hours difference are kept."""
-    log = get_or_404(session, VisitLog, log_id, "走访记录不存在 / no such visit log")
+    actor = r.who
+    missing = "走访记录不存在 / no such visit log"
+    log = get_or_404(session, VisitLog, log_id, missing)
     elder = get_or_404(session, Elder, log.elder_id, ELDER_MISSING)
-    if actor.sub != log.author and not is_team_leader(session, actor, elder.team_id):
+    if actor.sub != log.author and not scope.sees_elder(r, elder):
+        raise NotFound(missing)
+    if actor.sub != log.author and not scope.leads_elder(r, elder):
         raise Forbidden("只有记录人或队长可以修改 / only the author or the team leader can amend a log")
     if not reason.strip():
         raise Invalid("请说明修改原因 / give the reason for the correction")
@@ -261,7 +262,7 @@ def balance(session: Session, volunteer_id: str) -> float:
 def schedule_campaign(
     ctx,
     session: Session,
-    actor: Principal,
+    r: Reach,
     *,
     name: str,
     due_at: datetime,
@@ -280,10 +281,12 @@ def schedule_campaign(
         raise Invalid("活动走访须在将来 / a campaign is due in the future", code="campaign_in_past")
     for tier in tiers:
         check_tier(tier)
+    actor = r.who
     if elder_ids:
-        elders = [get_or_404(session, Elder, e, ELDER_MISSING) for e in dict.fromkeys(elder_ids)]
+        elders = [scope.elder_in_reach(session, r, e, manage=True) for e in dict.fromkeys(elder_ids)]
     elif community:
-        query = select(Elder).where(Elder.community == community)
+        scope.require_community(r, community)
+        query = select(Elder).where(Elder.community == community, scope.elder_clause(r))
         if building:
             query = query.where(Elder.building == building)
         if tiers:

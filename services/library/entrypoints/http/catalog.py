@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.library.entrypoints.http.deps import Barcode, BranchCode, Isbn, Operator, People, Staff
+from services.library.entrypoints.http.deps import Barcode, BranchCode, Desk, Isbn, Operator, Readers, Staff
 from services.library.entrypoints.http.schemas import (
     BranchIn,
     BranchView,
@@ -28,7 +28,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     run = Runner(ctx.store)
 
     @api.get("/branches")
-    async def list_branches(page: Paging, _: People) -> Page[BranchView]:
+    async def list_branches(page: Paging, _: Readers) -> Page[BranchView]:
         """Book houses and partner library desks, by code."""
         return await run.read(views.branches, page)
 
@@ -38,29 +38,29 @@ def router(ctx: ServiceContext) -> APIRouter:
         return await run(lambda s: views.branch(catalog.upsert_branch(s, code=code, **body.model_dump())))
 
     @api.put("/titles")
-    async def put_title(body: TitleIn, _: Staff) -> TitleView:
+    async def put_title(body: TitleIn, _: Desk) -> TitleView:
         """Add a title; ISBN-10 is converted to ISBN-13, wrong check digits answer 422."""
         return await run(lambda s: views.title(catalog.upsert_title(s, **body.model_dump())))
 
     @api.get("/titles/{isbn}")
-    async def get_title(isbn: Isbn, _: People) -> TitleDetailView:
+    async def get_title(isbn: Isbn, _: Readers) -> TitleDetailView:
         """A title with its copies (where they are, whether they can be borrowed)."""
         return await run.read(views.title_detail, isbn)
 
     @api.post("/copies", status_code=201)
-    async def post_copy(body: CopyIn, _: Staff) -> CopyView:
-        """Add a copy on its home branch's shelf; a barcode already used answers 409."""
-        return await run(lambda s: views.copy(s, catalog.add_copy(ctx, s, **body.model_dump())))
+    async def post_copy(body: CopyIn, who: Staff) -> CopyView:
+        """Add a copy on its home branch's shelf (staff of that book house); a barcode already used answers 409."""
+        return await run(lambda s: views.copy(s, catalog.add_copy(ctx, s, who=who, **body.model_dump())))
 
     @api.get("/copies/{barcode}")
-    async def get_copy(barcode: Barcode, _: Staff) -> CopyView:
+    async def get_copy(barcode: Barcode, _: Desk) -> CopyView:
         """A copy: where it is and its status."""
         return await run.read(views.copy_by_barcode, barcode)
 
     @api.post("/copies/{barcode}/status")
-    async def post_copy_status(barcode: Barcode, body: StatusIn, _: Staff) -> CopyView:
+    async def post_copy_status(barcode: Barcode, body: StatusIn, who: Staff) -> CopyView:
         """Mark a copy missing, lost, claimed returned, withdrawn, or found; illegal changes answer 409."""
-        return await run(lambda s: views.copy(s, catalog.set_status(ctx, s, barcode, body.status)))
+        return await run(lambda s: views.copy(s, catalog.set_status(ctx, s, barcode, body.status, who)))
 
     @api.put("/policies")
     async def put_policy(body: PolicyIn, _: Operator) -> PolicyView:

@@ -6,16 +6,23 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 
-from shared.web.auth import Principal, allow
+from shared.identity import Principal
+from shared.web.auth import allow
 
-Staff = Annotated[Principal, Depends(allow("staff", "operator"))]
-"""Desk staff and operators."""
-Operator = Annotated[Principal, Depends(allow("operator"))]
+Staff = Annotated[Principal, Depends(allow(staff="community", operator="all"))]
+"""Desk staff at the book houses of the communities they serve (lending, returns, copies, reports); operators."""
+Desk = Annotated[Principal, Depends(allow(staff="all", operator="all"))]
+"""Staff anywhere: reader cards and the catalogue are city-wide (every reader look-up is logged)."""
+Operator = Annotated[Principal, Depends(allow(operator="all"))]
 """Operators only (branches, policies, partner keys)."""
-Resident = Annotated[Principal, Depends(allow("resident"))]
+Resident = Annotated[Principal, Depends(allow(resident="self"))]
 """A resident acting for their own reader card."""
-People = Annotated[Principal, Depends(allow("resident", "staff", "operator"))]
-"""Residents and staff (residents only for themselves)."""
+People = Annotated[Principal, Depends(allow(resident="self", staff="community", operator="all"))]
+"""Residents for their own loans and holds; staff at their book houses; operators."""
+Readers = Annotated[Principal, Depends(allow(resident="all", staff="all", operator="all"))]
+"""The catalogue and the book houses, the same for everyone signed in."""
+Auditors = Annotated[Principal, Depends(allow(staff="community", operator="all"))]
+"""The access log: staff (their communities' entries and their own reads), operators."""
 
 _KEY = r"^[A-Za-z0-9_.:\-]+$"
 BranchCode = Annotated[str, Path(min_length=1, max_length=32, pattern=_KEY, examples=["CN-SJZ-YH-ZHC"])]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
 
-from services.library.entrypoints.http.deps import KeyId, Operator, PartnerCode, Staff
+from services.library.entrypoints.http.deps import Desk, KeyId, Operator, PartnerCode
 from services.library.entrypoints.http.schemas import AcceptedView, KeyRevokedView, PartnerKeyView, PartnerView
 from services.library.service_layer import partners
 from shared.errors import TooLarge
@@ -29,7 +29,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     run = Runner(ctx.store)
 
     @api.get("")
-    async def list_partners(page: Paging, _: Staff) -> Page[PartnerView]:
+    async def list_partners(page: Paging, _: Desk) -> Page[PartnerView]:
         """Configured partner libraries, their streams, and how many of their events were rejected."""
         return page_in_memory(await partners.listing(ctx), page, key=lambda p: (p["code"],))
 

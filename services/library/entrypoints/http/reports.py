@@ -17,23 +17,23 @@ def router(ctx: ServiceContext) -> APIRouter:
     run = Runner(ctx.store)
 
     @api.get("/loans-by-branch")
-    async def report_loans(page: Paging, _: Staff) -> Page[BranchLoansView]:
+    async def report_loans(page: Paging, who: Staff) -> Page[BranchLoansView]:
         """Open loans per lending branch, by branch code."""
-        return await run.read(reports.loans_by_branch, page)
+        return await run.read(reports.loans_by_branch, who, page)
 
     @api.get("/overdue")
-    async def report_overdue(page: Paging, _: Staff) -> Page[OverdueView]:
+    async def report_overdue(page: Paging, who: Staff) -> Page[OverdueView]:
         """Open loans past due, oldest first, with the masked card."""
-        return await run.read(reports.overdue, ctx.clock.now(), page)
+        return await run.read(reports.overdue, who, ctx.clock.now(), page)
 
     @api.get("/in-transit")
-    async def report_transit(page: Paging, _: Staff) -> Page[TransitView]:
+    async def report_transit(page: Paging, who: Staff) -> Page[TransitView]:
         """Copies in transit, oldest first, with their age in days."""
-        return await run.read(reports.in_transit, ctx.clock.now(), page)
+        return await run.read(reports.in_transit, who, ctx.clock.now(), page)
 
     @api.get("/holds")
-    async def report_holds(page: Paging, _: Staff) -> Page[HoldReportView]:
+    async def report_holds(page: Paging, who: Staff) -> Page[HoldReportView]:
         """Active holds in queue order."""
-        return await run.read(reports.holds_waiting, ctx.clock.now(), page)
+        return await run.read(reports.holds_waiting, who, ctx.clock.now(), page)
 
     return api

@@ -267,3 +267,17 @@ class AcceptedView(View):
     accepted: bool
     stream: str
     entry_id: str
+
+
+class AccessEntry(View):
+    """One read of a reader's identity: who, when, which reader, and why; never the values."""
+
+    id: int
+    at: datetime
+    actor: str
+    roles: list[str]
+    subject_kind: str
+    subject_id: str
+    fields: list[str]
+    purpose: str
+    community: str | None

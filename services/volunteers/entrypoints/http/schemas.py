@@ -4,7 +4,7 @@ views (``View``) of the volunteers routes. Lengths follow the columns of ``adapt
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
 
@@ -62,7 +62,33 @@ class VolunteerPatch(Body):
     active: bool | None = None
 
 
+class ConsentIn(Body):
+    """A consent to keep an elder's health data: who gave it, for what; ``consented_at`` defaults to now."""
+
+    given_by: Label = Field(examples=["郝连芳"])
+    relation: Literal["self", "guardian", "family"] = "self"
+    purpose: str = Field(
+        min_length=1, max_length=300, examples=["爱心敲门走访：志愿者了解健康状况以便照护 / visits and care"]
+    )
+    consented_at: LocalMoment | None = None
+
+
+class WithdrawIn(Body):
+    reason: str = Field(default="", max_length=300)
+
+
+class HealthIn(Body):
+    """An elder's health data, replaced as a whole; needs a current consent."""
+
+    conditions: str = Field(default="", max_length=1000)
+    notes: str = Field(default="", max_length=2000)
+    emergency_name: Label | None = None
+    emergency_phone: Phone | None = None
+
+
 class ElderIn(Body):
+    """An elder of the survey; health data (conditions, notes, emergency phone) only with ``consent``."""
+
     name: Label
     community: Label = Field(examples=["3502"])
     estate: Label | None = Field(default=None, examples=["际华苑"])
@@ -80,6 +106,7 @@ class ElderIn(Body):
     team_id: Code | None = None
     rrule: str | None = Field(default=None, min_length=1, max_length=300, examples=["FREQ=WEEKLY;BYDAY=MO,TH"])
     former_volunteer_id: Code | None = None
+    consent: ConsentIn | None = None
 
 
 class TierIn(Body):
@@ -245,6 +272,7 @@ class ElderView(ElderSummary):
     upcoming_visits: list[UpcomingVisit]
     volunteers: list[PairedVolunteer]
     health_visible: bool
+    health_consent: bool
     emergency_contact: Contact
     former_volunteer_hours: float | None = None
     conditions: str | None = None
@@ -252,10 +280,42 @@ class ElderView(ElderSummary):
 
 
 class HealthView(View):
+    """Health data; empty, with ``consent_id`` null, while no consent is current."""
+
     elder_id: str
     conditions: str
     notes: str
     emergency_contact: Contact
+    consent_id: str | None
+
+
+class ConsentView(View):
+    id: str
+    elder_id: str
+    given_by: str
+    relation: str
+    purpose: str
+    consented_at: datetime
+    recorded_by: str
+    recorded_at: datetime
+    withdrawn_at: datetime | None
+    withdrawn_by: str | None
+    withdrawal_reason: str | None
+    current: bool
+
+
+class AccessEntry(View):
+    """One read of sensitive fields: who, when, which field groups of whom, and why; never the values."""
+
+    id: int
+    at: datetime
+    actor: str
+    roles: list[str]
+    subject_kind: str
+    subject_id: str
+    fields: list[str]
+    purpose: str
+    community: str | None
 
 
 class PairingView(View):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.volunteers.entrypoints.http.deps import Managers, Members, VolunteerUser
+from services.volunteers.entrypoints.http.deps import Authors, Managers, Members, VolunteerUser
 from services.volunteers.entrypoints.http.schemas import (
     CampaignIn,
     CampaignView,
@@ -18,6 +18,7 @@ from services.volunteers.entrypoints.http.schemas import (
     VisitView,
 )
 from services.volunteers.service_layer import views, visits
+from services.volunteers.service_layer.scope import reach
 from shared.service import ServiceContext
 from shared.web.fields import PathCode
 from shared.web.pages import Page, Paging
@@ -34,14 +35,18 @@ def routes(ctx: ServiceContext) -> APIRouter:
         now = ctx.clock.now()
         data = body.model_dump(exclude={"hazards"})
         hazards = [h.model_dump() for h in body.hazards]
-        return await run(lambda s: views.logged(s, visits.log_visit(ctx, s, who, now=now, hazards=hazards, **data)))
+        return await run(
+            lambda s: views.logged(s, visits.log_visit(ctx, s, reach(s, who), now=now, hazards=hazards, **data))
+        )
 
     @router.patch("/logs/{log_id}")
-    async def amend_log(log_id: PathCode, body: LogPatch, who: Members) -> LogView:
+    async def amend_log(log_id: PathCode, body: LogPatch, who: Authors) -> LogView:
         """Correct a log (its author or the team leader); history and hours are kept."""
         now = ctx.clock.now()
         changes = body.model_dump(exclude={"reason"}, exclude_none=True)
-        return await run(lambda s: views.log_view(s, visits.amend_log(s, who, log_id, changes, body.reason, now)))
+        return await run(
+            lambda s: views.log_view(s, visits.amend_log(s, reach(s, who), log_id, changes, body.reason, now))
+        )
 
     @router.get("/my/visits")
     async def my_visits(
@@ -52,14 +57,19 @@ def routes(ctx: ServiceContext) -> APIRouter:
 
     @router.get("/visits/{visit_id}")
     async def show_visit(visit_id: PathCode, who: Members) -> VisitView:
-        """A visit with its log, hazards and their repair tickets."""
-        return await run.read(views.visit, who, visit_id)
+        """A visit with its log, hazards and their repair tickets (log notes, logged, for those allowed)."""
+        now = ctx.clock.now()
+        return await run(
+            lambda s: views.visit(s, reach(s, who), visit_id, now, "GET /api/volunteers/visits/{visit_id}")
+        )
 
     @router.post("/campaigns", status_code=201)
     async def campaign(body: CampaignIn, who: Managers) -> CampaignView:
         """Extra visits for a set of elders, due together (CampaignScheduled, VisitScheduled each)."""
         now = ctx.clock.now()
         data = body.model_dump()
-        return await run(lambda s: views.campaign_view(visits.schedule_campaign(ctx, s, who, now=now, **data)))
+        return await run(
+            lambda s: views.campaign_view(visits.schedule_campaign(ctx, s, reach(s, who), now=now, **data))
+        )
 
     return router

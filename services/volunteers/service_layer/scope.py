@@ -1,0 +1,251 @@
+"""Who reaches which records of the volunteers service: every query and command asks here.
+
+- **staff** reach the elders, volunteers and teams of the communities they serve (``Principal.serves``);
+- a **team leader** reaches the teams they lead (``Team.leader`` is them, or the token's ``team``), their
+  volunteers and elders, and pairs elders of the communities those teams serve with their own volunteers;
+- a **volunteer** reaches the elders they are paired with now, themself and their team mates (phones masked);
+- **operators** reach operational data (teams, reports, the access log), never an elder's health.
+
+Records outside a caller's reach answer 404 as if they did not exist (an elder's home and whether she
+lives alone are whereabouts, PIPL art. 28); a record in reach that the caller may see but not change
+answers 403 ``out_of_scope``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import false, or_, true
+from sqlmodel import Session, select
+
+from services.volunteers.adapters.orm import Elder, Pairing, Team, Volunteer
+from services.volunteers.service_layer.common import ELDER_MISSING, TEAM_MISSING, VOLUNTEER_MISSING
+from shared.db.lookup import get_or_404
+from shared.errors import Forbidden, NotFound
+from shared.identity import Principal
+
+OUT_OF_SCOPE = "不在您负责的范围内 / outside the communities or team you serve"
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What one caller reaches, resolved once per unit of work."""
+
+    who: Principal
+    communities: frozenset[str] | None
+    """Communities served as staff: ``None`` for every one, empty when not staff."""
+    teams: frozenset[str]
+    """Teams led (team leaders)."""
+    team_communities: frozenset[str]
+    """Communities of the teams led: where a leader may register and pair elders."""
+    volunteer: Volunteer | None
+    """The caller's own volunteer record, if they are one."""
+    own_team: str | None
+    paired: frozenset[str]
+    """Elders the caller's volunteer record is paired with now."""
+    team_elders: frozenset[str]
+    """Elders paired now with a volunteer of a team the caller leads (whatever team they belong to)."""
+    operator: bool
+
+    def serves(self, community: str | None) -> bool:
+        """As staff, whether ``community`` is theirs."""
+        if self.communities is None:
+            return True
+        return community is not None and community in self.communities
+
+    def leads(self, team_id: str | None) -> bool:
+        return team_id is not None and team_id in self.teams
+
+
+def reach(session: Session, who: Principal) -> Reach:
+    """Resolve the caller's reach from their principal and the registry."""
+    communities: frozenset[str] | None = frozenset()
+    if who.has("staff"):
+        communities = who.community_filter()
+    teams: list[Team] = []
+    if who.has("team_leader"):
+        led = Team.leader == who.sub
+        if who.team:
+            led = or_(led, Team.id == who.team)
+        teams = list(session.exec(select(Team).where(led)))
+    volunteer = None
+    paired: frozenset[str] = frozenset()
+    if who.has("volunteer", "team_leader"):
+        volunteer = session.exec(select(Volunteer).where(Volunteer.user_id == who.sub)).first()
+    if volunteer is not None:
+        paired = frozenset(
+            session.exec(
+                select(Pairing.elder_id).where(Pairing.volunteer_id == volunteer.id, Pairing.ended_at.is_(None))
+            )
+        )
+    team_elders: frozenset[str] = frozenset()
+    if teams:
+        team_elders = frozenset(
+            session.exec(
+                select(Pairing.elder_id)
+                .join(Volunteer, Volunteer.id == Pairing.volunteer_id)
+                .where(Volunteer.team_id.in_([t.id for t in teams]), Pairing.ended_at.is_(None))
+            )
+        )
+    return Reach(
+        who=who,
+        communities=communities,
+        teams=frozenset(t.id for t in teams),
+        team_communities=frozenset(t.community for t in teams),
+        volunteer=volunteer,
+        own_team=volunteer.team_id if volunteer is not None else None,
+        paired=paired,
+        team_elders=team_elders,
+        operator=who.has("operator"),
+    )
+
+
+def _staff_clause(column: Any, r: Reach) -> Any:
+    if r.communities is None:
+        return true()
+    return column.in_(sorted(r.communities)) if r.communities else false()
+
+
+def _any(clauses: list[Any]) -> Any:
+    return or_(*clauses) if clauses else false()
+
+
+# -- elders --------------------------------------------------------------------------------------
+def elder_clause(r: Reach, *, operational: bool = False) -> Any:
+    """The elders ``r`` reaches, as a WHERE clause (``operational``: operators count, as in reports)."""
+    if operational and r.operator:
+        return true()
+    clauses = [_staff_clause(Elder.community, r)]
+    if r.teams:
+        clauses.append(Elder.team_id.in_(sorted(r.teams)))
+    if r.paired | r.team_elders:
+        clauses.append(Elder.id.in_(sorted(r.paired | r.team_elders)))
+    return _any(clauses)
+
+
+def sees_elder(r: Reach, elder: Elder) -> bool:
+    return manages_elder(r, elder) or elder.id in r.paired
+
+
+def manages_elder(r: Reach, elder: Elder) -> bool:
+    """Staff of the elder's community and the leader of her team (or of a volunteer paired with her)."""
+    return r.serves(elder.community) or leads_elder(r, elder)
+
+
+def leads_elder(r: Reach, elder: Elder) -> bool:
+    """Whether the caller leads the elder's team, or the team of a volunteer paired with her."""
+    return r.leads(elder.team_id) or elder.id in r.team_elders
+
+
+def may_read_health(r: Reach, elder: Elder) -> bool:
+    """Health data is for staff of her community, her team's leader and the volunteers paired with her."""
+    return sees_elder(r, elder)
+
+
+def elder_in_reach(session: Session, r: Reach, elder_id: str, *, manage: bool = False) -> Elder:
+    """The elder, 404 outside ``r``'s reach; with ``manage``, 403 when ``r`` may see but not change her."""
+    elder = get_or_404(session, Elder, elder_id, ELDER_MISSING)
+    if not sees_elder(r, elder):
+        raise NotFound(ELDER_MISSING)
+    if manage and not manages_elder(r, elder):
+        raise Forbidden(OUT_OF_SCOPE, code="out_of_scope")
+    return elder
+
+
+# -- volunteers and teams ------------------------------------------------------------------------
+def volunteer_clause(r: Reach, *, operational: bool = False) -> Any:
+    if operational and r.operator:
+        return true()
+    clauses = [_staff_clause(Volunteer.community, r)]
+    if r.teams:
+        clauses.append(Volunteer.team_id.in_(sorted(r.teams)))
+    if r.volunteer is not None:
+        clauses.append(Volunteer.id == r.volunteer.id)
+        if r.own_team:
+            clauses.append(Volunteer.team_id == r.own_team)
+    return _any(clauses)
+
+
+def sees_volunteer(r: Reach, volunteer: Volunteer) -> bool:
+    return (
+        manages_volunteer(r, volunteer)
+        or (r.volunteer is not None and r.volunteer.id == volunteer.id)
+        or (r.own_team is not None and volunteer.team_id == r.own_team)
+    )
+
+
+def manages_volunteer(r: Reach, volunteer: Volunteer) -> bool:
+    """Staff of the volunteer's community and the leader of their team."""
+    return r.serves(volunteer.community) or r.leads(volunteer.team_id)
+
+
+def volunteer_in_reach(session: Session, r: Reach, volunteer_id: str, *, manage: bool = False) -> Volunteer:
+    volunteer = get_or_404(session, Volunteer, volunteer_id, VOLUNTEER_MISSING)
+    if not sees_volunteer(r, volunteer):
+        raise NotFound(VOLUNTEER_MISSING)
+    if manage and not manages_volunteer(r, volunteer):
+        raise Forbidden(OUT_OF_SCOPE, code="out_of_scope")
+    return volunteer
+
+
+def team_clause(r: Reach) -> Any:
+    if r.operator:
+        return true()
+    clauses = [_staff_clause(Team.community, r)]
+    if r.teams:
+        clauses.append(Team.id.in_(sorted(r.teams)))
+    if r.own_team:
+        clauses.append(Team.id == r.own_team)
+    return _any(clauses)
+
+
+def team_for_new_record(session: Session, r: Reach, community: str, team_id: str | None) -> str | None:
+    """The team a new elder or volunteer of ``community`` joins, checked against ``r``.
+
+    Staff register in the communities they serve (any team there, by default the community's first);
+    a leader only into a team they lead in that community.
+    """
+    if team_id:
+        team = get_or_404(session, Team, team_id, TEAM_MISSING)
+        if team.community != community:
+            raise Forbidden("队伍不属于该社区 / the team serves another community", code="team_community")
+        if r.serves(community) or r.leads(team_id):
+            return team_id
+        raise Forbidden(OUT_OF_SCOPE, code="out_of_scope")
+    if r.serves(community):
+        first = session.exec(select(Team).where(Team.community == community).order_by(Team.id)).first()
+        return first.id if first else None
+    led = session.exec(
+        select(Team).where(Team.community == community, Team.id.in_(sorted(r.teams))).order_by(Team.id)
+    ).first()
+    if led is None:
+        raise Forbidden(OUT_OF_SCOPE, code="out_of_scope")
+    return led.id
+
+
+def require_community(r: Reach, community: str, *, leaders: bool = True, operational: bool = False) -> None:
+    """403 unless ``r`` serves ``community`` as staff, (``leaders``) leads a team there, or is an operator
+    asking for operational data."""
+    if r.serves(community) or (leaders and community in r.team_communities) or (operational and r.operator):
+        return
+    raise Forbidden(OUT_OF_SCOPE, code="out_of_scope")
+
+
+SERVICE = Principal(sub="system:volunteers", roles=frozenset({"staff"}), communities=frozenset({"*"}))
+"""The service itself (the demo loader): every community."""
+
+
+def whole_service() -> Reach:
+    """The reach of :data:`SERVICE`: every record, as staff of every community."""
+    return Reach(
+        who=SERVICE,
+        communities=None,
+        teams=frozenset(),
+        team_communities=frozenset(),
+        volunteer=None,
+        own_team=None,
+        paired=frozenset(),
+        team_elders=frozenset(),
+        operator=False,
+    )
