@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up demo test lint fuzz bench docs screenshots lock clean
+.PHONY: install up demo test lint fuzz bench docs screenshots lock lock-runtime clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -43,8 +43,12 @@ docs: install ## regenerate docs/events/*.json, docs/asyncapi.json and docs/open
 screenshots: install ## refresh docs/img/ from the console's browser test
 	LINLI_SCREENSHOT_DIR=docs/img $(BIN)/python -m pytest tests/ops/test_console_browser.py
 
-lock: ## re-pin dependencies after editing pyproject.toml
+lock: ## re-pin dependencies after editing pyproject.toml: the full lock (.venv, CI) and the runtime-only one (image)
 	$(BIN)/uv pip compile pyproject.toml --all-extras -p 3.11 -q -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml -p 3.11 -q -o requirements-runtime.lock
+
+lock-runtime: ## re-pin only the image's dependencies (no dev or bench extras)
+	$(BIN)/uv pip compile pyproject.toml -p 3.11 -q -o requirements-runtime.lock
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

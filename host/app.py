@@ -1,7 +1,7 @@
 """The HTTP app of a process: each service under ``/api/<name>``, health, readiness, metrics, docs.
 
 Every edge rule that holds for all services is installed here once: body limits, problem+json
-errors for every status, request metrics.
+errors for every status, request metrics, ``Idempotency-Key`` replay and the CORS allow-list.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from host.specs import asyncapi_document
 from shared.observability import HttpMetricsMiddleware
 from shared.web import problems
 from shared.web.auth import public
+from shared.web.cors import Cors
+from shared.web.idempotency import Idempotency
 from shared.web.limits import BodyLimits
 
 if TYPE_CHECKING:
@@ -71,7 +73,19 @@ def build_app(runtime: Runtime) -> FastAPI:
             app.include_router(ctx.module.root_router(ctx))
     for extra in runtime.extra_routers:  # e.g. the operators' console, added by the composition root
         app.include_router(extra(runtime))
+    # innermost first: a retried POST is answered from Redis after its body passed the limits; CORS wraps
+    # everything, so a preflight is answered at once and every answer (errors too) carries its headers
+    settings = runtime.settings
+    app.add_middleware(
+        Idempotency,
+        redis=runtime.redis,
+        prefix=settings.stream_prefix,
+        settings=settings,
+        ttl_s=settings.idempotency_ttl_s,
+    )
     app.add_middleware(BodyLimits)
+    if settings.cors_origins:
+        app.add_middleware(Cors, origins=settings.cors_origins)
     app.add_middleware(HttpMetricsMiddleware)
     return app
 

@@ -86,10 +86,13 @@ def openapi_document(targets: list[str] | None = None) -> dict[str, Any]:
 
 
 def render_openapi() -> dict[str, str]:
-    """File name -> OpenAPI 3.1 text of each service's HTTP API (``openapi/<service>.json``)."""
+    """File name -> OpenAPI 3.1 text of each service's HTTP API (``openapi/<service>.json``) and of all of
+    them merged (``openapi/linli.json``, what the gateway serves at ``/api/docs/openapi.json``)."""
     from host import catalog
 
-    return {f"{name}.json": _json(openapi_document([name])) for name in catalog.available()}
+    documents = {f"{name}.json": _json(openapi_document([name])) for name in catalog.available()}
+    documents["linli.json"] = _json(openapi_document())  # all services in one, for the gateway's /api/docs
+    return documents
 
 
 def write_asyncapi(path: Path) -> None:

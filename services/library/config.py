@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shared.config import ENV_FILE
+
 
 class LibrarySettings(BaseSettings):
     """Defaults from the seed: 3 items for 30 days, one renewal, notices 3 days before and 1/7/14 after.
@@ -16,7 +18,7 @@ class LibrarySettings(BaseSettings):
     ACL user (deploy/redis/users.acl) and gets the streams ``<prefix>:partner:<CODE>:in|out``.
     """
 
-    model_config = SettingsConfigDict(env_prefix="LIBRARY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="LIBRARY_", env_file=ENV_FILE, extra="ignore")
 
     max_loans: int = 3
     loan_days: int = 30

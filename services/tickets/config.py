@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.config import ENV_FILE
+
 
 class TicketSettings(BaseSettings):
     """``TICKETS_AUTO_CLOSE_DAYS`` (7) and ``TICKETS_REOPEN_DAYS`` (14)."""
 
-    model_config = SettingsConfigDict(env_prefix="TICKETS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="TICKETS_", env_file=ENV_FILE, extra="ignore")
 
     auto_close_days: float = 7
     reopen_days: float = 14
