@@ -236,6 +236,7 @@ class Runtime:
         try:
             await self.redis.ping()
             checks["redis"] = "ok"
+            checks["redis.persistence"] = await self._redis_persistence()
         except Exception as exc:
             checks["redis"] = f"unreachable: {exc.__class__.__name__}"
             ok = False
@@ -254,6 +255,20 @@ class Runtime:
                 checks[f"{ctx.name}.groups"] = "ok" if not missing else f"missing on {', '.join(missing)}"
                 ok = ok and not missing
         return ok, checks
+
+    async def _redis_persistence(self) -> str:
+        """``ok (aof)``/``ok (rdb)``, or a warning (readiness is not failed for it): a Redis without
+        persistence loses what it holds when it restarts (docs/operations.md; ``linli events republish``)."""
+        try:
+            info = await self.redis.info("persistence")
+            if int(info.get("aof_enabled", 0)):
+                return "ok (aof)"
+            save = (await self.redis.config_get("save")).get(b"save", b"")
+        except Exception as exc:  # CONFIG refused (a managed Redis): say so rather than guess
+            return f"unknown: {exc.__class__.__name__}"
+        if save not in (b"", ""):
+            return "ok (rdb snapshots: what arrived since the last one can be lost)"
+        return "warning: no persistence (a restart loses streams, groups and pending entries)"
 
     def collect_outbox_metrics(self) -> None:
         for ctx in self.contexts.values():

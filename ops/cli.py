@@ -23,6 +23,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from ops import dlq as dlq_ops
+from ops import republish as republish_ops
 from ops.entries import (
     EventFilter,
     StreamEvent,
@@ -37,6 +38,7 @@ from ops.entries import (
 from ops.flows import replay as replay_range
 from ops.flows import trace as trace_flow
 from ops.groups import STALL_AFTER_MS, deliveries_of, group_stats
+from shared.clock import utcnow
 from shared.config import Settings
 from shared.messaging.streams import StreamNames
 
@@ -432,6 +434,50 @@ def replay(
             )
 
     out.print(f"[green]已重放 / replayed: {_run(work)}[/green]")
+
+
+# -- republish ------------------------------------------------------------------------------------
+@events_app.command()
+def republish(
+    service: Annotated[str, typer.Argument(help="the service whose outbox to publish again: tickets, library, …")],
+    since: Annotated[str, typer.Option(help="rows sent from: 10m, 2h, 1d or an ISO time (naive = Asia/Shanghai)")],
+    until: Annotated[str | None, typer.Option(help="rows sent before (default now)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only count what would be published")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask after the count")] = False,
+) -> None:
+    """Publish a service's kept outbox rows (sent within a time range) to their streams again.
+
+    For a Redis that came back without what it held (no persistence, or a snapshot older than the
+    crash). Consumers' inboxes skip what they already applied. Reads ``<SERVICE>_DATABASE_URL``
+    (or the SQLite file under ``LINLI_VAR_DIR``), ``REDIS_URL`` and ``LINLI_STREAM_PREFIX``.
+    Example: `linli events republish tickets --since "2026-11-28T09:00"`.
+    """
+    settings = Settings()
+    out = _console()
+    window = republish_ops.Window(since=parse_when(since) or utcnow(), until=parse_when(until))
+    try:
+        engine = republish_ops.open_store(service, settings.database_url(service))
+    except republish_ops.NoOutbox as exc:
+        out.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    try:
+        count = republish_ops.count_sent(engine, window)
+        out.print(f"将重新发布 / would republish: [bold]{count}[/bold] outbox rows of {service}")
+        if dry_run or count == 0:
+            return
+        if not yes and not typer.confirm("继续 / go ahead?"):
+            raise typer.Exit(1)
+
+        async def work(redis, names):
+            with Progress(console=out, transient=True) as bar:
+                task = bar.add_task("republish", total=count)
+                return await republish_ops.republish(
+                    engine, redis, names, window, maxlen=settings.stream_maxlen, progress=lambda n: bar.advance(task, n)
+                )
+
+        out.print(f"[green]已重新发布 / republished: {_run(work)}[/green]")
+    finally:
+        engine.dispose()
 
 
 # -- trace ----------------------------------------------------------------------------------------

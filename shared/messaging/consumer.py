@@ -11,13 +11,18 @@ event type). At run time a :class:`ConsumerRuntime` applies batches of stream en
 * a batch handler (:meth:`EventConsumer.handles_batch`) gets consecutive events of its types at
   once; when it raises, they are applied one by one so a bad event still fails alone;
 * a handler that raises leaves its entry pending; :mod:`shared.messaging.retry` retries it with
-  backoff and dead-letters it after ``max_deliveries``.
+  backoff and dead-letters it after ``max_deliveries``;
+* an unreachable store is an outage, not a failing event: the batch is held (its entries stay
+  pending with their delivery counts untouched, nothing is acknowledged) and applied again once the
+  store answers; meanwhile this group reads nothing new (see :meth:`ConsumerRuntime.wait_for_store`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -26,8 +31,9 @@ from typing import Any, cast
 
 import redis.asyncio as aredis
 from pydantic import ValidationError
-from redis.typing import EncodableT, FieldT
-from sqlalchemy.exc import IntegrityError
+from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT, StreamIdT
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session
 
 from shared.clock import utcnow
@@ -140,6 +146,31 @@ def dead_letter_fields(
     return fields
 
 
+class StoreUnreachable(Exception):
+    """The consumer's store did not answer (refused, dropped, timed out): apply the batch later."""
+
+
+_OUTAGE_ERRORS = (OperationalError, InterfaceError, DisconnectionError, StoreUnreachable)
+
+
+def _looks_like_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an error it was raised from) is of the kinds an unreachable store raises.
+
+    Only a hint: SQLite's "no such table" is an ``OperationalError`` too, so the runtime also asks
+    the store (:meth:`ConsumerRuntime._store_answers`) before it calls an error an outage.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _OUTAGE_ERRORS):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 class _RunFailed(Exception):
     """A batch handler raised for a run of events (which one is to blame is not known)."""
 
@@ -172,6 +203,8 @@ class ConsumerRuntime:
         dlq_maxlen: int = 100_000,
         metrics: Any = None,
         context: Any = None,
+        store_poll_s: float = 0.2,
+        store_poll_max_s: float = 5.0,
     ) -> None:
         self.consumer = consumer
         self.context = context
@@ -185,6 +218,12 @@ class ConsumerRuntime:
         self.metrics = metrics
         self.handled = 0
         self.in_flight: set[bytes] = set()
+        self.store_down = False
+        """While set, the store did not answer: the reclaimer claims nothing (see :meth:`wait_for_store`)."""
+        self.outages = 0
+        self.paused_s = 0.0
+        self.store_poll_s = store_poll_s
+        self.store_poll_max_s = store_poll_max_s
         self._models = registry()
 
     @property
@@ -239,7 +278,7 @@ class ConsumerRuntime:
                 origin = fields[ORIGIN_FIELD.encode()].decode(errors="replace")
             work.append((entry_id, envelope, data, origin))
         if work:
-            applied = await self.store.run(self._apply_batch, work)
+            applied = await self._apply_when_reachable(stream, work)
             for entry_id, status in applied.items():
                 if status == "done":
                     outcome.done.append(entry_id)
@@ -252,6 +291,62 @@ class ConsumerRuntime:
         await self._settle(stream, raws, outcome, deliveries, first_read)
         self.handled += len(outcome.done)
         return outcome
+
+    async def _apply_when_reachable(self, stream: str, work: Work) -> dict[bytes, Any]:
+        """:meth:`_apply_batch`, held and tried again for as long as the store is unreachable."""
+        while True:
+            try:
+                return await self.store.run(self._apply_batch, work)
+            except StoreUnreachable:
+                await self.wait_for_store(stream, [entry_id for entry_id, _, _, _ in work])
+
+    async def wait_for_store(self, stream: str, held: list[bytes]) -> None:
+        """Pause until the store answers a ping again, holding the entries ``held`` from ``stream``.
+
+        An outage is not a fault of the events: nothing is acknowledged, no error is recorded and no
+        delivery is counted (the entries stay pending to this consumer as they were read). The caller
+        does not return meanwhile, so its subscriber reads nothing new. The held entries' idle time is
+        reset now and then (``XCLAIM … JUSTID``, which leaves the delivery count alone) so that another
+        replica's reclaimer does not take them for a dead consumer's; the reclaimer of this process
+        claims nothing while :attr:`store_down` is set. Cancelling (a shutdown) leaves them pending.
+        """
+        if not self.store_down:
+            self.store_down = True
+            self.outages += 1
+            log.warning("store unreachable: consuming paused", extra={"group": self.group, "stream": stream})
+        started = time.monotonic()
+        delay = self.store_poll_s
+        try:
+            while True:
+                await asyncio.sleep(delay)
+                await self._keep_held(stream, held)
+                if await self.store.run(self._store_answers):
+                    break
+                delay = min(delay * 2, self.store_poll_max_s)
+        finally:
+            self.paused_s += time.monotonic() - started
+        if self.store_down:
+            self.store_down = False
+            log.warning("store answers again: consuming resumed", extra={"group": self.group, "stream": stream})
+
+    async def _keep_held(self, stream: str, held: list[bytes]) -> None:
+        try:
+            await self.redis.xclaim(
+                stream, self.group, self.consumer_name, 0, cast("list[StreamIdT]", held), justid=True
+            )
+        except RedisError as exc:  # Redis away as well: the entries stay pending all the same
+            log.debug("could not refresh held entries: %s", exc)
+
+    def _store_answers(self) -> bool:
+        try:
+            self.store.ping()
+        except Exception:
+            return False
+        return True
+
+    def _outage(self, exc: BaseException) -> bool:
+        """Whether ``exc`` means the store is unreachable (its kind says so and a ping fails)."""
+        return _looks_like_outage(exc) and not self._store_answers()
 
     def _parse(self, payload: bytes) -> tuple[CloudEvent, EventData]:
         """:func:`parse_event`, with pydantic reading the JSON itself in the common case; whatever
@@ -285,13 +380,17 @@ class ConsumerRuntime:
             except _RunFailed:
                 grouped = False
             except _HandlerFailed as failed:
+                if self._outage(failed.error):
+                    raise StoreUnreachable(str(failed.error)) from failed.error
                 entry_id = remaining[failed.index][0]
                 statuses[entry_id] = _status_of(failed.error)
                 if not isinstance(failed.error, RejectEvent):
                     self._log_failure(remaining[failed.index][1], failed.error)
                 del remaining[failed.index]
                 grouped = True
-            except Exception:
+            except Exception as exc:
+                if self._outage(exc):
+                    raise StoreUnreachable(str(exc)) from exc
                 statuses.update(self._apply(remaining))
                 return statuses
         return statuses
@@ -344,6 +443,8 @@ class ConsumerRuntime:
         except IntegrityError:
             raise
         except Exception as exc:
+            if _looks_like_outage(exc):
+                raise  # the caller asks the store whether it is an outage
             if len(items) == 1:
                 raise _HandlerFailed(items[0][0], exc) from exc
             raise _RunFailed() from exc
@@ -393,11 +494,15 @@ class ConsumerRuntime:
                         else:
                             statuses[entry_id] = f"{exc.__class__.__name__}: {exc.orig}"[:2000]
                     except Exception as exc:
+                        if self._outage(exc):
+                            raise StoreUnreachable(str(exc)) from exc
                         statuses[entry_id] = _status_of(exc)
                         self._log_failure(envelope, exc)
                     finally:
                         CURRENT_STREAM.reset(token)
         except Exception as exc:  # the commit itself failed: nothing of this batch happened
+            if isinstance(exc, StoreUnreachable) or self._outage(exc):
+                raise StoreUnreachable(str(exc)) from exc
             reason = f"{exc.__class__.__name__}: {exc}"[:2000]
             return {entry_id: reason for entry_id, _, _, _ in work}
         return statuses

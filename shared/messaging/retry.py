@@ -7,7 +7,8 @@ a :class:`Reclaimer` per group and process looks at ``XPENDING`` periodically:
   backoff of its delivery count (``retry_base_ms * 2**(n-1)``, capped);
 * an entry held by another consumer is claimed only after ``claim_idle_ms`` (that consumer died);
 * an entry delivered ``max_deliveries`` times is copied to the dead-letter stream with the last
-  error, the group and the delivery count, and acknowledged.
+  error, the group and the delivery count, and acknowledged;
+* nothing is claimed while the group's store is unreachable (an outage counts no deliveries).
 
 ``XCLAIM`` with a minimum idle time makes replicas race safely: only one of them wins an entry.
 """
@@ -73,8 +74,13 @@ class Reclaimer:
             await asyncio.sleep(self.interval_ms / 1000 * (0.8 + 0.4 * random.random()))
 
     async def sweep(self) -> BatchOutcome:
-        """One pass over every stream's pending entries; returns what was settled."""
+        """One pass over every stream's pending entries; returns what was settled.
+
+        None while the store is unreachable: a claim would count a delivery that cannot succeed.
+        """
         total = BatchOutcome()
+        if self.runtime.store_down:
+            return total
         for stream in self.streams:
             outcome = await self.sweep_stream(stream)
             total.done += outcome.done
