@@ -12,6 +12,8 @@ TARGETS = {
     "library": "services.library.module",
     "volunteers": "services.volunteers.module",
     "notify": "services.notify.module",
+    "accounts": "services.accounts.module",
+    "activities": "services.activities.module",
 }
 
 

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from host import catalog
 from ops.cli import events_app
+from services.accounts.cli import app as accounts_app
 from services.tickets.cli import app as tickets_app
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ db_app = typer.Typer(help="Store schemas (Alembic). Example: `linli db upgrade`.
 app.add_typer(db_app, name="db")
 app.add_typer(events_app, name="events")
 app.add_typer(tickets_app, name="tickets")
+app.add_typer(accounts_app, name="accounts")
 console = Console()
 
 
@@ -56,7 +58,15 @@ def run(
     runtime = catalog.build_runtime(targets, settings=settings)
     app_ = runtime.build_app()
     gc.freeze()  # what is loaded by now lives as long as the process: keep it out of every full collection
-    uvicorn.run(app_, host=host, port=port, log_config=None, access_log=False)
+    uvicorn.run(
+        app_,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,  # behind the gateway: the client's address and scheme (X-Forwarded-For, -Proto)
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
 
 
 def _port_free(host: str, port: int) -> bool:

@@ -11,17 +11,20 @@ import os
 import socket
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from dotenv import dotenv_values
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_FILE = os.environ.get("LINLI_ENV_FILE", ".env")
+"""The ``.env`` file every settings class reads (the services' own ``TICKETS_*``, ``LIBRARY_*`` … too)."""
 
 
 class Settings(BaseSettings):
     """Process-wide settings; read once per process (see :func:`get_settings`)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="LINLI_", env_file=os.environ.get("LINLI_ENV_FILE", ".env"), extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="LINLI_", env_file=ENV_FILE, extra="ignore")
 
     redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias=AliasChoices("REDIS_URL", "LINLI_REDIS_URL"))
     stream_prefix: str = "linli"
@@ -43,16 +46,75 @@ class Settings(BaseSettings):
     jwt_public_key: str | None = None
     jwt_algorithm: str = "HS256"
     pii_key: str = "linli-dev-pii-key-change-me"
+    env: str = "development"
+    """``production`` refuses the development JWT secret and PII key (see :meth:`_no_dev_secrets_in_production`)."""
+    jwks_url: str | None = None
+    """Verify bearer tokens by this JWKS (accounts serves ``/.well-known/jwks.json``) instead of a shared secret."""
+    jwt_issuer: str | None = None
+    """When set, tokens must carry this ``iss``."""
+    jwt_audience: str | None = None
+    """When set, tokens must carry this ``aud``."""
+    jwt_leeway_s: int = 0
+    """Clock skew allowed on ``exp``/``nbf``/``iat`` (seconds; e.g. 30 for an identity provider on another host)."""
+    jwks_cache_s: int = 300
+    """How long fetched keys are trusted before the JWKS is fetched again (an unknown ``kid`` refetches sooner)."""
     log_json: bool = True
     log_level: str = "INFO"
+    cors_origins: Annotated[list[str], NoDecode] = []
+    """Origins allowed to call from a browser (comma-separated ``https://app.example.cn``); none: no CORS."""
+    forwarded_allow_ips: str = "127.0.0.1"
+    """Proxies whose ``X-Forwarded-For``/``-Proto`` are believed (comma-separated addresses or ``*``)."""
+    idempotency_ttl_s: int = 24 * 3600
+    """How long an ``Idempotency-Key`` and its answer are kept (in Redis)."""
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [v.strip().rstrip("/") for v in value.split(",") if v.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _no_dev_secrets_in_production(self) -> Settings:
+        """Under ``LINLI_ENV=production`` the development secrets are refused: the process does not start."""
+        if self.env != "production":
+            return self
+        defaults = type(self).model_fields
+        problems = []
+        if self.pii_key == defaults["pii_key"].default:
+            problems.append("LINLI_PII_KEY")
+        if self.jwt_secret == defaults["jwt_secret"].default and not (self.jwks_url or self.jwt_public_key):
+            problems.append("LINLI_JWT_SECRET (or set LINLI_JWKS_URL)")
+        if problems:
+            raise ValueError(
+                "生产环境不能使用开发密钥 / LINLI_ENV=production refuses the development value of "
+                + ", ".join(problems)
+            )
+        return self
 
     def database_url(self, service: str) -> str:
         """The SQLAlchemy URL of one service's store (env ``<SERVICE>_DATABASE_URL`` wins)."""
-        url = os.environ.get(f"{service.upper()}_DATABASE_URL")
+        name = f"{service.upper()}_DATABASE_URL"
+        url = os.environ.get(name) or _dotenv(self.model_config.get("env_file")).get(name)
         if url:
             return url
         self.var_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{(self.var_dir / f'{service}.db').as_posix()}"
+
+
+def env_value(name: str, default: str | None = None) -> str | None:
+    """One variable from the environment, else from ``.env`` (for settings read outside a settings class)."""
+    found = os.environ.get(name)
+    if found is None:
+        found = _dotenv(ENV_FILE).get(name)
+    return default if found is None else found
+
+
+def _dotenv(env_file: object) -> dict[str, str | None]:
+    """The variables of the ``.env`` file (none when it is absent), as pydantic-settings reads it."""
+    if not isinstance(env_file, str | Path) or not Path(env_file).is_file():
+        return {}
+    return dotenv_values(env_file, encoding="utf-8")
 
 
 @lru_cache

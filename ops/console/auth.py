@@ -5,7 +5,7 @@ from __future__ import annotations
 import jwt
 from fastapi import HTTPException, Request, status
 
-from shared.web.auth import Principal, allow, decode_token
+from shared.web.auth import Principal, allow, principal_of
 
 COOKIE = "linli_console_token"
 LOGIN = "/console/login"
@@ -43,7 +43,7 @@ class operator_console(allow):  # noqa: N801 - reads as a declaration on a route
                 headers={"WWW-Authenticate": "Bearer"},
             )
         try:
-            principal = decode_token(token)
+            principal = await principal_of(token)
         except jwt.PyJWTError as exc:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED, f"令牌无效 / invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}

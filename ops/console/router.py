@@ -25,7 +25,7 @@ from ops.console.sampler import GroupSampler
 from ops.entries import EventFilter, event_streams, find, follow, is_entry_id, parse_when, recent, server_now_id
 from ops.flows import trace as trace_flow
 from ops.groups import deliveries_of
-from shared.web.auth import Principal, decode_token, public
+from shared.web.auth import Principal, principal_of, public
 
 DeadId = Annotated[str, PathParam(max_length=41, pattern=r"^\d{1,20}-\d{1,20}$", description="dead-letter entry id")]
 
@@ -94,7 +94,7 @@ def build_console_router(runtime, sample_every_s: float = 10.0) -> APIRouter:
     async def login(request: Request, token: Annotated[str, Form()]) -> Response:
         """Exchange a pasted operator token for an HttpOnly cookie."""
         try:
-            principal = decode_token(token.strip())
+            principal = await principal_of(token.strip())
         except jwt.PyJWTError as exc:
             return templates.TemplateResponse(
                 request, "login.html", {"error": f"令牌无效 / invalid token: {exc}"}, status_code=401

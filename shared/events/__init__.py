@@ -4,7 +4,7 @@ from shared.events.envelope import CloudEvent, EventData, new_event, schema_uri
 from shared.events.registry import InvalidEvent, event, model_for, parse_event, registry
 
 # Every producer's contracts, registered as they are imported; the registry itself imports none.
-from shared.events import library, notify, tickets, volunteers  # noqa: F401  isort: skip
+from shared.events import accounts, activities, library, notify, tickets, volunteers  # noqa: F401  isort: skip
 
 __all__ = [
     "CloudEvent",

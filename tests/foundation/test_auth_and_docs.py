@@ -61,7 +61,10 @@ async def test_health_and_readiness(start_runtime):
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         r = await client.get("/readyz")
         assert r.status_code == 200, r.text
-        assert r.json()["checks"] == {"redis": "ok", "probe.store": "ok", "probe.groups": "ok"}
+        checks = r.json()["checks"]
+        persistence = checks.pop("redis.persistence")  # the machine's Redis keeps nothing: a warning, still ready
+        assert checks == {"redis": "ok", "probe.store": "ok", "probe.groups": "ok"}
+        assert persistence.startswith(("ok", "warning"))
         metrics = (await client.get("/metrics")).text
         assert "linli_outbox_backlog" in metrics
 
@@ -115,6 +118,14 @@ def test_openapi_documents_in_docs_are_current():
 
     folder = Path(__file__).resolve().parents[2] / "docs" / "openapi"
     expected = render_openapi()
-    assert sorted(expected) == ["library.json", "notify.json", "tickets.json", "volunteers.json"]
+    assert sorted(expected) == [
+        "accounts.json",
+        "activities.json",
+        "library.json",
+        "linli.json",
+        "notify.json",
+        "tickets.json",
+        "volunteers.json",
+    ]
     stale = [n for n, text in expected.items() if not (folder / n).exists() or (folder / n).read_text("utf-8") != text]
     assert not stale, f"run `linli docs` to regenerate docs/openapi/: stale {stale}"

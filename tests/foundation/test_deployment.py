@@ -17,8 +17,9 @@ def test_compose_runs_each_service_alone_against_postgres_and_redis():
         env = services[name]["environment"]
         assert env[f"{name.upper()}_DATABASE_URL"].startswith("postgresql://")
         assert env["REDIS_URL"].startswith("redis://")
-    gateway = (REPO / "deploy" / "nginx" / "gateway.conf").read_text()
+    nginx = REPO / "deploy" / "nginx"  # tests/gateway runs this configuration in front of real processes
+    routes, upstreams = (nginx / "routes.conf").read_text(), (nginx / "upstreams.conf").read_text()
     for name in TARGETS:
-        assert f"location /api/{name}/" in gateway and f"http://{name}:8000" in gateway
+        assert f"location /api/{name}/" in routes and f"server {name}:8000;" in upstreams
     init = (REPO / "deploy" / "postgres" / "init.sql").read_text()
     assert all(f"linli_{name}" in init for name in TARGETS)
