@@ -559,8 +559,8 @@ def list_tickets(
         rows,
         page,
         key=lambda r: (r.created_at, r.id),
-        # rows of our own table, typed by it: built without validating them again (the most opened route)
-        view=lambda r: TicketSummary.model_construct(**dict(zip(SUMMARY_COLUMNS, r, strict=True))),
+        view=lambda r: dict(zip(SUMMARY_COLUMNS, r, strict=True)),
+        model=TicketSummary,  # the page validated in one call: faster than building each summary in Python
     )
 
 
