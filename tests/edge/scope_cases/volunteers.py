@@ -40,7 +40,7 @@ def _side(api: Api, world: World, side: str) -> None:
         CITY_STAFF,
         Call(json={"name": volunteer_name, "community": community, "user_id": volunteer_sub, "phone": phone}),
     )
-    elder = _elder(api, community, name=name, unit=unit, conditions=condition)
+    elder = _elder(api, community, team, name=name, unit=unit, conditions=condition)
     api.ok("POST", BASE + "/pairings", CITY_STAFF, Call(json={"elder_id": elder, "volunteer_id": volunteer["id"]}))
     volunteer_headers = Api.headers(volunteer_sub, "volunteer")
     visit = api.ok(
@@ -75,8 +75,17 @@ def _side(api: Api, world: World, side: str) -> None:
         world.markers["a"] = [name, unit, condition, phone, volunteer_name]
 
 
-def _elder(api: Api, community: str, **fields: Any) -> str:
-    body = {"name": unique("老人"), "community": community, "building": "1", "unit": "1", "tier": "general"}
+def _elder(api: Api, community: str, team: str, **fields: Any) -> str:
+    """An elder of ``team``, named: by default she would join the community's first team by id, and a case
+    that adds a team to side ``a``'s community (``PUT /teams``) may sort before it and take her from its leader."""
+    body = {
+        "name": unique("老人"),
+        "community": community,
+        "team_id": team,
+        "building": "1",
+        "unit": "1",
+        "tier": "general",
+    }
     body |= fields
     if fields.get("conditions"):
         body["consent"] = {"given_by": body["name"], "purpose": PURPOSE}
@@ -100,7 +109,9 @@ def _elder_call(**body: Any):  # type: ignore[no-untyped-def]
 
 def _fresh_elder(**body: Any):  # type: ignore[no-untyped-def]
     """A new elder of side ``a``'s community (in its team) for a command that uses her up."""
-    return lambda api, world: Call(params={"elder_id": _elder(api, _a(world, "community"))}, json=body or None)
+    return lambda api, world: Call(
+        params={"elder_id": _elder(api, _a(world, "community"), _a(world, "team"))}, json=body or None
+    )
 
 
 def _volunteer_call(**body: Any):  # type: ignore[no-untyped-def]
@@ -135,11 +146,16 @@ def _consent(api: Api, world: World) -> Call:
 
 
 def _pairing(api: Api, world: World) -> Call:
-    return Call(json={"elder_id": _elder(api, _a(world, "community")), "volunteer_id": _a(world, "volunteer")})
+    return Call(
+        json={
+            "elder_id": _elder(api, _a(world, "community"), _a(world, "team")),
+            "volunteer_id": _a(world, "volunteer"),
+        }
+    )
 
 
 def _paired(api: Api, world: World) -> Call:
-    body = {"elder_id": _elder(api, _a(world, "community")), "volunteer_id": _a(world, "volunteer")}
+    body = {"elder_id": _elder(api, _a(world, "community"), _a(world, "team")), "volunteer_id": _a(world, "volunteer")}
     pairing = api.ok("POST", BASE + "/pairings", CITY_STAFF, Call(json=body))
     return Call(params={"pairing_id": pairing["id"]}, json={"reason": "范围测试"})
 
