@@ -46,7 +46,7 @@ def register_staff(port: int) -> None:
     """The thin flow's on-duty staff member, registered through notify's HTTP API."""
     from shared.web.auth import mint_token
 
-    token = mint_token(STAFF, ["staff"], name="值班员")
+    token = mint_token(STAFF, ["staff"], name="值班员", communities=["*"])  # city-wide: staff reach what they serve
     r = httpx.put(
         f"http://127.0.0.1:{port}/api/notify/recipients/{STAFF}",
         headers={"Authorization": f"Bearer {token}"},
