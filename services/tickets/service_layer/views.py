@@ -333,7 +333,9 @@ def opened_view(
     session: Session, ticket: Ticket, category: Category, history: list[TicketHistory], photos: list[TicketPhoto]
 ) -> OpenedView:
     """:func:`full_view` of a report just opened, from what the command holds, with similar open reports."""
-    return OpenedView(**_full(ticket, photos, history, [], category, session), similar=similar_open(session, ticket))
+    return OpenedView(
+        **_full(ticket, photos, history, [], category, session), similar=similar_open(session, ticket, category)
+    )
 
 
 def _full(
@@ -420,8 +422,9 @@ def absolute(view: Any, base: str, signing: tuple[str, datetime] | None = None) 
 SIMILAR_SHOWN = 10
 
 
-def similar_open(session: Session, ticket: Ticket) -> list[Similar]:
-    """Open reports of the same category within 50 m, or in the same building (anonymised).
+def similar_open(session: Session, ticket: Ticket, category: Category) -> list[Similar]:
+    """Open reports of ``category`` (the ticket's) within 50 m, or in the same building (anonymised); none
+    of a category kept inside homes.
 
     The database narrows the candidates (same building, or a lat/lon box around the point);
     the exact distance is checked here.
@@ -444,9 +447,7 @@ def similar_open(session: Session, ticket: Ticket) -> list[Similar]:
         )
     found: list[Similar] = []
     for other in session.connection().execute(_similar_query(by_building, by_point), params):
-        if disclosure.home_private(
-            via=other.via, source_hazard_id=other.source_hazard_id, in_home=_in_home(session, ticket.category)
-        ):
+        if disclosure.home_private(via=other.via, source_hazard_id=other.source_hazard_id, in_home=category.in_home):
             continue  # a neighbour's flat is not suggested to anyone
         distance = None
         if ticket.lat is not None and ticket.lon is not None and other.lat is not None and other.lon is not None:
@@ -465,11 +466,6 @@ def similar_open(session: Session, ticket: Ticket) -> list[Similar]:
             if len(found) == SIMILAR_SHOWN:
                 break
     return found
-
-
-def _in_home(session: Session, code: str) -> bool:
-    category = session.get(Category, code)
-    return bool(category and category.in_home)
 
 
 @lru_cache(maxsize=4)
