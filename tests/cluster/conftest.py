@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.cluster.cluster import RedisCluster
+from tests.reliability.conftest import record  # noqa: F401 - the figures fixture, as in tests/reliability
 
 
 @pytest.fixture(scope="module")
