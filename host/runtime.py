@@ -14,15 +14,15 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-import redis.asyncio as aredis
 from faststream import AckPolicy
-from faststream.redis import RedisBatchStreamMessage, RedisBroker, StreamSub
+from faststream.redis import RedisBatchStreamMessage, StreamSub
 from sqlmodel import Session
 
 from shared.clock import Clock
 from shared.config import Settings, get_settings
 from shared.db.migrations import upgrade
 from shared.db.store import Store
+from shared.messaging.connection import async_client, broker
 from shared.messaging.consumer import ConsumerRuntime
 from shared.messaging.groups import GroupGuardian, group_exists
 from shared.messaging.relay import OutboxRelay
@@ -58,10 +58,11 @@ class Runtime:
         self.settings = settings or get_settings()
         self.extra_routers = list(extra_routers)
         self.clock = clock or Clock()
-        self.names = StreamNames(self.settings.stream_prefix)
+        cluster = self.settings.redis_cluster
+        self.names = StreamNames.configured(self.settings.stream_prefix, cluster=cluster)
         self.modules = modules
         self.run_tickers = run_tickers
-        self.redis = aredis.Redis.from_url(self.settings.redis_url, socket_connect_timeout=2)
+        self.redis = async_client(self.settings.redis_url, cluster=cluster, socket_connect_timeout=2)
         self.contexts: dict[str, ServiceContext] = {}
         for module in modules:
             store = Store(module.name, self.settings.database_url(module.name), module.metadata)
@@ -72,8 +73,8 @@ class Runtime:
         self.consumers: dict[str, ConsumerRuntime] = {}
         self.reclaimers: dict[str, Reclaimer] = {}
         self.guardian = GroupGuardian(self.redis)
-        self.broker = RedisBroker(
-            self.settings.redis_url, middlewares=[faststream_prometheus_middleware()], logger=None
+        self.broker = broker(
+            self.settings.redis_url, cluster=cluster, middlewares=[faststream_prometheus_middleware()], logger=None
         )
         for ctx in self.contexts.values():
             self._document_publisher(ctx)
@@ -102,6 +103,7 @@ class Runtime:
                 batch=s.outbox_batch,
                 maxlen=s.stream_maxlen,
                 retention_hours=s.outbox_retention_hours,
+                cluster=s.redis_cluster,
             )
             ctx.store.after_commit("outbox", relay.wake)
             self.relays[ctx.name] = relay

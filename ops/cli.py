@@ -40,6 +40,7 @@ from ops.flows import trace as trace_flow
 from ops.groups import STALL_AFTER_MS, deliveries_of, group_stats
 from shared.clock import utcnow
 from shared.config import Settings
+from shared.messaging.connection import async_client
 from shared.messaging.streams import StreamNames
 
 events_app = typer.Typer(
@@ -64,11 +65,14 @@ def _run(work: Callable[[aredis.Redis, StreamNames], Awaitable[T]]) -> T:
     settings = Settings()
 
     async def main() -> T:
-        redis = aredis.Redis.from_url(
-            settings.redis_url, socket_connect_timeout=3, client_name=f"linli-events:{settings.stream_prefix}"
+        redis = async_client(
+            settings.redis_url,
+            cluster=settings.redis_cluster,
+            socket_connect_timeout=3,
+            client_name=f"linli-events:{settings.stream_prefix}",
         )  # seen in CLIENT LIST
         try:
-            return await work(redis, StreamNames(settings.stream_prefix))
+            return await work(redis, StreamNames.configured(settings.stream_prefix, cluster=settings.redis_cluster))
         finally:
             await redis.aclose()
 

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
 
     redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias=AliasChoices("REDIS_URL", "LINLI_REDIS_URL"))
     stream_prefix: str = "linli"
+    redis_cluster: bool = False
+    """``REDIS_URL`` names a node of a Redis Cluster: cluster clients, and every stream key under one hash tag
+    (``{linli}:tickets``; see :mod:`shared.messaging.connection`)."""
     stream_maxlen: int = 1_000_000
     http_host: str = "127.0.0.1"
     http_port: int = 8000

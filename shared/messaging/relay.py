@@ -16,7 +16,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import redis
 from sqlalchemy import (
     Connection,
     CursorResult,
@@ -33,6 +32,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from shared.clock import Clock, utcnow
+from shared.messaging.connection import sync_client
 from shared.messaging.outbox import Outbox
 from shared.messaging.streams import StreamNames, encode_entry
 
@@ -218,6 +218,7 @@ class OutboxRelay:
         retention_hours: int = 24,
         clock: Clock | None = None,
         idle_poll_s: float = 0.5,
+        cluster: bool = False,
     ) -> None:
         self.engine = engine
         self.outbox = outbox
@@ -227,7 +228,8 @@ class OutboxRelay:
         self.retention = timedelta(hours=retention_hours)
         self.clock = clock or Clock()
         self.idle_poll_s = idle_poll_s
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+        # on a cluster the pipeline is split per node; it is not a transaction, so that is allowed
+        self._redis = sync_client(redis_url, cluster=cluster, socket_timeout=5, socket_connect_timeout=2)
         self._wakeup: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.published = 0

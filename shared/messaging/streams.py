@@ -52,6 +52,14 @@ class StreamNames:
     def all_event_streams(self) -> list[str]:
         return [self.events(s) for s in PRODUCERS]
 
+    @classmethod
+    def configured(cls, prefix: str, *, cluster: bool = False) -> StreamNames:
+        """The names of a deployment: on a Redis Cluster the prefix is a hash tag, so that every key a
+        ``MULTI`` touches shares one slot (:mod:`shared.messaging.connection`)."""
+        from shared.messaging.connection import tagged_prefix
+
+        return cls(tagged_prefix(prefix) if cluster else prefix)
+
 
 def encode_entry(event_json: str | bytes, event_type: str) -> dict[FieldT, EncodableT]:
     """The fields of a stream entry for one event (the CloudEvent JSON as text or UTF-8 bytes)."""
