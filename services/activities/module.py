@@ -4,6 +4,7 @@ from pathlib import Path
 
 from services.activities.adapters.orm import inbox, metadata, outbox
 from services.activities.demo import load
+from services.activities.entrypoints.events import consumer
 from services.activities.entrypoints.http import build_router
 from services.activities.jobs import tick
 from shared.service import ServiceModule
@@ -15,6 +16,7 @@ module = ServiceModule(
     outbox=outbox,
     inbox=inbox,
     migrations=Path(__file__).parent / "migrations",
+    consumer=consumer,
     router=build_router,
     tickers=[("deadlines", 30.0, tick)],
     demo=load,
