@@ -28,6 +28,7 @@ from tests.activities.conftest import publish, room, sign_up
 from tests.conftest import eventually, token
 from tests.tickets.helpers import png_bytes
 
+EXPORTING = ["tickets", "library", "notify", "activities", "volunteers"]
 SERVICES = ["accounts", "tickets", "library", "notify", "volunteers", "activities"]
 OPERATOR = token("operator:privacy", "operator")
 STAFF = token("staff:privacy", "staff", name="李瑶")
@@ -294,6 +295,16 @@ async def test_an_erased_resident_leaves_nothing_personal_anywhere(start_runtime
         photos = list((settings.var_dir / "media" / "tickets").rglob("*.*"))
         assert photos, "the report's photo is stored"
 
+        # before: each service exports what it keeps about them (their own copy, PIPL art. 45)
+        exports = {svc: await ok(await client.get(f"/api/{svc}/me/export", headers=ME)) for svc in EXPORTING}
+        assert DESCRIPTION in str(exports["tickets"]["records"]["reports"])
+        assert exports["tickets"]["records"]["follows"][0]["ticket_id"] == ids["followed"]
+        assert exports["library"]["records"]["reader"][0]["id_masked"] == CARD_MASK and CARD not in str(exports)
+        assert len(exports["library"]["records"]["loans"]) == 2 and exports["library"]["records"]["holds"]
+        assert exports["notify"]["records"]["inbox"] and BOT_KEY not in str(exports["notify"]), "channels masked"
+        assert exports["activities"]["records"]["signups"][0]["participant"] == CHILD
+        assert exports["volunteers"]["records"]["volunteer"][0]["phone"] == VOLUNTEER_PHONE
+
         # a partner forging an erasure on its ingress is dead-lettered and erases nobody
         forged = new_event(ResidentErased(person_id="P-neighbour", sub=NEIGHBOUR_SUB, erased_at=clock.now()))
         partner = sync_redis.Redis.from_url(settings.redis_url)
@@ -332,6 +343,10 @@ async def test_an_erased_resident_leaves_nothing_personal_anywhere(start_runtime
         assert not leaks(left, MARKERS), "streams, the dead-letter stream and the rest of Redis"
         assert not leaks({"log": caplog.text}, MARKERS), "the logs"
         assert not [p for p in photos if p.exists()], "the report's photo files are removed"
+
+        for svc in EXPORTING:
+            left = (await ok(await client.get(f"/api/{svc}/me/export", headers=ME)))["records"]
+            assert not any(left.values()), (svc, left)
 
         # statistics stay; the person does not
         ticket = await ok(await client.get(f"/api/tickets/tickets/{ids['ticket']}", headers=STAFF))
