@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.accounts.service_layer import housekeeping
+from services.accounts.service_layer import erasure, housekeeping
 from shared.service import ServiceContext
 
 
@@ -12,3 +12,8 @@ def tick(ctx: ServiceContext, now: datetime) -> int:
     """Delete challenges, locks, sessions and refresh tokens past their use; returns the rows deleted."""
     with ctx.store.transaction() as session:
         return housekeeping.purge(session, now)
+
+
+async def scrub(ctx: ServiceContext, now: datetime) -> int:
+    """Delete recently erased people's earlier entries from the accounts stream; returns the entries deleted."""
+    return await erasure.scrub_stream(ctx, now)

@@ -6,7 +6,7 @@ from services.accounts.adapters import codes
 from services.accounts.adapters.orm import inbox, metadata, outbox
 from services.accounts.demo import load
 from services.accounts.entrypoints.http import build_root_router, build_router
-from services.accounts.jobs import tick
+from services.accounts.jobs import scrub, tick
 from services.accounts.service_layer import keys
 from shared.service import ServiceContext, ServiceModule
 
@@ -28,7 +28,7 @@ module = ServiceModule(
     consumer=None,
     router=build_router,
     root_router=build_root_router,
-    tickers=[("housekeeping", 3600.0, tick)],
+    tickers=[("housekeeping", 3600.0, tick), ("erasure", 30.0, scrub)],
     on_start=[_signing_key],
     demo=load,
 )

@@ -4,8 +4,9 @@ from pathlib import Path
 
 from services.activities.adapters.orm import inbox, metadata, outbox
 from services.activities.demo import load
+from services.activities.entrypoints.events import consumer
 from services.activities.entrypoints.http import build_router
-from services.activities.jobs import tick
+from services.activities.jobs import retain, tick
 from shared.service import ServiceModule
 
 module = ServiceModule(
@@ -15,7 +16,8 @@ module = ServiceModule(
     outbox=outbox,
     inbox=inbox,
     migrations=Path(__file__).parent / "migrations",
+    consumer=consumer,
     router=build_router,
-    tickers=[("deadlines", 30.0, tick)],
+    tickers=[("deadlines", 30.0, tick), ("retention", 3600.0, retain)],
     demo=load,
 )

@@ -6,7 +6,7 @@ from services.library.adapters.orm import inbox, metadata, outbox
 from services.library.demo import load
 from services.library.entrypoints.events import consumer
 from services.library.entrypoints.http import build_router
-from services.library.jobs import tick
+from services.library.jobs import retain, tick
 from shared.service import ServiceModule
 
 module = ServiceModule(
@@ -18,6 +18,6 @@ module = ServiceModule(
     migrations=Path(__file__).parent / "migrations",
     consumer=consumer,
     router=build_router,
-    tickers=[("notices", 60.0, tick)],
+    tickers=[("notices", 60.0, tick), ("retention", 3600.0, retain)],
     demo=load,
 )

@@ -19,7 +19,7 @@ module = ServiceModule(
     migrations=Path(__file__).parent / "migrations",
     consumer=consumer,
     router=build_router,
-    tickers=[("dispatch", 2.0, jobs.tick)],
+    tickers=[("dispatch", 2.0, jobs.tick), ("retention", 3600.0, jobs.retain)],
     on_start=[start],
     demo=load,
 )

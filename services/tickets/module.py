@@ -7,7 +7,7 @@ from services.tickets.demo import load
 from services.tickets.entrypoints.events import consumer
 from services.tickets.entrypoints.http import build_router
 from services.tickets.entrypoints.open311 import build_open311_router
-from services.tickets.jobs import tick
+from services.tickets.jobs import retain, tick
 from shared.service import ServiceModule
 
 module = ServiceModule(
@@ -20,6 +20,6 @@ module = ServiceModule(
     consumer=consumer,
     router=build_router,
     root_router=build_open311_router,
-    tickers=[("sla", 30.0, tick)],
+    tickers=[("sla", 30.0, tick), ("retention", 3600.0, retain)],
     demo=load,
 )

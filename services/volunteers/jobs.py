@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.volunteers.service_layer import periodic
+from services.volunteers.service_layer import periodic, retention
 from shared.service import ServiceContext
 
 
 def tick(ctx: ServiceContext, now: datetime) -> int:
     """Plan, announce due visits, flag and escalate missed ones, send weekly digests; returns the events emitted."""
     return periodic.run_all(ctx, now)
+
+
+def retain(ctx: ServiceContext, now: datetime) -> int:
+    """Apply the retention policy (``service_layer/retention.py``); returns the rows anonymised or deleted."""
+    return retention.tick(ctx, now)

@@ -6,7 +6,7 @@ from services.volunteers.adapters.orm import inbox, metadata, outbox
 from services.volunteers.demo import load
 from services.volunteers.entrypoints.events import consumer
 from services.volunteers.entrypoints.http import build_router
-from services.volunteers.jobs import tick
+from services.volunteers.jobs import retain, tick
 from shared.service import ServiceModule
 
 module = ServiceModule(
@@ -18,6 +18,6 @@ module = ServiceModule(
     migrations=Path(__file__).parent / "migrations",
     consumer=consumer,
     router=build_router,
-    tickers=[("visits", 60.0, tick)],
+    tickers=[("visits", 60.0, tick), ("retention", 3600.0, retain)],
     demo=load,
 )

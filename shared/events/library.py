@@ -27,6 +27,7 @@ class BookCheckedOut(CopyEvent):
     loan_id: str
     reader_id: str
     reader_masked: str | None = None
+    """No longer sent (``None``): a masked ID number still tells region and check digits."""
     branch: str
     due_at: datetime
     reader_user: str | None = None

@@ -79,13 +79,18 @@ class TicketClosed(TicketEvent):
 
 @event("cn.linli.tickets.TicketReopened.v1", SOURCE)
 class TicketReopened(TicketEvent):
+    """``comment`` is no longer sent (``None``): what a resident writes stays in the tickets store, where
+    erasure reaches it, instead of in every stream and dead letter."""
+
     actor: str
-    comment: str
+    comment: str | None = None
     reporter: str | None = None
 
 
 @event("cn.linli.tickets.TicketRated.v1", SOURCE)
 class TicketRated(TicketEvent):
+    """``comment`` is no longer sent (``None``), as for TicketReopened."""
+
     rating: int
     comment: str | None = None
     actor: str | None = None

@@ -69,7 +69,7 @@ async def test_raw_id_number_is_never_stored_or_published(lib, settings):
     for e in published:
         assert CARD_A not in str(e)
     checked_out = next(e for e in published if e["type"].endswith("BookCheckedOut.v1"))
-    assert checked_out["data"]["reader_masked"] == "110105********002X"
+    assert checked_out["data"]["reader_masked"] is None  # not even the masked number travels
     assert checked_out["data"]["reader_user"] == "resident:zhao-xiaotong"
     rows = sqlite3.connect(settings.var_dir / "library.db").execute("select id_hash, id_masked from reader").fetchall()
     assert rows[0][1] == "110105********002X" and len(rows[0][0]) == 64

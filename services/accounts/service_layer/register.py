@@ -27,6 +27,7 @@ from services.accounts.adapters.orm import (
 from services.accounts.adapters.sealing import seal
 from services.accounts.domain import phones
 from services.accounts.domain.claims import GRANTABLE, SCOPE_OF, Grant, scope_key
+from services.accounts.service_layer import erasure
 from shared.db.lookup import get_or_404
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events.accounts import HouseholdMoved, PersonRegistered, ResidentErased, RoleGranted, RoleRevoked
@@ -372,7 +373,8 @@ def grants_of(s: Session, person_id: str) -> list[RoleGrant]:
 def erase(ctx: ServiceContext, s: Session, who: Principal, person_id: str) -> Person:
     """Erase a person's personal data (name, phone, home, roles, sessions); ``sub`` stays, never reused.
 
-    Only the contract and the emission are here: consumers erasing their own copies follow ResidentErased.
+    Consumers erasing their own copies follow ResidentErased; accounts' earlier events of the person are
+    redacted here in the outbox and deleted from the stream by ``erasure.scrub_stream``.
     """
     row = person_in_scope(s, who, person_id, for_update=True)
     now = ctx.clock.now()
@@ -382,5 +384,6 @@ def erase(ctx: ServiceContext, s: Session, who: Principal, person_id: str) -> Pe
     s.execute(delete(RoleGrant).where(RoleGrant.person_id == row.id))  # type: ignore[arg-type]
     revoke_sessions(s, row.id, now, "erased")
     s.flush()
+    erasure.redact_outbox(s, row.id)
     ctx.emit(s, ResidentErased(person_id=row.id, sub=row.sub, erased_at=now), subject=row.id)
     return row

@@ -93,9 +93,7 @@ def checkout(
     session.flush()
     ctx.emit(
         session,
-        BookCheckedOut(
-            **common.loan_facts(loan, copy, title, reader), reader_masked=reader.id_masked, branch=here.code
-        ),
+        BookCheckedOut(**common.loan_facts(loan, copy, title, reader), branch=here.code),
         subject=loan.id,
     )
     return loan

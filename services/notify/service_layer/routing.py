@@ -19,7 +19,7 @@ from services.notify.adapters.orm import Delivery, Follower, Notification, Recip
 from services.notify.adapters.templates import Templates
 from services.notify.domain.context import template_context
 from services.notify.domain.schedule import next_digest, quiet_until
-from services.notify.service_layer import directory
+from services.notify.service_layer import directory, erasure
 from services.notify.service_layer.rules import is_critical
 from shared.clock import as_utc
 from shared.events.envelope import CloudEvent, EventData
@@ -40,6 +40,11 @@ def _cached(session: Session, key: object, load):
     if key not in cache:
         cache[key] = load()
     return cache[key]
+
+
+def _erased(session: Session, uid: str) -> bool:
+    """An erased person (or the tombstone) gets no message, however late an event naming them comes."""
+    return bool(_cached(session, ("erased", uid), lambda: erasure.is_erased(session, uid)))
 
 
 def staff(session: Session, community: str | None, *, on_duty_for: str | None = None) -> list[Recipient]:
@@ -98,14 +103,14 @@ def recipients_for(session: Session, rule: Rule, data: dict) -> list[str]:
     seen: dict[str, None] = {}
     for name in rule.audiences:
         for uid in audience(session, name, data):
-            if uid and uid != data.get("actor"):
+            if uid and uid != data.get("actor") and not _erased(session, uid):
                 seen.setdefault(uid, None)
     return list(seen)
 
 
 def follow(session: Session, data: TicketFollowed) -> None:
     """Remember a follower of a ticket (TicketFollowed)."""
-    if session.get(Follower, (data.ticket_id, data.follower)) is None:
+    if not _erased(session, data.follower) and session.get(Follower, (data.ticket_id, data.follower)) is None:
         session.add(Follower(ticket_id=data.ticket_id, user_id=data.follower))
 
 

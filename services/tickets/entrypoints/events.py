@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from services.tickets.service_layer import hazards, repairs_booked
+from services.tickets.service_layer import erasure, hazards, repairs_booked
+from shared.clock import as_utc
 from shared.errors import DomainError
+from shared.events.accounts import ResidentErased
 from shared.events.activities import RepairCompleted, SessionBooked
 from shared.events.volunteers import VisitHazardFound
 from shared.messaging.consumer import EventConsumer, RejectEvent
 
-consumer = EventConsumer(group="tickets", streams=["volunteers", "activities"])
+consumer = EventConsumer(group="tickets", streams=["volunteers", "activities", "accounts"])
 
 
 @consumer.on(VisitHazardFound)
@@ -30,3 +32,9 @@ def on_session_booked(ctx, event, data: SessionBooked, session) -> None:
 def on_repair_completed(ctx, event, data: RepairCompleted, session) -> None:
     """The artisan finished the job of a booked ticket: resolve it."""
     repairs_booked.on_completed(ctx, session, data)
+
+
+@consumer.on(ResidentErased)
+def on_resident_erased(ctx, event, data: ResidentErased, session) -> None:
+    """A person was erased in accounts: anonymise their reports, notes and photos, drop their follows."""
+    erasure.erase_person(ctx, session, data.sub, as_utc(data.erased_at))

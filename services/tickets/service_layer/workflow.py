@@ -192,7 +192,7 @@ def rate(
     ticket.close_reason, ticket.closed_at = "confirmed", ticket.updated_at
     ctx.emit(
         session,
-        TicketRated(**event_fields(ticket, category), rating=rating, comment=comment, actor=actor),
+        TicketRated(**event_fields(ticket, category), rating=rating, actor=actor),
         subject=ticket.id,
     )
     ctx.emit(
@@ -218,5 +218,5 @@ def reopen(ctx: ServiceContext, session: Session, ticket_id: str, actor: str, co
         ticket.resolution_due = sla.deadlines(now, category.response_hours, category.resolution_hours).resolution_due
     ticket.resolved_at = None
     ticket.resolution_l1_at = ticket.resolution_l2_at = None
-    ctx.emit(session, TicketReopened(**event_fields(ticket, category), actor=actor, comment=comment), subject=ticket.id)
+    ctx.emit(session, TicketReopened(**event_fields(ticket, category), actor=actor), subject=ticket.id)
     return ticket

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from services.volunteers.adapters.orm import Elder, HealthConsent, access_log
+from services.volunteers.adapters.orm import Elder, HealthConsent, LogRevision, VisitLog, access_log
 from services.volunteers.service_layer import scope
 from services.volunteers.service_layer.scope import Reach
 from shared.clock import as_utc, shown
@@ -102,6 +102,7 @@ def withdraw(session: Session, r: Reach, elder_id: str, consent_id: str, reason:
     if current(session, elder.id) is None:
         erase_health(elder)
         session.add(elder)
+        erase_visit_notes(session, elder.id)
     return row
 
 
@@ -117,6 +118,22 @@ def set_health(session: Session, r: Reach, elder_id: str, values: dict[str, Any]
 
 def erase_health(elder: Elder) -> None:
     elder.conditions, elder.notes, elder.emergency_phone = "", "", None
+
+
+def erase_visit_notes(session: Session, elder_id: str) -> int:
+    """Visit logs' notes may hold health observations: without consent they go too, with the notes
+    their amendments recorded before and after (the rest of each log stays: who visited, when, how long)."""
+    logs = list(session.scalars(select(VisitLog).where(VisitLog.elder_id == elder_id)))
+    for log in logs:
+        log.notes = ""
+        session.add(log)
+    ids = [log.id for log in logs]
+    revisions = list(session.scalars(select(LogRevision).where(LogRevision.log_id.in_(ids)))) if ids else []  # type: ignore[attr-defined]
+    for rev in revisions:
+        rev.before = {k: ("" if k == "notes" else v) for k, v in (rev.before or {}).items()}
+        rev.after = {k: ("" if k == "notes" else v) for k, v in (rev.after or {}).items()}
+        session.add(rev)
+    return len(logs)
 
 
 def consent_view(row: HealthConsent) -> dict[str, Any]:

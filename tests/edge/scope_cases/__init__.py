@@ -167,4 +167,20 @@ class Api:
         raise AssertionError(f"seed condition not met within {timeout}s (last: {last!r})")
 
 
-__all__ = ["Api", "Call", "Case", "Side", "World", "unique"]
+def export_cases(base: str, roles: tuple[str, ...] = ("resident", "volunteer")) -> list[Case]:
+    """``GET <base>/me/export`` (a person's own data) for each role: a fresh account outside (its export holds
+    nothing of side ``a``), side ``a``'s caller inside (a fresh one where the seed gave none)."""
+
+    def fresh(role: str) -> Callable[[World], dict[str, str]]:
+        return lambda world: Api.headers(f"{role}:{unique('export')}", role)
+
+    def own(role: str) -> Callable[[World], dict[str, str]]:
+        return lambda world: world.callers.get((role, "a")) or fresh(role)(world)
+
+    return [
+        Case("GET", base + "/me/export", role, lambda api, world: Call(), outside=fresh(role), inside=own(role))
+        for role in roles
+    ]
+
+
+__all__ = ["Api", "Call", "Case", "Side", "World", "export_cases", "unique"]

@@ -14,7 +14,7 @@ import random
 from stdnum import ean
 from stdnum.cn import ric
 
-from tests.edge.scope_cases import Api, Call, Case, World, unique
+from tests.edge.scope_cases import Api, Call, Case, World, export_cases, unique
 
 BASE = "/api/library"
 CITY_STAFF = Api.headers("staff:scope-city-library", "staff", communities=["*"])
@@ -186,3 +186,4 @@ CASES = [
     Case("GET", BASE + "/readers/me", "resident", _none),
     Case("POST", BASE + "/readers/me/qr", "resident", _none),
 ]
+CASES += export_cases(BASE)

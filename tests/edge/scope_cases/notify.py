@@ -13,7 +13,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from shared.identity import ROLES
-from tests.edge.scope_cases import Api, Call, Case, World, unique
+from tests.edge.scope_cases import Api, Call, Case, World, export_cases, unique
 
 BASE = "/api/notify"
 CITY_STAFF = Api.headers("staff:scope-notify-city", "staff", communities=["*"])
@@ -101,3 +101,4 @@ CASES = [case for role in ROLES for case in _own_cases(role)] + [
         hidden=lambda w: [w.ids["sub_a"]],
     ),
 ]
+CASES += export_cases(BASE)

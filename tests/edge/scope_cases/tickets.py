@@ -11,7 +11,7 @@ import io
 
 from PIL import Image
 
-from tests.edge.scope_cases import Api, Call, Case, World, unique
+from tests.edge.scope_cases import Api, Call, Case, World, export_cases, unique
 
 BASE = "/api/tickets"
 TICKET = BASE + "/tickets/{ticket_id}"
@@ -139,3 +139,4 @@ CASES = [
     Case("POST", TICKET + "/withdraw", "volunteer", _on()),
     Case("GET", BASE + "/kpis", "staff", lambda api, world: Call(), hidden=lambda w: [w.ids["kpi_category"]]),
 ]
+CASES += export_cases(BASE)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.edge.scope_cases import Api, Call, Case, World, unique
+from tests.edge.scope_cases import Api, Call, Case, World, export_cases, unique
 
 BASE = "/api/volunteers"
 ELDER = BASE + "/elders/{elder_id}"
@@ -249,3 +249,4 @@ CASES = [
         hidden=lambda w: [w.ids["a"]["elder"], w.ids["a"]["volunteer"]],
     ),
 ]
+CASES += export_cases(BASE)

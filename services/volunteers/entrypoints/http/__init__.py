@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.volunteers.entrypoints.http import elders, pairings, privacy, reports, teams, visits, volunteers
+from services.volunteers.entrypoints.http import elders, export, pairings, privacy, reports, teams, visits, volunteers
 from shared.service import ServiceContext
 
 
 def build_router(ctx: ServiceContext) -> APIRouter:
     router = APIRouter()
-    for resource in (teams, volunteers, elders, pairings, visits, reports, privacy):
+    for resource in (teams, volunteers, elders, pairings, visits, reports, privacy, export):
         router.include_router(resource.routes(ctx))
     return router
