@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, event, or_, select
 from sqlmodel import Session
 
 from services.tickets.adapters.orm import Category, Follower, StaffDuty, Ticket, TicketHistory, TicketPhoto
@@ -83,12 +83,20 @@ def _drop_photos(ctx: ServiceContext, session: Session, ticket_ids: list[str], h
         session.delete(row)
     session.flush()
     store = photo_store(ctx)
+    unused = []
     for sha, kind in sorted(files):
         used = session.scalars(
             select(TicketPhoto.id).where(or_(TicketPhoto.sha256 == sha, TicketPhoto.display_sha256 == sha))
         ).first()
         if used is None and kind in EXT:
-            store.path(sha, kind).unlink(missing_ok=True)
+            unused.append(store.path(sha, kind))
+
+    def unlink_unused(_session: Session) -> None:
+        for path in unused:
+            path.unlink(missing_ok=True)
+
+    # Files go only once the rows are gone for good: a unit of work may roll back or run twice.
+    event.listen(session, "after_commit", unlink_unused, once=True)
     return len(rows)
 
 
