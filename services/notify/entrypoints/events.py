@@ -7,11 +7,12 @@ TicketFollowed also records a follower.
 
 from __future__ import annotations
 
-from services.notify.service_layer import routing
+from services.notify.service_layer import audience, routing
+from shared.events.accounts import HouseholdMoved, PersonRegistered
 from shared.events.registry import registry
 from shared.messaging.consumer import EventConsumer
 
-consumer = EventConsumer(group="notify", streams=["tickets", "library", "volunteers", "activities"])
+consumer = EventConsumer(group="notify", streams=["tickets", "library", "volunteers", "activities", "accounts"])
 PRODUCERS = ("/linli/tickets", "/linli/library", "/linli/volunteers", "/linli/activities")
 
 
@@ -21,3 +22,5 @@ def on_events(ctx, events, session) -> None:
 
 
 consumer.handles_batch(*[m for m in registry().values() if m.source in PRODUCERS])(on_events)
+
+consumer.handles_batch(PersonRegistered, HouseholdMoved)(audience.on_accounts_events)  # homes, for notices by place
