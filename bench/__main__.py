@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         for path in profiles.run():
             log(f"profile written: {path}")
-    order = {name: i for i, name in enumerate(["1", "2", "3", "4", "5", "6", "7", "8"])}
+    if set(parts) != set(PARTS):  # a partial run keeps the other parts' last figures
+        figures, charts = report.kept(figures, charts)
+    order = {name: i for i, name in enumerate(["1", "2", "3", "4", "5", "6", "7", "8", "9"])}
     figures.sort(key=lambda f: order.get(f.section[:1], 9))
     text = report.write(figures, charts, quick=args.quick, seconds=time.perf_counter() - started, errors=errors)
     print(text)

@@ -182,8 +182,15 @@ class Server:
 
 
 def linli_env(prefix: str, var_dir: Path, port: int, **extra: str) -> dict[str, str]:
-    """Environment of a ``linli run`` process isolated under ``prefix`` and ``var_dir``."""
+    """Environment of a ``linli run`` process isolated under ``prefix`` and ``var_dir``; it verifies the
+    bench's tokens (``mint_token``) by the public half of this process's development key file."""
+    from shared.config import get_settings
+    from shared.web.jwks import file_signer, key_file
+
+    settings = get_settings()
+    file_signer(settings)  # made now if missing, before a server reads it
     return {
+        "LINLI_SIGNING_KEY_FILE": str(Path(str(key_file(settings))).resolve()),
         "LINLI_STREAM_PREFIX": prefix,
         "LINLI_VAR_DIR": str(var_dir),
         "LINLI_HTTP_PORT": str(port),

@@ -93,6 +93,28 @@ def growth_chart(points: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
+def kept(figures: list[Figure], charts: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
+    """For a partial run (``--only``): the previous latest.json's figures of the sections this run did not
+    measure, then this run's, so ``--only accounts`` adds its rows instead of erasing the full run's."""
+    try:
+        previous = json.loads((RESULTS / "latest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return figures, charts
+    measured = {f.section for f in figures}
+    names = set(Figure.__dataclass_fields__)
+    old = [
+        Figure(**{k: v for k, v in d.items() if k in names})
+        for d in previous.get("figures", [])
+        if d.get("section") not in measured
+    ]
+    _PREVIOUS.update({k: previous[k] for k in ("latency", "growth", "charts") if previous.get(k)})
+    return old + figures, charts
+
+
+_PREVIOUS: dict[str, Any] = {}
+"""The previous run's chart data, kept in latest.json by a partial run (its PNGs are not redrawn)."""
+
+
 def write(figures: list[Figure], charts: dict[str, Any], *, quick: bool, seconds: float, errors: dict[str, str]) -> str:
     """Write latest.json, latest.md and the charts; returns the Markdown."""
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -115,9 +137,10 @@ def write(figures: list[Figure], charts: dict[str, Any], *, quick: bool, seconds
     payload = {
         "meta": meta,
         "figures": [f.as_dict() for f in figures],
-        "latency": {k: v for k, v in charts.get("latency", {}).items() if k != "e2e_ms"},
-        "growth": charts.get("growth", {}),
-        "charts": written,
+        "latency": {k: v for k, v in charts.get("latency", {}).items() if k != "e2e_ms"}
+        or _PREVIOUS.get("latency", {}),
+        "growth": charts.get("growth") or _PREVIOUS.get("growth", {}),
+        "charts": sorted(set(written) | set(_PREVIOUS.get("charts", []))),
     }
     (RESULTS / "latest.json").write_text(
         json.dumps(payload, indent=2, ensure_ascii=False, default=str), encoding="utf-8"

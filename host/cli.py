@@ -95,16 +95,36 @@ def token(
     household: Annotated[str | None, typer.Option(help="a resident's household")] = None,
     days: Annotated[int, typer.Option(help="validity in days")] = 30,
 ) -> None:
-    """Mint a bearer token for local use. Example: `linli token staff:li --role staff --community 北翟营`."""
+    """Mint a bearer token for local use, signed with accounts' active key (its store's, else the
+    development key file accounts adopts). Example: `linli token staff:li --role staff --community 北翟营`."""
     from datetime import timedelta
 
     from shared.web.auth import mint_token
 
     typer.echo(
         mint_token(
-            sub, role, name=name, communities=community, team=team, household=household, ttl=timedelta(days=days)
+            sub,
+            role,
+            name=name,
+            communities=community,
+            team=team,
+            household=household,
+            ttl=timedelta(days=days),
+            signer=_accounts_signer(),
         )
     )
+
+
+def _accounts_signer():  # -> shared.web.jwks.Signer | None
+    """Accounts' active key on this machine (its store), or ``None``: the development key file signs."""
+    from services.accounts.service_layer.keys import stored_signer
+    from shared.config import get_settings
+
+    settings = get_settings()
+    if settings.env == "production":
+        console.print("[red]linli token is for development: in production tokens come from signing in[/red]")
+        raise typer.Exit(2)
+    return stored_signer(settings)
 
 
 @db_app.command("upgrade")
@@ -156,9 +176,11 @@ def demo() -> None:
         if ctx.module.demo is not None:
             ctx.module.demo(ctx)
             console.print(f"[green]{ctx.name}[/green]: demo data loaded")
+    runtime.dispose()
+    signer = _accounts_signer()
     console.print("Demo tokens (valid 30 days):")
     for sub, roles in DEMO_PEOPLE.items():
-        console.print(f"  [bold]{sub}[/bold] ({', '.join(roles)}): {mint_token(sub, roles)}")
+        console.print(f"  [bold]{sub}[/bold] ({', '.join(roles)}): {mint_token(sub, roles, signer=signer)}")
 
 
 DEMO_PEOPLE = {

@@ -36,6 +36,7 @@ from shared.observability import (
     faststream_prometheus_middleware,
 )
 from shared.service import ServiceContext, ServiceModule, Ticker
+from shared.web.jwks import withdraw_in_process
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
@@ -219,6 +220,7 @@ class Runtime:
         for relay in self.relays.values():
             relay.close()
         for ctx in self.contexts.values():
+            withdraw_in_process(ctx)  # accounts' keys stop verifying this process's tokens with it
             ctx.store.dispose()
         await self.redis.aclose()
 

@@ -45,14 +45,16 @@ class Settings(BaseSettings):
     max_event_bytes: int = 256 * 1024
     outbox_batch: int = 500
     outbox_retention_hours: int = 24
-    jwt_secret: str = "linli-dev-secret-change-me-0123456789abcdef"
-    jwt_public_key: str | None = None
-    jwt_algorithm: str = "HS256"
     pii_key: str = "linli-dev-pii-key-change-me"
     env: str = "development"
-    """``production`` refuses the development JWT secret and PII key (see :meth:`_no_dev_secrets_in_production`)."""
+    """``production`` refuses the development PII key and needs ``LINLI_JWKS_URL`` (see
+    :meth:`_no_dev_secrets_in_production`)."""
     jwks_url: str | None = None
-    """Verify bearer tokens by this JWKS (accounts serves ``/.well-known/jwks.json``) instead of a shared secret."""
+    """Verify bearer tokens by this JWKS (accounts serves ``/.well-known/jwks.json``); a process running
+    accounts itself reads its keys in-process (:mod:`shared.web.jwks`)."""
+    signing_key_file: Path | None = None
+    """accounts' development signing key (default ``<var_dir>/signing-key.jwk``, none in production):
+    ``linli token`` and tests sign with it, accounts adopts it, lone services verify by its public half."""
     jwt_issuer: str | None = None
     """When set, tokens must carry this ``iss``."""
     jwt_audience: str | None = None
@@ -86,11 +88,11 @@ class Settings(BaseSettings):
         problems = []
         if self.pii_key == defaults["pii_key"].default:
             problems.append("LINLI_PII_KEY")
-        if self.jwt_secret == defaults["jwt_secret"].default and not (self.jwks_url or self.jwt_public_key):
-            problems.append("LINLI_JWT_SECRET (or set LINLI_JWKS_URL)")
+        if not self.jwks_url:
+            problems.append("LINLI_JWKS_URL (unset: tokens could not be verified)")
         if problems:
             raise ValueError(
-                "生产环境不能使用开发密钥 / LINLI_ENV=production refuses the development value of "
+                "生产环境不能使用开发密钥 / LINLI_ENV=production refuses the development value (or absence) of "
                 + ", ".join(problems)
             )
         return self

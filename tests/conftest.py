@@ -4,9 +4,11 @@ a unique stream prefix per test, and in-process runtimes with an HTTP client."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -21,6 +23,20 @@ from shared.clock import ManualClock
 from shared.config import Settings
 from shared.web.auth import mint_token
 
+
+def _session_signing_key() -> str:
+    """The session's accounts signing key file (``LINLI_SIGNING_KEY_FILE``), set before any settings are
+    read: ``token()`` signs with it, every test runtime's accounts adopts it and lone services verify by
+    its public half, so tokens minted at import time verify by the JWKS in every test."""
+    if os.environ.get("LINLI_SIGNING_KEY_FILE"):
+        return os.environ["LINLI_SIGNING_KEY_FILE"]
+    folder = tempfile.mkdtemp(prefix="linli-test-keys-")
+    atexit.register(shutil.rmtree, folder, True)
+    os.environ["LINLI_SIGNING_KEY_FILE"] = path = os.path.join(folder, "signing-key.jwk")
+    return path
+
+
+SIGNING_KEY_FILE = _session_signing_key()
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -129,7 +145,7 @@ def clock() -> ManualClock:
 
 
 def token(sub: str, *roles: str, **claims) -> dict[str, str]:
-    """Authorization header for a principal.
+    """Authorization header for a principal, signed with accounts' key (the session's key file).
 
     Staff and operators minted without communities are city-wide (``*``), as most tests act as a
     district's staff; the scope tests mint narrower callers explicitly.

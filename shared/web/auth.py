@@ -22,11 +22,16 @@ from starlette.routing import BaseRoute
 from shared.clock import utcnow
 from shared.config import Settings, get_settings
 from shared.identity import ROLES, SCOPE_KINDS, Principal, ScopeKind
-from shared.web.jwks import ASYMMETRIC, jwks_keys
+from shared.web.jwks import ASYMMETRIC, Signer, file_signer, key_source, kid_of
 
 __all__ = ["ROLES", "Principal", "allow", "current_principal", "decode_token", "mint_token", "public"]
 
 _bearer = HTTPBearer(auto_error=False)
+
+ISSUER = "linli-accounts"
+"""The ``iss`` accounts' tokens carry (``ACCOUNTS_ISSUER``'s default)."""
+AUDIENCE = "linli"
+"""The ``aud`` accounts' tokens carry (``ACCOUNTS_AUDIENCE``'s default)."""
 
 
 def mint_token(
@@ -40,14 +45,27 @@ def mint_token(
     household: str | None = None,
     ttl: timedelta = timedelta(days=30),
     settings: Settings | None = None,
+    signer: Signer | None = None,
 ) -> str:
-    """A signed token for local use and tests (HS256 with ``LINLI_JWT_SECRET``)."""
+    """A token for local use and tests, signed with accounts' key: ``signer`` (``linli token`` passes
+    accounts' active key from its store), else the development key file (:func:`shared.web.jwks.file_signer`).
+
+    It carries what accounts' own tokens carry (``iss``, ``aud``, the scope claims), so every service
+    verifies it by the JWKS like one issued at sign-in.
+    """
     settings = settings or get_settings()
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles: {', '.join(sorted(unknown))}")
     now = utcnow()
-    claims = {"sub": sub, "roles": list(roles), "iat": now, "exp": now + ttl}
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "roles": list(roles),
+        "iat": now,
+        "exp": now + ttl,
+        "iss": settings.jwt_issuer or ISSUER,
+        "aud": settings.jwt_audience or AUDIENCE,
+    }
     if name:
         claims["name"] = name
     served = list(communities or ()) + ([community] if community else [])
@@ -57,32 +75,27 @@ def mint_token(
         claims["team"] = team
     if household:
         claims["household"] = household
-    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+    return (signer or file_signer(settings)).sign(claims)
 
 
 def decode_token(token: str, settings: Settings | None = None) -> Principal:
-    """Verify a token with the configured secret (or public key) and return its principal."""
+    """Verify a token by the JWKS and return its principal."""
     return _principal(_verified_claims(token, settings or get_settings()))
 
 
 def _verified_claims(token: str, settings: Settings) -> dict[str, Any]:
     """The claims of a token whose signature, ``exp`` and (when configured) ``iss`` and ``aud`` hold.
 
-    With ``LINLI_JWKS_URL`` the key comes from that JWKS by the token's ``kid`` and only asymmetric
-    algorithms pass (:mod:`shared.web.jwks`); without it, the development secret or
-    ``LINLI_JWT_PUBLIC_KEY`` verifies, as ``linli token`` mints.
+    The key comes from the JWKS (:func:`shared.web.jwks.key_source`: accounts in this process, else
+    ``LINLI_JWKS_URL``, else in development the key file's public half) by the token's ``kid``, and
+    only asymmetric algorithms pass: there is no shared secret to verify with.
     """
     options: Options = {"require": ["sub", "exp"], "verify_aud": settings.jwt_audience is not None}
     checks: dict[str, Any] = {"audience": settings.jwt_audience, "issuer": settings.jwt_issuer}
-    if settings.jwks_url:
-        signing = jwks_keys(settings.jwks_url, settings.jwks_cache_s).key_for(token)
-        algorithms = [signing.algorithm_name] if signing.algorithm_name in ASYMMETRIC else list(ASYMMETRIC)
-        return jwt.decode(
-            token, signing.key, algorithms=algorithms, options=options, leeway=settings.jwt_leeway_s, **checks
-        )
-    key = settings.jwt_public_key or settings.jwt_secret
+    signing = key_source(settings).key_for(token)
+    algorithms = [signing.algorithm_name] if signing.algorithm_name in ASYMMETRIC else list(ASYMMETRIC)
     return jwt.decode(
-        token, key, algorithms=[settings.jwt_algorithm], options=options, leeway=settings.jwt_leeway_s, **checks
+        token, signing.key, algorithms=algorithms, options=options, leeway=settings.jwt_leeway_s, **checks
     )
 
 
@@ -105,7 +118,7 @@ def _principal(claims: dict[str, Any]) -> Principal:
     )
 
 
-_VERIFIED: dict[tuple[str, str, str], tuple[Principal, float]] = {}
+_VERIFIED: dict[tuple[str, int], tuple[Principal, float]] = {}
 _VERIFIED_MAX = 10_000
 
 
@@ -113,7 +126,7 @@ def verified_principal(token: str, settings: Settings | None = None) -> Principa
     """:func:`decode_token` with a cache of tokens already verified (until they expire).
 
     A signature check costs more than the rest of a small request; a token's claims cannot change,
-    so a token verified once with the same key stays valid until its ``exp``. Failures are not cached.
+    so a token verified once by the same JWKS stays valid until its ``exp``. Failures are not cached.
     """
     settings = settings or get_settings()
     hit = cached_principal(token, settings)
@@ -128,8 +141,8 @@ def verified_principal(token: str, settings: Settings | None = None) -> Principa
     return principal
 
 
-def _cache_key(token: str, settings: Settings) -> tuple[str, str, str]:
-    return (token, settings.jwks_url or settings.jwt_public_key or settings.jwt_secret, settings.jwt_algorithm)
+def _cache_key(token: str, settings: Settings) -> tuple[str, int]:
+    return (token, id(key_source(settings)))
 
 
 def cached_principal(token: str, settings: Settings) -> Principal | None:
@@ -141,12 +154,19 @@ def cached_principal(token: str, settings: Settings) -> Principal | None:
 
 
 async def principal_of(token: str) -> Principal:
-    """:func:`verified_principal` for async code: a JWKS fetch runs on a worker thread, so a process
-    that serves the JWKS itself (accounts in ``linli run``) answers its own fetch meanwhile."""
+    """:func:`verified_principal` for async code: when the key is not cached, the JWKS is fetched on a
+    worker thread (an HTTP fetch, or accounts' store read in-process), never on the event loop."""
     settings = get_settings()
-    if settings.jwks_url and cached_principal(token, settings) is None:
+    if cached_principal(token, settings) is None and not _key_cached(token, settings):
         return await asyncio.to_thread(verified_principal, token, settings)
     return verified_principal(token, settings)
+
+
+def _key_cached(token: str, settings: Settings) -> bool:
+    try:
+        return key_source(settings).cached(kid_of(token)) is not None
+    except jwt.PyJWTError:
+        return True  # a malformed header or no source: fails at once, nothing to fetch
 
 
 async def current_principal(

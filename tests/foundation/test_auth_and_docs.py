@@ -32,7 +32,7 @@ async def test_missing_or_bad_tokens_get_401_and_wrong_roles_get_403(start_runti
         assert r.status_code == 201
 
 
-async def test_a_verified_token_is_refused_once_it_expires_or_the_key_changes(start_runtime, monkeypatch):
+async def test_a_verified_token_is_refused_once_it_expires_or_the_key_changes(start_runtime, monkeypatch, tmp_path):
     body = {"title": "路灯不亮"}
     async with start_runtime([probe.module]) as (_runtime, client):
         # ``exp`` is whole seconds: a 2 s token is valid for at least one more second from now
@@ -46,13 +46,16 @@ async def test_a_verified_token_is_refused_once_it_expires_or_the_key_changes(st
 
         steady = token("resident:y", "resident")
         assert (await client.post("/api/probe/report", json=body, headers=steady)).status_code == 201
-        monkeypatch.setenv("LINLI_JWT_SECRET", "a-rotated-secret-of-enough-length-0123456789")
+        monkeypatch.setenv(
+            "LINLI_SIGNING_KEY_FILE", str(tmp_path / "another-key.jwk")
+        )  # the JWKS now holds another key
         get_settings.cache_clear()
         try:
+            mint_token("resident:z", ["resident"])  # makes that key
             r = await client.post("/api/probe/report", json=body, headers=steady)
             assert r.status_code == 401  # signed with the old key: not accepted from memory
         finally:
-            monkeypatch.delenv("LINLI_JWT_SECRET")
+            monkeypatch.undo()
             get_settings.cache_clear()
 
 

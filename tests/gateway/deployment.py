@@ -106,6 +106,9 @@ class Deployment:
             "LINLI_HTTP_HOST": "127.0.0.1",
             "LINLI_LOG_JSON": "true",
             "LINLI_CLAIM_IDLE_MS": "2000",
+            # accounts is not started here: each service verifies by the public half of accounts' development
+            # key file, the one tests' token() signs with (shared/web/jwks.py)
+            "LINLI_SIGNING_KEY_FILE": os.environ["LINLI_SIGNING_KEY_FILE"],
             **{f"{s.upper()}_DATABASE_URL": self._database(s) for s in SERVICES},
             **self.extra_env,
         }

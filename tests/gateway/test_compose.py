@@ -15,7 +15,6 @@ SECRETS = {
     "LINLI_REDIS_PASSWORD": "redis-secret",
     "LINLI_REDIS_ACL_FILE": "./deploy/redis/users.acl",
     "LINLI_PII_KEY": "pii-secret",
-    "LINLI_JWT_SECRET": "jwt-secret",
 }
 LINLI_SERVICES = ("tickets", "library", "volunteers", "notify", "accounts", "activities")
 

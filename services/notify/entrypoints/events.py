@@ -7,8 +7,8 @@ TicketFollowed also records a follower.
 
 from __future__ import annotations
 
-from services.notify.service_layer import erasure, routing
-from shared.events.accounts import ResidentErased
+from services.notify.service_layer import audience, erasure, routing
+from shared.events.accounts import HouseholdMoved, PersonRegistered, ResidentErased
 from shared.events.registry import registry
 from shared.messaging.consumer import EventConsumer
 
@@ -23,8 +23,11 @@ def on_events(ctx, events, session) -> None:
 
 consumer.handles_batch(*[m for m in registry().values() if m.source in PRODUCERS])(on_events)
 
+consumer.handles_batch(PersonRegistered, HouseholdMoved)(audience.on_accounts_events)  # homes, for notices by place
+
 
 @consumer.on(ResidentErased)
 def on_resident_erased(ctx, event, data: ResidentErased, session) -> None:
-    """A person was erased in accounts: their recipient row, messages, deliveries and follows go."""
+    """A person was erased in accounts: their recipient row, messages, deliveries, follows and home go."""
     erasure.erase_person(session, data.sub)
+    audience.forget(session, data.sub)

@@ -51,6 +51,8 @@ def seed(api: Api) -> World:
     inbox = api.eventually(lambda: api.ok("GET", BASE + "/inbox", reporter)["items"])
     world.ids["note"] = str(inbox[0]["id"])
     api.eventually(lambda: api.ok("GET", BASE + "/deliveries", CITY_STAFF, Call(query={"recipient": sub_a}))["items"])
+    notice = {"community": a, "building": "5", "title": "范围停水", "body": "范围测试"}
+    world.ids["notice"] = api.ok("POST", BASE + "/notices", CITY_STAFF, Call(json=notice))["id"]
     return world
 
 
@@ -91,6 +93,21 @@ CASES = [case for role in ROLES for case in _own_cases(role)] + [
             params={"user_id": world.ids["sub_a"]},
             json={"display_name": "范围测试居民", "community": world.ids["community_a"]},
         ),
+    ),
+    Case(
+        "POST",
+        BASE + "/notices",
+        "staff",
+        lambda api, world: Call(
+            json={"community": world.ids["community_a"], "building": "5", "title": "停水", "body": "明天停水"}
+        ),
+        ok=(201,),
+    ),
+    Case(
+        "GET",
+        BASE + "/notices/{notice_id}",
+        "staff",
+        lambda api, world: Call(params={"notice_id": world.ids["notice"]}),
     ),
     Case(
         "GET",

@@ -9,6 +9,7 @@ from services.accounts.entrypoints.http.schemas import JwksView, KeyView
 from services.accounts.service_layer import keys
 from shared.service import ServiceContext
 from shared.web.auth import public
+from shared.web.jwks import forget_in_process
 from shared.web.runner import Runner
 
 
@@ -19,7 +20,9 @@ def router(ctx: ServiceContext) -> APIRouter:
     @api.post("/keys/rotate", status_code=201)
     async def rotate_key(_: Operator) -> KeyView:
         """Start signing with a new key; tokens of the previous one stay valid until they expire (no body)."""
-        return await run(lambda s: KeyView.model_validate(keys.rotate(s, ctx.clock.now())))
+        made = await run(lambda s: KeyView.model_validate(keys.rotate(s, ctx.clock.now())))
+        forget_in_process()  # this process's services verify the new key's tokens at once
+        return made
 
     return api
 
