@@ -23,8 +23,9 @@ demo: install ## load the demo communities (明珠花苑, 智汇城, 3502, 北�
 	$(BIN)/linli db upgrade
 	$(BIN)/linli demo
 
-test: install lint ## lint, types, then the whole test suite against the machine's Redis and PostgreSQL
-	$(BIN)/python -m pytest
+TEST_WORKERS ?= 2
+test: install lint ## lint, types, then the whole suite in $(TEST_WORKERS) processes (a test file stays in one)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: install ## ruff (lint and format check) and mypy (strict for shared/ and every domain/)
 	$(BIN)/ruff check .

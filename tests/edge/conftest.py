@@ -35,7 +35,7 @@ def linli_all(tmp_path_factory, redis_url):
     )
     subprocess.run([sys.executable, "-m", "host.cli", "demo"], cwd=REPO, env=full_env, check=True, capture_output=True)
     process = LinliProcess([], env, folder / "linli.log")
-    process.start()
+    process.start(timeout=180)  # six services migrate and start; slow on a loaded 2-core machine
     yield process
     process.stop()
 
