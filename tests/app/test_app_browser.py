@@ -12,7 +12,7 @@ import json
 import os
 import re
 import tempfile
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import httpx
@@ -158,6 +158,13 @@ class Axe:
             self.found[name] = bad
 
 
+async def quiet(page, top: bool = True) -> None:
+    """Before a screenshot: no passing message over the page, scrolled to the top."""
+    await page.evaluate("document.getElementById('toast').classList.remove('on')")
+    if top:
+        await page.evaluate("window.scrollTo(0, 0)")
+
+
 def jpeg() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (640, 480), (90, 90, 96)).save(out, "JPEG", quality=80)
@@ -196,6 +203,7 @@ async def test_residents_staff_and_volunteers_use_the_app_on_a_phone(settings, m
             await page.goto(f"{base}/app/")
             await expect(page.locator("#phone")).to_be_visible()
             await axe.check(page, "sign-in")
+            await quiet(page)
             await page.screenshot(path=str(SHOTS / "app-signin.png"))
             await sign_in(page, base, settings, "13900000001", expect)
             await expect(page).to_have_url(f"{base}/app/#/report")
@@ -208,7 +216,9 @@ async def test_residents_staff_and_volunteers_use_the_app_on_a_phone(settings, m
             await page.fill("#title", "井盖松动")
             await page.fill("#description", "亚龙花园3号楼前井盖翘起，晚上看不清")
             await axe.check(page, "report")
-            await page.screenshot(path=str(SHOTS / "app-report.png"), full_page=True)
+            await quiet(page, top=False)
+            await nearby.scroll_into_view_if_needed()
+            await page.screenshot(path=str(SHOTS / "app-report.png"))
             await page.click("#send")
             await expect(page).to_have_url(re.compile(r"#/ticket/T"))
             ticket_id = page.url.rsplit("/", 1)[-1]
@@ -234,6 +244,7 @@ async def test_residents_staff_and_volunteers_use_the_app_on_a_phone(settings, m
             await expect(row).to_be_visible()
             await expect(desk.locator("#rate-response")).to_be_visible()
             await axe.check(desk, "staff queue")
+            await quiet(desk)
             await desk.screenshot(path=str(SHOTS / "app-staff.png"))
             await row.locator("a").click()
             await desk.fill("#ack-note", "已收到，物业马上安排人员查看")
@@ -255,7 +266,8 @@ async def test_residents_staff_and_volunteers_use_the_app_on_a_phone(settings, m
             await expect(page.locator("#status")).to_have_text("已办结", timeout=15_000)
             await expect(page.locator("#rate")).to_be_visible()
             await axe.check(page, "ticket")
-            await page.screenshot(path=str(SHOTS / "app-ticket.png"), full_page=True)
+            await quiet(page)
+            await page.screenshot(path=str(SHOTS / "app-ticket.png"))
             await page.check("input[name=rating][value='5']")
             await page.fill("#comment", "很快，谢谢！")
             await page.click("#rate button[type=submit]")
@@ -289,6 +301,12 @@ async def test_residents_staff_and_volunteers_use_the_app_on_a_phone(settings, m
             await page.check("#large")
             await page.check("#contrast")
             await axe.check(page, "settings (large text, high contrast)")
+            await quiet(page)
+            await page.screenshot(path=str(SHOTS / "app-settings.png"))
+            await page.check("input[name=lang][value=en]")
+            await expect(page.locator("#tabs")).to_contain_text("My reports")
+            await expect(page.locator("h1")).to_have_text("Settings")
+            assert await page.evaluate("document.documentElement.lang") == "en"
 
             # -- a mother signs her children up: a place, then the waitlist ------------------------------
             li_yao = await api_token(client, settings, "13900000010")
@@ -302,7 +320,7 @@ async def test_residents_staff_and_volunteers_use_the_app_on_a_phone(settings, m
                     "venue_id": "ZHC-401",
                     "title": "手工风筝",
                     "description": "智汇橙手工课：扎一只风筝",
-                    "starts_at": starts.isoformat(),
+                    "starts_at": starts.astimezone(UTC).isoformat(),
                     "minutes": 90,
                     "capacity": 1,
                 },
@@ -320,6 +338,7 @@ async def test_residents_staff_and_volunteers_use_the_app_on_a_phone(settings, m
             await expect(mine).to_contain_text("已报名")
             await expect(mine.locator("figure.qr svg")).to_be_visible()
             kite = mum.locator("li.activity", has_text="手工风筝")
+            await expect(kite).to_contain_text("余 0 / 1 位")  # the list is drawn again with the place taken
             await kite.locator("input[name=participant]").fill("小明")
             await kite.locator("input[name=age]").fill("7")
             await kite.locator("button[type=submit]").click()
@@ -327,7 +346,10 @@ async def test_residents_staff_and_volunteers_use_the_app_on_a_phone(settings, m
             await expect(waiting).to_contain_text("候补中")
             await expect(waiting).to_contain_text("前面还有 0 人")
             await axe.check(mum, "activities")
-            await mum.screenshot(path=str(SHOTS / "app-activities.png"), full_page=True)
+            await expect(mum.locator("li.activity", has_text="手工风筝")).to_contain_text("15:00")  # Beijing time
+            await expect(mum.locator("li.activity", has_text="手工风筝")).to_contain_text("余 0 / 1 位 · 候补 1 人")
+            await quiet(mum)
+            await mum.screenshot(path=str(SHOTS / "app-activities.png"))
 
             # -- a volunteer logs a visit; the hazard she found becomes a repair ticket --------------------
             vol_ctx = await browser.new_context(**PHONE)
@@ -339,7 +361,8 @@ async def test_residents_staff_and_volunteers_use_the_app_on_a_phone(settings, m
             paired = _paired_elders(runtime, "volunteer:wang-guilan")
             assert sorted(await elders.locator("strong").all_inner_texts()) == sorted(paired)
             await axe.check(vol, "volunteer")
-            await vol.screenshot(path=str(SHOTS / "app-volunteer.png"), full_page=True)
+            await quiet(vol)
+            await vol.screenshot(path=str(SHOTS / "app-volunteer.png"))
             await elders.first.locator("a").click()
             await vol.fill("#minutes", "40")
             await vol.select_option("#ck-safety_gas", "problem")

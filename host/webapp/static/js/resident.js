@@ -393,6 +393,7 @@ export async function activities() {
     $("#signups").innerHTML = mine.items.length ? mine.items.map(signupItem).join("") : `<li class="empty">${L("还没有报名", "No sign-ups yet")}</li>`;
   };
   await drawMine();
+  const drawActs = async () => {
   const acts = await call(`/api/activities/activities?community=${encodeURIComponent(community)}&limit=30`);
   $("#acts").innerHTML = acts.items.length
     ? acts.items
@@ -408,6 +409,8 @@ export async function activities() {
         </form></li>`)
         .join("")
     : `<li class="empty">${L("近期没有活动", "Nothing coming up")}</li>`;
+  };
+  await drawActs();
   $("#acts").addEventListener("submit", async (e) => {
     e.preventDefault();
     const li = e.target.closest("li.activity");
@@ -420,8 +423,7 @@ export async function activities() {
         json: { participant: f.participant, age: f.age ? Number(f.age) : null, guardian: e.target.guardian.checked },
       });
       toast(s.status === "waitlisted" ? L("已加入候补", "You are on the waitlist") : L("报名成功", "Signed up"));
-      e.target.reset();
-      await drawMine();
+      await Promise.all([drawMine(), drawActs()]);
     } catch (error) {
       showError("#act-error", error);
     } finally {
