@@ -131,6 +131,7 @@ async def sign_in(page, base: str, settings, phone: str, expect) -> None:
     found = await eventually(lambda: codes.last_code(settings, phone_hash(phone)))
     await page.fill("#code", found[0])
     await page.click("#verify")
+    await expect(page).to_have_url(re.compile(r"#/(report|staff|volunteer)$"))  # the home of their role
     await expect(page.locator("#tabs")).to_be_visible()
 
 
@@ -165,9 +166,9 @@ async def quiet(page, top: bool = True) -> None:
         await page.evaluate("window.scrollTo(0, 0)")
 
 
-def jpeg() -> bytes:
+def jpeg(colour: tuple[int, int, int] = (90, 90, 96)) -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", (640, 480), (90, 90, 96)).save(out, "JPEG", quality=80)
+    Image.new("RGB", (640, 480), colour).save(out, "JPEG", quality=80)
     return out.getvalue()
 
 
@@ -189,6 +190,8 @@ async def test_residents_staff_and_volunteers_use_the_app_on_a_phone(settings, m
     task = asyncio.create_task(server.serve())
     photo = tmp_path / "manhole.jpg"
     photo.write_bytes(jpeg())
+    fixed = tmp_path / "fixed.jpg"  # the photo after the fix (another picture: photos are kept by content)
+    fixed.write_bytes(jpeg((40, 110, 60)))
     axe = Axe()
     try:
         await eventually(lambda: server.started, timeout=30)
@@ -260,11 +263,13 @@ async def test_residents_staff_and_volunteers_use_the_app_on_a_phone(settings, m
             # -- staff resolve with a photo; the resident confirms with a rating --------------------------
             await axe.check(desk, "staff ticket")
             await desk.fill("#resolve-note", "井盖已更换并固定")
-            await desk.set_input_files("#resolve-photo", str(photo))
+            await desk.set_input_files("#resolve-photo", str(fixed))
             await desk.click("#resolve")
             await expect(desk.locator("#status")).to_have_text("已办结")
             await expect(page.locator("#status")).to_have_text("已办结", timeout=15_000)
             await expect(page.locator("#rate")).to_be_visible()
+            fix = page.locator(".timeline li", has_text="井盖已更换并固定")
+            await expect(fix.locator("img.thumb")).to_have_count(1)  # staff's photo of the fix
             await axe.check(page, "ticket")
             await quiet(page)
             await page.screenshot(path=str(SHOTS / "app-ticket.png"))

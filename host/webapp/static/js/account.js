@@ -134,8 +134,6 @@ export async function settings() {
       <button type="submit">${L("保存", "Save")}</button>
       <p id="prefs-error" class="error" role="alert" hidden></p>
     </form>
-    <section class="card"><h2>${L("我的数据", "My data")}</h2>
-      <p>${L("导出和删除个人数据的功能即将提供。", "Exporting and erasing your data is coming soon.")}</p></section>
     <p><button type="button" id="signout" class="secondary">${L("退出登录", "Sign out")}</button></p>`, L("设置", "Settings"));
   let prefs = null;
   try {
