@@ -161,7 +161,7 @@ class Axe:
 
 async def quiet(page, top: bool = True) -> None:
     """Before a screenshot: no passing message over the page, scrolled to the top."""
-    await page.evaluate("document.getElementById('toast').classList.remove('on')")
+    await page.evaluate("document.getElementById('toast').hidden = true")
     if top:
         await page.evaluate("window.scrollTo(0, 0)")
 
@@ -281,10 +281,25 @@ async def test_residents_staff_and_volunteers_use_the_app_on_a_phone(settings, m
             with tickets.store.transaction() as s:
                 assert s.get(Ticket, ticket_id).rating == 5
 
+            # -- the session refreshes quietly: a refused access token is replaced, the page just works ---
+            spent = await page.evaluate("JSON.parse(localStorage['linli.session']).refresh")
+            await page.evaluate(
+                "(() => { const s = JSON.parse(localStorage['linli.session']); s.access = 'not.a.token';"
+                " localStorage['linli.session'] = JSON.stringify(s); })()"
+            )
+            await page.goto(f"{base}/app/#/reports")
+            await expect(page.locator("#mine li", has_text="井盖松动")).to_be_visible()
+            assert await page.evaluate("JSON.parse(localStorage['linli.session']).refresh") != spent
+
             # -- a report written offline is kept, then sent once when the phone is online again ----------
             await page.goto(f"{base}/app/#/report")
             await expect(page.locator("#geo")).to_contain_text("已定位")
+            assert await page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
             await resident.set_offline(True)
+            await page.reload()  # no network: the service worker answers the shell, 随手拍 opens all the same
+            await expect(page.locator("#category option[value=street_light]")).to_be_attached()
+            assert await page.evaluate("navigator.serviceWorker.controller !== null")
+            await expect(page.locator("#geo")).to_contain_text("已定位")
             await page.select_option("#category", "street_light")
             await page.fill("#title", "路灯不亮")
             await page.fill("#description", "3号楼西侧路灯晚上不亮")

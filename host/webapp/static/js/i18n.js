@@ -51,6 +51,8 @@ export const STATUS = {
   cancelled: ["已取消", "Cancelled"],
   declined: ["已放弃", "Declined"],
   due: ["待走访", "Due"],
+  scheduled: ["待走访", "Scheduled"],
+  overdue: ["已逾期", "Overdue"],
   done: ["已走访", "Done"],
   missed: ["已错过", "Missed"],
   open: ["待处理", "Open"],

@@ -83,7 +83,15 @@ export async function report() {
     .catch(() => {});
 
   try {
-    const page = await call("/api/tickets/categories?limit=200");
+    let items;
+    try {
+      items = (await call("/api/tickets/categories?limit=200")).items;
+      localStorage.setItem("linli.categories", JSON.stringify(items)); // 随手拍 must work without a signal
+    } catch (error) {
+      items = JSON.parse(localStorage.getItem("linli.categories") || "null");
+      if (!items) throw error;
+    }
+    const page = { items };
     state.categories = page.items;
     $("#category").insertAdjacentHTML(
       "beforeend",

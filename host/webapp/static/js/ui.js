@@ -30,6 +30,7 @@ let toastTimer = null;
 export function toast(text) {
   const el = document.getElementById("toast");
   el.textContent = text;
+  el.hidden = false;
   el.classList.add("on");
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => el.classList.remove("on"), 4000);
