@@ -274,6 +274,12 @@ export function timeline(t) {
     .join("")}</ol>`;
 }
 
+function reportPhotos(t) {
+  // the resident's own photos head the page; staff's (after the fix) stay on their timeline entry
+  const opened = (t.history || []).find((h) => h.action === "open");
+  return opened && opened.photos ? opened.photos : t.photos || [];
+}
+
 export function ticketHead(t) {
   const overdue = t.first_response_due && !t.acknowledged_at && new Date(t.first_response_due) < new Date();
   return `<h1>${esc(t.title)}</h1>
@@ -284,7 +290,7 @@ export function ticketHead(t) {
       <dt>${L("位置", "Where")}</dt><dd>${esc([t.community, t.building && L(`${t.building} 号楼`, `building ${t.building}`), t.address].filter(Boolean).join(" · ") || "—")}</dd>
     </dl>
     <p>${esc(t.description)}</p>
-    ${(t.photos || []).map((p, i) => `<img src="${esc(p)}" alt="${L(`报事照片 ${i + 1}`, `Report photo ${i + 1}`)}" class="photo">`).join("")}`;
+    ${reportPhotos(t).map((p, i) => `<img src="${esc(p)}" alt="${L(`报事照片 ${i + 1}`, `Report photo ${i + 1}`)}" class="photo">`).join("")}`;
 }
 
 export async function ticket(id) {
