@@ -111,6 +111,19 @@ def seed_services(runtime) -> None:
             lon=HERE["longitude"],
             photos=[],
         )
+        late = reports.open_report(
+            ctx,
+            s,
+            category="sanitation",
+            title="垃圾桶满溢",
+            description="3号楼垃圾桶两天没清运",
+            reporter="resident:neighbour",
+            community="北翟营",
+            building="3",
+            photos=[],
+        ).ticket
+        late.first_response_due = ctx.clock.now() - timedelta(hours=1)  # its answer is an hour late
+        s.add(late)
 
 
 async def api_token(client: httpx.AsyncClient, settings, phone: str) -> dict[str, str]:
@@ -244,6 +257,10 @@ async def test_residents_staff_and_volunteers_use_the_app_on_a_phone(settings, m
             desk = await staff_ctx.new_page()
             await sign_in(desk, base, settings, "13900000011", expect)
             await expect(desk).to_have_url(f"{base}/app/#/staff")
+            first = desk.locator("#queue li.work").first  # the overdue report heads the queue
+            await expect(first).to_contain_text("垃圾桶满溢")
+            await expect(first).to_contain_text("已逾期")
+            await expect(desk.locator("#queue li.overdue")).to_have_count(1)
             row = desk.locator("#queue li.work", has_text="井盖松动")
             await expect(row).to_be_visible()
             await expect(desk.locator("#rate-response")).to_be_visible()
