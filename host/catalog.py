@@ -32,10 +32,11 @@ def available() -> list[str]:
 
 
 def build_runtime(targets: list[str] | tuple[str, ...] | None = None, **kwargs) -> Runtime:
-    """A runtime for ``targets`` with the operators' console mounted at /console."""
+    """A runtime for ``targets`` with the operators' console at /console and the residents' app at /app."""
+    from host.webapp import build_app_router
     from ops.console import build_console_router
 
-    return Runtime(load(targets), extra_routers=[build_console_router], **kwargs)
+    return Runtime(load(targets), extra_routers=[build_console_router, build_app_router], **kwargs)
 
 
 def load(targets: list[str] | tuple[str, ...] | None = None) -> list[ServiceModule]:
