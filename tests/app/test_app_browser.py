@@ -192,7 +192,6 @@ async def test_residents_staff_and_volunteers_use_the_app_on_a_phone(settings, m
     expect.set_options(timeout=10_000)  # a loaded 2-core machine; the live steps wait longer where they say so
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    monkeypatch.setenv("LINLI_JWKS_URL", f"{base}/.well-known/jwks.json")
     get_settings.cache_clear()
     accounts_settings.cache_clear()
     runtime = catalog.build_runtime(None, settings=settings)
