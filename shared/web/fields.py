@@ -49,8 +49,10 @@ def _sane_day(value: date) -> date:
 
 
 def _sane_moment(value: datetime) -> datetime:
+    """The moment in UTC: stores keep UTC, and SQLite drops an offset, so ``15:00+08:00`` stored as given would
+    read back as 15:00 UTC (eight hours late)."""
     _sane_day(value.date())
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _real_month(value: str) -> str:
@@ -63,7 +65,7 @@ def _real_month(value: str) -> str:
 Day = Annotated[date, AfterValidator(_sane_day)]
 """A calendar date between 2000 and 2099 (dates further out overflow the clock's arithmetic)."""
 Moment = Annotated[datetime, AfterValidator(_sane_moment)]
-"""A point in time between 2000 and 2099; without a zone it is taken as UTC."""
+"""A point in time between 2000 and 2099, given back in UTC; without a zone it is taken as UTC."""
 Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}$"), AfterValidator(_real_month)]
 """A calendar month ``YYYY-MM`` whose month is 01-12."""
 

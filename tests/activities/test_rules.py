@@ -128,3 +128,18 @@ async def test_ages_guardians_windows_and_household_limits(start_runtime, clock)
         clock.advance(timedelta(days=2))  # the session has started: sign-ups are closed
         r = await sign_up(client, session["id"], NEIGHBOUR, participant="小明", age=9)
         assert r.status_code == 409 and r.json()["code"] == "signup_closed"
+
+
+async def test_a_start_given_in_shanghai_time_reads_back_at_that_time(start_runtime, clock):
+    """15:00+08:00 is stored as 07:00 UTC and shown as 15:00 in Shanghai, one session or a series (SQLite
+    keeps no offset: a start stored as given read back eight hours late)."""
+    async with start_runtime(["activities"], clock=clock) as (_runtime, client):
+        venue = await room(client)
+        once = {"venue_id": venue, "title": "手工", "starts_at": "2026-12-02T15:00:00+08:00", "minutes": 60}
+        series = {**once, "title": "剪纸", "starts_at": "2026-12-05T09:00:00+08:00", "rrule": "FREQ=WEEKLY;COUNT=2"}
+        for body in (once, series):
+            r = await client.post("/api/activities/activities", headers=STAFF, json=body)
+            assert r.status_code == 201, r.text
+        listed = await client.get("/api/activities/activities", params={"venue": venue}, headers=MOTHER)
+        starts = sorted(item["starts_at"] for item in listed.json()["items"])
+        assert starts == ["2026-12-02T15:00:00+08:00", "2026-12-05T09:00:00+08:00", "2026-12-12T09:00:00+08:00"]

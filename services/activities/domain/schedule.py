@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
 
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule, rrulestr
@@ -34,7 +34,7 @@ def occurrences(start: datetime, rule: str | None, limit: int) -> list[datetime]
     The rule is read in Asia/Shanghai (``BYDAY=SA`` means a Saturday there) and the results are UTC.
     """
     if not rule:
-        return [start]
+        return [start.astimezone(UTC)]
     first = start.astimezone(SHANGHAI).replace(tzinfo=None)
     try:
         parsed = rrulestr(rule.removeprefix("RRULE:"), dtstart=first)
@@ -57,7 +57,7 @@ def occurrences(start: datetime, rule: str | None, limit: int) -> list[datetime]
         raise ScheduleError("too_many", f"一次最多发布 {limit} 场 / at most {limit} sessions at once")
     if not found:
         raise ScheduleError("no_occurrence", "重复规则一年内没有日期 / the RRULE gives no date within a year")
-    return [moment.replace(tzinfo=SHANGHAI).astimezone(start.tzinfo) for moment in found]
+    return [moment.replace(tzinfo=SHANGHAI).astimezone(UTC) for moment in found]
 
 
 @dataclass(frozen=True)
