@@ -35,7 +35,7 @@ from shared.observability import (
     ConsumerMetrics,
     faststream_prometheus_middleware,
 )
-from shared.service import ServiceContext, ServiceModule, Ticker
+from shared.service import ServiceContext, ServiceModule, Ticker, run_ticker
 from shared.web.jwks import withdraw_in_process
 
 if TYPE_CHECKING:
@@ -187,7 +187,7 @@ class Runtime:
     async def _tick_loop(self, ctx: ServiceContext, fn: Ticker, interval: float) -> None:
         while self.started:
             try:
-                await asyncio.to_thread(fn, ctx, self.clock.now())
+                await run_ticker(fn, ctx, self.clock.now())
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -7,6 +7,8 @@ host (``host/``) turns modules into processes, HTTP apps and subscriptions.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +33,15 @@ if TYPE_CHECKING:  # the HTTP and broker types are the host's business
     from shared.messaging.consumer import EventConsumer
 
 Ticker = Callable[["ServiceContext", datetime], Any]
+"""A periodic job: ``def tick(ctx, now)`` (run on a worker thread) or ``async def`` (awaited on the loop)."""
+
+
+async def run_ticker(fn: Ticker, ctx: ServiceContext, now: datetime) -> Any:
+    """Run one periodic job as its kind needs: a coroutine function handed to a thread would only be
+    created, never run."""
+    if inspect.iscoroutinefunction(fn):
+        return await fn(ctx, now)
+    return await asyncio.to_thread(fn, ctx, now)
 
 
 @dataclass

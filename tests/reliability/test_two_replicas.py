@@ -18,6 +18,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlmodel import Session
 
+from shared.service import run_ticker
 from tests.conftest import token
 
 SERVICES = ["tickets", "library", "volunteers", "notify", "activities", "accounts"]
@@ -49,7 +50,7 @@ async def test_two_replicas_of_every_service_fire_each_deadline_once(start_runti
         for _ in range(STEPS):
             now = clock.advance(STEP)
             jobs = [
-                asyncio.to_thread(fn, ctx, now)
+                run_ticker(fn, ctx, now)
                 for runtime in (one, two)
                 for ctx in runtime.contexts.values()
                 for _name, _interval, fn in ctx.module.tickers
