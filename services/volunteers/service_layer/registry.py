@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from services.volunteers.adapters.orm import Elder, Pairing, Team, Volunteer
+from services.volunteers.adapters.orm import Elder, Pairing, PlanPause, Team, Volunteer
 from services.volunteers.domain import planning
 from services.volunteers.domain.visits import check_skills
 from services.volunteers.service_layer import consent as consents
@@ -286,6 +286,18 @@ def end_pairing(ctx, session: Session, r: Reach, pairing_id: str, reason: str, n
         subject=pairing.id,
     )
     return pairing
+
+
+def elder_rows(session: Session, r: Reach, elder_id: str, *, manage: bool = False) -> list[Elder | PlanPause]:
+    """What an elder's ETag is made of: her row and her plan's pauses (404 outside ``r``'s reach; with
+    ``manage``, 403 for one who may see but not change her)."""
+    elder = scope.elder_in_reach(session, r, elder_id, manage=manage)
+    pauses = session.exec(select(PlanPause).where(PlanPause.elder_id == elder.id).order_by(PlanPause.id)).all()
+    return [elder, *pauses]
+
+
+ELDER_BOOKKEEPING = frozenset({"planned_until"})
+"""Columns the planning job moves on its own: not part of an elder's state for ``If-Match``."""
 
 
 def set_plan(ctx, session: Session, r: Reach, elder_id: str, rule: str, now: datetime) -> Elder:

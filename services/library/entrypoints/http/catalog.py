@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from services.library.entrypoints.http.deps import Barcode, BranchCode, Desk, Isbn, Operator, Readers, Staff
+from services.library.entrypoints.http.deps import (
+    Barcode,
+    BranchCode,
+    Desk,
+    Isbn,
+    Operator,
+    PolicyKey,
+    Readers,
+    Staff,
+)
 from services.library.entrypoints.http.schemas import (
     BranchIn,
     BranchView,
@@ -19,6 +28,7 @@ from services.library.entrypoints.http.schemas import (
 )
 from services.library.service_layer import catalog, policy, views
 from shared.service import ServiceContext
+from shared.web import etags
 from shared.web.pages import Page, Paging
 from shared.web.runner import Runner
 
@@ -62,9 +72,30 @@ def router(ctx: ServiceContext) -> APIRouter:
         """Mark a copy missing, lost, claimed returned, withdrawn, or found; illegal changes answer 409."""
         return await run(lambda s: views.copy(s, catalog.set_status(ctx, s, barcode, body.status, who)))
 
-    @api.put("/policies")
-    async def put_policy(body: PolicyIn, _: Operator) -> PolicyView:
-        """Loan rules for a branch and reader group (``*`` for any)."""
-        return await run(lambda s: views.policy(policy.upsert(s, **body.model_dump())))
+    @api.get("/policies/{branch}/{reader_group}")
+    async def get_policy(branch: PolicyKey, reader_group: PolicyKey, _: Operator, response: Response) -> PolicyView:
+        """The loan rule stored for exactly this branch and reader group (``*`` for any), with its ``ETag``."""
+
+        def read(s):
+            row = policy.get(s, branch, reader_group)
+            return views.policy(row), etags.tag(row)
+
+        return etags.answer(response, await run.read(read))
+
+    @api.put("/policies", responses=etags.RESPONSES)
+    async def put_policy(body: PolicyIn, _: Operator, response: Response, if_match: etags.IfMatch = None) -> PolicyView:
+        """Loan rules for a branch and reader group (``*`` for any).
+
+        With ``If-Match`` (the ETag of ``GET /policies/{branch}/{reader_group}`` for the rule the body names):
+        only if that rule was not changed since (else 412)."""
+        values = body.model_dump()
+        key = f"library:policy:{body.branch}:{body.reader_group}"
+
+        def write(s):
+            etags.guard(s, key, if_match, lambda: policy.find(s, body.branch, body.reader_group))
+            row = policy.upsert(s, **values)
+            return views.policy(row), etags.stored_tag(s, row)
+
+        return etags.answer(response, await run(write))
 
     return api
