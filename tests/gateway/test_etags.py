@@ -21,15 +21,17 @@ def _stale(r) -> None:
     assert r.json()["code"] == "precondition_failed"
 
 
-async def _two_editors(client, url: str, headers: dict, first: dict, second: dict, *, method: str = "PUT") -> str:
-    """Both read ``url``; the first's conditional save passes, the second's (same tag) is refused; returns the
-    tag after the first save, checked to be what a fresh GET answers."""
+async def _two_editors(
+    client, url: str, headers: dict, first: dict, second: dict, *, method: str = "PUT", write: str | None = None
+) -> str:
+    """Both read ``url``; the first's conditional save (to ``write``, else ``url``) passes, the second's (same tag)
+    is refused; returns the tag after the first save, checked to be what a fresh GET answers."""
     seen = await client.get(url, headers=headers)
     assert seen.status_code == 200, seen.text
     etag = seen.headers["ETag"]
     assert etag.startswith('"') and not etag.startswith("W/")  # strong: If-Match compares strongly
     assert (await client.get(url, headers=headers)).headers["ETag"] == etag  # nothing changed, same tag
-    write_url = url if method == "PUT" else url
+    write_url = write or url
     saved = await client.request(method, write_url, headers={**headers, "If-Match": etag}, json=first)
     assert saved.status_code == 200, saved.text
     new_tag = saved.headers["ETag"]
@@ -146,3 +148,49 @@ async def test_two_conditional_writes_of_the_same_state_on_postgresql_one_wins(s
         assert sorted(r.status_code for r in answers) == [200, 412, 412, 412, 412, 412]
         winner = next(r for r in answers if r.status_code == 200)
         assert (await client.get(url)).json()["response_hours"] == winner.json()["response_hours"]
+
+
+async def test_every_other_put_and_patch_of_a_mutable_resource_refuses_a_stale_write(start_runtime, clock):
+    """Rooms and their hours, routing rules, branches, titles, the duty roster, teams and volunteers."""
+    from tests.activities.conftest import STAFF as ZHC_STAFF
+    from tests.activities.conftest import room
+    from tests.volunteers.helpers import API, LEADER, add_volunteer, setup_team
+
+    services = ["tickets", "notify", "library", "volunteers", "activities"]
+    async with start_runtime(services, clock=clock) as (_, client):
+        venue = f"/api/activities/venues/{await room(client)}"
+        await _two_editors(client, venue, ZHC_STAFF, {"capacity": 25}, {"capacity": 30}, method="PATCH")
+        hours = {"rules": [{"weekday": 5, "opens": "09:00", "closes": "17:00"}]}
+        await _two_editors(client, venue, ZHC_STAFF, hours, {"rules": []}, write=f"{venue}/hours")
+        assert (await client.get(venue, headers=ZHC_STAFF)).json()["capacity"] == 25
+
+        rule = "/api/notify/rules/TicketResolved"
+        body = {k: v for k, v in (await client.get(rule, headers=OPERATOR)).json().items() if k != "event"}
+        await _two_editors(client, rule, OPERATOR, body | {"critical": "true"}, body)
+
+        branch = {"name": "智汇城漂流书屋", "institution": "LINLI", "community": "智汇城"}
+        assert (await client.put("/api/library/branches/ZHC-T", headers=OPERATOR, json=branch)).status_code == 200
+        url = "/api/library/branches/ZHC-T"
+        await _two_editors(client, url, OPERATOR, branch | {"address": "4楼"}, branch | {"address": "3楼"})
+        book = {"isbn": "9787020002207", "title": "红楼梦"}
+        assert (await client.put("/api/library/titles", headers=STAFF, json=book)).status_code == 200
+        await _two_editors(
+            client,
+            "/api/library/titles/9787020002207",
+            STAFF,
+            book | {"author": "曹雪芹"},
+            book,
+            write="/api/library/titles",
+        )
+
+        duty = "/api/tickets/staff/manhole/staff:li-yao"
+        assert (await client.put(duty, headers=STAFF, json={"display_name": "李瑶"})).status_code == 200
+        await _two_editors(client, duty, STAFF, {"display_name": "李瑶", "on_duty": False}, {"display_name": "李瑶"})
+
+        await setup_team(client)
+        team = f"{API}/teams/axqm-3502"
+        shown = (await client.get(team, headers=STAFF)).json()
+        body = {k: shown[k] for k in ("name", "community", "leader", "staff_contact")}
+        await _two_editors(client, team, STAFF, body | {"name": "爱心敲门队"}, body)
+        volunteer = f"{API}/volunteers/{(await add_volunteer(client, '赵桂英', 'volunteer:zhao-guiying'))['id']}"
+        await _two_editors(client, volunteer, LEADER, {"weekly_cap": 4}, {"weekly_cap": 2}, method="PATCH")

@@ -26,6 +26,22 @@ from shared.events.volunteers import (
 from shared.ids import new_id
 
 
+def team_in_reach(session: Session, r: Reach, team_id: str) -> Team:
+    """A team the caller may see, or 404."""
+    found = session.exec(select(Team).where(Team.id == team_id, scope.team_clause(r))).first()
+    if found is None:
+        raise NotFound("服务队不存在 / no such team")
+    return found
+
+
+def team_to_save(session: Session, r: Reach, team_id: str) -> Team | None:
+    """The stored team a save would change (``None``: a new one); 403 when it is not the caller's to change."""
+    team = session.get(Team, team_id)
+    if team is not None and not r.serves(team.community):
+        raise Forbidden(scope.OUT_OF_SCOPE, code="out_of_scope")
+    return team
+
+
 def save_team(
     session: Session,
     r: Reach,
