@@ -6,6 +6,8 @@ from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.config import ENV_FILE
+
 
 class ActivitiesSettings(BaseSettings):
     """How long an offered place waits for its answer, when reminders go out, and the no-show rule.
@@ -14,7 +16,7 @@ class ActivitiesSettings(BaseSettings):
     last ``no_show_days`` days cannot sign up until older ones age out (the 智汇橙 desk's rule of thumb).
     """
 
-    model_config = SettingsConfigDict(env_prefix="ACTIVITIES_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ACTIVITIES_", env_file=ENV_FILE, extra="ignore")
 
     offer_hours: int = 12
     reminder_hours: int = 24

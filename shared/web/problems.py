@@ -36,6 +36,7 @@ TITLES: dict[int, tuple[str, str, str]] = {
     405: ("method_not_allowed", "不支持该方法", "Method not allowed"),
     406: ("not_acceptable", "无法提供该格式", "Not acceptable"),
     409: ("conflict", "与当前状态冲突", "Conflict"),
+    412: ("precondition_failed", "资源已变更", "Precondition failed"),
     413: ("too_large", "内容过大", "Content too large"),
     415: ("unsupported_media_type", "不支持的内容类型", "Unsupported media type"),
     422: ("invalid", "输入无效", "Invalid input"),

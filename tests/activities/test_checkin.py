@@ -62,3 +62,41 @@ async def test_repeated_no_shows_limit_sign_ups_when_the_rule_is_on(start_runtim
             assert (await sign_up(client, session["id"], MOTHER)).status_code == 201
     finally:
         activities_settings.cache_clear()
+
+
+async def test_the_sign_up_s_qr_image_decodes_to_its_check_in_code_and_opens_the_door(start_runtime, clock):
+    """What the mother's phone shows at the door: a QR (not a Micro QR, which phones cannot read) holding the
+    signed code; read back by zxing-cpp, a real decoder, as a door reader would."""
+    import io
+    import re
+
+    import zxingcpp
+    from PIL import Image
+
+    async with start_runtime(["activities"], clock=clock) as (_, client):
+        venue = await room(client)
+        (session,) = (await publish(client, venue, clock, capacity=1))["sessions"]
+        mine = (await sign_up(client, session["id"], MOTHER, participant="小雨", age=8, guardian=True)).json()
+        waiting = (await sign_up(client, session["id"], NEIGHBOUR)).json()
+        assert waiting["status"] == "waitlisted"
+        url = f"/api/activities/signups/{mine['id']}/qr"
+
+        png = await client.get(url, headers=MOTHER)
+        assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+        (found,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))
+        assert found.format == zxingcpp.BarcodeFormat.QRCode
+        assert found.text == mine["checkin_code"]
+
+        svg = await client.get(url, headers=MOTHER, params={"format": "svg", "scale": 4})
+        assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+        width = int(re.search(r'width="(\d+)"', svg.text).group(1))
+        modules = Image.open(io.BytesIO(png.content)).size[0] // 8
+        assert width == modules * 4  # the same symbol, drawn at another scale
+
+        assert (await client.get(url, headers=NEIGHBOUR)).status_code == 404  # another household's place
+        r = await client.get(f"/api/activities/signups/{waiting['id']}/qr", headers=NEIGHBOUR)
+        assert r.status_code == 409 and r.json()["code"] == "no_checkin_code"  # a waitlisted sign-up has none
+        assert (await client.get(url, headers=MOTHER, params={"scale": 500})).status_code == 422
+
+        r = await client.post("/api/activities/checkin", headers=STAFF, json={"code": found.text})
+        assert r.status_code == 200 and r.json()["attended"] is True

@@ -1,4 +1,4 @@
-"""小修小补: queue numbers and slots with artisans, and a ticket booked with one and resolved when the job is done."""
+"""小修小补: queue numbers and slots with artisans, and a ticket booked with one and closed when the job is done."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ async def test_queue_numbers_are_handed_out_once_each_and_slots_not_twice(start_
         assert [b["artisan_name"] for b in mine] == ["谷春肖", "谷春肖"]
 
 
-async def test_a_repair_ticket_is_booked_with_the_artisan_and_resolved_when_done(start_runtime, clock, settings):
+async def test_a_repair_ticket_is_booked_with_the_artisan_and_closed_when_done(start_runtime, clock, settings):
     async with start_runtime(["tickets", "activities"], clock=clock) as (_runtime, client):
         r = await client.post(
             "/api/tickets/tickets",
@@ -99,12 +99,28 @@ async def test_a_repair_ticket_is_booked_with_the_artisan_and_resolved_when_done
         assert r.status_code == 200 and r.json()["status"] == "done"
         r = await client.post(f"/api/activities/repair-bookings/{booking['id']}/done", headers=GU)
         assert r.status_code == 409
-        await eventually(lambda: _is(status, "resolved"))
+        await eventually(lambda: _is(status, "closed"))  # the artisan's done closes it: nothing waits
         shown = (await client.get(f"/api/tickets/tickets/{ticket}", headers=MZHY_STAFF)).json()
-        notes = str(shown)
-        assert "谷春肖" in notes
+        assert shown["close_reason"] == "repair_done" and shown["resolved_at"] is not None  # resolved on the way
+        assert "谷春肖" in str(shown)
         stream = f"{settings.stream_prefix}:activities"
         assert [e["data"]["ticket_id"] for e in events(settings.redis_url, stream, "RepairCompleted")] == [ticket]
+
+        def closed() -> list[tuple[str, str]]:
+            found = events(settings.redis_url, f"{settings.stream_prefix}:tickets")
+            return [
+                (e["data"]["ticket_id"], e["data"]["reason"]) for e in found if e["type"].endswith("TicketClosed.v1")
+            ]
+
+        assert await eventually(closed) == [(ticket, "repair_done")]
+        # the resident still rates the job once; the ticket stays closed as it was
+        rate = f"/api/tickets/tickets/{ticket}/rate"
+        r = await client.post(rate, headers=REPORTER, json={"rating": 5, "comment": "改得很好"})
+        assert r.status_code == 200, r.text
+        assert (r.json()["status"], r.json()["close_reason"], r.json()["rating"]) == ("closed", "repair_done", 5)
+        r = await client.post(rate, headers=REPORTER, json={"rating": 1})
+        assert r.status_code == 409 and r.json()["code"] == "illegal_transition"
+        assert (await client.post(rate, headers=NEIGHBOUR, json={"rating": 1})).status_code == 403
 
 
 async def _is(status, *wanted: str) -> bool:

@@ -105,3 +105,38 @@ async def test_without_configured_origins_no_cors_header_is_sent(start_runtime):
     async with start_runtime(["tickets"]) as (_runtime, client):
         answer = await client.get("/api/tickets/categories", headers={"Origin": ORIGIN})
         assert answer.status_code == 200 and "access-control-allow-origin" not in answer.headers
+
+
+def body_of_report() -> bytes:
+    return "category=street_light&title=路灯不亮&description=3号楼前路灯不亮&community=北翟营".encode()
+
+
+async def test_utf8_forms_from_a_resident_and_from_staff_are_stored_as_written(start_runtime):
+    """``curl -d description=路灯不亮`` sends raw UTF-8 in a URL-encoded form; it was stored as ``è·¯ç¯ä¸äº®``
+    and spread into staff inboxes, and staff notes the same (issue #17)."""
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    async with start_runtime(["tickets"]) as (_, client):
+        r = await client.post("/api/tickets/tickets", headers=RESIDENT | form, content=body_of_report())
+        assert r.status_code == 201, r.text
+        url = f"/api/tickets/tickets/{r.json()['id']}"
+        for action, body in (
+            ("acknowledge", "note=已派电工查看"),
+            ("assign", "assignee=staff:li-yao&note=交给李瑶"),
+            ("resolve", "note=灯泡已更换"),
+        ):
+            r = await client.post(f"{url}/{action}", headers=STAFF | form, content=body.encode())
+            assert r.status_code == 200, (action, r.text)
+        shown = (await client.get(url, headers=STAFF)).json()
+        assert (shown["title"], shown["description"]) == ("路灯不亮", "3号楼前路灯不亮")
+        assert [h["note"] for h in shown["history"] if h["note"]][-3:] == ["已派电工查看", "交给李瑶", "灯泡已更换"]
+        # another report closed by staff with a form, and one withdrawn by its reporter with one
+        for who, action, body in (
+            (STAFF, "close", "reason=duplicate&note=与上一条重复"),
+            (RESIDENT, "withdraw", "note=已自行修好"),
+        ):
+            r = await client.post("/api/tickets/tickets", headers=RESIDENT | form, content=body_of_report())
+            r = await client.post(
+                f"/api/tickets/tickets/{r.json()['id']}/{action}", headers=who | form, content=body.encode()
+            )
+            assert r.status_code == 200 and r.json()["status"] == "closed", (action, r.text)
+            assert body.rsplit("=", 1)[1] in str(r.json()["history"])

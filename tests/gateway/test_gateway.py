@@ -10,6 +10,7 @@ import ssl
 import subprocess
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from PIL import Image
@@ -213,7 +214,7 @@ def test_sign_in_has_its_own_stricter_budget_per_client(deployment):
 
 def test_each_service_s_document_and_the_merged_one_are_published(deployment):
     base = deployment.gateway.url
-    for service in ("tickets", "library", "volunteers", "notify"):
+    for service in ("tickets", "library", "volunteers", "notify", "activities"):
         r = httpx.get(f"{base}/api/{service}/openapi.json")
         assert r.status_code == 200, service
         assert any(p.startswith(f"/api/{service}/") for p in r.json()["paths"])
@@ -223,6 +224,45 @@ def test_each_service_s_document_and_the_merged_one_are_published(deployment):
     assert merged.json() == json.loads((REPO / "docs" / "openapi" / "linli.json").read_text(encoding="utf-8"))
     ui = httpx.get(f"{base}/api/docs", follow_redirects=True)
     assert ui.status_code == 200 and "SwaggerUIBundle" in ui.text and "/api/docs/openapi.json" in ui.text
+
+
+async def test_a_child_s_place_is_shown_as_a_qr_and_a_stale_room_edit_refused_through_the_gateway(deployment):
+    """activities behind the gateway: the sign-up's QR image decodes to the code that opens the door, and the
+    room's strong ETag passes the gateway untouched (no compression weakens it), so If-Match works through it."""
+    import zxingcpp
+
+    zhc_staff = token("staff:li-yao", "staff", name="李瑶", community="智汇城")
+    mother = token("resident:zhao-xiaotong", "resident", household="H-ZHC-1-101", community="智汇城")
+    async with httpx.AsyncClient(base_url=deployment.gateway.url, timeout=30) as client:
+        body = {"community": "智汇城", "name": "儿童活动室", "capacity": 20, "location": "4楼 401"}
+        r = await client.post("/api/activities/venues", headers=zhc_staff, json=body)
+        assert r.status_code == 201, r.text
+        venue = f"/api/activities/venues/{r.json()['id']}"
+        seen = await client.get(venue, headers=zhc_staff | {"Accept-Encoding": "gzip"})
+        tag = seen.headers["etag"]
+        assert tag.startswith('"')
+        r = await client.patch(venue, headers=zhc_staff | {"If-Match": tag}, json={"capacity": 24})
+        assert r.status_code == 200, r.text
+        r = await client.patch(venue, headers=zhc_staff | {"If-Match": tag}, json={"capacity": 30})
+        assert r.status_code == 412 and r.json()["code"] == "precondition_failed"
+
+        starts = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0).isoformat()
+        activity = {"venue_id": venue.rsplit("/", 1)[1], "title": "剪纸", "starts_at": starts, "minutes": 90}
+        r = await client.post("/api/activities/activities", headers=zhc_staff, json=activity | {"capacity": 5})
+        assert r.status_code == 201, r.text
+        (session,) = r.json()["sessions"]
+        r = await client.post(
+            f"/api/activities/activities/{session['id']}/signups",
+            headers=mother,
+            json={"participant": "小雨", "age": 8, "guardian": True},
+        )
+        assert r.status_code == 201 and r.json()["status"] == "confirmed", r.text
+        qr = await client.get(f"/api/activities/signups/{r.json()['id']}/qr", headers=mother)
+        assert qr.status_code == 200 and qr.headers["content-type"] == "image/png"
+        (found,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.content)))
+        assert found.text == r.json()["checkin_code"]
+        door = await client.post("/api/activities/checkin", headers=zhc_staff, json={"code": found.text})
+        assert door.status_code == 200 and door.json()["attended"] is True
 
 
 def test_the_gateway_answers_its_own_errors_as_problems(deployment):

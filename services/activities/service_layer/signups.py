@@ -251,6 +251,17 @@ def code(ctx: ServiceContext, signup: Signup) -> str | None:
     return checkin.code_for(signup.id, ctx.settings.pii_key) if signup.status == "confirmed" else None
 
 
+def checkin_code(ctx: ServiceContext, session: Session, who: Principal, signup_id: str) -> str:
+    """The check-in code of one of the caller's sign-ups, for its QR; 409 ``no_checkin_code`` unless it holds a
+    confirmed place (a waitlisted or cancelled sign-up has nothing to show at the door)."""
+    found = code(ctx, own(session, who, signup_id))
+    if found is None:
+        raise Conflict(
+            "只有已确认的名额才有签到码 / only a confirmed place has a check-in code", code="no_checkin_code"
+        )
+    return found
+
+
 def check_in(ctx: ServiceContext, session: Session, who: Principal, scanned: str) -> Signup:
     """The door scan: a genuine code of a confirmed place of an activity the caller runs, once."""
     signup_id = checkin.verified(scanned, ctx.settings.pii_key)

@@ -23,6 +23,13 @@ def venue(session: Session, venue_id: str, *, for_update: bool = False) -> Venue
     return get_or_404(session, Venue, venue_id, MISSING, for_update=for_update)
 
 
+def state(session: Session, row: Venue) -> list[Any]:
+    """What a room's ETag is made of: its row, its weekly hours and its closures."""
+    hours = session.execute(select(VenueHours).where(VenueHours.venue_id == row.id).order_by(VenueHours.id)).scalars()
+    closed = session.execute(select(VenueClosure).where(VenueClosure.venue_id == row.id).order_by(VenueClosure.id))
+    return [row, *hours, *closed.scalars()]
+
+
 def managed(session: Session, who: Principal, venue_id: str) -> Venue:
     """A venue of a community the caller serves (others' are not found: their rooms are not ours to see)."""
     found = venue(session, venue_id)

@@ -12,6 +12,16 @@ from shared.errors import Conflict, Forbidden, Invalid
 from shared.identity import Principal
 
 
+def find_branch(session: Session, code: str) -> Branch | None:
+    """A branch as stored, ``None`` when there is none."""
+    return session.get(Branch, code)
+
+
+def find_title(session: Session, isbn: str) -> Title | None:
+    """A title as stored (ISBN-10 or -13 given), ``None`` when there is none."""
+    return session.get(Title, normalize_isbn(isbn))
+
+
 def upsert_branch(
     session: Session,
     *,

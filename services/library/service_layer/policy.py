@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from services.library.adapters.orm import LoanPolicy
 from services.library.config import library_settings
+from shared.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,21 @@ def resolve(session: Session, branch: str, group: str) -> Policy:
         return Policy(best.max_loans, best.loan_days, best.max_renewals, best.renewal_days)
     s = library_settings()
     return Policy(s.max_loans, s.loan_days, s.max_renewals, s.renewal_days)
+
+
+def find(session: Session, branch: str, reader_group: str) -> LoanPolicy | None:
+    """The stored rule for exactly (branch, reader group), ``None`` when there is none."""
+    return session.execute(
+        select(LoanPolicy).where(LoanPolicy.branch == branch, LoanPolicy.reader_group == reader_group)
+    ).scalar_one_or_none()
+
+
+def get(session: Session, branch: str, reader_group: str) -> LoanPolicy:
+    """The stored rule for exactly (branch, reader group), or 404."""
+    row = find(session, branch, reader_group)
+    if row is None:
+        raise NotFound("借阅规则不存在 / no loan rule for this branch and reader group")
+    return row
 
 
 def upsert(

@@ -110,6 +110,14 @@ def upsert_recipient(
     return person
 
 
+def find(session: Session, user_id: str, communities: frozenset[str] | None = None) -> Recipient | None:
+    """A recipient as stored (``None``: never registered); one of a community outside ``communities`` is 404."""
+    person = session.get(Recipient, user_id)
+    if person is not None and not scope.reaches(communities, person.community):
+        raise NotFound("接收人不存在 / no such recipient")
+    return person
+
+
 def audience_of(roles: Sequence[str]) -> Audience:
     """Whose policy applies to channels a caller with ``roles`` writes."""
     return "operator" if "operator" in roles else "resident"

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from services.notify.adapters.orm import Rule
 from services.notify.adapters.templates import Templates
 from services.notify.domain.channels import CATEGORIES
-from shared.errors import Invalid
+from shared.errors import Invalid, NotFound
 
 RULES_FILE = Path(__file__).resolve().parent.parent / "rules.yaml"
 AUDIENCES = {"on_duty_staff", "staff", "followers"}
@@ -43,6 +43,19 @@ def check_rule(rule: Rule) -> None:
             )
     if rule.category not in CATEGORIES:
         raise Invalid(f"未知类别 / unknown category; use {', '.join(CATEGORIES)}", code="unknown_category")
+
+
+def find(session: Session, event: str) -> Rule | None:
+    """The stored rule of an event type, ``None`` when there is none."""
+    return session.get(Rule, event)
+
+
+def get(session: Session, event: str) -> Rule:
+    """The stored rule of an event type, or 404."""
+    row = find(session, event)
+    if row is None:
+        raise NotFound("没有该事件的规则 / no rule for this event type")
+    return row
 
 
 def put_rule(

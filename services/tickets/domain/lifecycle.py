@@ -5,7 +5,10 @@ from __future__ import annotations
 OPEN_STATES = ("submitted", "acknowledged", "assigned", "in_progress", "reopened")
 STATES = (*OPEN_STATES, "resolved", "closed")
 STAFF_CLOSE_REASONS = ("duplicate", "not_responsible", "rejected")
-CLOSE_REASONS = (*STAFF_CLOSE_REASONS, "withdrawn", "confirmed", "auto_closed")
+CLOSE_REASONS = (*STAFF_CLOSE_REASONS, "withdrawn", "confirmed", "auto_closed", "repair_done")
+RATABLE_CLOSED = ("repair_done",)
+"""Close reasons after which the reporter may still rate, once, and the ticket stays closed: a 小修小补 job the
+artisan marked done closes its ticket at once (the resident was there), and the stars come after."""
 
 # action -> (states it may start from, state it leads to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -18,6 +21,8 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "rate": (("resolved",), "closed"),
     "reopen": (("resolved",), "reopened"),
     "auto_close": (("resolved",), "closed"),
+    "complete": (("resolved",), "closed"),  # the artisan marked the 小修小补 job done (activities' RepairCompleted)
+    "rate_closed": (("closed",), "closed"),  # a rating after a close of RATABLE_CLOSED: see rating_action
 }
 
 STATE_NAMES = {
@@ -50,6 +55,15 @@ def next_state(action: str, status: str) -> str:
     if status not in sources:
         raise IllegalTransition(action, status)
     return target
+
+
+def rating_action(status: str, close_reason: str | None, rated: bool) -> str:
+    """What a reporter's rating is: ``rate`` (closes a resolved ticket as confirmed), or ``rate_closed`` for a
+    ticket closed for a reason of :data:`RATABLE_CLOSED` and not rated yet; any other closed ticket answers
+    :class:`IllegalTransition` through ``rate``."""
+    if status == "closed" and close_reason in RATABLE_CLOSED and not rated:
+        return "rate_closed"
+    return "rate"
 
 
 def is_open(status: str) -> bool:

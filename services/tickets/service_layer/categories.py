@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from services.tickets.adapters.orm import Category
 from services.tickets.service_layer.common import forget_category, get_category
+from shared.errors import NotFound
 
 EDITABLE = (
     "name",
@@ -35,6 +36,19 @@ def list_categories(session: Session, include_inactive: bool = False) -> list[Ca
     if not include_inactive:
         query = query.where(Category.active == True)  # noqa: E712
     return list(session.exec(query.order_by(col(Category.group), col(Category.code))).all())
+
+
+def find(session: Session, code: str) -> Category | None:
+    """A category as stored (active or not), ``None`` when there is none."""
+    return session.get(Category, code)
+
+
+def active(session: Session, code: str) -> Category:
+    """An active category read from the store (not this process's copy: its ETag must be current), or 404."""
+    row = session.get(Category, code)
+    if row is None or not row.active:
+        raise NotFound("类别不存在 / no such category")
+    return row
 
 
 def upsert(session: Session, code: str, values: dict[str, Any]) -> Category:

@@ -2,8 +2,10 @@
 
 Staff turn a 小修小补 ticket into a booking in activities (``POST /api/activities/repair-bookings/from-ticket``);
 its SessionBooked acknowledges the ticket (or notes the booking in its history when it is already further
-along), and RepairCompleted resolves it, so the reporter rates it as any other ticket (or it auto-closes).
-Both are idempotent through the inbox; an event for a ticket already resolved or closed changes nothing.
+along), and RepairCompleted — the artisan marked the job done — resolves it and closes it (``repair_done``): the
+resident was there when the job was done, so nothing waits for a confirmation, and she may still rate it once
+(``lifecycle.RATABLE_CLOSED``). Both are idempotent through the inbox; an event for a ticket already closed
+changes nothing.
 """
 
 from __future__ import annotations
@@ -43,12 +45,16 @@ def on_booked(ctx: ServiceContext, session: Session, data: SessionBooked) -> Non
 
 
 def on_completed(ctx: ServiceContext, session: Session, data: RepairCompleted) -> None:
-    """Resolve the ticket: the artisan has done the job."""
+    """Resolve and close the ticket: the artisan has done the job."""
     if data.ticket_id is None:
         return
     ticket = _ticket(session, data.ticket_id)
     if ticket.status == "submitted":  # booked and done before the booking reached us: acknowledge first
         workflow.acknowledge(ctx, session, ticket.id, ACTOR, None)
         ticket = _ticket(session, data.ticket_id)
+    done = f"{data.artisan_name} 已完成：{data.item or '小修小补'}"
     if ticket.status in lifecycle.TRANSITIONS["resolve"][0]:
-        workflow.resolve(ctx, session, ticket.id, ACTOR, f"{data.artisan_name} 已完成：{data.item or '小修小补'}")
+        workflow.resolve(ctx, session, ticket.id, ACTOR, done)
+        ticket = _ticket(session, data.ticket_id)
+    if ticket.status in lifecycle.TRANSITIONS["complete"][0]:
+        workflow.complete(ctx, session, ticket.id, ACTOR, done)

@@ -8,10 +8,28 @@ from sqlalchemy import nulls_first
 from sqlmodel import Session, col, select
 
 from services.tickets.adapters.orm import Category, StaffDuty
+from shared.errors import NotFound
 
 
 def pool_of(category: Category) -> str:
     return category.pool or category.code
+
+
+BOOKKEEPING = frozenset({"last_assigned_at"})
+"""Moved by every round-robin assignment: not an edit of the roster entry for ``If-Match``."""
+
+
+def find(session: Session, pool: str, staff_id: str) -> StaffDuty | None:
+    """A roster entry as stored, ``None`` when there is none."""
+    return session.get(StaffDuty, (pool, staff_id))
+
+
+def get(session: Session, pool: str, staff_id: str) -> StaffDuty:
+    """A roster entry, or 404."""
+    row = find(session, pool, staff_id)
+    if row is None:
+        raise NotFound("值班表中没有此人 / no such roster entry")
+    return row
 
 
 def upsert(session: Session, pool: str, staff_id: str, display_name: str, on_duty: bool) -> StaffDuty:

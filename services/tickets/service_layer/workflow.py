@@ -163,6 +163,12 @@ def withdraw(ctx: ServiceContext, session: Session, ticket_id: str, actor: str, 
     return _closed(ctx, session, ticket_id, "withdraw", actor, "withdrawn", note)
 
 
+def complete(ctx: ServiceContext, session: Session, ticket_id: str, actor: str, note: str | None = None) -> Ticket:
+    """A resolved 小修小补 ticket closes as ``repair_done`` when the artisan marked the job done; the reporter may
+    still rate it."""
+    return _closed(ctx, session, ticket_id, "complete", actor, "repair_done", note)
+
+
 def _closed(
     ctx: ServiceContext, session: Session, ticket_id: str, action: str, actor: str, reason: str, note: str | None
 ) -> Ticket:
@@ -183,18 +189,22 @@ def _own(session: Session, ticket_id: str, actor: str) -> Ticket:
 def rate(
     ctx: ServiceContext, session: Session, ticket_id: str, actor: str, rating: int, comment: str | None = None
 ) -> Ticket:
-    """The reporter confirms the fix with 1-5 stars; the ticket closes as ``confirmed``."""
-    _own(session, ticket_id, actor)
+    """The reporter confirms the fix with 1-5 stars; the ticket closes as ``confirmed`` (one closed when its
+    小修小补 job was done stays closed as it was: ``lifecycle.rating_action``)."""
+    mine = _own(session, ticket_id, actor)
     if not 1 <= rating <= 5:
         raise Invalid("评分应为 1-5 / rating must be 1 to 5")
-    ticket, category, _ = _move(ctx, session, ticket_id, "rate", actor, comment)
+    action = lifecycle.rating_action(mine.status, mine.close_reason, mine.rating is not None)
+    ticket, category, _ = _move(ctx, session, ticket_id, action, actor, comment)
     ticket.rating, ticket.rating_comment = rating, comment
-    ticket.close_reason, ticket.closed_at = "confirmed", ticket.updated_at
     ctx.emit(
         session,
         TicketRated(**event_fields(ticket, category), rating=rating, actor=actor),
         subject=ticket.id,
     )
+    if action == "rate_closed":
+        return ticket
+    ticket.close_reason, ticket.closed_at = "confirmed", ticket.updated_at
     ctx.emit(
         session, TicketClosed(**event_fields(ticket, category), reason="confirmed", actor=actor), subject=ticket.id
     )

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from services.volunteers.adapters.orm import Elder, Pairing, Team, Volunteer
+from services.volunteers.adapters.orm import Elder, Pairing, PlanPause, Team, Volunteer
 from services.volunteers.domain import planning
 from services.volunteers.domain.visits import check_skills
 from services.volunteers.service_layer import consent as consents
@@ -24,6 +24,22 @@ from shared.events.volunteers import (
     VolunteerJoined,
 )
 from shared.ids import new_id
+
+
+def team_in_reach(session: Session, r: Reach, team_id: str) -> Team:
+    """A team the caller may see, or 404."""
+    found = session.exec(select(Team).where(Team.id == team_id, scope.team_clause(r))).first()
+    if found is None:
+        raise NotFound("服务队不存在 / no such team")
+    return found
+
+
+def team_to_save(session: Session, r: Reach, team_id: str) -> Team | None:
+    """The stored team a save would change (``None``: a new one); 403 when it is not the caller's to change."""
+    team = session.get(Team, team_id)
+    if team is not None and not r.serves(team.community):
+        raise Forbidden(scope.OUT_OF_SCOPE, code="out_of_scope")
+    return team
 
 
 def save_team(
@@ -286,6 +302,18 @@ def end_pairing(ctx, session: Session, r: Reach, pairing_id: str, reason: str, n
         subject=pairing.id,
     )
     return pairing
+
+
+def elder_rows(session: Session, r: Reach, elder_id: str, *, manage: bool = False) -> list[Elder | PlanPause]:
+    """What an elder's ETag is made of: her row and her plan's pauses (404 outside ``r``'s reach; with
+    ``manage``, 403 for one who may see but not change her)."""
+    elder = scope.elder_in_reach(session, r, elder_id, manage=manage)
+    pauses = session.exec(select(PlanPause).where(PlanPause.elder_id == elder.id).order_by(PlanPause.id)).all()
+    return [elder, *pauses]
+
+
+ELDER_BOOKKEEPING = frozenset({"planned_until"})
+"""Columns the planning job moves on its own: not part of an elder's state for ``If-Match``."""
 
 
 def set_plan(ctx, session: Session, r: Reach, elder_id: str, rule: str, now: datetime) -> Elder:

@@ -118,6 +118,10 @@ def _volunteer_call(**body: Any):  # type: ignore[no-untyped-def]
     return lambda api, world: Call(params={"volunteer_id": _a(world, "volunteer")}, json=body or None)
 
 
+def _team_call(api: Api, world: World) -> Call:
+    return Call(params={"team_id": _a(world, "team")})
+
+
 def _community_query(**query: Any):  # type: ignore[no-untyped-def]
     return lambda api, world: Call(query={"community": _a(world, "community"), **query})
 
@@ -197,6 +201,7 @@ MEMBERS = ("staff", "team_leader", "volunteer")
 CASES = [
     Case("PUT", BASE + "/teams/{team_id}", "staff", _new_team),
     *(Case("GET", BASE + "/teams", role, _none, shape="list", hidden=_ids("team")) for role in MEMBERS),
+    *(Case("GET", BASE + "/teams/{team_id}", role, _team_call) for role in MEMBERS),
     *(Case("POST", BASE + "/volunteers", role, _new_volunteer) for role in MANAGERS),
     *(Case("GET", BASE + "/volunteers", role, _none, shape="list", hidden=_ids("volunteer")) for role in MEMBERS),
     *(Case("GET", BASE + "/volunteers/{volunteer_id}", role, _volunteer_call()) for role in MEMBERS),

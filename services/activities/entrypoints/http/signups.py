@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+from typing import Annotated
 
+from fastapi import APIRouter, Query, Response
+
+from services.activities.adapters import qr
 from services.activities.entrypoints.http.deps import Household, RecordId, Runners, SignupActors
 from services.activities.entrypoints.http.schemas import AttendanceIn, CheckinIn, SignupIn, SignupView
 from services.activities.service_layer import signups, views
 from shared.service import ServiceContext
 from shared.web.pages import Page, Paging
 from shared.web.runner import Runner
+
+QR_IMAGE = {
+    "description": "the check-in code as a QR image",
+    "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in qr.MEDIA.values()},
+}
 
 
 def router(ctx: ServiceContext) -> APIRouter:
@@ -33,6 +42,19 @@ def router(ctx: ServiceContext) -> APIRouter:
     async def get_signup(signup_id: RecordId, who: SignupActors) -> SignupView:
         """One sign-up."""
         return await run.read(lambda s: view(s, signups.own(s, who, signup_id)))
+
+    @api.get("/signups/{signup_id}/qr", response_class=Response, responses={200: QR_IMAGE})
+    async def get_qr(
+        signup_id: RecordId,
+        who: Household,
+        format: Annotated[qr.Kind, Query(description="png (default) or svg")] = "png",
+        scale: Annotated[int, Query(ge=2, le=20, description="pixels per QR module")] = 8,
+    ) -> Response:
+        """The sign-up's check-in code as a QR image to show at the door (PNG or SVG); 409 ``no_checkin_code``
+        unless it holds a confirmed place."""
+        code = await run.read(lambda s: signups.checkin_code(ctx, s, who, signup_id))
+        body, media = await asyncio.to_thread(qr.render, code, format, scale)  # ~10 ms of drawing: off the loop
+        return Response(body, media_type=media, headers={"Cache-Control": "private, max-age=300"})
 
     @api.post("/signups/{signup_id}/cancel")
     async def cancel_signup(signup_id: RecordId, who: SignupActors) -> SignupView:

@@ -27,6 +27,8 @@ Auditors = Annotated[Principal, Depends(allow(staff="community", operator="all")
 _KEY = r"^[A-Za-z0-9_.:\-]+$"
 BranchCode = Annotated[str, Path(min_length=1, max_length=32, pattern=_KEY, examples=["CN-SJZ-YH-ZHC"])]
 """A branch's ISIL-style code (32 characters at most, as stored)."""
+PolicyKey = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^(\*|[A-Za-z0-9_.:\-]+)$", examples=["*"])]
+"""A loan rule's branch or reader group: a code, or ``*`` for any."""
 Barcode = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9-]+$", examples=["ZHC-0001"])]
 """A copy's barcode."""
 Isbn = Annotated[str, Path(min_length=10, max_length=20, pattern=r"^[0-9Xx\-]+$", examples=["9787020002207"])]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Query, Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -39,8 +39,6 @@ StatusFilter = Annotated[
 ]
 PersonFilter = Annotated[str | None, Query(min_length=1, max_length=128, pattern=r"^[^\s]+$")]
 CommunityFilter = Annotated[str | None, Query(min_length=1, max_length=64)]
-OptionalNote = Annotated[NoteIn | None, Body()]
-OptionalAssign = Annotated[AssignIn | None, Body()]
 
 
 def _base(request: Request) -> str:
@@ -157,22 +155,24 @@ def build(ctx: ServiceContext) -> APIRouter:
 
     # -- staff actions -----------------------------------------------------------------------------
 
-    @router.post("/tickets/{ticket_id}/acknowledge")
-    async def acknowledge(ticket_id: PathCode, request: Request, who: Staff, body: OptionalNote = None) -> TicketView:
+    # Staff actions read JSON or a URL-encoded form (``curl -d note=已派人``, UTF-8) alike: read_body.
+    @router.post("/tickets/{ticket_id}/acknowledge", openapi_extra=body_doc(NoteIn, required=False))
+    async def acknowledge(ticket_id: PathCode, request: Request, who: Staff) -> TicketView:
         """First response (受理); auto-assigns round-robin when the pool has someone on duty."""
+        body, _ = await read_body(request, NoteIn)
         return await noted(
             request,
             who,
             ticket_id,
             "acknowledged",
-            body or NoteIn(),
+            body,
             lambda s, note: workflow.acknowledge(ctx, s, ticket_id, who.sub, note),
         )
 
-    @router.post("/tickets/{ticket_id}/assign")
-    async def assign(ticket_id: PathCode, request: Request, who: Staff, body: OptionalAssign = None) -> TicketView:
+    @router.post("/tickets/{ticket_id}/assign", openapi_extra=body_doc(AssignIn, required=False))
+    async def assign(ticket_id: PathCode, request: Request, who: Staff) -> TicketView:
         """Assign to ``assignee`` or, without one, to the next on-duty member (round-robin)."""
-        b = body or AssignIn()
+        b, _ = await read_body(request, AssignIn)
         return await noted(
             request,
             who,
@@ -182,15 +182,16 @@ def build(ctx: ServiceContext) -> APIRouter:
             lambda s, note: workflow.assign(ctx, s, ticket_id, who.sub, b.assignee, note),
         )
 
-    @router.post("/tickets/{ticket_id}/start")
-    async def start(ticket_id: PathCode, request: Request, who: Staff, body: OptionalNote = None) -> TicketView:
+    @router.post("/tickets/{ticket_id}/start", openapi_extra=body_doc(NoteIn, required=False))
+    async def start(ticket_id: PathCode, request: Request, who: Staff) -> TicketView:
         """Work starts (处理中), with an optional note."""
+        body, _ = await read_body(request, NoteIn)
         return await noted(
             request,
             who,
             ticket_id,
             "in_progress",
-            body or NoteIn(),
+            body,
             lambda s, note: workflow.start(ctx, s, ticket_id, who.sub, note),
         )
 
@@ -208,9 +209,10 @@ def build(ctx: ServiceContext) -> APIRouter:
             lambda s, note: workflow.resolve(ctx, s, ticket_id, who.sub, note, photos),
         )
 
-    @router.post("/tickets/{ticket_id}/close")
-    async def close(ticket_id: PathCode, request: Request, who: Staff, body: CloseIn) -> TicketView:
+    @router.post("/tickets/{ticket_id}/close", openapi_extra=body_doc(CloseIn))
+    async def close(ticket_id: PathCode, request: Request, who: Staff) -> TicketView:
         """Close without a fix: reason duplicate, not_responsible or rejected, with a note."""
+        body, _ = await read_body(request, CloseIn)
         return await noted(
             request,
             who,
@@ -231,10 +233,11 @@ def build(ctx: ServiceContext) -> APIRouter:
         """The reporter reopens a resolved ticket within 14 days, with a comment."""
         return await full(request, lambda s: workflow.reopen(ctx, s, ticket_id, who.sub, body.comment))
 
-    @router.post("/tickets/{ticket_id}/withdraw")
-    async def withdraw(ticket_id: PathCode, request: Request, who: Reporter, body: OptionalNote = None) -> TicketView:
+    @router.post("/tickets/{ticket_id}/withdraw", openapi_extra=body_doc(NoteIn, required=False))
+    async def withdraw(ticket_id: PathCode, request: Request, who: Reporter) -> TicketView:
         """The reporter withdraws their report before the work starts."""
-        note = body.note if body else None
+        body, _ = await read_body(request, NoteIn)
+        note = body.note
         return await full(request, lambda s: workflow.withdraw(ctx, s, ticket_id, who.sub, note))
 
     return router

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from services.volunteers.entrypoints.http.deps import (
     BuildingFilter,
@@ -31,12 +31,25 @@ from services.volunteers.entrypoints.http.schemas import (
 from services.volunteers.service_layer import consent, registry, views
 from services.volunteers.service_layer.scope import reach
 from shared.service import ServiceContext
+from shared.web import etags
 from shared.web.fields import PathCode
 from shared.web.pages import Page, Paging
 from shared.web.runner import Runner
 
 ELDER = {"response_model_exclude_unset": True}  # conditions and notes appear only for those allowed
 BASE = "/api/volunteers"
+KEPT = registry.ELDER_BOOKKEEPING
+
+
+def _state(s, r, elder_id: str) -> str:
+    """The elder's ETag (her row and pauses), after ``r``'s reach was checked."""
+    return etags.tag(registry.elder_rows(s, r, elder_id), ignore=KEPT)
+
+
+def _guard(s, r, elder_id: str, if_match: str | None) -> None:
+    """412 unless ``If-Match`` names her current state (404 or 403 first when she is not the caller's to change)."""
+    rows = lambda: registry.elder_rows(s, r, elder_id, manage=True)  # noqa: E731
+    etags.guard(s, f"volunteers:elder:{elder_id}", if_match, rows, ignore=KEPT)
 
 
 def routes(ctx: ServiceContext) -> APIRouter:
@@ -73,30 +86,48 @@ def routes(ctx: ServiceContext) -> APIRouter:
         )
 
     @router.get("/elders/{elder_id}", **ELDER)
-    async def show_elder(elder_id: PathCode, who: Members) -> ElderView:
-        """An elder; conditions and notes only for the paired volunteers, the team leader and staff (logged)."""
+    async def show_elder(elder_id: PathCode, who: Members, response: Response) -> ElderView:
+        """An elder; conditions and notes only for the paired volunteers, the team leader and staff (logged).
+
+        Its ``ETag`` (the same for her health data) is what ``If-Match`` sends on ``PUT …/plan`` and ``…/health``."""
         now = ctx.clock.now()
-        return await run(lambda s: views.elder(s, reach(s, who), elder_id, now, f"GET {BASE}/elders/{{elder_id}}"))
+
+        def read(s):
+            r = reach(s, who)
+            return views.elder(s, r, elder_id, now, f"GET {BASE}/elders/{{elder_id}}"), _state(s, r, elder_id)
+
+        return etags.answer(response, await run(read))
 
     @router.get("/elders/{elder_id}/health")
-    async def elder_health(elder_id: PathCode, who: Members) -> HealthView:
+    async def elder_health(elder_id: PathCode, who: Members, response: Response) -> HealthView:
         """Health data: for the paired volunteers, the team leader and staff of her community (logged)."""
         now = ctx.clock.now()
         purpose = f"GET {BASE}/elders/{{elder_id}}/health"
-        return await run(lambda s: views.health(s, reach(s, who), elder_id, now, purpose))
 
-    @router.put("/elders/{elder_id}/health")
-    async def put_health(elder_id: PathCode, body: HealthIn, who: Managers) -> HealthView:
-        """Replace the elder's health data; 409 ``consent_required`` while no consent is current."""
+        def read(s):
+            r = reach(s, who)
+            return views.health(s, r, elder_id, now, purpose), _state(s, r, elder_id)
+
+        return etags.answer(response, await run(read))
+
+    @router.put("/elders/{elder_id}/health", responses=etags.RESPONSES)
+    async def put_health(
+        elder_id: PathCode, body: HealthIn, who: Managers, response: Response, if_match: etags.IfMatch = None
+    ) -> HealthView:
+        """Replace the elder's health data; 409 ``consent_required`` while no consent is current.
+
+        With ``If-Match`` (her ETag): only if she was not changed since (else 412)."""
         now = ctx.clock.now()
         values = body.model_dump()
         purpose = f"PUT {BASE}/elders/{{elder_id}}/health"
 
         def save(s):
             r = reach(s, who)
-            return views.health_of(s, r, consent.set_health(s, r, elder_id, values), now, purpose)
+            _guard(s, r, elder_id, if_match)
+            view = views.health_of(s, r, consent.set_health(s, r, elder_id, values), now, purpose)
+            return view, etags.stored_tag(s, registry.elder_rows(s, r, elder_id), ignore=KEPT)
 
-        return await run(save)
+        return etags.answer(response, await run(save))
 
     @router.get("/elders/{elder_id}/consents")
     async def list_consents(elder_id: PathCode, who: Managers, page: Paging) -> Page[ConsentView]:
@@ -134,17 +165,23 @@ def routes(ctx: ServiceContext) -> APIRouter:
 
         return await run(change)
 
-    @router.put("/elders/{elder_id}/plan", **ELDER)
-    async def set_plan(elder_id: PathCode, body: PlanIn, who: Managers) -> ElderView:
-        """Replace an elder's visit plan with an RRULE (at least quarterly)."""
+    @router.put("/elders/{elder_id}/plan", responses=etags.RESPONSES, **ELDER)
+    async def set_plan(
+        elder_id: PathCode, body: PlanIn, who: Managers, response: Response, if_match: etags.IfMatch = None
+    ) -> ElderView:
+        """Replace an elder's visit plan with an RRULE (at least quarterly).
+
+        With ``If-Match`` (her ETag): only if she was not changed since (else 412)."""
         now = ctx.clock.now()
         purpose = f"PUT {BASE}/elders/{{elder_id}}/plan"
 
         def plan(s):
             r = reach(s, who)
-            return views.elder_view(s, r, registry.set_plan(ctx, s, r, elder_id, body.rrule, now), now, purpose)
+            _guard(s, r, elder_id, if_match)
+            view = views.elder_view(s, r, registry.set_plan(ctx, s, r, elder_id, body.rrule, now), now, purpose)
+            return view, etags.stored_tag(s, registry.elder_rows(s, r, elder_id), ignore=KEPT)
 
-        return await run(plan)
+        return etags.answer(response, await run(plan))
 
     @router.post("/elders/{elder_id}/pauses", status_code=201, **ELDER)
     async def pause(elder_id: PathCode, body: PauseIn, who: Managers) -> ElderView:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from services.volunteers.entrypoints.http.deps import CommunityFilter, Managers, Members
 from services.volunteers.entrypoints.http.schemas import (
@@ -12,9 +12,10 @@ from services.volunteers.entrypoints.http.schemas import (
     VolunteerPatch,
     VolunteerView,
 )
-from services.volunteers.service_layer import registry, views
+from services.volunteers.service_layer import registry, scope, views
 from services.volunteers.service_layer.scope import reach
 from shared.service import ServiceContext
+from shared.web import etags
 from shared.web.fields import PathCode
 from shared.web.pages import Page, Paging
 from shared.web.runner import Runner
@@ -38,24 +39,37 @@ def routes(ctx: ServiceContext) -> APIRouter:
         return await run.read(lambda s: views.volunteers(s, reach(s, who), page, community))
 
     @router.get("/volunteers/{volunteer_id}")
-    async def show_volunteer(volunteer_id: PathCode, who: Members) -> VolunteerDetail:
-        """A volunteer; the full phone only for themself, their team leader and staff (logged)."""
+    async def show_volunteer(volunteer_id: PathCode, who: Members, response: Response) -> VolunteerDetail:
+        """A volunteer; the full phone only for themself, their team leader and staff (logged); with the
+        ``ETag`` a conditional change sends."""
         now = ctx.clock.now()
         purpose = "GET /api/volunteers/volunteers/{volunteer_id}"
-        return await run(lambda s: views.volunteer_detail(s, reach(s, who), volunteer_id, now, purpose))
 
-    @router.patch("/volunteers/{volunteer_id}")
-    async def change_volunteer(volunteer_id: PathCode, body: VolunteerPatch, who: Managers) -> VolunteerDetail:
-        """Change a volunteer's phone, skills, availability, weekly cap or active flag."""
+        def read(s):
+            r = reach(s, who)
+            view = views.volunteer_detail(s, r, volunteer_id, now, purpose)
+            return view, etags.tag(scope.volunteer_in_reach(s, r, volunteer_id))
+
+        return etags.answer(response, await run(read))
+
+    @router.patch("/volunteers/{volunteer_id}", responses=etags.RESPONSES)
+    async def change_volunteer(
+        volunteer_id: PathCode, body: VolunteerPatch, who: Managers, response: Response, if_match: etags.IfMatch = None
+    ) -> VolunteerDetail:
+        """Change a volunteer's phone, skills, availability, weekly cap or active flag; with ``If-Match``, only if
+        nobody changed the volunteer since (else 412)."""
         now = ctx.clock.now()
         changes = body.model_dump(exclude_none=True)
         purpose = "PATCH /api/volunteers/volunteers/{volunteer_id}"
 
         def change(s):
             r = reach(s, who)
-            return views.volunteer_changed(s, r, registry.update_volunteer(s, r, volunteer_id, changes), now, purpose)
+            load = lambda: scope.volunteer_in_reach(s, r, volunteer_id, manage=True)  # noqa: E731
+            etags.guard(s, f"volunteers:volunteer:{volunteer_id}", if_match, load)
+            row = registry.update_volunteer(s, r, volunteer_id, changes)
+            return views.volunteer_changed(s, r, row, now, purpose), etags.stored_tag(s, row)
 
-        return await run(change)
+        return etags.answer(response, await run(change))
 
     @router.get("/volunteers/{volunteer_id}/timebank")
     async def timebank(volunteer_id: PathCode, who: Members) -> TimeBankView:
