@@ -96,6 +96,8 @@ def book(
 ) -> RepairBooking:
     """Take the next queue number, or a free slot, at a sitting (a resident, or staff for a ticket)."""
     row = sitting(session, session_id, for_update=True)
+    if for_user is not None:  # staff booking for a ticket's reporter: staff of the sitting's community
+        require_serves(who, row.community)
     now = ctx.clock.now()
     if as_utc(row.ends_at) <= now:
         raise Conflict("这场服务已结束 / the session is over", code="session_over")

@@ -14,10 +14,10 @@ from sqlmodel import Session
 
 from services.activities.adapters.orm import Activity, RoomBooking, Venue
 from services.activities.domain.schedule import is_open
-from services.activities.service_layer import venues
+from services.activities.service_layer import scope, venues
 from shared.clock import as_utc
 from shared.db.lookup import get_or_404
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.events.activities import RoomBooked, RoomBookingRequested
 from shared.identity import Principal
 from shared.ids import new_id
@@ -74,6 +74,8 @@ def request(
 ) -> RoomBooking:
     """Book a room for a group: approved at once, or pending where the room needs staff's approval."""
     room = venues.venue(session, venue_id, for_update=True)
+    if not scope.may_book_room(who, room.community):
+        raise Forbidden("只能预约本社区的场地 / book the rooms of your own community", code="other_community")
     end = starts_at + timedelta(minutes=minutes)
     if as_utc(starts_at) <= ctx.clock.now():
         raise Conflict("只能预约将来的时间 / book a time in the future", code="in_the_past")
@@ -105,7 +107,7 @@ def request(
 def booking(session: Session, who: Principal, booking_id: str) -> RoomBooking:
     """A booking its requester or the community's staff may see."""
     row = get_or_404(session, RoomBooking, booking_id, MISSING)
-    if row.user != who.sub and not (who.has("staff", "operator") and who.serves(row.community)):
+    if row.user != who.sub and not scope.serves_as_staff(who, row.community):
         raise NotFound(MISSING)
     return row
 
@@ -113,7 +115,7 @@ def booking(session: Session, who: Principal, booking_id: str) -> RoomBooking:
 def decide(ctx: ServiceContext, session: Session, who: Principal, booking_id: str, approve: bool) -> RoomBooking:
     """Staff approve or refuse a pending booking, once."""
     row = booking(session, who, booking_id)
-    if not who.has("staff", "operator") or not who.serves(row.community):
+    if not scope.serves_as_staff(who, row.community):
         raise NotFound(MISSING)
     room = venues.venue(session, row.venue_id, for_update=True)
     won = session.execute(

@@ -10,8 +10,9 @@ from sqlmodel import Session
 
 from services.activities.adapters.orm import Venue, VenueClosure, VenueHours
 from services.activities.domain.schedule import Opening, parse_hhmm
+from services.activities.service_layer import scope
 from shared.db.lookup import get_or_404
-from shared.errors import Forbidden, Invalid, NotFound
+from shared.errors import Invalid, NotFound
 from shared.identity import Principal
 from shared.ids import new_id
 from shared.service import ServiceContext
@@ -33,14 +34,14 @@ def state(session: Session, row: Venue) -> list[Any]:
 def managed(session: Session, who: Principal, venue_id: str) -> Venue:
     """A venue of a community the caller serves (others' are not found: their rooms are not ours to see)."""
     found = venue(session, venue_id)
-    if not who.serves(found.community):
+    if not scope.serves_as_staff(who, found.community):
         raise NotFound(MISSING)
     return found
 
 
 def require_serves(who: Principal, community: str) -> None:
-    if not who.serves(community):
-        raise Forbidden("您不负责这个小区 / you do not serve this community", code="other_community")
+    """403 unless the caller runs ``community`` as staff (a resident's or volunteer's home is not enough)."""
+    scope.require_staff(who, community)
 
 
 def create(ctx: ServiceContext, session: Session, who: Principal, **fields: Any) -> Venue:

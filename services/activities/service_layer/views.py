@@ -237,7 +237,7 @@ def room_bookings(
     """Bookings staff decide on (their communities'), or a resident's own, in time order."""
     stmt = select(RoomBooking)
     if who.has("staff", "operator"):
-        served = who.community_filter()
+        served = None if who.has("operator") else who.community_filter()
         if served is not None:
             stmt = stmt.where(RoomBooking.community.in_(served))
     else:
