@@ -31,16 +31,26 @@ class Grant:
     institution: str | None = None
 
 
+COMMUNITY_STAFF = frozenset({"staff"})
+"""Roles whose ``communities`` claim means the communities they serve."""
+
+
 def claims_for(
     sub: str, name: str, household: str | None, home_community: str | None, grants: Iterable[Grant]
 ) -> dict[str, Any]:
-    """The scope claims of one person (``sub``, ``roles``, ``name``, ``communities``, ``team``, ``household``)."""
+    """The scope claims of one person (``sub``, ``roles``, ``name``, ``communities``, ``team``, ``household``).
+
+    ``communities`` is what every service reads as the communities served, so a staff member's home is left
+    out: staff of 北翟营 who live in 3502 must not get staff rights over 3502 (their household still names
+    their home for resident routes).
+    """
+    grants = list(grants)
     roles: set[str] = set()
     communities: set[str] = set()
     team: str | None = None
     if household is not None:
         roles.add("resident")
-        if home_community:
+        if home_community and not any(grant.role in COMMUNITY_STAFF for grant in grants):
             communities.add(home_community)
     for grant in grants:
         roles.add(grant.role)
