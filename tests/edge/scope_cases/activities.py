@@ -224,6 +224,7 @@ CASES = [
     Case("POST", ACTIVITY + "/signups", "resident", _main_activity(participant="self")),
     Case("GET", BASE + "/signups/mine", "resident", _none, shape="list"),
     *(Case("GET", SIGNUP, role, _signup) for role in ACTORS),
+    Case("GET", SIGNUP + "/qr", "resident", _signup),  # the door QR: the household's own sign-up only
     *(Case("POST", SIGNUP + "/cancel", role, _fresh_signup()) for role in ACTORS),
     Case("POST", SIGNUP + "/accept", "resident", _offered),
     Case("POST", SIGNUP + "/decline", "resident", _offered),
