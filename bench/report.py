@@ -93,9 +93,41 @@ def growth_chart(points: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def write(figures: list[Figure], charts: dict[str, Any], *, quick: bool, seconds: float, errors: dict[str, str]) -> str:
-    """Write latest.json, latest.md and the charts; returns the Markdown."""
+def _kept(figures: list[Figure], charts: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
+    """The figures (and chart data) of latest.json that this run did not measure again, then this run's:
+    a run of some parts replaces their rows and keeps the rest of the table."""
+    path = RESULTS / "latest.json"
+    if not path.exists():
+        return figures, charts
+    old = json.loads(path.read_text(encoding="utf-8"))
+    fresh = {f.section for f in figures}
+    kept = [
+        Figure(**{k: v for k, v in f.items() if k != "ratio"})
+        for f in old.get("figures", [])
+        if f["section"] not in fresh
+    ]
+    merged = {k: v for k, v in (("latency", old.get("latency")), ("growth", old.get("growth"))) if v}
+    merged.update(charts)
+    order = sorted(kept + figures, key=lambda f: f.section[:1])
+    return order, merged
+
+
+def write(
+    figures: list[Figure],
+    charts: dict[str, Any],
+    *,
+    quick: bool,
+    seconds: float,
+    errors: dict[str, str],
+    keep_others: bool = False,
+) -> str:
+    """Write latest.json, latest.md and the charts; returns the Markdown. With ``keep_others`` (a run of
+    some parts), the figures of the parts not run stay as they were."""
     RESULTS.mkdir(parents=True, exist_ok=True)
+    fresh_charts = set(charts)
+    measured = sorted({f.section for f in figures})
+    if keep_others:
+        figures, charts = _kept(figures, charts)
     meta = {
         "mode": "quick" if quick else "full",
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -104,14 +136,16 @@ def write(figures: list[Figure], charts: dict[str, Any], *, quick: bool, seconds
         "machine": platform.machine(),
         "cpus": __import__("os").cpu_count(),
         "errors": errors,
+        "measured": measured if keep_others else "all",
     }
-    written = []
-    if "latency" in charts:
+    written = [name for name in ("latency.png", "growth.png") if (RESULTS / name).exists() and keep_others]
+    if "latency" in fresh_charts:
         latency_chart(charts["latency"], RESULTS / "latency.png")
         written.append("latency.png")
-    if "growth" in charts:
+    if "growth" in fresh_charts:
         growth_chart(charts["growth"]["points"], RESULTS / "growth.png")
         written.append("growth.png")
+    written = [name for name in ("latency.png", "growth.png") if name in written]
     payload = {
         "meta": meta,
         "figures": [f.as_dict() for f in figures],
@@ -127,7 +161,8 @@ def write(figures: list[Figure], charts: dict[str, Any], *, quick: bool, seconds
     md = [
         f"# Linli benchmarks ({meta['mode']} run, {meta['finished_at']}, {meta['cpus']} CPUs, {meta['seconds']} s)",
         "",
-        f"{passed} of {judged} goals met. Every ratio is against a baseline measured in the same run.",
+        f"{passed} of {judged} goals met. Every ratio is against a baseline measured in the same run."
+        + (f" This run measured {', '.join(measured)}; the other rows are from earlier runs." if keep_others else ""),
         "",
         table(figures),
         "",
