@@ -165,3 +165,56 @@ async def test_a_route_on_postgresql_keeps_its_span_on_the_store_threads(postgre
         assert seen is span  # so an event emitted there is a child of the request's span
     finally:
         store.dispose()
+
+
+def test_otlp_export_is_configured_by_the_standard_variables(tmp_path):
+    """A process started with OTEL_EXPORTER_OTLP_ENDPOINT sends its spans as OTLP/HTTP protobuf to that
+    address (a receiver on loopback, here), under OTEL_SERVICE_NAME."""
+    import os
+    import subprocess
+    import sys
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    received: list[tuple[str, bytes]] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    script = (
+        "from shared import tracing\n"
+        "assert tracing.configure_from_env('linli-tickets')\n"
+        "with tracing._tracer.start_as_current_span('probe'):\n"
+        "    pass\n"
+        "tracing.shutdown()\n"
+    )
+    env = {
+        **os.environ,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_port}",
+        "OTEL_SERVICE_NAME": "linli-yuhua",
+    }
+    env.pop("OTEL_SDK_DISABLED", None)
+    env.pop("OTEL_TRACES_EXPORTER", None)
+    try:
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, timeout=60)
+    finally:
+        server.shutdown()
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    ((path, body),) = received
+    assert path == "/v1/traces"
+    request = ExportTraceServiceRequest.FromString(body)
+    resource = request.resource_spans[0].resource
+    names = {a.key: a.value.string_value for a in resource.attributes}
+    assert names["service.name"] == "linli-yuhua"
+    assert [s.name for s in request.resource_spans[0].scope_spans[0].spans] == ["probe"]
