@@ -17,6 +17,8 @@ from PIL import Image
 
 from services.tickets.adapters.photo_store import PhotoSettings, S3Photos
 from services.tickets.adapters.photos import clean
+from services.tickets.service_layer.media import PhotosUnavailable, clean_photos
+from shared.errors import DomainError
 from tests.support.redis_server import free_port
 from tests.tickets.helpers import MANHOLE, RESIDENT, jpeg_with_exif, png_bytes
 
@@ -105,3 +107,14 @@ def test_the_store_uploads_a_photo_once_with_its_display_copy_and_presigns_for_t
     outside = S3Photos(settings.model_copy(update={"public_endpoint": "https://photos.district.example"}))
     url = outside.locate(photo.sha256, "jpeg", 60)
     assert url.startswith(f"https://photos.district.example/{name}/tickets/") and "X-Amz-Expires=60" in url
+
+
+def test_a_store_that_does_not_answer_refuses_the_report_with_503_and_stores_nothing(bucket):
+    from types import SimpleNamespace
+
+    down = S3Photos(PhotoSettings().model_copy(update={"endpoint": f"http://127.0.0.1:{free_port()}"}))
+    ctx = SimpleNamespace(state={"photos": down})  # what photo_store(ctx) finds opened
+    with pytest.raises(PhotosUnavailable) as refused:
+        clean_photos([("p.jpg", jpeg_with_exif())], ctx)  # type: ignore[arg-type]
+    assert isinstance(refused.value, DomainError) and refused.value.status == 503
+    assert refused.value.code == "photo_store_unavailable" and "127.0.0.1" not in str(refused.value)

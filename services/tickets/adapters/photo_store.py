@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 CONTENT_TYPE = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 
+class PhotoStoreUnavailable(Exception):
+    """The object store did not answer or refused the service (after boto3's retries)."""
+
+
 class PhotoSettings(BaseSettings):
     """``TICKETS_PHOTOS_BACKEND=disk`` (default, under ``LINLI_VAR_DIR/media/tickets``) or ``s3``.
 
@@ -115,24 +119,33 @@ class S3Photos:
         key = self.key(photo.sha256, photo.kind)
         if self._seen(key):
             return False
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            new = not self._exists(key)
+            if new:
+                self.client.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=photo.data,
+                    ContentType=CONTENT_TYPE[photo.kind],
+                    CacheControl="private, max-age=31536000, immutable",  # the bytes of a name never change
+                )
+        except (BotoCoreError, ClientError) as exc:
+            raise PhotoStoreUnavailable(exc.__class__.__name__) from exc
+        self._remember(key)
+        return new
+
+    def _exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
 
         try:
             self.client.head_object(Bucket=self.bucket, Key=key)
-            new = False
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
-                raise
-            self.client.put_object(
-                Bucket=self.bucket,
-                Key=key,
-                Body=photo.data,
-                ContentType=CONTENT_TYPE[photo.kind],
-                CacheControl="private, max-age=31536000, immutable",  # the bytes of a name never change
-            )
-            new = True
-        self._remember(key)
-        return new
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
 
     def locate(self, sha256: str, kind: str, ttl_s: int) -> str:
         url: str = self.signer.generate_presigned_url(

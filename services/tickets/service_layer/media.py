@@ -9,6 +9,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from services.tickets.adapters.orm import Category, Ticket, TicketPhoto
+from services.tickets.adapters.photo_store import PhotoStoreUnavailable
 from services.tickets.adapters.photos import EXT, CleanPhoto, clean
 from services.tickets.domain import links
 from services.tickets.domain.media import MAX_PHOTOS, BadPhoto
@@ -25,6 +26,13 @@ class UnsupportedPhoto(DomainError):
 
     status = 415
     code = "photo_type"
+
+
+class PhotosUnavailable(DomainError):
+    """The object store holding photos does not answer (503): the report is not taken, nothing is stored."""
+
+    status = 503
+    code = "photo_store_unavailable"
 
 
 def _refusal(exc: BadPhoto) -> DomainError:
@@ -45,8 +53,13 @@ def clean_photos(files: list[tuple[str, bytes]], ctx: ServiceContext | None = No
     except BadPhoto as exc:
         raise _refusal(exc) from None
     if ctx is not None and (store := photo_store(ctx)).remote:
-        for photo in photos:
-            store.put(photo)
+        try:
+            for photo in photos:
+                store.put(photo)
+        except PhotoStoreUnavailable:
+            raise PhotosUnavailable(
+                "照片存储暂时不可用，请稍后再试 / photos cannot be stored right now, try again later"
+            ) from None
     return photos
 
 
