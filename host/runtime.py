@@ -57,9 +57,8 @@ class Runtime:
         extra_routers: list[Callable[[Runtime], APIRouter]] | tuple = (),
     ) -> None:
         self.settings = settings or get_settings()
-        tracing.configure_from_env(
-            "linli" if len(modules) != 1 else f"linli-{modules[0].name}"
-        )  # OTEL_*: off unless set
+        service_name = "linli" if len(modules) != 1 else f"linli-{modules[0].name}"
+        tracing.configure_from_env(service_name)  # OTEL_*: off unless they ask for it
         self.extra_routers = list(extra_routers)
         self.clock = clock or Clock()
         cluster = self.settings.redis_cluster
