@@ -1,7 +1,8 @@
-"""``python -m bench [--quick] [--only consumer,relay,stack,growth,routes,accounts] [--profile]`` (``make bench``).
+"""``python -m bench [--quick] [--only consumer,relay,stack,growth,routes,accounts,scale] [--profile]``.
 
-Runs the measurements of docs/benchmarks.md, prints the Markdown table and writes
-bench/results/latest.json, latest.md and the PNG charts. ``--profile`` also writes pyinstrument
+``make bench`` runs them all. Runs the measurements of docs/benchmarks.md, prints the Markdown table and writes
+bench/results/latest.json, latest.md and the PNG charts (a run of some parts replaces their figures
+there and keeps the others). ``--profile`` also writes pyinstrument
 profiles of the hot paths (bench/results/profile-*.txt).
 """
 
@@ -13,10 +14,10 @@ import sys
 import time
 import traceback
 
-from bench import accounts, consumer, growth, memory, profiles, relay, report, routes
+from bench import accounts, consumer, growth, memory, profiles, relay, report, routes, scale
 from bench.common import log
 
-PARTS = ("consumer", "relay", "stack", "growth", "routes", "accounts")
+PARTS = ("consumer", "relay", "stack", "growth", "routes", "accounts", "scale")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
                 figures += routes.measure(args.quick)
             elif part == "accounts":
                 figures += accounts.measure(args.quick)
+            elif part == "scale":
+                figures += scale.measure(args.quick)
         except Exception as exc:
             traceback.print_exc()
             errors[part] = f"{exc.__class__.__name__}: {exc}"[:500]
@@ -55,11 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         for path in profiles.run():
             log(f"profile written: {path}")
-    if set(parts) != set(PARTS):  # a partial run keeps the other parts' last figures
-        figures, charts = report.kept(figures, charts)
     order = {name: i for i, name in enumerate(["1", "2", "3", "4", "5", "6", "7", "8", "9"])}
     figures.sort(key=lambda f: order.get(f.section[:1], 9))
-    text = report.write(figures, charts, quick=args.quick, seconds=time.perf_counter() - started, errors=errors)
+    text = report.write(
+        figures,
+        charts,
+        quick=args.quick,
+        seconds=time.perf_counter() - started,
+        errors=errors,
+        keep_others=set(parts) != set(PARTS),
+    )
     print(text)
     return 1 if errors else 0
 

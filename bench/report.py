@@ -93,31 +93,41 @@ def growth_chart(points: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def kept(figures: list[Figure], charts: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
-    """For a partial run (``--only``): the previous latest.json's figures of the sections this run did not
-    measure, then this run's, so ``--only accounts`` adds its rows instead of erasing the full run's."""
-    try:
-        previous = json.loads((RESULTS / "latest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+def _kept(figures: list[Figure], charts: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
+    """The figures (and chart data) of latest.json that this run did not measure again, then this run's:
+    a run of some parts replaces their rows and keeps the rest of the table."""
+    path = RESULTS / "latest.json"
+    if not path.exists():
         return figures, charts
-    measured = {f.section for f in figures}
-    names = set(Figure.__dataclass_fields__)
-    old = [
-        Figure(**{k: v for k, v in d.items() if k in names})
-        for d in previous.get("figures", [])
-        if d.get("section") not in measured
+    old = json.loads(path.read_text(encoding="utf-8"))
+    fresh = {f.section for f in figures}
+    kept = [
+        Figure(**{k: v for k, v in f.items() if k != "ratio"})
+        for f in old.get("figures", [])
+        if f["section"] not in fresh
     ]
-    _PREVIOUS.update({k: previous[k] for k in ("latency", "growth", "charts") if previous.get(k)})
-    return old + figures, charts
+    merged = {k: v for k, v in (("latency", old.get("latency")), ("growth", old.get("growth"))) if v}
+    merged.update(charts)
+    order = sorted(kept + figures, key=lambda f: f.section[:1])
+    return order, merged
 
 
-_PREVIOUS: dict[str, Any] = {}
-"""The previous run's chart data, kept in latest.json by a partial run (its PNGs are not redrawn)."""
-
-
-def write(figures: list[Figure], charts: dict[str, Any], *, quick: bool, seconds: float, errors: dict[str, str]) -> str:
-    """Write latest.json, latest.md and the charts; returns the Markdown."""
+def write(
+    figures: list[Figure],
+    charts: dict[str, Any],
+    *,
+    quick: bool,
+    seconds: float,
+    errors: dict[str, str],
+    keep_others: bool = False,
+) -> str:
+    """Write latest.json, latest.md and the charts; returns the Markdown. With ``keep_others`` (a run of
+    some parts), the figures of the parts not run stay as they were."""
     RESULTS.mkdir(parents=True, exist_ok=True)
+    fresh_charts = set(charts)
+    measured = sorted({f.section for f in figures})
+    if keep_others:
+        figures, charts = _kept(figures, charts)
     meta = {
         "mode": "quick" if quick else "full",
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -126,21 +136,22 @@ def write(figures: list[Figure], charts: dict[str, Any], *, quick: bool, seconds
         "machine": platform.machine(),
         "cpus": __import__("os").cpu_count(),
         "errors": errors,
+        "measured": measured if keep_others else "all",
     }
-    written = []
-    if "latency" in charts:
+    written = [name for name in ("latency.png", "growth.png") if (RESULTS / name).exists() and keep_others]
+    if "latency" in fresh_charts:
         latency_chart(charts["latency"], RESULTS / "latency.png")
         written.append("latency.png")
-    if "growth" in charts:
+    if "growth" in fresh_charts:
         growth_chart(charts["growth"]["points"], RESULTS / "growth.png")
         written.append("growth.png")
+    written = [name for name in ("latency.png", "growth.png") if name in written]
     payload = {
         "meta": meta,
         "figures": [f.as_dict() for f in figures],
-        "latency": {k: v for k, v in charts.get("latency", {}).items() if k != "e2e_ms"}
-        or _PREVIOUS.get("latency", {}),
-        "growth": charts.get("growth") or _PREVIOUS.get("growth", {}),
-        "charts": sorted(set(written) | set(_PREVIOUS.get("charts", []))),
+        "latency": {k: v for k, v in charts.get("latency", {}).items() if k != "e2e_ms"},
+        "growth": charts.get("growth", {}),
+        "charts": written,
     }
     (RESULTS / "latest.json").write_text(
         json.dumps(payload, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
@@ -150,7 +161,8 @@ def write(figures: list[Figure], charts: dict[str, Any], *, quick: bool, seconds
     md = [
         f"# Linli benchmarks ({meta['mode']} run, {meta['finished_at']}, {meta['cpus']} CPUs, {meta['seconds']} s)",
         "",
-        f"{passed} of {judged} goals met. Every ratio is against a baseline measured in the same run.",
+        f"{passed} of {judged} goals met. Every ratio is against a baseline measured in the same run."
+        + (f" This run measured {', '.join(measured)}; the other rows are from earlier runs." if keep_others else ""),
         "",
         table(figures),
         "",

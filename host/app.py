@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict
 
 from host.specs import asyncapi_document
+from shared import tracing
 from shared.observability import HttpMetricsMiddleware
 from shared.web import problems
 from shared.web.auth import public
@@ -87,6 +88,7 @@ def build_app(runtime: Runtime) -> FastAPI:
     if settings.cors_origins:
         app.add_middleware(Cors, origins=settings.cors_origins)
     app.add_middleware(HttpMetricsMiddleware)
+    tracing.instrument_app(app)  # outermost: a request's span covers everything above (only when tracing)
     return app
 
 

@@ -18,6 +18,7 @@ from faststream import AckPolicy
 from faststream.redis import RedisBatchStreamMessage, StreamSub
 from sqlmodel import Session
 
+from shared import tracing
 from shared.clock import Clock
 from shared.config import Settings, get_settings
 from shared.db.migrations import upgrade
@@ -57,6 +58,8 @@ class Runtime:
         extra_routers: list[Callable[[Runtime], APIRouter]] | tuple = (),
     ) -> None:
         self.settings = settings or get_settings()
+        service_name = "linli" if len(modules) != 1 else f"linli-{modules[0].name}"
+        tracing.configure_from_env(service_name)  # OTEL_*: off unless they ask for it
         self.extra_routers = list(extra_routers)
         self.clock = clock or Clock()
         cluster = self.settings.redis_cluster

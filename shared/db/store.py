@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -65,7 +66,11 @@ class Store:
             self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix=f"{self.service}-store")
         self._queued += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(fn, *args))
+            # in the caller's context (a route's trace span, say): run_in_executor alone would drop it
+            context = contextvars.copy_context()
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor, functools.partial(context.run, fn, *args)
+            )
         finally:
             self._queued -= 1
 

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared import tracing
 from shared.clock import utcnow
 
 
@@ -29,7 +30,11 @@ class EventData(BaseModel):
 
 
 class CloudEvent(BaseModel):
-    """A CloudEvents 1.0 event; ``correlationid``/``causationid`` are extension attributes."""
+    """A CloudEvents 1.0 event; ``correlationid``, ``causationid``, ``traceparent``, ``tracestate`` are extensions.
+
+    The last two are the CloudEvents distributed-tracing extension (W3C Trace Context): the trace the
+    event was created in (``shared/tracing.py``).
+    """
 
     model_config = ConfigDict(extra="allow")
 
@@ -43,6 +48,9 @@ class CloudEvent(BaseModel):
     dataschema: str | None = None
     correlationid: str | None = Field(default=None, max_length=128)
     causationid: str | None = Field(default=None, max_length=128)
+    # bounded, not parsed here: a malformed value from a partner starts a new trace, it is no reason to refuse
+    traceparent: str | None = Field(default=None, max_length=128)
+    tracestate: str | None = Field(default=None, max_length=512)
     data: Any = None
 
     def to_json(self) -> str:
@@ -63,8 +71,14 @@ def new_event(
     time: datetime | None = None,
     source: str | None = None,
 ) -> CloudEvent:
-    """Wrap ``data`` in a fresh envelope. A caused event inherits its cause's correlation id."""
+    """Wrap ``data`` in a fresh envelope. A caused event inherits its cause's correlation id, and the
+    trace: the current span's context while tracing, else its cause's ``traceparent`` unchanged."""
     event_id = str(uuid.uuid4())
+    traceparent = tracestate = None
+    if tracing.ENABLED:
+        traceparent, tracestate = tracing.context_for(causation)
+    elif causation is not None:
+        traceparent, tracestate = causation.traceparent, causation.tracestate
     if causation is not None:
         correlation_id = correlation_id or causation.correlationid or causation.id
     return CloudEvent(
@@ -76,5 +90,7 @@ def new_event(
         dataschema=schema_uri(data.event_type),
         correlationid=correlation_id or event_id,
         causationid=causation.id if causation is not None else None,
+        traceparent=traceparent,
+        tracestate=tracestate,
         data=data.model_dump(mode="json"),
     )

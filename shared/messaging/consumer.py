@@ -36,6 +36,7 @@ from redis.typing import EncodableT, FieldT, StreamIdT
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session
 
+from shared import tracing
 from shared.clock import utcnow
 from shared.db.store import Store
 from shared.events.envelope import CloudEvent, EventData
@@ -426,7 +427,8 @@ class ConsumerRuntime:
     def _run_one(self, index: int, envelope: CloudEvent, data: EventData, origin: str, session: Session) -> None:
         token = CURRENT_STREAM.set(origin)
         try:
-            self.consumer.handlers[envelope.type](self.context, envelope, data, session)
+            with tracing.processing(self.group, origin, (envelope,)):
+                self.consumer.handlers[envelope.type](self.context, envelope, data, session)
         except IntegrityError:
             raise  # maybe a racing replica's rows: the savepoint path tells duplicates from errors
         except Exception as exc:
@@ -439,7 +441,8 @@ class ConsumerRuntime:
     ) -> None:
         token = CURRENT_STREAM.set(origin)
         try:
-            handler(self.context, [(envelope, data) for _, envelope, data, _ in items], session)
+            with tracing.processing(self.group, origin, (envelope for _, envelope, _, _ in items)):
+                handler(self.context, [(envelope, data) for _, envelope, data, _ in items], session)
         except IntegrityError:
             raise
         except Exception as exc:
@@ -482,7 +485,7 @@ class ConsumerRuntime:
                     seen.add(key)  # the same event twice in one batch
                     token = CURRENT_STREAM.set(origin)
                     try:
-                        with session.begin_nested():
+                        with session.begin_nested(), tracing.processing(group, origin, (envelope,)):
                             inbox.record(session, group, key, envelope.type)
                             self.consumer.handlers[envelope.type](self.context, envelope, data, session)
                         statuses[entry_id] = "done"

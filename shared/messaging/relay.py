@@ -31,6 +31,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningUpdate
 
+from shared import tracing
 from shared.clock import Clock, utcnow
 from shared.messaging.connection import sync_client
 from shared.messaging.outbox import Outbox
@@ -269,6 +270,7 @@ class OutboxRelay:
 
     def publish(self, claimed: _Claim) -> int:
         """XADD a claimed batch in id order, then commit it; roll it back if Redis fails."""
+        spans: list[Any] = []
         try:
             rows = claimed.fetch()
             if rows:
@@ -280,10 +282,14 @@ class OutboxRelay:
                         pipe.xadd(key, encode_entry(payload, event_type), maxlen=self.maxlen, approximate=True)
                     else:
                         pipe.xadd(key, encode_entry(payload, event_type))
+                if tracing.ENABLED:
+                    spans = tracing.publishing(self.outbox.default_stream, rows, keys)
                 pipe.execute()
-        except BaseException:
+        except BaseException as exc:
+            tracing.end(spans, exc)
             claimed.rollback()
             raise
+        tracing.end(spans)
         claimed.commit()
         self.published += len(rows)
         return len(rows)

@@ -7,7 +7,8 @@ The pixel count is read from the header before anything is decoded (a 50 KB PNG 
 
 Files are named by the SHA-256 of their bytes and written atomically (temporary file, then rename);
 they are never removed when a unit of work fails: the same upload writes the same file again, and
-another ticket may share it. An S3-compatible store can replace this class later (same two methods).
+another ticket may share it. An S3-compatible store stands in for this class when configured
+(``photo_store.py``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel, select
 
 from services.tickets.adapters.orm import Category, Ticket, TicketHistory, TicketPhoto
-from services.tickets.adapters.photos import EXT, CleanPhoto, PhotoStore
+from services.tickets.adapters.photo_store import PhotoStorage, open_photos
+from services.tickets.adapters.photos import EXT, CleanPhoto
 from shared.errors import NotFound
 from shared.ids import new_id
 from shared.service import ServiceContext
@@ -25,9 +26,13 @@ def new_ticket_id() -> str:
     return "T" + new_id().upper()
 
 
-def photo_store(ctx: ServiceContext) -> PhotoStore:
-    """Photos live under ``<LINLI_VAR_DIR>/media/tickets``."""
-    return PhotoStore(ctx.settings.var_dir / "media" / "tickets")
+def photo_store(ctx: ServiceContext) -> PhotoStorage:
+    """The service's photo store: ``<LINLI_VAR_DIR>/media/tickets``, or the S3-compatible store that
+    ``TICKETS_PHOTOS_*`` names (``adapters/photo_store.py``); opened once per context."""
+    store: PhotoStorage | None = ctx.state.get("photos")
+    if store is None:
+        store = ctx.state["photos"] = open_photos(ctx.settings.var_dir)
+    return store
 
 
 def media_path(photo: TicketPhoto) -> str:
@@ -157,7 +162,9 @@ def attach_photos(
     is not linked twice).
 
     Safe to run twice (a unit of work may, see ``shared/web/runner.py``): the files are content-addressed
-    and written atomically, and they are never removed if the transaction fails afterwards.
+    and written atomically, and they are never removed if the transaction fails afterwards. With a
+    remote store the routes have uploaded them already (:func:`~services.tickets.service_layer.media.clean_photos`),
+    so ``put`` finds them known.
     """
     store = photo_store(ctx)
     added: list[TicketPhoto] = []

@@ -9,6 +9,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from services.tickets.adapters.orm import Category, Ticket, TicketPhoto
+from services.tickets.adapters.photo_store import PhotoStoreUnavailable
 from services.tickets.adapters.photos import EXT, CleanPhoto, clean
 from services.tickets.domain import links
 from services.tickets.domain.media import MAX_PHOTOS, BadPhoto
@@ -27,28 +28,49 @@ class UnsupportedPhoto(DomainError):
     code = "photo_type"
 
 
+class PhotosUnavailable(DomainError):
+    """The object store holding photos does not answer (503): the report is not taken, nothing is stored."""
+
+    status = 503
+    code = "photo_store_unavailable"
+
+
 def _refusal(exc: BadPhoto) -> DomainError:
     kind = {413: TooLarge, 415: UnsupportedPhoto}.get(exc.status, Invalid)
     return kind(str(exc), code=exc.code)
 
 
-def clean_photos(files: list[tuple[str, bytes]]) -> list[CleanPhoto]:
-    """Check and strip every photo before anything is stored (all or nothing); slow, run it in a thread."""
+def clean_photos(files: list[tuple[str, bytes]], ctx: ServiceContext | None = None) -> list[CleanPhoto]:
+    """Check and strip every photo before anything is stored (all or nothing); slow, run it in a thread.
+
+    With ``ctx`` and a remote photo store (S3), the cleaned photos are uploaded here too, in the same
+    thread and before the unit of work, so that no transaction waits on the network.
+    """
     if len(files) > MAX_PHOTOS:
         raise TooLarge(f"最多 {MAX_PHOTOS} 张照片 / at most {MAX_PHOTOS} photos per report", code="too_many_photos")
     try:
-        return [clean(name, data) for name, data in files]
+        photos = [clean(name, data) for name, data in files]
     except BadPhoto as exc:
         raise _refusal(exc) from None
+    if ctx is not None and (store := photo_store(ctx)).remote:
+        try:
+            for photo in photos:
+                store.put(photo)
+        except PhotoStoreUnavailable:
+            raise PhotosUnavailable(
+                "照片存储暂时不可用，请稍后再试 / photos cannot be stored right now, try again later"
+            ) from None
+    return photos
 
 
-def stored_file(ctx: ServiceContext, sha256: str, ext: str) -> tuple[Path, str]:
-    """The file of a stored photo and its media type; 404 when there is none."""
+def stored_file(ctx: ServiceContext, sha256: str, ext: str, ttl_s: int = 3600) -> tuple[Path | str, str]:
+    """Where a stored photo is (its file, or a URL of the object store valid ``ttl_s`` seconds) and its
+    media type; 404 when there is none."""
     kind = KIND_OF_EXT.get(ext)
-    path = photo_store(ctx).path(sha256, kind) if kind else None
-    if kind is None or path is None or not path.exists():
+    found = photo_store(ctx).locate(sha256, kind, ttl_s) if kind else None
+    if kind is None or found is None:
         raise NotFound("照片不存在 / no such photo")
-    return path, f"image/{kind}"
+    return found, f"image/{kind}"
 
 
 def is_public_photo(session: Session, sha256: str) -> bool:

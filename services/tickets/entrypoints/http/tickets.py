@@ -45,9 +45,10 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-async def _photos(files: list[tuple[str, bytes]]) -> list[CleanPhoto]:
-    """Cleaned photos (decoding is slow: in a worker thread); no thread hop without files."""
-    return await run_in_threadpool(clean_photos, files) if files else []
+async def _photos(ctx: ServiceContext, files: list[tuple[str, bytes]]) -> list[CleanPhoto]:
+    """Cleaned photos (decoding is slow: in a worker thread, which also uploads them to a remote store);
+    no thread hop without files."""
+    return await run_in_threadpool(clean_photos, files, ctx) if files else []
 
 
 def build(ctx: ServiceContext) -> APIRouter:
@@ -83,7 +84,7 @@ def build(ctx: ServiceContext) -> APIRouter:
     async def create_ticket(request: Request, who: People) -> OpenedView:
         """A resident reports a problem (随手拍): JSON, or multipart with up to 6 photos (field ``photo``)."""
         body, files = await read_body(request, TicketIn, files=True)
-        photos = await _photos(files)
+        photos = await _photos(ctx, files)
 
         def work(s):  # type: ignore[no-untyped-def]
             scope.may_file(who, body.community)
@@ -144,7 +145,7 @@ def build(ctx: ServiceContext) -> APIRouter:
     async def add_photos(ticket_id: PathCode, request: Request, who: People) -> TicketView:
         """Add photos to a report (the reporter or staff), multipart field ``photo``."""
         _none, files = await read_body(request, NoteIn, files=True)
-        photos = await _photos(files)
+        photos = await _photos(ctx, files)
         return await full(request, lambda s: reports.add_photos(ctx, s, ticket_id, who, photos))
 
     @router.post("/tickets/{ticket_id}/follow")
@@ -199,7 +200,7 @@ def build(ctx: ServiceContext) -> APIRouter:
     async def resolve(ticket_id: PathCode, request: Request, who: Staff) -> TicketView:
         """Work done (办结): JSON, or multipart with an after photo (field ``photo``)."""
         body, files = await read_body(request, NoteIn, files=True)
-        photos = await _photos(files)
+        photos = await _photos(ctx, files)
         return await noted(
             request,
             who,
