@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up demo test lint fuzz bench docs screenshots lock lock-runtime clean
+.PHONY: install up demo test lint fuzz bench soak docs screenshots lock lock-runtime clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,6 +37,9 @@ fuzz: install ## schemathesis over every operation with many examples (LINLI_FUZ
 
 bench: install ## benchmarks (not tests): writes bench/results/latest.{json,md} and charts
 	$(BIN)/python -m bench
+
+soak: install ## 10 minutes of mixed traffic against linli run, RSS each minute (docs/benchmarks.md, figure 10)
+	$(BIN)/python -m bench --only soak
 
 docs: install ## regenerate docs/events/*.json, docs/asyncapi.json and docs/openapi/*.json
 	$(BIN)/linli docs

@@ -227,10 +227,26 @@ async def bare_put_branch(code: str, body: BranchBody) -> dict[str, Any]:
 
 
 @app.get("/bare/volunteers/elders")
-async def bare_elders(community: str) -> dict[str, Any]:
-    """GET /api/volunteers/elders?community=: a community's elders by building, unit and id."""
-    rows = _reader("volunteers").execute(
-        "SELECT * FROM elder WHERE community = ? ORDER BY community, building, unit, id LIMIT 51", (community,)
+async def bare_elders(community: str, user: str | None = None) -> dict[str, Any]:
+    """GET /api/volunteers/elders?community=: a community's elders by building, unit and id; with ``user`` (a
+    volunteer, who reaches the elders paired with her) her volunteer row and pairings are read first."""
+    conn = _reader("volunteers")
+    if user is None:
+        rows = conn.execute(
+            "SELECT * FROM elder WHERE community = ? ORDER BY community, building, unit, id LIMIT 51", (community,)
+        )
+        return _page(rows.fetchall(), ELDER)
+    volunteer = conn.execute("SELECT * FROM volunteer WHERE user_id = ?", (user,)).fetchone()
+    paired = [
+        p[0]
+        for p in conn.execute(
+            "SELECT elder_id FROM pairing WHERE volunteer_id = ? AND ended_at IS NULL", (volunteer["id"],)
+        )
+    ]
+    rows = conn.execute(
+        f"SELECT * FROM elder WHERE community = ? AND id IN ({', '.join('?' * len(paired))}) "
+        "ORDER BY community, building, unit, id LIMIT 51",
+        (community, *paired),
     )
     return _page(rows.fetchall(), ELDER)
 
@@ -268,6 +284,229 @@ async def bare_preferences(user: str, body: PreferencesBody) -> dict[str, Any]:
         row = _change(conn, "recipient", "user_id", user, body.model_dump(exclude_unset=True))
         conn.execute("UPDATE config_version SET version = version + 1 WHERE id = 1")
     return _view(row, RECIPIENT)
+
+
+# -- the twins of the routes issue #22 names: a reader's loans, check-out, a visit log, an activity sign-up ----
+LOAN = ("id", "barcode", "due_at", "renewals")
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+
+
+def _outbox(conn: sqlite3.Connection, stream: str, kind: str, data: dict[str, Any]) -> None:
+    """One outbox row, an envelope of the size the services write."""
+    event = {"id": str(uuid.uuid4()), "type": f"linli.{stream}.{kind}.v1", "time": _now(), "data": data}
+    conn.execute(
+        "INSERT INTO outbox (event_id, stream, event_type, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+        (event["id"], stream, event["type"], json.dumps(event, ensure_ascii=False, default=str), _now()),
+    )
+
+
+@app.get("/bare/library/readers/me")
+async def bare_reader_me(user: str) -> dict[str, Any]:
+    """GET /api/library/readers/me: the reader by account, open loans by due date, active holds."""
+    conn = _reader("library")
+    row = conn.execute("SELECT * FROM reader WHERE user = ?", (user,)).fetchone()
+    if row is None:
+        raise HTTPException(404)
+    loans = conn.execute(
+        "SELECT * FROM loan WHERE reader_id = ? AND returned_at IS NULL ORDER BY due_at, id", (row["id"],)
+    ).fetchall()
+    holds = conn.execute(
+        "SELECT * FROM hold WHERE reader_id = ? AND status IN ('waiting', 'ready', 'in_transit') "
+        "ORDER BY placed_at, id",
+        (row["id"],),
+    ).fetchall()
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "card": row["id_masked"],
+        "loans": [_view(loan, LOAN) for loan in loans],
+        "holds": [dict(h) for h in holds],
+    }
+
+
+class CheckoutBody(BaseModel):
+    card: str = Field(min_length=15, max_length=18)
+    barcode: str = Field(min_length=1, max_length=32)
+    branch: str = Field(min_length=1, max_length=32)
+
+
+@app.post("/bare/library/checkout", status_code=201)
+async def bare_checkout(id_hash: str, body: CheckoutBody) -> dict[str, Any]:
+    """POST /api/library/checkout: the branch, the reader by card (its keyed hash, computed by the bench), no
+    overdue loans, the policy, the open-loan count, the copy and its title; the loan, the copy lent, the
+    BookCheckedOut outbox row and the desk's read in the access log, one transaction."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with _transaction("library") as conn:
+        branch = conn.execute("SELECT * FROM branch WHERE code = ?", (body.branch,)).fetchone()
+        reader = conn.execute("SELECT * FROM reader WHERE id_hash = ?", (id_hash,)).fetchone()
+        if branch is None or reader is None:
+            raise HTTPException(404)
+        overdue = conn.execute(
+            "SELECT count(*) FROM loan WHERE reader_id = ? AND returned_at IS NULL AND due_at < ?",
+            (reader["id"], now.isoformat(sep=" ")),
+        ).fetchone()[0]
+        rules = conn.execute(
+            "SELECT * FROM loan_policy WHERE branch IN (?, '*') AND reader_group IN (?, '*')",
+            (body.branch, reader["group"]),
+        ).fetchall()
+        open_loans = conn.execute(
+            "SELECT count(*) FROM loan WHERE reader_id = ? AND returned_at IS NULL", (reader["id"],)
+        ).fetchone()[0]
+        copy = conn.execute("SELECT * FROM copy WHERE barcode = ?", (body.barcode,)).fetchone()
+        if copy is None or copy["status"] != "available" or overdue:
+            raise HTTPException(409)
+        max_loans = (
+            max(rules, key=lambda r: (r["branch"] != "*", r["reader_group"] != "*"))["max_loans"] if rules else 3
+        )
+        if open_loans >= max_loans:
+            raise HTTPException(409)
+        title = conn.execute("SELECT * FROM title WHERE isbn = ?", (copy["isbn"],)).fetchone()
+        loan_id = f"L{uuid.uuid4().hex[:12]}"
+        due = (now + timedelta(days=30)).isoformat(sep=" ")
+        conn.execute(
+            "INSERT INTO loan (id, barcode, reader_id, branch, checked_out_at, due_at, renewals, overdue_stage) "
+            "VALUES (?, ?, ?, ?, ?, ?, 0, 0)",
+            (loan_id, body.barcode, reader["id"], body.branch, now.isoformat(sep=" "), due),
+        )
+        conn.execute(
+            "UPDATE copy SET status = 'checked_out', location = ?, hold_id = NULL, transit_to = NULL, "
+            "transit_since = NULL, updated_at = ? WHERE barcode = ?",
+            (body.branch, now.isoformat(sep=" "), body.barcode),
+        )
+        _outbox(
+            conn,
+            "library",
+            "BookCheckedOut",
+            {"loan_id": loan_id, "barcode": body.barcode, "isbn": copy["isbn"], "title": title["title"], "due_at": due},
+        )
+        conn.execute(
+            "INSERT INTO access_log (at, actor, roles, subject_kind, subject_id, fields, purpose, community) "
+            "VALUES (?, 'staff:bench', 'staff', 'reader', ?, 'reader_identity', 'POST /api/library/checkout', ?)",
+            (now.isoformat(sep=" "), reader["id"], branch["community"]),
+        )
+    return {
+        "loan_id": loan_id,
+        "barcode": body.barcode,
+        "title": title["title"],
+        "reader_id": reader["id"],
+        "card": reader["id_masked"],
+        "branch": body.branch,
+        "due_at": due,
+    }
+
+
+class LogBody(BaseModel):
+    elder_id: str = Field(min_length=1, max_length=64)
+    method: str = Field(min_length=1, max_length=16)
+    minutes: int = Field(ge=1, le=600)
+    checklist: dict[str, str] = {}
+    notes: str = Field(default="", max_length=2000)
+
+
+@app.post("/bare/volunteers/logs", status_code=201)
+async def bare_log_visit(user: str, body: LogBody) -> dict[str, Any]:
+    """POST /api/volunteers/logs without a visit id: the elder, the caller's volunteer row, the elder's active
+    pairings, the open visit it closes (else a new ad-hoc one); the visit done, its log, the time-bank entry and
+    the VisitCompleted outbox row, one transaction; the visit read back for the answer."""
+    now = _now()
+    with _transaction("volunteers") as conn:
+        elder = conn.execute("SELECT * FROM elder WHERE id = ?", (body.elder_id,)).fetchone()
+        volunteer = conn.execute("SELECT * FROM volunteer WHERE user_id = ?", (user,)).fetchone()
+        if elder is None or volunteer is None:
+            raise HTTPException(404)
+        paired = conn.execute(
+            "SELECT volunteer_id FROM pairing WHERE elder_id = ? AND ended_at IS NULL", (elder["id"],)
+        ).fetchall()
+        if volunteer["id"] not in {p[0] for p in paired}:
+            raise HTTPException(403)
+        visit = conn.execute(
+            "SELECT * FROM visit WHERE elder_id = ? AND status IN ('scheduled', 'missed') AND due_at <= ? "
+            "ORDER BY due_at DESC LIMIT 1",
+            (elder["id"], now),
+        ).fetchone()
+        if visit is None:  # else the next one due within a week
+            week = (datetime.now(UTC).replace(tzinfo=None) + timedelta(days=7)).isoformat(sep=" ")
+            visit = conn.execute(
+                "SELECT * FROM visit WHERE elder_id = ? AND status IN ('scheduled', 'missed') AND due_at <= ? "
+                "ORDER BY due_at LIMIT 1",
+                (elder["id"], week),
+            ).fetchone()
+        visit_id = visit["id"] if visit is not None else f"V{uuid.uuid4().hex[:12]}"
+        if visit is None:
+            conn.execute(
+                "INSERT INTO visit (id, elder_id, kind, due_at, status, done_at) VALUES (?, ?, 'adhoc', ?, 'done', ?)",
+                (visit_id, elder["id"], now, now),
+            )
+        else:
+            conn.execute("UPDATE visit SET status = 'done', done_at = ? WHERE id = ?", (now, visit_id))
+        log_id = f"L{uuid.uuid4().hex[:12]}"
+        conn.execute(
+            "INSERT INTO visit_log (id, visit_id, elder_id, volunteer_id, author, visited_at, method, minutes, "
+            "checklist, services, notes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?)",
+            (
+                log_id, visit_id, elder["id"], volunteer["id"], user, now, body.method, body.minutes,
+                json.dumps(body.checklist), body.notes, now, now,
+            ),
+        )  # fmt: skip
+        conn.execute(
+            "INSERT INTO time_bank_entry (volunteer_id, log_id, hours, kind, at, actor) "
+            "VALUES (?, ?, ?, 'visit', ?, ?)",
+            (volunteer["id"], log_id, round(body.minutes / 60, 2), now, user),
+        )
+        _outbox(conn, "volunteers", "VisitCompleted", {"visit_id": visit_id, "elder_id": elder["id"], "at": now})
+        done = conn.execute("SELECT * FROM visit WHERE id = ?", (visit_id,)).fetchone()
+    return {**dict(done), "log_id": log_id}
+
+
+class SignupBody(BaseModel):
+    participant: str = Field(min_length=1, max_length=32)
+    age: int | None = Field(default=None, ge=0, le=120)
+    guardian: bool = False
+
+
+@app.post("/bare/activities/{activity_id}/signups", status_code=201)
+async def bare_sign_up(activity_id: str, household: str, body: SignupBody) -> dict[str, Any]:
+    """POST /api/activities/activities/{id}/signups: the activity and its venue, the household's active
+    sign-ups there, its recent no-shows, the places held; the sign-up, the activity's next position and the
+    SignupConfirmed (or Waitlisted) outbox row, one transaction."""
+    now = _now()
+    with _transaction("activities") as conn:
+        act = conn.execute("SELECT * FROM activity WHERE id = ?", (activity_id,)).fetchone()
+        if act is None:
+            raise HTTPException(404)
+        conn.execute("SELECT * FROM venue WHERE id = ?", (act["venue_id"],)).fetchone()
+        taken = conn.execute(
+            "SELECT * FROM signup WHERE activity_id = ? AND household = ? AND status IN ('confirmed', 'offered', "
+            "'waitlisted')",
+            (activity_id, household),
+        ).fetchall()
+        if any(t["participant"] == body.participant for t in taken):
+            raise HTTPException(409)
+        conn.execute(
+            "SELECT count(*) FROM signup JOIN activity ON activity.id = signup.activity_id "
+            "WHERE signup.household = ? AND signup.attended = 0 AND activity.starts_at >= ?",
+            (household, now),
+        ).fetchone()
+        held = conn.execute(
+            "SELECT count(*) FROM signup WHERE activity_id = ? AND status IN ('confirmed', 'offered')", (activity_id,)
+        ).fetchone()[0]
+        status = "confirmed" if held < act["capacity"] else "waitlisted"
+        signup_id = f"G{uuid.uuid4().hex[:12]}"
+        conn.execute(
+            "INSERT INTO signup (id, activity_id, user, household, participant, age, guardian, status, position, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                signup_id, activity_id, f"resident:{household}", household, body.participant, body.age,
+                body.guardian, status, act["next_position"], now,
+            ),
+        )  # fmt: skip
+        conn.execute("UPDATE activity SET next_position = next_position + 1 WHERE id = ?", (activity_id,))
+        kind = "SignupConfirmed" if status == "confirmed" else "SignupWaitlisted"
+        _outbox(conn, "activities", kind, {"signup_id": signup_id, "activity_id": activity_id, "title": act["title"]})
+    return {"id": signup_id, "activity_id": activity_id, "title": act["title"], "status": status}
 
 
 if __name__ == "__main__":

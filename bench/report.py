@@ -108,7 +108,7 @@ def _kept(figures: list[Figure], charts: dict[str, Any]) -> tuple[list[Figure], 
     ]
     merged = {k: v for k, v in (("latency", old.get("latency")), ("growth", old.get("growth"))) if v}
     merged.update(charts)
-    order = sorted(kept + figures, key=lambda f: f.section[:1])
+    order = sorted(kept + figures, key=lambda f: int(f.section.split()[0]) if f.section[:1].isdigit() else 99)
     return order, merged
 
 

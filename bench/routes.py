@@ -1,4 +1,4 @@
-"""8) one read and one write route each of library, volunteers and notify, vs a bare endpoint doing the
+"""8) read and write routes of library, volunteers, notify and activities, vs a bare endpoint doing the
 same storage work.
 
 ``linli run library``, ``linli run volunteers`` and ``linli run notify`` run as three processes (each its
@@ -42,6 +42,11 @@ from bench.loadgen import build
 SECTION = "8 routes"
 RESIDENT = "resident:zhang-xiaosen"  # a demo resident: a reader card, a notify recipient
 NOTES = 20
+LOANS = 3  # the demo resident's open loans (seeded)
+COPIES = 20_000  # copies seeded for check-out: each request lends another one (route and twin each their own)
+HOUSEHOLDS = 6_000  # households signing up a child: each request another (a household may sign up two)
+CARD = "11010519491231002X"  # 赵晓彤's ID card, her reader card in the demo
+DESK = "CN-SJZ-YH-ZHC"  # 智汇城's book house
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,8 @@ class Route:
     label: str
     bodies: tuple[dict[str, Any], ...] = ()  # cycled through, so that each write changes the row
     rows: int | None = None  # a read: the items both must answer
+    items: str = "items"  # where a read's answer holds them
+    households: int = 0  # > 0: each request from another household (its own token, ``household`` on the twin)
 
 
 ROUTES = (
@@ -90,10 +97,10 @@ ROUTES = (
         "volunteers",
         "GET",
         "/api/volunteers/elders?community=3502",
-        "/bare/volunteers/elders?community=3502",
+        f"/bare/volunteers/elders?community=3502&user={quote('volunteer:wang-guilan')}",
         ("volunteer:wang-guilan", ("volunteer",)),
-        "the 5 elders of 3502",
-        rows=5,
+        "a volunteer's elders: the 2 of 3502 paired with her",
+        rows=2,
     ),
     Route(
         "volunteers",
@@ -112,6 +119,44 @@ ROUTES = (
         (RESIDENT, ("resident",)),
         f"a resident's {NOTES} messages",
         rows=NOTES,
+    ),
+    Route(
+        "library",
+        "GET",
+        "/api/library/readers/me",
+        f"/bare/library/readers/me?user={quote(RESIDENT)}",
+        (RESIDENT, ("resident",)),
+        f"a reader's card and {LOANS} loans",
+        rows=LOANS,
+        items="loans",
+    ),
+    Route(
+        "library",
+        "POST",
+        "/api/library/checkout",
+        "/bare/library/checkout?id_hash={card_hash}",
+        ("staff:li-yao", ("staff",)),
+        "check-out by ID card at the desk, another copy each time",
+        bodies=tuple({"card": CARD, "barcode": f"BENCH-{i:06d}", "branch": DESK} for i in range(COPIES)),
+    ),
+    Route(
+        "volunteers",
+        "POST",
+        "/api/volunteers/logs",
+        f"/bare/volunteers/logs?user={quote('volunteer:wang-guilan')}",
+        ("volunteer:wang-guilan", ("volunteer",)),
+        "a visit log for a paired elder (closes the open visit, else an ad-hoc one; hours to the time bank)",
+        bodies=({"elder_id": "E-3502-sun-dewang", "method": "door", "minutes": 30, "checklist": {"safety_gas": "ok"}},),
+    ),
+    Route(
+        "activities",
+        "POST",
+        "/api/activities/activities/{activity}/signups",
+        "/bare/activities/{activity}/signups",
+        ("resident:bench-h", ("resident",)),
+        "a child's sign-up to a 剪纸 workshop, another household each time (waitlisted once full)",
+        bodies=({"participant": "小雨", "age": 8, "guardian": True},),
+        households=HOUSEHOLDS,
     ),
     Route(
         "notify",
@@ -162,37 +207,114 @@ def seed_inbox(notify_db: Path, user: str, count: int) -> None:
         engine.dispose()
 
 
+def seed_library(library_db: Path, reader_user: str) -> dict[str, str]:
+    """For check-out: :data:`COPIES` copies at the desk and a rule there lending any reader that many; for a
+    reader's loans: :data:`LOANS` of them lent to ``reader_user``. Returns the twin's ``card_hash`` (赵晓彤's
+    reader row keeps only the keyed hash of her card; the route computes it from the card)."""
+    import sqlite3
+
+    from shared.clock import utcnow
+
+    now = utcnow().replace(tzinfo=None)
+    stamp, due = now.isoformat(sep=" "), (now + timedelta(days=30)).isoformat(sep=" ")
+    conn = sqlite3.connect(library_db)
+    try:
+        with conn:
+            isbn = conn.execute("SELECT isbn FROM copy WHERE barcode = 'ZHC-0002'").fetchone()[0]
+            conn.execute(
+                "INSERT INTO loan_policy (branch, reader_group, max_loans, loan_days, max_renewals, renewal_days) "
+                "VALUES (?, '*', ?, 30, 1, 30)",
+                (DESK, COPIES + LOANS + 10),
+            )
+            conn.executemany(
+                "INSERT INTO copy (barcode, isbn, home_branch, location, status, updated_at) "
+                "VALUES (?, ?, ?, ?, 'available', ?)",
+                [(f"BENCH-{i:06d}", isbn, DESK, DESK, stamp) for i in range(COPIES + LOANS)],
+            )
+            reader = conn.execute("SELECT id FROM reader WHERE user = ?", (reader_user,)).fetchone()[0]
+            for i in range(COPIES, COPIES + LOANS):
+                conn.execute("UPDATE copy SET status = 'checked_out' WHERE barcode = ?", (f"BENCH-{i:06d}",))
+                conn.execute(
+                    "INSERT INTO loan (id, barcode, reader_id, branch, checked_out_at, due_at, renewals, overdue_stage)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 0, 0)",
+                    (f"LBENCH{i}", f"BENCH-{i:06d}", reader, DESK, stamp, due),
+                )
+        card_hash = conn.execute("SELECT id_hash FROM reader WHERE user = 'resident:zhao-xiaotong'").fetchone()[0]
+    finally:
+        conn.close()
+    return {"card_hash": card_hash}
+
+
+def workshop(activities_db: Path) -> dict[str, str]:
+    """The first 剪纸 Saturday at 智汇城 (the README's): the sign-up route's activity."""
+    import sqlite3
+
+    conn = sqlite3.connect(activities_db)
+    try:
+        row = conn.execute(
+            "SELECT id FROM activity WHERE venue_id = 'ZHC-401' AND status = 'published' ORDER BY starts_at LIMIT 1"
+        ).fetchone()
+    finally:
+        conn.close()
+    return {"activity": row[0]}
+
+
 def requests(route: Route, path: str, headers: dict[str, str]) -> list[str]:
     """The raw requests the load generator cycles through (one per body; one for a read)."""
     bodies = [json.dumps(b, ensure_ascii=False).encode() for b in route.bodies] or [b""]
     return [build(route.method, path, headers, body).decode("latin-1") for body in bodies]
 
 
-def check(route: Route, port: int, bare_port: int, headers: dict[str, str]) -> None:
+def household_requests(route: Route, path: str, bare: str) -> tuple[list[str], list[str]]:
+    """For a route called by :attr:`Route.households` households in turn: the route's requests (one token per
+    household) and the twin's (the household in its query)."""
+    from shared.web.auth import mint_token
+
+    sub, roles = route.caller
+    body = json.dumps(route.bodies[0], ensure_ascii=False).encode()
+    served, bare_served = [], []
+    for i in range(route.households):
+        token = mint_token(f"{sub}{i}", list(roles), household=f"H-bench-{i}", community="智汇城")
+        served.append(build(route.method, path, {"Authorization": f"Bearer {token}"}, body).decode("latin-1"))
+        bare_served.append(build(route.method, f"{bare}?household=H-bench-{i}", {}, body).decode("latin-1"))
+    return served, bare_served
+
+
+def check(route: Route, port: int, bare_port: int, served: str, bare: str, headers: dict[str, str]) -> None:
     """One request to the route and to its twin before timing: both succeed, a read's answers hold the same rows.
-    The twin's first write also makes its private copy of the store, outside the timed run."""
-    body = route.bodies[0] if route.bodies else None
+    The twin's first write also makes its private copy of the store, outside the timed run. A write uses the
+    last body (the twin the one before), which the timed run reaches last."""
+    body = route.bodies[-1] if route.bodies else None
+    twin_body = route.bodies[-2] if len(route.bodies) > 1 else body  # the twin's copy may be made after the route's
     answers = []
-    for p, path, h in ((port, route.path, headers), (bare_port, route.bare, {})):
-        r = httpx.request(route.method, f"http://127.0.0.1:{p}{path}", json=body, headers=h, timeout=10)
+    for p, path, h, b in ((port, served, headers, body), (bare_port, bare, {}, twin_body)):
+        r = httpx.request(route.method, f"http://127.0.0.1:{p}{path}", json=b, headers=h, timeout=10)
         if r.status_code >= 300:
             raise RuntimeError(f"{route.method} {path}: {r.status_code} {r.text[:500]}")
         answers.append(r.json())
     if route.rows is not None:
-        counts = [len(a["items"]) for a in answers]
+        counts = [len(a[route.items]) for a in answers]
         if counts != [route.rows, route.rows]:
             raise RuntimeError(f"{route.method} {route.path}: {counts} items (route, twin), expected {route.rows}")
 
 
-def measure_route(route: Route, port: int, bare_port: int, seconds: float) -> Figure:
+def measure_route(route: Route, port: int, bare_port: int, seconds: float, found: dict[str, str]) -> Figure:
     from shared.web.auth import mint_token
 
     sub, roles = route.caller
-    city_wide = ["*"] if {"staff", "operator"} & set(roles) else None  # staff reach the communities they serve
-    headers = {"Authorization": f"Bearer {mint_token(sub, list(roles), communities=city_wide)}"}
-    check(route, port, bare_port, headers)
-    bare = closed(bare_port, requests(route, route.bare, {}), seconds)
-    run = closed(port, requests(route, route.path, headers), seconds)
+    path, bare_path = route.path.format(**found), route.bare.format(**found)
+    if route.households:
+        served, bare_served = household_requests(route, path, bare_path)
+        extra = mint_token(f"{sub}-check", list(roles), household="H-bench-check", community="智汇城")
+        headers = {"Authorization": f"Bearer {extra}"}
+        check(route, port, bare_port, path, f"{bare_path}?household=H-bench-check-twin", headers)
+    else:
+        city_wide = ["*"] if {"staff", "operator"} & set(roles) else None  # staff reach the communities they serve
+        headers = {"Authorization": f"Bearer {mint_token(sub, list(roles), communities=city_wide)}"}
+        check(route, port, bare_port, path, bare_path, headers)
+        served, bare_served = requests(route, path, headers), requests(route, bare_path, {})
+    bare = closed(bare_port, bare_served, seconds)
+    run = closed(port, served, seconds)
     log(
         f"routes: {route.method} {route.path} {run['rps']:.0f}/s, bare twin {bare['rps']:.0f}/s, errors {run['errors']}"
     )
@@ -211,15 +333,17 @@ def measure(quick: bool) -> list[Figure]:
         prefix = new_prefix("r")
         load_demo(prefix, tmp)
         seed_inbox(tmp / "notify.db", RESIDENT, NOTES)
+        found = {**seed_library(tmp / "library.db", RESIDENT), **workshop(tmp / "activities.db")}
         bare_port = free_port()
-        services = {name: linli_server([name], prefix, tmp) for name in ("library", "volunteers", "notify")}
+        names = ("library", "volunteers", "notify", "activities")
+        services = {name: linli_server([name], prefix, tmp) for name in names}
         bare = Server([PYTHON, "-m", "bench.bare_app", str(bare_port), str(tmp)], {}, bare_port, tmp / "bare.log")
         servers = [*services.values(), bare]
         try:
             for server in servers:
-                server.wait_ready()
+                server.wait_ready(timeout=240)  # four services starting on a loaded machine
             log(f"routes: {len(ROUTES)} routes and their twins, {CONCURRENCY} connections, {seconds:.0f}s each")
-            return [measure_route(r, services[r.service].port, bare_port, seconds) for r in ROUTES]
+            return [measure_route(r, services[r.service].port, bare_port, seconds, found) for r in ROUTES]
         finally:
             for server in servers:
                 server.stop()

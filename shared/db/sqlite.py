@@ -107,20 +107,22 @@ def sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
+        # BEGIN goes to the driver directly: through ``exec_driver_sql`` it cost ~50 µs of SQLAlchemy's
+        # statement machinery, a quarter of an empty transaction (docs/benchmarks.md, seventh session)
+        dbapi_conn = cast(TurnTakingConnection, conn.connection.dbapi_connection)  # the engine's factory
         if conn.get_execution_options().get("linli_readonly"):
-            conn.exec_driver_sql("BEGIN")
+            dbapi_conn.execute("BEGIN")
             return
         no_wait = getattr(_no_wait, "active", False)
         if not turn.acquire(timeout=NO_WAIT_TURN_S if no_wait else WRITER_WAIT_S):
             if no_wait:
                 raise WouldWait(f"another writer of this process is taking long on {path}")
             raise TimeoutError(f"no write transaction on {path} within {WRITER_WAIT_S:.0f}s")
-        dbapi_conn = cast(TurnTakingConnection, conn.connection.dbapi_connection)  # the engine's factory
         try:
             if no_wait:
                 _begin_or_refuse(dbapi_conn, path)
             else:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                dbapi_conn.execute("BEGIN IMMEDIATE")
         except BaseException:
             turn.release()
             raise

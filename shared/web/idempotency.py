@@ -93,10 +93,10 @@ class Idempotency:
         """Whose key this is: the verified subject, or the client address on a call without a token."""
         authorization = request.headers.get("authorization", "")
         if authorization[:7].lower() == "bearer ":
-            from shared.web.auth import verified_principal
+            from shared.web.auth import principal_of
 
-            try:
-                principal = await asyncio.to_thread(verified_principal, authorization[7:].strip(), self.settings)
+            try:  # a token verified before is a dict lookup: no thread hop (only a JWKS fetch takes one)
+                principal = await principal_of(authorization[7:].strip(), self.settings)
             except Exception:
                 return None
             return f"sub:{principal.sub}"

@@ -14,6 +14,7 @@ from sqlmodel import Session, SQLModel, select
 from services.tickets.adapters.orm import Category, Ticket, TicketHistory, TicketPhoto
 from services.tickets.adapters.photo_store import PhotoStorage, open_photos
 from services.tickets.adapters.photos import EXT, CleanPhoto
+from shared.db.rows import new_row
 from shared.errors import NotFound
 from shared.ids import new_id
 from shared.service import ServiceContext
@@ -115,7 +116,8 @@ def record(
     note: str | None = None,
 ) -> TicketHistory:
     """Append one history entry (the ticket's status is already the new one)."""
-    entry = TicketHistory(
+    entry = new_row(
+        TicketHistory,
         ticket_id=ticket.id,
         at=at,
         actor=actor,
