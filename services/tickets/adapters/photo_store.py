@@ -71,6 +71,10 @@ class PhotoStorage(Protocol):
         """The file to send, or a URL valid for ``ttl_s`` seconds to redirect to; ``None`` if absent."""
         ...
 
+    def delete(self, sha256: str, kind: str) -> None:
+        """Remove a photo no row refers to any more (an erasure); nothing if it is not there."""
+        ...
+
 
 class DiskPhotos:
     """Photos in a folder (:class:`services.tickets.adapters.photos.PhotoStore`)."""
@@ -86,6 +90,9 @@ class DiskPhotos:
     def locate(self, sha256: str, kind: str, ttl_s: int) -> Path | None:
         path = self.files.path(sha256, kind)
         return path if path.exists() else None
+
+    def delete(self, sha256: str, kind: str) -> None:
+        self.files.path(sha256, kind).unlink(missing_ok=True)
 
 
 class S3Photos:
@@ -154,6 +161,17 @@ class S3Photos:
             ExpiresIn=max(1, ttl_s),
         )
         return url
+
+    def delete(self, sha256: str, kind: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        key = self.key(sha256, kind)
+        with self._lock:
+            self._known.pop(key, None)
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key)  # S3 answers 204 for a missing key too
+        except (BotoCoreError, ClientError) as exc:
+            raise PhotoStoreUnavailable(exc.__class__.__name__) from exc
 
     def _seen(self, key: str) -> bool:
         with self._lock:

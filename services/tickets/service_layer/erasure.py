@@ -14,6 +14,7 @@ stays.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +22,13 @@ from sqlalchemy import delete, event, or_, select
 from sqlmodel import Session
 
 from services.tickets.adapters.orm import Category, Follower, StaffDuty, Ticket, TicketHistory, TicketPhoto
+from services.tickets.adapters.photo_store import PhotoStoreUnavailable
 from services.tickets.adapters.photos import EXT
 from services.tickets.service_layer.common import photo_store
 from shared.erasure import ERASED_TEXT, TOMBSTONE, retire
 from shared.service import ServiceContext
+
+log = logging.getLogger("linli.tickets")
 
 ACTOR_COLUMNS: tuple[Any, ...] = (Ticket.assignee, Ticket.escalated_to, TicketHistory.actor)
 """Columns holding a principal id that stay, tombstoned, when that principal is erased."""
@@ -89,11 +93,14 @@ def _drop_photos(ctx: ServiceContext, session: Session, ticket_ids: list[str], h
             select(TicketPhoto.id).where(or_(TicketPhoto.sha256 == sha, TicketPhoto.display_sha256 == sha))
         ).first()
         if used is None and kind in EXT:
-            unused.append(store.path(sha, kind))
+            unused.append((sha, kind))
 
     def unlink_unused(_session: Session) -> None:
-        for path in unused:
-            path.unlink(missing_ok=True)
+        for sha, kind in unused:
+            try:
+                store.delete(sha, kind)
+            except PhotoStoreUnavailable:  # the rows are gone: say which object an operator must remove
+                log.warning("erased photo not removed from the store", extra={"sha256": sha, "kind": kind})
 
     # Files go only once the rows are gone for good: a unit of work may roll back or run twice.
     event.listen(session, "after_commit", unlink_unused, once=True)
