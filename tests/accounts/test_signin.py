@@ -33,6 +33,7 @@ async def test_the_code_is_in_no_answer_event_stream_or_log(served, mailbox, red
     import redis
 
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="apprise")  # its own level may be left raised by an earlier test
 
     async with served(["accounts"]) as (runtime, client):
         resident(runtime)
