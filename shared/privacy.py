@@ -45,6 +45,7 @@ class AccessLog:
         )
         Index("ix_access_log_subject", self.table.c.subject_kind, self.table.c.subject_id)
         Index("ix_access_log_community", self.table.c.community)
+        self._insert = insert(self.table)
 
     def record(
         self,
@@ -66,16 +67,17 @@ class AccessLog:
         if not groups:
             return
         session.execute(
-            insert(self.table).values(
-                at=at,
-                actor=actor.sub[:128],
-                roles=",".join(sorted(actor.roles))[:100],
-                subject_kind=subject_kind,
-                subject_id=subject_id,
-                fields=",".join(groups),
-                purpose=purpose[:200],
-                community=community,
-            )
+            self._insert,  # built once: a statement built per read cost more than the INSERT (docs/benchmarks.md)
+            {
+                "at": at,
+                "actor": actor.sub[:128],
+                "roles": ",".join(sorted(actor.roles))[:100],
+                "subject_kind": subject_kind,
+                "subject_id": subject_id,
+                "fields": ",".join(groups),
+                "purpose": purpose[:200],
+                "community": community,
+            },
         )
 
     def query(

@@ -8,9 +8,10 @@ freed place is offered once, whichever replica frees it.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlmodel import Session
 
 from services.activities.adapters.orm import Activity, Signup, Venue
@@ -19,6 +20,7 @@ from services.activities.domain import checkin, eligibility
 from services.activities.service_layer.programme import ACTIVE, HOLDING, activity, facts, may_run
 from shared.clock import as_utc
 from shared.db.lookup import get_or_404
+from shared.db.rows import new_row
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events.activities import (
     AttendanceRecorded,
@@ -91,8 +93,7 @@ def sign_up(
             code="guardian_required",
         )
     household = household_of(who)
-    mine = select(Signup).where(Signup.activity_id == row.id, Signup.household == household, Signup.status.in_(ACTIVE))
-    taken = session.execute(mine).scalars().all()
+    taken = session.execute(_HOUSEHOLDS_SIGNUPS, {"activity_id": row.id, "household": household}).scalars().all()
     if any(s.participant == participant for s in taken):
         raise Conflict("已经报过名了 / already signed up", code="already_signed_up")
     if row.household_limit is not None and len(taken) >= row.household_limit:
@@ -103,7 +104,8 @@ def sign_up(
     _check_no_shows(session, household, now)
     held = _count(session, row.id, HOLDING)
     status = "confirmed" if held < row.capacity else "waitlisted"
-    signup = Signup(
+    signup = new_row(  # not Signup(...): its per-field __setattr__ costs more than the INSERT (shared/db/rows.py)
+        Signup,
         id=new_id("G"),
         activity_id=row.id,
         user=who.sub,
@@ -145,11 +147,26 @@ def _check_no_shows(session: Session, household: str, now: datetime) -> None:
         )
 
 
+_HOUSEHOLDS_SIGNUPS = select(Signup).where(
+    Signup.activity_id == bindparam("activity_id"),
+    Signup.household == bindparam("household"),
+    Signup.status.in_(ACTIVE),
+)
+"""A household's sign-ups holding or waiting for a place at an activity (built once, run per sign-up)."""
+
+
 def _count(session: Session, activity_id: str, statuses: tuple[str, ...]) -> int:
-    stmt = (
-        select(func.count()).select_from(Signup).where(Signup.activity_id == activity_id, Signup.status.in_(statuses))
+    return int(session.execute(_count_query(tuple(statuses)), {"activity_id": activity_id}).scalar_one())
+
+
+@lru_cache(maxsize=8)
+def _count_query(statuses: tuple[str, ...]) -> Select[tuple[int]]:
+    """Built once per set of statuses: building it per sign-up cost more than running it (docs/benchmarks.md)."""
+    return (
+        select(func.count())
+        .select_from(Signup)
+        .where(Signup.activity_id == bindparam("activity_id"), Signup.status.in_(statuses))
     )
-    return int(session.execute(stmt).scalar_one())
 
 
 def own(session: Session, who: Principal, signup_id: str) -> Signup:
