@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select
 from sqlmodel import Session
 
 from services.library.adapters.orm import LoanPolicy
@@ -22,15 +22,16 @@ class Policy:
     renewal_days: int
 
 
+_RULES = select(LoanPolicy).where(
+    or_(LoanPolicy.branch == bindparam("branch"), LoanPolicy.branch == "*"),
+    or_(LoanPolicy.reader_group == bindparam("group"), LoanPolicy.reader_group == "*"),
+)
+"""The rules that may apply to (branch, group), built once (every check-out and renewal reads them)."""
+
+
 def resolve(session: Session, branch: str, group: str) -> Policy:
     """The rule for (branch, group), then (branch, *), (*, group), (*, *), then the settings' defaults."""
-    rows = (
-        session.execute(
-            select(LoanPolicy).where(LoanPolicy.branch.in_([branch, "*"]), LoanPolicy.reader_group.in_([group, "*"]))
-        )
-        .scalars()
-        .all()
-    )
+    rows = session.execute(_RULES, {"branch": branch, "group": group}).scalars().all()
     if rows:
         best = max(rows, key=lambda r: (r.branch != "*", r.reader_group != "*"))
         return Policy(best.max_loans, best.loan_days, best.max_renewals, best.renewal_days)

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from services.library.adapters.orm import Loan, Reader
@@ -126,8 +126,10 @@ def unblock(ctx, session: Session, row: Reader) -> Reader:
 
 def overdue_count(session: Session, reader_id: str, now: datetime) -> int:
     """How many of the reader's open loans are past due at ``now``."""
-    return len(
-        session.execute(
-            select(Loan.id).where(Loan.reader_id == reader_id, Loan.returned_at.is_(None), Loan.due_at < now)
-        ).all()
-    )
+    return len(session.execute(_OVERDUE, {"reader_id": reader_id, "now": now}).all())
+
+
+_OVERDUE = select(Loan.id).where(
+    Loan.reader_id == bindparam("reader_id"), Loan.returned_at.is_(None), Loan.due_at < bindparam("now")
+)
+"""A reader's open loans past due (built once: every check-out asks)."""
