@@ -3,19 +3,29 @@
 Each service answers ``GET /api/<service>/me/export`` from its own store, by the caller's ``sub``:
 no service asks another, so a service that is down delays only its own part, and no service gathers
 copies of what the others hold (an accounts-led export would have to). :func:`rows` turns ORM rows
-into plain dicts (times in Asia/Shanghai) leaving out named columns (hashes, tokens).
+into plain dicts (times in Asia/Shanghai) leaving out named columns (hashes, tokens), and
+:func:`export_routes` is the one route every service mounts over its own ``export`` use case.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends
 from sqlalchemy import inspect
+from sqlmodel import Session
 
 from shared.clock import shown
+from shared.identity import Principal
+from shared.service import ServiceContext
+from shared.web.auth import allow
 from shared.web.fields import View
+from shared.web.runner import Runner
+
+Self = Annotated[Principal, Depends(allow(resident="self", volunteer="self"))]
+"""Only the person themselves: an export is never read on someone's behalf."""
 
 
 class ExportView(View):
@@ -43,3 +53,20 @@ def document(service: str, subject: str, now: datetime, records: dict[str, list[
 
 def _plain(value: Any) -> Any:
     return shown(value) if isinstance(value, datetime) else value
+
+
+def export_routes(export: Callable[[Session, str, datetime], dict[str, Any]]) -> Callable[[ServiceContext], APIRouter]:
+    """The router factory of ``GET /me/export`` over a service's ``export(session, sub, now)``."""
+
+    def build(ctx: ServiceContext) -> APIRouter:
+        api = APIRouter()
+        run = Runner(ctx.store)
+
+        @api.get("/me/export")
+        async def export_mine(who: Self) -> ExportView:
+            """Everything this service keeps about me, by my account (a resident's or volunteer's own)."""
+            return ExportView.model_validate(await run.read(lambda s: export(s, who.sub, ctx.clock.now())))
+
+        return api
+
+    return build

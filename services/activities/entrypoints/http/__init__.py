@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.activities.entrypoints.http import activities, export, repairs, reports, rooms, signups, venues
+from services.activities.entrypoints.http import activities, repairs, reports, rooms, signups, venues
+from services.activities.service_layer import export
 from shared.service import ServiceContext
+from shared.web.export import export_routes
 
 
 def build_router(ctx: ServiceContext) -> APIRouter:
     """The activities routes; every one declares who may call it, each role with its scope."""
     router = APIRouter()
-    for resource in (venues, activities, signups, rooms, repairs, reports, export):
+    for resource in (venues, activities, signups, rooms, repairs, reports):
         router.include_router(resource.router(ctx))
+    router.include_router(export_routes(export.export)(ctx))
     return router

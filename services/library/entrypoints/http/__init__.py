@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.library.entrypoints.http import catalog, circulation, export, partners, readers, reports
+from services.library.entrypoints.http import catalog, circulation, partners, readers, reports
+from services.library.service_layer import export
 from shared.service import ServiceContext
+from shared.web.export import export_routes
 
 
 def build_router(ctx: ServiceContext) -> APIRouter:
     """The library's routes; every one declares who may call it."""
     router = APIRouter()
-    for resource in (catalog, readers, circulation, reports, partners, export):
+    for resource in (catalog, readers, circulation, reports, partners):
         router.include_router(resource.router(ctx))
+    router.include_router(export_routes(export.export)(ctx))
     return router

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.notify.entrypoints.http import deliveries, export, inbox, notices, preferences, rules
+from services.notify.entrypoints.http import deliveries, inbox, notices, preferences, rules
+from services.notify.service_layer import export
 from shared.service import ServiceContext
+from shared.web.export import export_routes
 
 
 def build_router(ctx: ServiceContext) -> APIRouter:
     router = APIRouter()
-    for resource in (inbox, preferences, rules, deliveries, notices, export):
+    for resource in (inbox, preferences, rules, deliveries, notices):
         router.include_router(resource.build_router(ctx))
+    router.include_router(export_routes(export.export)(ctx))
     return router

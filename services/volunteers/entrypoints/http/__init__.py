@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.volunteers.entrypoints.http import elders, export, pairings, privacy, reports, teams, visits, volunteers
+from services.volunteers.entrypoints.http import elders, pairings, privacy, reports, teams, visits, volunteers
+from services.volunteers.service_layer import export
 from shared.service import ServiceContext
+from shared.web.export import export_routes
 
 
 def build_router(ctx: ServiceContext) -> APIRouter:
     router = APIRouter()
-    for resource in (teams, volunteers, elders, pairings, visits, reports, privacy, export):
+    for resource in (teams, volunteers, elders, pairings, visits, reports, privacy):
         router.include_router(resource.routes(ctx))
+    router.include_router(export_routes(export.export)(ctx))
     return router
