@@ -23,6 +23,7 @@ from shared.web.auth import public
 from shared.web.cors import Cors
 from shared.web.idempotency import Idempotency
 from shared.web.limits import BodyLimits
+from shared.web.routers import merge_into
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -66,7 +67,7 @@ def build_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     problems.install(app)
-    app.include_router(_ops_router(runtime))
+    merge_into(app.router, [_ops_router(runtime)])  # merged, not included: see shared/web/routers.py
     for ctx in runtime.contexts.values():
         if ctx.module.router is not None:
             app.include_router(ctx.module.router(ctx), prefix=f"/api/{ctx.name}", tags=[ctx.name])
@@ -93,7 +94,8 @@ def build_app(runtime: Runtime) -> FastAPI:
 
 
 def _ops_router(runtime: Runtime) -> APIRouter:
-    ops = APIRouter(tags=["ops"], dependencies=[_public])
+    # the app's problem responses are its included routers' defaults; these routes are merged (own them)
+    ops = APIRouter(tags=["ops"], dependencies=[_public], responses=problems.PROBLEM_RESPONSES)
 
     @ops.get("/healthz")
     async def healthz() -> Health:

@@ -6,14 +6,13 @@ from fastapi import APIRouter
 
 from services.accounts.entrypoints.http import imports, keys, people, places, sessions, signin
 from shared.service import ServiceContext
+from shared.web.routers import merged
 
 
 def build_router(ctx: ServiceContext) -> APIRouter:
     """The accounts routes; every one declares who may call it."""
-    router = APIRouter()
-    for resource in (signin, places, people, sessions, imports, keys):
-        router.include_router(resource.router(ctx))
-    return router
+    resources = (signin, places, people, sessions, imports, keys)
+    return merged([*(r.router(ctx) for r in resources)])
 
 
 def build_root_router(ctx: ServiceContext) -> APIRouter:

@@ -8,12 +8,14 @@ from services.activities.entrypoints.http import activities, repairs, reports, r
 from services.activities.service_layer import export
 from shared.service import ServiceContext
 from shared.web.export import export_routes
+from shared.web.routers import merged
 
 
 def build_router(ctx: ServiceContext) -> APIRouter:
     """The activities routes; every one declares who may call it, each role with its scope."""
-    router = APIRouter()
-    for resource in (venues, activities, signups, rooms, repairs, reports):
-        router.include_router(resource.router(ctx))
-    router.include_router(export_routes(export.export)(ctx))
-    return router
+    return merged(
+        [
+            *(resource.router(ctx) for resource in (venues, activities, signups, rooms, repairs, reports)),
+            export_routes(export.export)(ctx),
+        ]
+    )

@@ -8,12 +8,14 @@ from services.library.entrypoints.http import catalog, circulation, partners, re
 from services.library.service_layer import export
 from shared.service import ServiceContext
 from shared.web.export import export_routes
+from shared.web.routers import merged
 
 
 def build_router(ctx: ServiceContext) -> APIRouter:
     """The library's routes; every one declares who may call it."""
-    router = APIRouter()
-    for resource in (catalog, readers, circulation, reports, partners):
-        router.include_router(resource.router(ctx))
-    router.include_router(export_routes(export.export)(ctx))
-    return router
+    return merged(
+        [
+            *(resource.router(ctx) for resource in (catalog, readers, circulation, reports, partners)),
+            export_routes(export.export)(ctx),
+        ]
+    )

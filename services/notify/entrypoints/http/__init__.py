@@ -8,11 +8,13 @@ from services.notify.entrypoints.http import deliveries, inbox, notices, prefere
 from services.notify.service_layer import export
 from shared.service import ServiceContext
 from shared.web.export import export_routes
+from shared.web.routers import merged
 
 
 def build_router(ctx: ServiceContext) -> APIRouter:
-    router = APIRouter()
-    for resource in (inbox, preferences, rules, deliveries, notices):
-        router.include_router(resource.build_router(ctx))
-    router.include_router(export_routes(export.export)(ctx))
-    return router
+    return merged(
+        [
+            *(resource.build_router(ctx) for resource in (inbox, preferences, rules, deliveries, notices)),
+            export_routes(export.export)(ctx),
+        ]
+    )

@@ -8,11 +8,9 @@ from services.tickets.entrypoints.http import categories, media, staff, tickets
 from services.tickets.service_layer import export
 from shared.service import ServiceContext
 from shared.web.export import export_routes
+from shared.web.routers import merged
 
 
 def build_router(ctx: ServiceContext) -> APIRouter:
-    router = APIRouter()
-    for resource in (categories, tickets, media, staff):
-        router.include_router(resource.build(ctx))
-    router.include_router(export_routes(export.export)(ctx))
-    return router
+    resources = (categories, tickets, media, staff)
+    return merged([*(r.build(ctx) for r in resources), export_routes(export.export)(ctx)])

@@ -8,11 +8,13 @@ from services.volunteers.entrypoints.http import elders, pairings, privacy, repo
 from services.volunteers.service_layer import export
 from shared.service import ServiceContext
 from shared.web.export import export_routes
+from shared.web.routers import merged
 
 
 def build_router(ctx: ServiceContext) -> APIRouter:
-    router = APIRouter()
-    for resource in (teams, volunteers, elders, pairings, visits, reports, privacy):
-        router.include_router(resource.routes(ctx))
-    router.include_router(export_routes(export.export)(ctx))
-    return router
+    return merged(
+        [
+            *(resource.routes(ctx) for resource in (teams, volunteers, elders, pairings, visits, reports, privacy)),
+            export_routes(export.export)(ctx),
+        ]
+    )
