@@ -1,6 +1,12 @@
 """The split deployment on this machine: a private Redis with the shipped ACL file and AOF, one PostgreSQL
 database and one ``linli run <service>`` OS process per service (as docker-compose's ``command`` starts it,
-its port from ``LINLI_HTTP_PORT``), and Debian's nginx with deploy/nginx/ in front."""
+its port from ``LINLI_HTTP_PORT``), and Debian's nginx with deploy/nginx/ in front.
+
+As compose sets them: ``LINLI_ENV=production`` (so no service falls back to a development key file) and every
+process's ``LINLI_JWKS_URL`` at the accounts process's ``/.well-known/jwks.json``. Sign-in codes go through
+``ACCOUNTS_CODE_URL`` to a real SMTP server (:attr:`Deployment.mailbox`), as to a mail-to-SMS bridge. Only
+accounts is given the tests' key file (``LINLI_SIGNING_KEY_FILE``): it adopts it as a signing key and publishes
+it, so the staff and operator tokens tests mint verify by its JWKS like tokens it issued itself."""
 
 from __future__ import annotations
 
@@ -16,10 +22,12 @@ import httpx
 import psycopg
 
 from tests.gateway.nginx import REPO, Gateway
+from tests.notify.conftest import Mailbox
 from tests.support.redis_server import RedisServer, free_port
 
-SERVICES = ("tickets", "library", "volunteers", "notify", "activities")
-NOT_STARTED = ("accounts",)  # routed, not started: the gateway's 503 for a service down is tested on it
+SERVICES = ("accounts", "tickets", "library", "volunteers", "notify", "activities")
+SMS_DOMAIN = "sms.linli.test"
+"""Codes are mailed to ``<phone>@sms.linli.test`` (``ACCOUNTS_CODE_URL``), as a mail-to-SMS bridge takes them."""
 LINLI = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin" / "linli"
 REDIS_PASSWORD = "linli-dev"  # the development password of the ACL file's `linli` user
 
@@ -82,6 +90,8 @@ class Deployment:
         )
         self.services: dict[str, ServiceProcess] = {}
         self.gateway: Gateway | None = None
+        self.mailbox = Mailbox()
+        self._mailbox_started = False
 
     @property
     def redis_url(self) -> str:
@@ -98,32 +108,42 @@ class Deployment:
         (self.workdir / "redis").mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / "deploy" / "redis" / "users.acl", self.workdir / "redis" / "users.acl")
         self.redis.start()
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("LINLI_", "REDIS_")) and "_DATABASE_URL" not in k
-        }
-        env |= {
-            "REDIS_URL": self.redis_url,
-            "LINLI_HTTP_HOST": "127.0.0.1",
-            "LINLI_LOG_JSON": "true",
-            "LINLI_CLAIM_IDLE_MS": "2000",
-            # accounts is not started here: each service verifies by the public half of accounts' development
-            # key file, the one tests' token() signs with (shared/web/jwks.py)
-            "LINLI_SIGNING_KEY_FILE": os.environ["LINLI_SIGNING_KEY_FILE"],
-            **{f"{s.upper()}_DATABASE_URL": self._database(s) for s in SERVICES},
-            **self.extra_env,
-        }
+        self.mailbox.controller.start()
+        self._mailbox_started = True
         for name in SERVICES:
             folder = self.workdir / name
             folder.mkdir(parents=True, exist_ok=True)
-            self.services[name] = ServiceProcess(name, {**env, "LINLI_VAR_DIR": str(folder / "var")}, folder)
-        for process in self.services.values():
+            self.services[name] = ServiceProcess(name, {}, folder)
+        accounts = self.services["accounts"]
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("LINLI_", "REDIS_", "ACCOUNTS_")) and "_DATABASE_URL" not in k
+        }
+        env |= {
+            "LINLI_ENV": "production",
+            "LINLI_PII_KEY": uuid.uuid4().hex,
+            "REDIS_URL": self.redis_url,
+            "LINLI_JWKS_URL": f"http://127.0.0.1:{accounts.port}/.well-known/jwks.json",  # compose: accounts:8000
+            "LINLI_HTTP_HOST": "127.0.0.1",
+            "LINLI_LOG_JSON": "true",
+            "LINLI_CLAIM_IDLE_MS": "2000",
+            **{f"{s.upper()}_DATABASE_URL": self._database(s) for s in SERVICES},
+            **self.extra_env,
+        }
+        own = {
+            "accounts": {
+                "LINLI_SIGNING_KEY_FILE": os.environ["LINLI_SIGNING_KEY_FILE"],  # adopted: tests' token() verifies
+                "ACCOUNTS_CODE_URL": f"mailto://127.0.0.1:{self.mailbox.port}?from=accounts@linli.test"
+                f"&to={{phone}}@{SMS_DOMAIN}&mode=insecure",
+            }
+        }
+        for name, process in self.services.items():
+            process.env = {**env, **own.get(name, {}), "LINLI_VAR_DIR": str(process.workdir / "var")}
             process.start()
         for process in self.services.values():
             process.wait_ready()
-        upstreams = {name: p.port for name, p in self.services.items()}
-        for absent in NOT_STARTED:  # routed by the gateway, but nothing listens there in this deployment
-            upstreams[absent] = free_port()
-        self.gateway = Gateway(self.workdir / "nginx", upstreams)
+        self.gateway = Gateway(self.workdir / "nginx", {name: p.port for name, p in self.services.items()})
         self.gateway.prefix.mkdir(parents=True, exist_ok=True)
         self.gateway.start()
 
@@ -132,6 +152,8 @@ class Deployment:
             self.gateway.stop()
         for process in self.services.values():
             process.stop()
+        if self._mailbox_started:
+            self.mailbox.controller.stop()
         self.redis.stop()
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             for name in self.databases:

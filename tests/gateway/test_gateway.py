@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import ssl
 import subprocess
 import time
@@ -13,12 +14,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import jwt
 from PIL import Image
 
 from services.library.domain.signature import sign
+from shared.web.jwks import Signer
 from tests.conftest import eventually, token
 from tests.gateway.conftest import APP_ORIGIN
+from tests.gateway.deployment import SMS_DOMAIN
 from tests.gateway.nginx import REPO
+from tests.notify.conftest import Mailbox
 
 STAFF = token("staff:li-yao", "staff", name="李瑶")
 RESIDENT = token("resident:zhang-xiaosen", "resident", name="张晓森")
@@ -201,15 +206,82 @@ def test_the_gateway_limits_report_creation_per_client_with_a_problem(deployment
         assert same.post(f"{deployment.gateway.url}/open311/v2/requests.json", data={}).status_code == 429
 
 
+async def test_a_resident_signs_in_through_the_gateway_and_her_token_files_a_report_verified_by_accounts_jwks(
+    deployment,
+):
+    """The whole sign-in of a split deployment: an operator rotates accounts' key (so the token is signed by a key
+    only accounts' store and JWKS hold, not the tests' key file), staff register 张晓森, her code arrives over the
+    code channel (SMTP here), and tickets, another process, accepts the token by fetching accounts' JWKS URL."""
+    base = deployment.gateway.url
+    phone = "13912345678"
+    transport = httpx.AsyncHTTPTransport(local_address="127.0.0.6")  # her own sign-in budget at the gateway
+    async with httpx.AsyncClient(base_url=base, timeout=30, transport=transport) as client:
+        rotated = await client.post("/api/accounts/keys/rotate", headers=OPERATOR)
+        assert rotated.status_code == 201, rotated.text
+        kid = rotated.json()["kid"]
+        published = await client.get("/.well-known/jwks.json")  # where identity libraries look for it
+        assert published.status_code == 200, published.text
+        assert kid in [k["kid"] for k in published.json()["keys"]]
+
+        community = {"code": "北翟营", "name": "北翟营社区", "district": "裕华区"}
+        r = await client.post("/api/accounts/communities", headers=STAFF, json=community)
+        assert r.status_code == 201, r.text
+        address = {"community": "北翟营", "estate": "亚龙花园", "building": "3", "unit": "1", "room": "201"}
+        home = await client.post("/api/accounts/households", headers=STAFF, json=address)
+        assert home.status_code == 201, home.text
+        person = await client.post(
+            "/api/accounts/people",
+            headers=STAFF,
+            json={"name": "张晓森", "phone": phone, "household_id": home.json()["id"]},
+        )
+        assert person.status_code == 201, person.text
+
+        asked = await client.post("/api/accounts/auth/code", json={"phone": phone})
+        assert asked.status_code == 202, asked.text
+        mailed = await eventually(lambda: deployment.mailbox.to(f"{phone}@{SMS_DOMAIN}"), timeout=20)
+        code = re.search(r"\b(\d{6})\b", Mailbox.text(mailed[-1])).group(1)
+        signed_in = await client.post("/api/accounts/auth/token", json={"phone": phone, "code": code})
+        assert signed_in.status_code == 200, signed_in.text
+        access = signed_in.json()["access_token"]
+        assert jwt.get_unverified_header(access)["kid"] == kid
+        her = {"Authorization": f"Bearer {access}"}
+
+        me = await client.get("/api/accounts/me", headers=her)
+        assert me.status_code == 200 and me.json()["sub"] == person.json()["sub"], me.text
+        filed = await client.post(
+            "/api/tickets/tickets", headers=her | {"Idempotency-Key": str(uuid.uuid4())}, json=REPORT
+        )
+        assert filed.status_code == 201, filed.text
+        mine = (await client.get("/api/tickets/tickets", headers=her)).json()["items"]
+        assert [t["id"] for t in mine] == [filed.json()["id"]]
+
+        # the same claims under the same kid, signed by a key accounts never published: refused at every service
+        claims = jwt.decode(access, options={"verify_signature": False})
+        forged = {"Authorization": f"Bearer {Signer.generate(kid).sign(claims)}"}
+        for refused in (
+            await client.post("/api/tickets/tickets", headers=forged, json=REPORT),
+            await client.get("/api/library/readers/me", headers=forged),
+            await client.get("/api/accounts/me", headers=forged),
+        ):
+            assert refused.status_code == 401, (refused.request.url, refused.text)
+            assert refused.headers["content-type"] == "application/problem+json"
+
+
 def test_sign_in_has_its_own_stricter_budget_per_client(deployment):
     url = f"{deployment.gateway.url}/api/accounts/auth/code"
+    # a new phone each time: accounts' own per-phone limit never answers, so a 429 here is the gateway's
+    phones = [f"1381234{n:04d}" for n in range(10)]
     with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.4"), timeout=10) as client:
-        # accounts is not started here: the gateway answers 503 for it, and counts the attempts all the same
-        statuses = [client.post(url, json={"phone": "13812345678"}).status_code for _ in range(10)]
-        assert statuses[0] == 503 and 429 in statuses, statuses
-        assert client.get(f"{deployment.gateway.url}/api/accounts/me").status_code == 503  # other routes: not limited
+        answers = [client.post(url, json={"phone": phone}) for phone in phones]
+        statuses = [a.status_code for a in answers]
+        assert statuses[0] == 202 and 429 in statuses, statuses  # accounts answers until the gateway stops it
+        assert set(statuses) == {202, 429}, statuses
+        limited = answers[statuses.index(429)]
+        assert limited.headers["content-type"] == "application/problem+json"
+        assert limited.json()["code"] == "too_many_requests" and limited.headers["retry-after"]
+        assert client.get(f"{deployment.gateway.url}/api/accounts/me").status_code == 401  # other routes: not limited
     with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.5"), timeout=10) as other:
-        assert other.post(url, json={"phone": "13812345678"}).status_code == 503
+        assert other.post(url, json={"phone": "13812349999"}).status_code == 202
 
 
 def test_each_service_s_document_and_the_merged_one_are_published(deployment):
@@ -271,8 +343,6 @@ def test_the_gateway_answers_its_own_errors_as_problems(deployment):
     assert (r.status_code, r.headers["content-type"]) == (404, "application/problem+json")
     r = httpx.get(f"{base}/api/tickets/tickets?access_token=abc.def.ghi")
     assert r.status_code == 400 and r.json()["code"] == "token_in_query"
-    r = httpx.get(f"{base}/api/accounts/me", headers=STAFF)  # nothing listens there in this deployment
-    assert r.status_code == 503 and r.json()["code"] == "unavailable"
     big = httpx.post(f"{base}/api/library/titles", content=b"x" * (2 * 1024 * 1024), headers=STAFF)
     assert big.status_code == 413 and big.json()["code"] == "too_large"
     app = httpx.get(f"{base}/", follow_redirects=True)
@@ -286,6 +356,23 @@ def test_the_gateway_answers_its_own_errors_as_problems(deployment):
         assert httpx.get(f"{base}/api/notify/inbox/stream?{query}").status_code == 401
     logs = deployment.logs()
     assert not [leak for leak in ("abc.def.ghi", "tok1", "tok2", "tok3", "tok4") if leak in logs]
+
+
+def test_a_service_that_is_down_answers_503_as_a_problem_until_it_is_back(deployment):
+    """volunteers' process is stopped (as a crashed container would be) and started again on the same port."""
+    url = f"{deployment.gateway.url}/api/volunteers/elders"
+    assert httpx.get(url, headers=STAFF).status_code == 200
+    volunteers = deployment.services["volunteers"]
+    volunteers.stop()
+    try:
+        r = httpx.get(url, headers=STAFF)
+        assert (r.status_code, r.headers["content-type"]) == (503, "application/problem+json")
+        assert r.json()["code"] == "unavailable" and r.headers["retry-after"]
+        assert httpx.get(f"{deployment.gateway.url}/api/library/branches", headers=STAFF).status_code == 200
+    finally:
+        volunteers.start()
+        volunteers.wait_ready()
+    assert httpx.get(url, headers=STAFF).status_code == 200
 
 
 def test_a_browser_app_on_an_allowed_origin_passes_preflight_through_the_gateway(deployment):
@@ -312,7 +399,7 @@ def test_the_documented_tls_server_redirects_plain_http_and_builds_https_urls(de
         check=True,
         capture_output=True,
     )
-    upstreams = {name: p.port for name, p in deployment.services.items()} | {"accounts": 9, "activities": 9}
+    upstreams = {name: p.port for name, p in deployment.services.items()}
     tls = Gateway(tmp_path / "nginx", upstreams, tls=(cert, key))
     tls.prefix.mkdir()
     tls.start()
