@@ -213,7 +213,11 @@ class allow:  # noqa: N801 - reads as a declaration on a route
         self.roles = frozenset(every)
         self.scopes: dict[str, ScopeKind | None] = {role: None for role in roles} | dict(scoped)
 
-    async def __call__(self, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def __call__(
+        self, request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    ) -> Principal:
+        # current_principal called, not depended on: one level less for FastAPI to solve on every request
+        principal = await current_principal(request, credentials)
         if not principal.roles & self.roles:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

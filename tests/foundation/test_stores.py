@@ -111,6 +111,19 @@ def test_inbox_records_an_event_once_per_group(database_url):
     store.dispose()
 
 
+def test_a_read_only_unit_keeps_nothing_it_wrote(database_url):
+    """A read-only unit of work ends by rolling back: a write slipped into it is not kept."""
+    store = Store("probe", database_url, probe.metadata)
+    store.create_all()
+    with store.transaction(readonly=True) as session:
+        session.add(probe.Effect(event_id="e-read", title="written in a read"))
+        session.flush()
+    with store.transaction() as session:
+        assert session.execute(text("SELECT count(*) FROM effect")).scalar() == 0
+    store.metadata.drop_all(store.engine)
+    store.dispose()
+
+
 def test_on_sqlite_reads_do_not_queue_behind_a_writer(tmp_path):
     import time
 
