@@ -1,7 +1,8 @@
 """The outbox relay: publishes each service's pending outbox rows to Redis.
 
 A :class:`OutboxRelay` per service publishes pending rows with ``XADD`` (pipelined, capped with
-``MAXLEN ~``) and marks them sent in a transaction that commits only after the XADDs succeeded.
+``MAXLEN ~``) and marks them sent only after the XADDs succeeded (PostgreSQL: the claiming transaction
+commits then; SQLite: a short write transaction of its own, so the writer turn is not held across Redis).
 While Redis is down, writes keep succeeding; the relay retries with exponential backoff and
 publishes everything once Redis is back.
 """
