@@ -61,6 +61,18 @@ def ratio_goal(fig: Figure, minimum: float) -> Figure:
     return fig
 
 
+TAIL_RATIO = 4.0
+
+
+def flat_tail(section: str, name: str, latencies: dict[str, float], extra: dict[str, Any] | None = None) -> Figure:
+    """A tail figure: p99 against the p50 of the same latencies, goal p99 ≤ 4x p50 (issue #22: a
+    stall that a slow machine makes shows as a p99 far above the median, whatever the median is)."""
+    fig = Figure(section, name, latencies["p99"], "ms", latencies["p50"], "its p50", extra=extra or {})
+    fig.goal = f"p99 ≤ {TAIL_RATIO:g}x p50"
+    fig.passed = fig.ratio is not None and fig.ratio <= TAIL_RATIO
+    return fig
+
+
 def new_prefix(label: str = "") -> str:
     return f"bench{label}{uuid.uuid4().hex[:8]}"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from bench.common import PYTHON, REDIS_URL, ROOT, Figure, log, percentile
+from bench.common import PYTHON, REDIS_URL, ROOT, Figure, flat_tail, log, percentile
 
 WARM_UP = 20
 TICKET = {
@@ -122,7 +122,8 @@ def summary(latencies: list[float]) -> dict[str, float]:
 
 
 def measure(stack, quick: bool) -> tuple[list[Figure], dict]:
-    """Figures for p50/p99/max at 200/s (ratios to the FastStream round trip), p99 at 20/s on the fresh
+    """Figures for p50/p99/max at 200/s (ratios to the FastStream round trip), the tails at 200/s (p99
+    against p50, of POST→notification and of the create's answer alone), p99 at 20/s on the fresh
     store first, and the percentiles for the chart. :data:`WARM_UP` reports go first, unmeasured: the
     first two after start take 70–100 ms (statements, templates and code paths used for the first time)."""
     rate, seconds, light_rate = 200.0, (5.0 if quick else 30.0), 20.0
@@ -152,6 +153,22 @@ def measure(stack, quick: bool) -> tuple[list[Figure], dict]:
         if key == "p99":
             fig.goal, fig.passed = "< 25 ms", got["p99"] < 25 and complete
         figures.append(fig)
+    figures.append(
+        flat_tail(
+            "3 latency",
+            f"POST ticket -> notification stored, {rate:.0f}/s: the tail",
+            got,
+            {"complete": complete, "max": got["max"]},
+        )
+    )
+    figures.append(
+        flat_tail(
+            "3 latency",
+            f"POST ticket answered (the create alone, same run), {rate:.0f}/s: the tail",
+            run["http"],
+            {"max": run["http"]["max"], "n": run["http"]["n"]},
+        )
+    )
     light_fig = Figure(
         "3 latency",
         f"same at {light_rate:.0f}/s on a fresh store (below create capacity, after warm-up), p99",

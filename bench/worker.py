@@ -31,7 +31,8 @@ async def run_notify() -> None:
     from shared.config import Settings
 
     runtime = Runtime([module], settings=Settings(log_json=False), run_tickers=False)
-    gc.freeze()  # as `linli run` does once the runtime is built (services/cli.py)
+    gc.freeze()  # as `linli run` does once the runtime is built, and after start (host/cli.py)
+    runtime.settle_heap = True
     async with runtime.running():
         await _until_term()
 

@@ -58,6 +58,7 @@ def run(
     runtime = catalog.build_runtime(targets, settings=settings)
     app_ = runtime.build_app()
     gc.freeze()  # what is loaded by now lives as long as the process: keep it out of every full collection
+    runtime.settle_heap = True  # and what start-up adds, once it is done (Runtime._settle_heap)
     uvicorn.run(
         app_,
         host=host,

@@ -1,7 +1,8 @@
 """The outbox relay: publishes each service's pending outbox rows to Redis.
 
 A :class:`OutboxRelay` per service publishes pending rows with ``XADD`` (pipelined, capped with
-``MAXLEN ~``) and marks them sent in a transaction that commits only after the XADDs succeeded.
+``MAXLEN ~``) and marks them sent only after the XADDs succeeded (PostgreSQL: the claiming transaction
+commits then; SQLite: a short write transaction of its own, so the writer turn is not held across Redis).
 While Redis is down, writes keep succeeding; the relay retries with exponential backoff and
 publishes everything once Redis is back.
 """
@@ -10,18 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import (
-    Connection,
     CursorResult,
     Engine,
     LargeBinary,
     PoolProxiedConnection,
+    Select,
+    Update,
     bindparam,
     delete,
     select,
@@ -29,7 +34,6 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import ReturningUpdate
 
 from shared import tracing
 from shared.clock import Clock, utcnow
@@ -61,14 +65,26 @@ class _Claim:
         raise NotImplementedError
 
 
-class _StatementClaim(_Claim):
-    """Claimed through SQLAlchemy in one statement (SQLite)."""
+class _ReadClaim(_Claim):
+    """SQLite: the oldest pending rows read in a read transaction, marked sent after their XADDs by a
+    short write transaction of their own.
 
-    def __init__(self, engine: Engine, statement: ReturningUpdate[Any]) -> None:
-        self.conn: Connection | None = engine.connect()
+    A claim held in a write transaction across the XADDs (as on PostgreSQL) would hold the process's
+    SQLite writer turn for a Redis round trip: the event loop's next unit of work waited for it, so
+    whenever the relay's thread or Redis lost its core on a loaded machine the loop stalled with it
+    (docs/benchmarks.md, eighth session). Other relays of the database (another process or runtime)
+    are kept off the rows by :class:`_RelayLock` meanwhile; ids only grow under SQLite's one writer,
+    so ``id BETWEEN first AND last`` marks exactly the rows read.
+    """
+
+    def __init__(self, engine: Engine, lock: _RelayLock, read: Select[Any], mark: Update) -> None:
+        self._engine = engine
+        self._mark = mark
+        self._lock: _RelayLock | None = lock
+        lock.acquire()
         try:
-            self.conn.begin()
-            self.rows: list[ClaimedRow] = sorted(self.conn.execute(statement, {"now": utcnow()}).all(), key=_row_id)
+            with engine.execution_options(linli_readonly=True).connect() as conn:
+                self.rows: list[ClaimedRow] = list(conn.execute(read).all())
         except BaseException:
             self.rollback()
             raise
@@ -79,18 +95,49 @@ class _StatementClaim(_Claim):
         return self.rows
 
     def commit(self) -> None:
-        self._end("commit")
+        if self._lock is None:
+            return
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(self._mark, {"now": utcnow(), "first": self.rows[0][0], "last": self.rows[-1][0]})
+        finally:
+            self.rollback()
 
     def rollback(self) -> None:
-        self._end("rollback")
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()
 
-    def _end(self, how: str) -> None:
-        conn, self.conn = self.conn, None
-        if conn is not None:
+
+class _RelayLock:
+    """Keeps a SQLite database's relays (one per runtime, in any process) from publishing the same rows:
+    ``flock`` on a file beside the database, held from reading a batch until it is marked sent."""
+
+    def __init__(self, database: str | None) -> None:
+        self._path = f"{database}-relay.lock" if database and database != ":memory:" else None
+        self._fd: int | None = None
+        self._local = threading.Lock()  # an in-memory database is this process's alone
+
+    def acquire(self) -> None:
+        self._local.acquire()
+        if self._path is not None:
             try:
-                getattr(conn, how)()
-            finally:
-                conn.close()
+                if self._fd is None:
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except BaseException:
+                self._local.release()
+                raise
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._local.release()
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
 
 
 class _PipelinedClaim(_Claim):
@@ -200,11 +247,13 @@ _PG_CLAIM = (
 class OutboxRelay:
     """Publishes one store's pending outbox rows; one per service per process.
 
-    A batch is claimed with one statement, ``UPDATE outbox SET sent_at = now WHERE id IN (the oldest
-    pending ids; on PostgreSQL FOR UPDATE SKIP LOCKED) RETURNING …``, in a transaction that commits
-    only after the batch's XADDs succeeded and rolls back otherwise: a row is marked sent only once
-    it is on the stream, and replicas never publish the same row. On PostgreSQL :meth:`run` sends
-    the claim of the next batch before writing the current one to Redis, and reads it after.
+    On PostgreSQL a batch is claimed with one statement, ``UPDATE outbox SET sent_at = now WHERE id IN
+    (the oldest pending ids FOR UPDATE SKIP LOCKED) RETURNING …``, in a transaction that commits only
+    after the batch's XADDs succeeded and rolls back otherwise; :meth:`run` sends the claim of the next
+    batch before writing the current one to Redis, and reads it after. On SQLite the batch is read under
+    a lock file and marked sent after its XADDs (:class:`_ReadClaim`: the writer turn is never held
+    across Redis). Either way a row is marked sent only once it is on the stream, and replicas never
+    publish the same row.
     """
 
     def __init__(
@@ -238,21 +287,27 @@ class OutboxRelay:
         self._last_purge = utcnow()
         # On SQLite (one writer at a time) a second claim would only wait for the first to commit.
         self.overlaps = engine.dialect.name == "postgresql"
-        self._claim_statement = self._claim_query()
+        self._read, self._mark = self._sqlite_statements()
+        self._lock = None if self.overlaps else _RelayLock(engine.url.database)
         self._pg_claim = _PG_CLAIM.format(table=outbox.table.name)
         self._held = _HeldConnections(engine)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-relay")
 
-    def _claim_query(self) -> ReturningUpdate[Any]:
-        """``UPDATE … RETURNING`` of the oldest pending rows (SQLite: its one writer excludes replicas)."""
+    def _sqlite_statements(self) -> tuple[Select[Any], Update]:
+        """The oldest pending rows (payload as UTF-8 bytes), and marking a run of ids sent (SQLite)."""
         t = self.outbox.table
-        oldest = select(t.c.id).where(t.c.sent_at.is_(None)).order_by(t.c.id).limit(self.batch)
-        return (
+        read = (
+            select(t.c.id, t.c.stream, t.c.event_type, sql_cast(t.c.payload, LargeBinary))
+            .where(t.c.sent_at.is_(None))
+            .order_by(t.c.id)
+            .limit(self.batch)
+        )
+        mark = (
             update(t)
-            .where(t.c.id.in_(oldest.scalar_subquery()))
+            .where(t.c.id.between(bindparam("first"), bindparam("last")), t.c.sent_at.is_(None))
             .values(sent_at=bindparam("now"))
-            .returning(t.c.id, t.c.stream, t.c.event_type, sql_cast(t.c.payload, LargeBinary))
-        )  # UTF-8 bytes
+        )
+        return read, mark
 
     def wake(self) -> None:
         """Tell the relay new rows were committed (safe from any thread)."""
@@ -263,10 +318,11 @@ class OutboxRelay:
                 pass
 
     def claim(self) -> _Claim:
-        """Mark the oldest pending rows (up to ``batch``) sent in a transaction left open."""
-        if self.overlaps:
+        """Claim the oldest pending rows (up to ``batch``): on PostgreSQL marked sent in a transaction left
+        open, on SQLite read under the relay lock and marked sent when the claim commits."""
+        if self._lock is None:
             return _PipelinedClaim(self._held, self._pg_claim, self.batch)
-        return _StatementClaim(self.engine, self._claim_statement)
+        return _ReadClaim(self.engine, self._lock, self._read, self._mark)
 
     def publish(self, claimed: _Claim) -> int:
         """XADD a claimed batch in id order, then commit it; roll it back if Redis fails."""
@@ -391,6 +447,8 @@ class OutboxRelay:
         """Let the batch in hand finish (publish or roll back), then close the Redis client."""
         self._worker.shutdown(wait=True)
         self._held.return_all()
+        if self._lock is not None:
+            self._lock.close()
         self._redis.close()
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 
 import pytest
 import redis
 from sqlalchemy import func, select, text
 
+from shared.db.sqlite import no_busy_wait
 from shared.db.store import Store
 from shared.events import new_event
 from shared.events.tickets import TicketOpened
@@ -91,8 +93,10 @@ async def test_rows_stay_pending_while_xadd_fails_and_go_out_in_order_after(data
     store.dispose()
 
 
-async def test_two_relays_on_postgresql_never_publish_the_same_row(pg_database, redis_url, prefix):
-    url = pg_database("replicas")
+async def test_two_relays_never_publish_the_same_row(database_url, redis_url, prefix):
+    """On PostgreSQL the claims skip each other's locked rows; on SQLite the relay lock file keeps one
+    relay off the batch another has read and not yet marked sent."""
+    url = database_url
     store, ids = backlog(url, 3000)
     replica = Store("probe", url, probe.metadata)  # another process's engine
     relays = [OutboxRelay(s.engine, probe.outbox, redis_url, StreamNames(prefix), batch=50) for s in (store, replica)]
@@ -122,5 +126,52 @@ async def test_a_relay_cancelled_mid_backlog_leaves_no_row_claimed(pg_database, 
     await eventually(lambda: len(streamed_ids(redis_url, prefix)) >= len(ids), timeout=15)
     await stop(second, running)
     assert sorted(streamed_ids(redis_url, prefix)) == sorted(ids)
+    assert unsent(store) == 0
+    store.dispose()
+
+
+class HeldRedis:
+    """The relay's real Redis client, whose pipelines wait for ``go`` before they send: a Redis round
+    trip that takes as long as the test wants (Redis or the relay's thread off the cores)."""
+
+    def __init__(self, real: redis.Redis) -> None:
+        self.real = real
+        self.sending = threading.Event()
+        self.go = threading.Event()
+
+    def pipeline(self, **kwargs):
+        pipe = self.real.pipeline(**kwargs)
+        execute = pipe.execute
+
+        def held(*args, **kw):
+            self.sending.set()
+            self.go.wait(10)
+            return execute(*args, **kw)
+
+        pipe.execute = held
+        return pipe
+
+    def close(self) -> None:
+        self.real.close()
+
+
+async def test_a_sqlite_write_on_the_event_loop_does_not_wait_for_the_relays_xadd(tmp_path, redis_url, prefix):
+    """While the relay's XADDs are in flight, the process's writer turn is free: a unit of work run as
+    ``Store.run`` runs it on the loop (``no_busy_wait``) commits at once instead of raising WouldWait."""
+    store, ids = backlog(f"sqlite:///{tmp_path / 'relay.db'}", 10)
+    relay = OutboxRelay(store.engine, probe.outbox, redis_url, StreamNames(prefix), batch=100)
+    held = HeldRedis(relay._redis)
+    relay._redis = held
+    running = asyncio.create_task(relay.run())
+    assert await asyncio.to_thread(held.sending.wait, 10)  # the batch of 10 is read, its XADDs wait
+    later = new_event(TicketOpened(ticket_id="T-later", category="leak", title="x"))
+    try:
+        with no_busy_wait(), store.transaction() as session:
+            probe.outbox.add(session, later, stream="tickets")
+    finally:
+        held.go.set()
+    await eventually(lambda: relay.published == len(ids) + 1)
+    await stop(relay, running)
+    assert streamed_ids(redis_url, prefix) == [*ids, later.id]
     assert unsent(store) == 0
     store.dispose()
