@@ -177,13 +177,23 @@ def key_source(settings: Settings) -> JwksKeys:
         return local
     if settings.jwks_url:
         return jwks_keys(settings.jwks_url, settings.jwks_cache_s)
+    held = _FILE_SOURCES.get(id(settings))
+    if held is not None and held[0] is settings:  # asked on every request: skip building the path again
+        return held[1]
     path = key_file(settings)
     if path is None:
         raise jwt.PyJWKClientConnectionError("no JWKS: set LINLI_JWKS_URL to accounts' /.well-known/jwks.json")
     found = _SOURCES.get(f"file:{path}")
     if found is None:
         found = _SOURCES[f"file:{path}"] = JwksKeys(lambda: _file_jwks(path), cache_s=settings.jwks_cache_s)
+    if len(_FILE_SOURCES) >= 64:  # a process has one settings object; tests make many
+        _FILE_SOURCES.clear()
+    _FILE_SOURCES[id(settings)] = (settings, found)
     return found
+
+
+_FILE_SOURCES: dict[int, tuple[Settings, JwksKeys]] = {}
+"""The key-file source of each settings object seen (held, so its id is not reused)."""
 
 
 def _file_jwks(path: Path) -> dict[str, Any]:

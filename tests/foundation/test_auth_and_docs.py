@@ -70,6 +70,11 @@ async def test_health_and_readiness(start_runtime):
         assert persistence.startswith(("ok", "warning"))
         metrics = (await client.get("/metrics")).text
         assert "linli_outbox_backlog" in metrics
+        count = 'linli_http_requests_total{method="GET",route="/healthz",status="200"}'
+        before = float(next(line for line in metrics.splitlines() if line.startswith(count)).split()[-1])
+        await client.get("/healthz")
+        after = (await client.get("/metrics")).text
+        assert float(next(line for line in after.splitlines() if line.startswith(count)).split()[-1]) == before + 1
 
 
 def test_every_route_of_every_service_declares_who_may_call_it(settings):
