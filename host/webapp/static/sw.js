@@ -4,7 +4,7 @@ const CACHE = "linli-app-v1";
 const SHELL = [
   "/app/", "/app/app.css", "/app/manifest.json", "/app/icon-192.png",
   "/app/js/main.js", "/app/js/api.js", "/app/js/i18n.js", "/app/js/ui.js", "/app/js/outbox.js", "/app/js/live.js",
-  "/app/js/resident.js", "/app/js/staff.js", "/app/js/volunteer.js", "/app/js/account.js",
+  "/app/js/resident.js", "/app/js/staff.js", "/app/js/volunteer.js", "/app/js/account.js", "/app/js/mydata.js",
   "/app/vendor/qrcode.mjs",
 ];
 

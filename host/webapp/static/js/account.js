@@ -3,6 +3,7 @@ import { askCode, call, me, signIn, signOut } from "./api.js";
 import { L, lang, setLang, when } from "./i18n.js";
 import { $, $all, busy, esc, formData, render, showError, toast } from "./ui.js";
 import { refreshBadge, unread } from "./live.js";
+import * as mydata from "./mydata.js";
 
 export async function signin() {
   render(
@@ -134,7 +135,9 @@ export async function settings() {
       <button type="submit">${L("保存", "Save")}</button>
       <p id="prefs-error" class="error" role="alert" hidden></p>
     </form>
+    ${mydata.section()}
     <p><button type="button" id="signout" class="secondary">${L("退出登录", "Sign out")}</button></p>`, L("设置", "Settings"));
+  mydata.wire();
   let prefs = null;
   try {
     prefs = await call("/api/notify/preferences");
