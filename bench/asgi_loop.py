@@ -1,4 +1,5 @@
-"""One tickets route called in process, straight through the ASGI app: ``python -m bench.asgi_loop list|create``.
+"""One tickets route called in process, straight through the ASGI app: ``python -m bench.asgi_loop list|create``,
+or its same-work reference of figure 4 (bench/bare_app.py: plain sqlite3, no auth, no ORM): ``ref-list|ref-create``.
 
 No server, no client, no sockets: what is left is the app's own work per request, which is what
 :file:`bench/instructions.sh` counts with valgrind (instructions do not vary with a noisy machine the way
@@ -49,13 +50,18 @@ def main() -> None:
         token = mint_token("resident:loop", ["resident"], name="loop")
     body = json.dumps(TICKET).encode()
 
-    async def call(method: str, path: str, payload: bytes = b"") -> int:
+    from bench import bare_app
+
+    bare_app.VAR_DIR = folder  # the same-work reference reads and copies this run's tickets.db
+
+    async def call(method: str, target: str, payload: bytes = b"", asgi: object = app) -> int:
+        path, _, query = target.partition("?")
         headers = [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())]
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
         scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
-            "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": headers,
-            "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+            "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
+            "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
         }  # fmt: skip
         sent = False
         status: list[int] = []
@@ -72,17 +78,23 @@ def main() -> None:
             if message["type"] == "http.response.start":
                 status.append(message["status"])
 
-        await app(scope, receive, send)
+        await asgi(scope, receive, send)  # type: ignore[operator]
         return status[0]
+
+    async def bare_call(method: str, target: str, payload: bytes = b"") -> int:
+        return await call(method, target, payload, bare_app.app)
 
     async def run() -> None:
         async with app.router.lifespan_context(app):
             for _ in range(20):
                 assert await call("POST", "/api/tickets/tickets", body) == 201
-            if what == "list":
-                step = lambda: call("GET", "/api/tickets/tickets")  # noqa: E731
-            else:
-                step = lambda: call("POST", "/api/tickets/tickets", body)  # noqa: E731
+            routes = {
+                "list": lambda: call("GET", "/api/tickets/tickets"),
+                "create": lambda: call("POST", "/api/tickets/tickets", body),
+                "ref-list": lambda: bare_call("GET", "/bare/db?reporter=resident:loop"),
+                "ref-create": lambda: bare_call("POST", "/bare/db", body),
+            }
+            step = routes[what]
             for _ in range(200):
                 status = await step()
             assert status in (200, 201), status

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Instructions per request of one tickets route, counted by valgrind (needs `apt-get install valgrind`):
-#   bench/instructions.sh [list|create] [tree]    (tree: a checkout with its own .venv; default this one)
+#   bench/instructions.sh [list|create|ref-list|ref-create] [tree]    (tree: a checkout with its own .venv; default this one)
 # Runs bench/asgi_loop.py under cachegrind with 1 and with 3 rounds of 300 requests; the difference divided
 # by 600 is the count per request, start-up excluded. Unlike requests per second it does not move with a
 # noisy machine, so two commits can be compared one after the other (docs/benchmarks.md, eighth session).
