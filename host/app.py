@@ -23,7 +23,7 @@ from shared.web.auth import public
 from shared.web.cors import Cors
 from shared.web.idempotency import Idempotency
 from shared.web.limits import BodyLimits
-from shared.web.routers import merge_into
+from shared.web.routers import merge_into, mount
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -70,9 +70,9 @@ def build_app(runtime: Runtime) -> FastAPI:
     merge_into(app.router, [_ops_router(runtime)])  # merged, not included: see shared/web/routers.py
     for ctx in runtime.contexts.values():
         if ctx.module.router is not None:
-            app.include_router(ctx.module.router(ctx), prefix=f"/api/{ctx.name}", tags=[ctx.name])
+            mount(app.router, ctx.module.router(ctx), prefix=f"/api/{ctx.name}", tags=[ctx.name])
         if ctx.module.root_router is not None:
-            app.include_router(ctx.module.root_router(ctx))
+            mount(app.router, ctx.module.root_router(ctx))
     for extra in runtime.extra_routers:  # e.g. the operators' console, added by the composition root
         app.include_router(extra(runtime))
     # innermost first: a retried POST is answered from Redis after its body passed the limits; CORS wraps
