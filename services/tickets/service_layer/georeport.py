@@ -26,6 +26,7 @@ from services.tickets.service_layer.common import media_path
 from services.tickets.service_layer.scope import is_private
 from services.tickets.service_layer.views import PRIVATE_DESCRIPTION, history_of, photos_of, public_note
 from shared.clock import as_utc, shown
+from shared.db.clauses import one_of
 from shared.errors import DomainError, Forbidden, Invalid, NotFound
 from shared.pii import mask_phone
 from shared.service import ServiceContext
@@ -228,7 +229,7 @@ def find_requests(
             if not wanted <= {"open", "closed"}:
                 raise BadRequest("status must be open or closed")
             if wanted == {"open"}:
-                query = query.where(col(Ticket.status).in_(OPEN_STATES))
+                query = query.where(one_of(col(Ticket.status), OPEN_STATES))
             elif wanted == {"closed"}:
                 query = query.where(col(Ticket.status).not_in(OPEN_STATES))
     query = (

@@ -13,6 +13,7 @@ from services.tickets.domain import sla
 from services.tickets.domain.lifecycle import OPEN_STATES
 from services.tickets.service_layer.common import event_fields, record
 from shared.clock import as_utc
+from shared.db.clauses import one_of
 from shared.events.tickets import TicketClosed, TicketResolutionOverdue, TicketResponseOverdue
 from shared.observability import SLA_ESCALATIONS
 from shared.service import ServiceContext
@@ -45,7 +46,7 @@ def escalate_due(ctx: ServiceContext, now: datetime) -> int:
         rows = session.exec(
             select(Ticket)
             .where(
-                col(Ticket.status).in_(OPEN_STATES),
+                one_of(col(Ticket.status), OPEN_STATES),
                 or_(
                     (col(Ticket.first_response_due) <= now)
                     & col(Ticket.acknowledged_at).is_(None)
@@ -95,7 +96,7 @@ def _escalate_one(ctx: ServiceContext, session: Session, ticket_id: str, now: da
         )
     if ticket.resolution_due is not None:
         checks.append(
-            ("resolution", as_utc(ticket.resolution_due), resolution_window, (col(Ticket.status).in_(OPEN_STATES),))
+            ("resolution", as_utc(ticket.resolution_due), resolution_window, (one_of(col(Ticket.status), OPEN_STATES),))
         )
     for kind, due, window, conditions in checks:
         for level in range(1, sla.breach_level(now, due, window) + 1):

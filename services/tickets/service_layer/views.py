@@ -21,6 +21,7 @@ from services.tickets.domain.lifecycle import OPEN_STATES, STATE_NAMES, is_open
 from services.tickets.service_layer.common import get_ticket, media_path, original_path
 from services.tickets.service_layer.scope import communities_of, entitled, is_private
 from shared.clock import as_utc, shown
+from shared.db.clauses import one_of
 from shared.identity import Principal
 from shared.web.fields import View
 from shared.web.pages import Page, PageQuery, keyset, page_of
@@ -496,7 +497,10 @@ def _similar_query(by_building: bool, by_point: bool) -> Select[Any]:
             t.c.source_hazard_id,
         )
         .where(
-            t.c.category == bindparam("category"), t.c.id != bindparam("id"), t.c.status.in_(OPEN_STATES), or_(*near)
+            t.c.category == bindparam("category"),
+            t.c.id != bindparam("id"),
+            one_of(t.c.status, OPEN_STATES),
+            or_(*near),
         )
         .order_by(t.c.created_at.desc())
         .limit(50 if by_point else SIMILAR_SHOWN)
@@ -578,5 +582,5 @@ def _summary_query(filtered: tuple[str, ...], only_open: bool) -> Select[Any]:
         else:
             query = query.where(table.c[name] == bindparam(name))
     if only_open:
-        query = query.where(table.c.status.in_(OPEN_STATES))
+        query = query.where(one_of(table.c.status, OPEN_STATES))
     return query
