@@ -401,7 +401,7 @@ def absolute(view: Any, base: str, signing: tuple[str, datetime] | None = None) 
     With ``signing`` (the key and now), the photos of a private ticket get short-lived signed links
     (:mod:`services.tickets.domain.links`): only callers given this view can open them.
     """
-    if isinstance(view, _TicketFields):
+    if isinstance(view, _TicketFields) and view.photos:  # every photo of a view (its entries' too) is in photos
 
         def url(path: str) -> str:
             if signing is None or not view.private:

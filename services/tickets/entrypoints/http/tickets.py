@@ -56,7 +56,10 @@ def build(ctx: ServiceContext) -> APIRouter:
     run = Runner(ctx.store)
 
     def linked(view, request: Request):  # type: ignore[no-untyped-def]
-        """``view`` with absolute photo URLs, signed and short-lived for a private ticket's photos."""
+        """``view`` with absolute photo URLs, signed and short-lived for a private ticket's photos (the
+        server's address is only worked out for a view with photos: it costs a few per cent of a report)."""
+        if not getattr(view, "photos", None):
+            return view
         return views.absolute(view, _base(request), (ctx.settings.pii_key, ctx.clock.now()))
 
     async def full(request: Request, step: Callable[[Session], Ticket]) -> TicketView:
