@@ -6,13 +6,14 @@ data as bench/routes.py loads it (``linli demo`` in a child process, the seeded 
 the same callers, tokens and bodies, the twin on this run's own files. No server, no client: what is left is
 the app's work per request, which :file:`bench/instructions.sh` counts with valgrind. ``REPS`` (default 10)
 rounds of ``ROUND`` (default 100) requests after ``WARM`` (default 50) warm-up calls; prints the best
-round's CPU time per request. A route cycling through households mints the tokens of every round it could
+round's CPU time per request; ``PROFILE=file`` writes a cProfile of the rounds there. A route cycling through households mints the tokens of every round it could
 run before counting (so that N and 3N rounds differ only in requests).
 """
 
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import json
 import os
 import sys
@@ -119,11 +120,17 @@ def main() -> None:
                 status = await step()
                 assert status in (200, 201), status
             rounds, bad = [], 0
+            profile = cProfile.Profile() if os.environ.get("PROFILE") else None
+            if profile is not None:
+                profile.enable()
             for _ in range(int(os.environ.get("REPS", "10"))):
                 started = time.process_time()
                 for _ in range(ROUND):
                     bad += await step() >= 300
                 rounds.append((time.process_time() - started) / ROUND * 1e6)
+            if profile is not None:
+                profile.disable()
+                profile.dump_stats(os.environ["PROFILE"])
             print(f"{what}: {min(rounds):.0f} us CPU per request (best of {len(rounds)} rounds of {ROUND}), {bad} not 2xx")
 
     import uvloop
