@@ -20,9 +20,10 @@ esac
 cp "$here/bench/$script" "$out/$script"
 count() {
   (cd "$tree" && REPS=$1 ROUND=$round PYTHONPATH="$tree" valgrind --tool=cachegrind --cache-sim=no \
-    --cachegrind-out-file="$out/cg.$1" "${PYTHON:-.venv/bin/python}" "$out/$script" "$what" >/dev/null 2>"$out/err.$1")
+    --cachegrind-out-file="$out/cg.$1" "${PYTHON:-.venv/bin/python}" "$out/$script" "$what" >/dev/null 2>"$out/err.$1") ||
+    { echo "$what failed under valgrind:" >&2; grep -v '^==' "$out/err.$1" | tail -20 >&2; return 1; }
   grep -oP 'I\s+refs:\s+\K[\d,]+' "$out/err.$1" | tr -d ,
 }
-one=$(count 1)
-three=$(count 3)
+one=$(count 1) || exit 1
+three=$(count 3) || exit 1
 echo "$what at $(git -C "$tree" rev-parse --short HEAD 2>/dev/null || echo "$tree"): $(( (three - one) / (2 * round) )) instructions per request"
