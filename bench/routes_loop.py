@@ -57,9 +57,7 @@ def main() -> None:
     found = {**seed_library(folder / "library.db", "resident:zhang-xiaosen"), **workshop(folder / "activities.db")}
     file_signer(get_settings())
     keys = Path(str(key_file(get_settings()))).resolve()
-    settings = Settings(
-        stream_prefix=prefix, var_dir=folder, consumer_name="l1", log_json=False, signing_key_file=keys
-    )
+    settings = Settings(stream_prefix=prefix, var_dir=folder, consumer_name="l1", log_json=False, signing_key_file=keys)
     runtime = Runtime(catalog.load([route.service]), settings=settings, run_tickers=False)
     app = build_app(runtime)
     bare_app.VAR_DIR = folder
@@ -131,7 +129,9 @@ def main() -> None:
             if profile is not None:
                 profile.disable()
                 profile.dump_stats(os.environ["PROFILE"])
-            print(f"{what}: {min(rounds):.0f} us CPU per request (best of {len(rounds)} rounds of {ROUND}), {bad} not 2xx")
+            print(
+                f"{what}: {min(rounds):.0f} us CPU per request (best of {len(rounds)} rounds of {ROUND}), {bad} not 2xx"
+            )
 
     import uvloop
 

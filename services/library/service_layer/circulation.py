@@ -99,8 +99,8 @@ def checkout(
     return loan
 
 
-_OPEN_LOANS = select(func.count()).select_from(Loan).where(
-    Loan.reader_id == bindparam("reader_id"), Loan.returned_at.is_(None)
+_OPEN_LOANS = (
+    select(func.count()).select_from(Loan).where(Loan.reader_id == bindparam("reader_id"), Loan.returned_at.is_(None))
 )
 """A reader's open loans, counted (built once: every check-out asks)."""
 

@@ -173,6 +173,21 @@ def elder_summary(elder: Elder) -> Row:
     }
 
 
+_SUMMARY = select(  # type: ignore[call-overload]
+    Elder.id,
+    Elder.name,
+    Elder.community,
+    Elder.estate,
+    Elder.building,
+    Elder.unit,
+    Elder.floor,
+    Elder.tier,
+    Elder.lives_alone,
+    Elder.team_id,
+)
+"""The columns of :func:`elder_summary` as plain rows: a list builds no ORM objects, nor reads health data."""
+
+
 def elders(
     session: Session,
     r: Reach,
@@ -183,12 +198,12 @@ def elders(
     tier: str | None = None,
 ) -> Page[Row]:
     """Elders in the caller's reach without health data, by community, building, unit and id."""
-    query = select(Elder).where(scope.elder_clause(r))
+    query = _SUMMARY.where(scope.elder_clause(r))
     for column, value in ((Elder.community, community), (Elder.building, building), (Elder.tier, tier)):
         if value:
             query = query.where(column == value)
     key = [Elder.community, Elder.building, Elder.unit, Elder.id]
-    rows = session.exec(keyset(query, key, page)).all()
+    rows = session.execute(keyset(query, key, page)).all()
     return page_of(rows, page, key=lambda e: (e.community, e.building, e.unit, e.id), view=elder_summary)
 
 
