@@ -6,8 +6,9 @@ data as bench/routes.py loads it (``linli demo`` in a child process, the seeded 
 the same callers, tokens and bodies, the twin on this run's own files. No server, no client: what is left is
 the app's work per request, which :file:`bench/instructions.sh` counts with valgrind. ``REPS`` (default 10)
 rounds of ``ROUND`` (default 100) requests after ``WARM`` (default 50) warm-up calls; prints the best
-round's CPU time per request; ``PROFILE=file`` writes a cProfile of the rounds there. A route cycling through households mints the tokens of every round it could
-run before counting (so that N and 3N rounds differ only in requests).
+round's CPU time per request (``PROFILE=file``: a cProfile of the rounds, written there). A route cycling
+through households mints the tokens of every round it could run before counting (so that N and 3N rounds
+differ only in requests).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 

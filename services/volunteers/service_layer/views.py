@@ -173,7 +173,7 @@ def elder_summary(elder: Elder) -> Row:
     }
 
 
-_SUMMARY = select(  # type: ignore[call-overload]
+_SUMMARY = select(
     Elder.id,
     Elder.name,
     Elder.community,
