@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from services.activities.adapters.orm import Activity, Signup, Venue
@@ -26,7 +26,17 @@ ACTIVE = ("confirmed", "offered", "waitlisted")
 
 
 def activity(session: Session, activity_id: str, *, for_update: bool = False) -> Activity:
-    return get_or_404(session, Activity, activity_id, MISSING, for_update=for_update)
+    if not for_update:
+        return get_or_404(session, Activity, activity_id, MISSING)
+    found = session.execute(_LOCKED, {"id": activity_id}).scalar_one_or_none()
+    if found is None:
+        raise NotFound(MISSING)
+    return found
+
+
+_LOCKED = select(Activity).where(Activity.id == bindparam("id")).with_for_update()
+"""An activity locked for a sign-up or a change: built once (``Session.get`` with a lock builds its query
+on every call)."""
 
 
 def facts(session: Session, row: Activity) -> dict[str, Any]:

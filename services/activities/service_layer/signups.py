@@ -134,18 +134,22 @@ def _check_no_shows(session: Session, household: str, now: datetime) -> None:
     if settings.no_show_limit <= 0:
         return
     since = now - timedelta(days=settings.no_show_days)
-    missed = session.execute(
-        select(func.count())
-        .select_from(Signup)
-        .join(Activity, Activity.id == Signup.activity_id)
-        .where(Signup.household == household, Signup.attended.is_(False), Activity.starts_at >= since)
-    ).scalar_one()
+    missed = session.execute(_NO_SHOWS, {"household": household, "since": since}).scalar_one()
     if missed >= settings.no_show_limit:
         raise Conflict(
             f"近 {settings.no_show_days} 天缺席 {missed} 次，暂不能报名 / too many no-shows lately",
             code="no_show_limit",
         )
 
+
+_NO_SHOWS = (
+    select(func.count())
+    .select_from(Signup)
+    .join(Activity, Activity.id == Signup.activity_id)
+    .where(Signup.household == bindparam("household"), Signup.attended.is_(False))
+    .where(Activity.starts_at >= bindparam("since"))
+)
+"""A household's missed sessions since then (built once: every sign-up asks)."""
 
 _HOUSEHOLDS_SIGNUPS = select(Signup).where(
     Signup.activity_id == bindparam("activity_id"),

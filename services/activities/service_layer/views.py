@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlmodel import Session
 
 from services.activities.adapters.orm import (
@@ -95,16 +95,21 @@ def programme(
     return page_of(rows, page, key=lambda a: (a.starts_at, a.id), view=lambda a: activity(session, a))
 
 
+_AHEAD = (
+    select(func.count())
+    .select_from(Signup)
+    .where(Signup.activity_id == bindparam("activity_id"), Signup.status == "waitlisted")
+    .where(Signup.position < bindparam("position"))
+)
+"""Waitlisted sign-ups ahead of one (built once: every waitlisted sign-up's answer counts them)."""
+
+
 def signup(ctx: ServiceContext, session: Session, row: Signup) -> dict[str, Any]:
     """A sign-up as its household sees it, with the check-in code when it holds a place."""
     act = load_activity(session, row.activity_id)
     ahead = None
     if row.status == "waitlisted":
-        ahead = session.execute(
-            select(func.count())
-            .select_from(Signup)
-            .where(Signup.activity_id == row.activity_id, Signup.status == "waitlisted", Signup.position < row.position)
-        ).scalar_one()
+        ahead = session.execute(_AHEAD, {"activity_id": row.activity_id, "position": row.position}).scalar_one()
     return {
         "id": row.id,
         "activity_id": row.activity_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlmodel import Session
 
 from services.library.adapters.orm import Branch, Copy, Hold, Loan
@@ -15,6 +15,7 @@ from services.library.domain.status import CopyStatus, check_transition
 from services.library.service_layer import common, policy, scope
 from services.library.service_layer.readers import by_user, overdue_count
 from shared.clock import as_utc
+from shared.db.rows import new_row
 from shared.errors import Conflict, NotFound
 from shared.events.envelope import CloudEvent
 from shared.events.library import BookArrived, BookCheckedOut, BookInTransit, BookRenewed, BookReturned, HoldReady
@@ -56,9 +57,7 @@ def checkout(
             "读者有逾期图书，请先归还 / the reader has overdue books: return them first", code="overdue_loans"
         )
     rule = policy.resolve(session, here.code, reader.group)
-    open_loans = session.execute(
-        select(func.count()).select_from(Loan).where(Loan.reader_id == reader.id, Loan.returned_at.is_(None))
-    ).scalar_one()
+    open_loans = session.execute(_OPEN_LOANS, {"reader_id": reader.id}).scalar_one()
     if open_loans >= rule.max_loans:
         raise Conflict(
             f"每位读者最多同时借{rule.max_loans}本 / at most {rule.max_loans} books at a time", code="loan_limit"
@@ -74,7 +73,8 @@ def checkout(
     elif copy.status != CopyStatus.AVAILABLE:
         check_transition(copy.status, CopyStatus.CHECKED_OUT)
     title = common.title(session, copy.isbn)
-    loan = Loan(
+    loan = new_row(  # built as a loaded row: the constructor's per-field __setattr__ costs more (shared/db/rows.py)
+        Loan,
         id=new_id("L"),
         barcode=copy.barcode,
         reader_id=reader.id,
@@ -97,6 +97,12 @@ def checkout(
         subject=loan.id,
     )
     return loan
+
+
+_OPEN_LOANS = (
+    select(func.count()).select_from(Loan).where(Loan.reader_id == bindparam("reader_id"), Loan.returned_at.is_(None))
+)
+"""A reader's open loans, counted (built once: every check-out asks)."""
 
 
 def next_hold(session: Session, isbn: str) -> Hold | None:

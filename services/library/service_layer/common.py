@@ -5,9 +5,10 @@ Also what the events tell of a loan and of a hold (``loan_facts``, ``hold_facts`
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlmodel import Session
 
 from services.library.adapters.orm import Branch, Copy, Hold, Loan, Reader, Title
@@ -34,10 +35,16 @@ def copy(session: Session, barcode: str) -> Copy:
 
 def _locked(session: Session, model: type[Row], key: Any, value: str, missing: str) -> Row:
     """The row of ``model`` whose ``key`` column is ``value``, locked for the rest of the transaction, or 404."""
-    found = session.execute(select(model).where(key == value).with_for_update()).scalar_one_or_none()
+    found = session.execute(_lock_statement(model, key), {"key": value}).scalar_one_or_none()
     if found is None:
         raise NotFound(missing)
     return found
+
+
+@cache
+def _lock_statement(model: type[Any], key: Any) -> Select[Any]:
+    """``SELECT … FOR UPDATE`` of a row by ``key``, built once per model (each check-out locks a reader and a copy)."""
+    return select(model).where(key == bindparam("key")).with_for_update()
 
 
 def copy_for_update(session: Session, barcode: str) -> Copy:
@@ -67,7 +74,11 @@ def hold(session: Session, hold_id: str) -> Hold:
 
 def open_loan_of(session: Session, barcode: str) -> Loan | None:
     """The copy's loan that is not returned yet, if any."""
-    return session.execute(select(Loan).where(Loan.barcode == barcode, Loan.returned_at.is_(None))).scalar_one_or_none()
+    return session.execute(_OPEN_LOAN, {"barcode": barcode}).scalar_one_or_none()
+
+
+_OPEN_LOAN = select(Loan).where(Loan.barcode == bindparam("barcode"), Loan.returned_at.is_(None))
+"""A copy's open loan (built once: every check-in asks)."""
 
 
 def loan_facts(loan: Loan, copy: Copy | None, title: Title | None, reader: Reader | None) -> dict[str, Any]:

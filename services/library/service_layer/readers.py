@@ -44,10 +44,15 @@ def register(
     return row
 
 
+_BY_CARD = select(Reader).where(Reader.id_hash == bindparam("digest"))
+_BY_USER = select(Reader).where(Reader.user == bindparam("user"))
+"""A reader by card hash (every check-out by card) and by app account (every ``/readers/me``): built once."""
+
+
 def by_card(session: Session, id_number: str) -> Reader:
     """The reader with this ID card (looked up by keyed hash), or 404."""
     digest, _ = card_hash(id_number)
-    found = session.execute(select(Reader).where(Reader.id_hash == digest)).scalar_one_or_none()
+    found = session.execute(_BY_CARD, {"digest": digest}).scalar_one_or_none()
     if found is None:
         raise NotFound("该身份证未登记为读者 / no reader with this ID card")
     return found
@@ -55,7 +60,7 @@ def by_card(session: Session, id_number: str) -> Reader:
 
 def by_user(session: Session, user: str) -> Reader:
     """The reader linked to an app account, or 404."""
-    found = session.execute(select(Reader).where(Reader.user == user)).scalar_one_or_none()
+    found = session.execute(_BY_USER, {"user": user}).scalar_one_or_none()
     if found is None:
         raise NotFound("您还没有读者证 / this account has no reader card yet", code="no_reader_card")
     return found

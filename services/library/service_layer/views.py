@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from services.library.adapters.orm import Branch, Copy, Hold, Loan, LoanPolicy, Reader, Title
@@ -27,10 +27,15 @@ def branch(row: Branch) -> dict[str, Any]:
     return row.model_dump()
 
 
+_BRANCHES = select(*Branch.__table__.columns)
+"""Every column of a branch, as plain rows (no ORM objects to build for a read): built once, so that
+``keyset`` keeps its first page."""
+
+
 def branches(session: Session, page: PageQuery) -> Page[dict[str, Any]]:
     """Book houses and partner library desks, by code."""
-    rows = session.execute(keyset(select(Branch), [Branch.code], page)).scalars().all()
-    return page_of(rows, page, key=lambda b: (b.code,), view=branch)
+    rows = session.execute(keyset(_BRANCHES, [Branch.__table__.c.code], page)).all()
+    return page_of(rows, page, key=lambda b: (b.code,), view=lambda b: dict(b._mapping))
 
 
 def title(row: Title) -> dict[str, Any]:
@@ -77,13 +82,7 @@ def reader(
     """What staff and the reader see: never the ID number, only its masked form (staff reads are logged)."""
     if who is not None:
         privacy.log_reader(session, who, row, purpose, now)
-    loans = (
-        session.execute(
-            select(Loan).where(Loan.reader_id == row.id, Loan.returned_at.is_(None)).order_by(Loan.due_at, Loan.id)
-        )
-        .scalars()
-        .all()
-    )
+    loans = session.execute(_OPEN_LOANS, {"reader_id": row.id}).all()
     return {
         "id": row.id,
         "name": row.name,
@@ -105,8 +104,8 @@ def reader_by_id(session: Session, reader_id: str, now: datetime, who: Principal
     return reader(session, common.reader(session, reader_id), now, who, purpose)
 
 
-def hold(row: Hold) -> dict[str, Any]:
-    """A hold as its reader sees it."""
+def hold(row: Any) -> dict[str, Any]:
+    """A hold as its reader sees it (a ``Hold``, or a row of the columns shown)."""
     return {
         "id": row.id,
         "isbn": row.isbn,
@@ -120,14 +119,21 @@ def hold(row: Hold) -> dict[str, Any]:
 def me(session: Session, user: str, now: datetime) -> dict[str, Any]:
     """The resident's own card (masked), loans with due dates and active holds."""
     row = by_user(session, user)
-    active = (
-        session.execute(
-            select(Hold).where(Hold.reader_id == row.id, Hold.status.in_(ACTIVE_HOLD)).order_by(Hold.placed_at, Hold.id)
-        )
-        .scalars()
-        .all()
-    )
+    active = session.execute(_ACTIVE_HOLDS, {"reader_id": row.id}).all()
     return {**reader(session, row, now), "holds": [hold(h) for h in active]}
+
+
+_OPEN_LOANS = (
+    select(Loan.id, Loan.barcode, Loan.due_at, Loan.renewals)
+    .where(Loan.reader_id == bindparam("reader_id"), Loan.returned_at.is_(None))
+    .order_by(Loan.due_at, Loan.id)
+)
+_ACTIVE_HOLDS = (
+    select(Hold.id, Hold.isbn, Hold.status, Hold.pickup_branch, Hold.barcode, Hold.expires_at)
+    .where(Hold.reader_id == bindparam("reader_id"), Hold.status.in_(ACTIVE_HOLD))
+    .order_by(Hold.placed_at, Hold.id)
+)
+"""A reader's open loans and active holds: the columns the views show, built once (plain rows, no ORM objects)."""
 
 
 def checkout(session: Session, loan: Loan, who: Principal | None = None, purpose: str = "") -> dict[str, Any]:

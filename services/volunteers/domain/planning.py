@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 
 from dateutil.rrule import rrule, rruleset, rrulestr
 
@@ -72,8 +73,12 @@ def _month_end_safe(text: str, anchor: datetime) -> str:
     return text
 
 
+@lru_cache(maxsize=1024)
 def parse_rule(rule: str, anchor: datetime) -> rrule | rruleset:
-    """A dateutil rule for ``rule`` (an RRULE body such as ``FREQ=WEEKLY;BYDAY=MO``) from ``anchor``."""
+    """A dateutil rule for ``rule`` (an RRULE body such as ``FREQ=WEEKLY;BYDAY=MO``) from ``anchor``.
+
+    Kept per plan (a rule without its own cache holds no state between iterations, so one object serves
+    every caller): a volunteer's answer expands the plans of every elder paired with them."""
     text = (rule or "").strip()
     if text.upper().startswith("RRULE:"):
         text = text[6:]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import (
@@ -172,6 +173,21 @@ def elder_summary(elder: Elder) -> Row:
     }
 
 
+_SUMMARY = select(
+    Elder.id,
+    Elder.name,
+    Elder.community,
+    Elder.estate,
+    Elder.building,
+    Elder.unit,
+    Elder.floor,
+    Elder.tier,
+    Elder.lives_alone,
+    Elder.team_id,
+)
+"""The columns of :func:`elder_summary` as plain rows: a list builds no ORM objects, nor reads health data."""
+
+
 def elders(
     session: Session,
     r: Reach,
@@ -182,12 +198,12 @@ def elders(
     tier: str | None = None,
 ) -> Page[Row]:
     """Elders in the caller's reach without health data, by community, building, unit and id."""
-    query = select(Elder).where(scope.elder_clause(r))
+    query = _SUMMARY.where(scope.elder_clause(r))
     for column, value in ((Elder.community, community), (Elder.building, building), (Elder.tier, tier)):
         if value:
             query = query.where(column == value)
     key = [Elder.community, Elder.building, Elder.unit, Elder.id]
-    rows = session.exec(keyset(query, key, page)).all()
+    rows = session.execute(keyset(query, key, page)).all()
     return page_of(rows, page, key=lambda e: (e.community, e.building, e.unit, e.id), view=elder_summary)
 
 
@@ -356,8 +372,14 @@ def survey(session: Session, r: Reach, community: str, page: PageQuery) -> Page[
 
 
 # -- visits --------------------------------------------------------------------------------------
+_REVISIONS = select(LogRevision).where(LogRevision.log_id == bindparam("log_id")).order_by(LogRevision.id)
+_LOGS = select(VisitLog).where(VisitLog.visit_id == bindparam("visit_id")).order_by(VisitLog.created_at)
+_HAZARDS = select(Hazard).where(Hazard.visit_id == bindparam("visit_id")).order_by(Hazard.found_at, Hazard.id)
+"""A visit's logs, a log's revisions and a visit's hazards: built once (every logged visit answers with them)."""
+
+
 def log_view(session: Session, log: VisitLog) -> Row:
-    revisions = session.exec(select(LogRevision).where(LogRevision.log_id == log.id).order_by(LogRevision.id))
+    revisions = session.exec(_REVISIONS, params={"log_id": log.id})
     return {
         "id": log.id,
         "visit_id": log.visit_id,
@@ -379,14 +401,11 @@ def log_view(session: Session, log: VisitLog) -> Row:
 
 def visit_view(session: Session, visit: Visit, *, with_notes: bool) -> Row:
     """A visit with its log and hazards (each with its repair ticket); log notes only if ``with_notes``."""
-    logs = [
-        log_view(session, log)
-        for log in session.exec(select(VisitLog).where(VisitLog.visit_id == visit.id).order_by(VisitLog.created_at))
-    ]
+    logs = [log_view(session, log) for log in session.exec(_LOGS, params={"visit_id": visit.id})]
     if not with_notes:
         for log in logs:
             log["notes"] = None
-    hazards = session.exec(select(Hazard).where(Hazard.visit_id == visit.id).order_by(Hazard.found_at, Hazard.id))
+    hazards = session.exec(_HAZARDS, params={"visit_id": visit.id})
     return {
         "id": visit.id,
         "elder_id": visit.elder_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, case, func
 from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import (
@@ -34,6 +34,7 @@ from services.volunteers.service_layer.common import (
 from services.volunteers.service_layer.scope import Reach
 from shared.clock import as_utc
 from shared.db.lookup import get_or_404
+from shared.db.rows import new_row
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events.volunteers import CampaignScheduled, VisitCompleted, VisitHazardFound
 from shared.ids import new_id
@@ -60,29 +61,43 @@ def _visiting_volunteer(session: Session, r: Reach, elder: Elder, volunteer_id: 
     staff = r.serves(elder.community)
     if volunteer_id and (leader or staff):
         return scope.volunteer_in_reach(session, r, volunteer_id, manage=True)
-    volunteer = volunteer_of_user(session, actor.sub)
+    # the reach read a volunteer's or leader's own record and pairings already (scope.reach)
+    own = actor.has("volunteer", "team_leader")
+    volunteer = r.volunteer if own else volunteer_of_user(session, actor.sub)
     if volunteer is None:
         raise Forbidden("只有志愿者可以登记走访 / only a volunteer can log a visit (staff: name the volunteer_id)")
     if volunteer_id and volunteer_id != volunteer.id:
         raise Forbidden("不能替他人登记 / you can only log your own visits")
-    paired = {p.volunteer_id for p in active_pairings(session, elder.id)}
-    if volunteer.id not in paired and not leader and not staff:
+    if own:
+        paired = elder.id in r.paired
+    else:
+        paired = volunteer.id in {p.volunteer_id for p in active_pairings(session, elder.id)}
+    if not paired and not leader and not staff:
         raise Forbidden("未与该老人结对 / you are not paired with this elder", code="not_paired")
     return volunteer
+
+
+_due = Visit.due_at <= bindparam("at")
+_OPEN_VISIT = (
+    select(Visit)
+    .where(
+        Visit.elder_id == bindparam("elder_id"),
+        Visit.status.in_(("scheduled", "missed")),
+        Visit.due_at <= bindparam("until"),
+    )
+    .order_by(case((_due, 0), else_=1), case((_due, Visit.due_at)).desc(), Visit.due_at)
+    .limit(1)
+)
+"""Built once: the elder's waiting visits due by then, the latest, else the earliest due within the window."""
 
 
 def _open_visit(session: Session, elder_id: str, visited_at: datetime) -> Visit | None:
     """The visit a log without ``visit_id`` closes.
 
-    The latest visit already due and not logged, else the next one due within a week.
+    The latest visit already due and not logged, else the next one due within a week (one query).
     """
-    waiting = (Visit.elder_id == elder_id, Visit.status.in_(("scheduled", "missed")))
-    due = session.exec(select(Visit).where(*waiting, Visit.due_at <= visited_at).order_by(Visit.due_at.desc())).first()
-    if due is not None:
-        return due
-    return session.exec(
-        select(Visit).where(*waiting, Visit.due_at <= visited_at + MATCH_WINDOW).order_by(Visit.due_at)
-    ).first()
+    params = {"elder_id": elder_id, "at": visited_at, "until": visited_at + MATCH_WINDOW}
+    return session.exec(_OPEN_VISIT, params=params).first()
 
 
 def log_visit(
@@ -124,10 +139,11 @@ def log_visit(
     else:
         visit = _open_visit(session, elder.id, visited_at)
         if visit is None:
-            visit = Visit(id=new_id("V"), elder_id=elder.id, kind="adhoc", due_at=visited_at, status="scheduled")
+            visit = new_row(Visit, id=new_id("V"), elder_id=elder.id, kind="adhoc", due_at=visited_at)
     visit.status, visit.done_at = "done", visited_at
     session.add(visit)
-    log = VisitLog(
+    log = new_row(  # rows built as loaded ones: the constructors' per-field __setattr__ cost more (shared/db/rows.py)
+        VisitLog,
         id=new_id("L"),
         visit_id=visit.id,
         elder_id=elder.id,
@@ -144,7 +160,9 @@ def log_visit(
     )
     session.add(log)
     session.add(
-        TimeBankEntry(volunteer_id=volunteer.id, log_id=log.id, hours=hours, kind="visit", at=now, actor=actor.sub)
+        new_row(
+            TimeBankEntry, volunteer_id=volunteer.id, log_id=log.id, hours=hours, kind="visit", at=now, actor=actor.sub
+        )
     )
     session.flush()
     done = ctx.emit(
