@@ -10,11 +10,11 @@ tree=$(cd "${2:-$here}" && pwd)
 python=${PYTHON:-$tree/.venv/bin/python}  # PYTHON=…: another venv (a worktree has none)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-mkdir "$out/bench" && touch "$out/bench/__init__.py"
-cp "$here/bench/consume_loop.py" "$here/bench/common.py" "$out/bench/"
+cp "$here/bench/consume_loop.py" "$out/consume_loop.py"
 count() {
-  (cd "$tree" && EVENTS=$1 PYTHONPATH="$out:$tree" valgrind --tool=cachegrind --cache-sim=no \
-    --cachegrind-out-file="$out/cg.$1" "$python" -m bench.consume_loop "$batch" >/dev/null 2>"$out/err.$1")
+  (cd "$tree" && EVENTS=$1 PYTHONPATH="$tree" valgrind --tool=cachegrind --cache-sim=no \
+    --cachegrind-out-file="$out/cg.$1" "$python" "$out/consume_loop.py" "$batch" >"$out/out.$1" 2>"$out/err.$1")
+  grep -q "us CPU per event" "$out/out.$1" || { cat "$out/err.$1" >&2; exit 1; }
   grep -oP 'I\s+refs:\s+\K[\d,]+' "$out/err.$1" | tr -d ,
 }
 one=$(count 300)

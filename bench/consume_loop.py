@@ -105,7 +105,7 @@ def main() -> None:
     runtime.migrate()
     ctx = runtime.contexts["notify"]
     module.demo(ctx)
-    subprocess.run([sys.executable, "-m", "bench.consume_loop", "feed", prefix, str(total)], check=True)
+    subprocess.run([sys.executable, __file__, "feed", prefix, str(total)], check=True)
     consumer = runtime.consumers["notify"]
     handle = consumer.handle_entries
 
