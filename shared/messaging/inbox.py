@@ -9,7 +9,8 @@ A row whose ``source`` is ``''`` (:data:`UNKNOWN_SOURCE`) was recorded before th
 applied before the upgrade and delivered again (reclaimed, redriven, replayed) still has no second
 effect. CloudEvents sources are never empty, so no real event is recorded with it.
 
-Also :func:`insert_many`, the multi-row INSERT the consumer path writes its rows with.
+Also :func:`insert_many`, the multi-row INSERT the consumer path writes its rows with. On SQLite the
+batch's inbox read and its INSERTs go to the driver (:mod:`shared.messaging.driver`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, bindparam, insert, select, text
+from sqlalchemy import Column, DateTime, MetaData, String, Table, bindparam, insert, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shared.clock import utcnow
+from shared.messaging.driver import insert_rows, select_rows
 
 if TYPE_CHECKING:
     import psycopg
@@ -65,10 +67,7 @@ class Inbox:
             f" FROM {self.table.name} i WHERE i.consumer_group = :group AND i.event_id = x.id"
             f" AND (i.source = x.source OR i.source = '' OR x.source = '') LIMIT 1) AS hit"
         ).bindparams(bindparam("sources", type_=ARRAY(String)), bindparam("ids", type_=ARRAY(String)))
-        t = self.table
-        self._seen_chunk = select(t.c.event_id, t.c.source).where(  # elsewhere (SQLite): 500 ids at a time
-            t.c.consumer_group == bindparam("group"), t.c.event_id.in_(bindparam("ids", expanding=True))
-        )
+        self._sqlite_seen: dict[int, str] = {}  # number of ids -> the SQLite read of that many (500 at most)
 
     def seen_among(self, session: Session, group: str, keys: Sequence[EventKey]) -> set[EventKey]:
         """Which of the ``(source, id)`` keys this group handled before (one query for a whole batch;
@@ -82,10 +81,10 @@ class Inbox:
             return {(row.source, row.id) for row in session.execute(self._pg_seen, params)}
         sources: dict[str, set[str]] = {}  # event id -> the sources recorded for it
         ids = list(dict.fromkeys(event_id for _, event_id in keys))
+        connection = session.connection()
         for start in range(0, len(ids), 500):
-            for event_id, source in session.execute(
-                self._seen_chunk, {"group": group, "ids": ids[start : start + 500]}
-            ):
+            chunk = ids[start : start + 500]
+            for event_id, source in select_rows(connection, self._sqlite_read(len(chunk)), [group, *chunk]):
                 sources.setdefault(event_id, set()).add(source)
         return {
             (source, event_id)
@@ -93,6 +92,16 @@ class Inbox:
             if (recorded := sources.get(event_id))
             and (source == UNKNOWN_SOURCE or source in recorded or UNKNOWN_SOURCE in recorded)
         }
+
+    def _sqlite_read(self, count: int) -> str:
+        """The SQLite read of the rows of ``count`` ids of a group (the key's prefix)."""
+        statement = self._sqlite_seen.get(count)
+        if statement is None:
+            marks = ", ".join("?" * count)
+            statement = self._sqlite_seen[count] = (
+                f"SELECT event_id, source FROM {self.table.name} WHERE consumer_group = ? AND event_id IN ({marks})"
+            )
+        return statement
 
     def seen(self, session: Session, group: str, key: EventKey) -> bool:
         """Whether this group handled the event ``(source, id)`` (or its id without a source)."""
@@ -135,7 +144,8 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         return
     connection = session.connection()
     if connection.dialect.name != "postgresql":
-        connection.execute(insert(table), rows)
+        if connection.dialect.name != "sqlite" or not insert_rows(connection, table, rows):
+            connection.execute(insert(table), rows)
         return
     quote = connection.dialect.identifier_preparer
     columns = list(rows[0])

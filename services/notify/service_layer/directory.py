@@ -2,9 +2,10 @@
 
 Every event needs the rule of its type, the staff list and its recipients' preferences. They change
 rarely, so each process keeps copies of what routing has read, and at the start of each batch reads
-the one-row change counter (:class:`~services.notify.adapters.orm.ConfigVersion`). Once the counter
-has moved (a change made in this process or in another replica, committed with the counter), the
-copies are dropped and read again. The number of kept entries is bounded.
+the one-row change counter (:class:`~services.notify.adapters.orm.ConfigVersion`; on SQLite through
+the driver, as the inbox's read: 5 µs instead of ~90 through the ORM). Once the counter has moved (a
+change made in this process or in another replica, committed with the counter), the copies are dropped
+and read again. The number of kept entries is bounded.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import Any
 from sqlmodel import Session, SQLModel, select
 
 from services.notify.adapters.orm import ConfigVersion
+from shared.messaging.driver import select_rows
 
 MAX_ENTRIES = 5000
 _VERSION = select(ConfigVersion.version).where(ConfigVersion.id == 1)
+_SQLITE_VERSION = f"SELECT version FROM {ConfigVersion.__tablename__} WHERE id = 1"
 _lock = threading.Lock()
 _kept: dict[str, tuple[int, dict[Any, Any]]] = {}  # store URL -> (counter, entries)
 
@@ -25,10 +28,14 @@ _kept: dict[str, tuple[int, dict[Any, Any]]] = {}  # store URL -> (counter, entr
 def entries(session: Session) -> dict[Any, Any]:
     """The cache routing uses in this transaction: shared by the process while the change counter
     stands still (a fresh one for this transaction alone when the store has no counter row)."""
-    version = session.execute(_VERSION).scalar()
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        version = next(iter(select_rows(connection, _SQLITE_VERSION, ())), (None,))[0]
+    else:
+        version = session.execute(_VERSION).scalar()
     if version is None:
         return {}
-    key = str(session.get_bind().url)
+    key = str(connection.engine.url)
     with _lock:
         kept = _kept.get(key)
         if kept is None or kept[0] != version or len(kept[1]) >= MAX_ENTRIES:

@@ -1,0 +1,83 @@
+"""The consumer path's statements on SQLite go to the driver (shared/messaging/driver.py) and store
+exactly what SQLAlchemy's own INSERT would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, MetaData, String, Table, event, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from shared.db.store import Store
+from shared.messaging.driver import insert_rows
+from shared.messaging.inbox import Inbox, insert_many
+
+metadata = MetaData()
+inbox = Inbox(metadata)
+rows_table = Table(
+    "probe_rows",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(50), nullable=False, unique=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("flag", Boolean, nullable=False),
+    Column("doc", JSON, nullable=False),
+    Column("note", String(50), default="from python"),
+)
+AT = datetime(2026, 12, 3, 1, 2, 3, 456789, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store("probe", f"sqlite:///{tmp_path / 'probe.db'}", metadata)
+    store.create_all()
+    yield store
+    store.dispose()
+
+
+def statements_through_sqlalchemy(store: Store) -> list[str]:
+    seen: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    return seen
+
+
+def test_rows_go_to_the_driver_and_read_back_as_sqlalchemys_own(store):
+    row = {"name": "甲", "at": AT, "flag": True, "doc": {"k": [1, "二"]}, "note": "given"}
+    seen = statements_through_sqlalchemy(store)
+    with store.transaction() as session:
+        insert_many(session, rows_table, [row, dict(row, name="乙", flag=False)])
+    assert seen == []  # not one statement through SQLAlchemy's execution
+    with store.transaction() as session:
+        session.execute(insert(rows_table), [dict(row, name="丙")])
+    with store.engine.connect() as connection:
+        raw = connection.exec_driver_sql("SELECT name, at, flag, doc, note FROM probe_rows ORDER BY id").all()
+        typed = connection.execute(select(rows_table.c.at, rows_table.c.doc).order_by(rows_table.c.id)).all()
+    assert raw[0][1:] == raw[2][1:]  # the same text, number and JSON as SQLAlchemy's INSERT stores
+    assert [r.name for r in raw] == ["甲", "乙", "丙"] and raw[1].flag == 0
+    assert {t.at.replace(tzinfo=UTC) for t in typed} == {AT} and typed[0].doc == {"k": [1, "二"]}
+
+
+def test_a_table_with_python_side_defaults_is_left_to_sqlalchemy(store):
+    with store.transaction() as session:
+        assert not insert_rows(session.connection(), rows_table, [{"name": "x", "at": AT, "flag": True, "doc": {}}])
+        insert_many(session, rows_table, [{"name": "x", "at": AT, "flag": True, "doc": {}}])
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT note FROM probe_rows").scalar() == "from python"
+
+
+def test_a_duplicate_key_is_sqlalchemys_integrity_error(store):
+    with store.transaction() as session:
+        inbox.record_many(session, "notify", [("/linli/t", "e-1", "t")])
+    with pytest.raises(IntegrityError), store.transaction() as session:
+        inbox.record_many(session, "notify", [("/linli/t", "e-1", "t")])
+
+
+def test_the_inbox_read_goes_to_the_driver(store):
+    with store.transaction() as session:
+        inbox.record_many(session, "notify", [("/linli/t", f"e-{i}", "t") for i in range(3)])
+    seen = statements_through_sqlalchemy(store)
+    with store.transaction(readonly=True) as session:
+        found = inbox.seen_among(session, "notify", [("/linli/t", "e-1"), ("/linli/t", "e-9"), ("/other", "e-2")])
+    assert found == {("/linli/t", "e-1")}
+    assert seen == []
