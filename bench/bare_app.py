@@ -7,8 +7,9 @@ The ``/bare/…`` routes below those do a route's storage work with plain ``sqli
 loop (no auth, no ORM, no thread hop): reads on the service's own file (read-only), writes in one
 transaction on a private copy of its store (copied on first use, rows and all). GET /bare/db?reporter=...
 reads the same columns of a resident's tickets; POST /bare/db stores a report as the tickets service does
-(the ticket, its history entry and a TicketOpened outbox row, one commit). The twins of bench/routes.py
-(library, volunteers, notify) follow at the end."""
+(the ticket, its history entry and a TicketOpened outbox row, one commit) and answers it with the open
+reports of its category in the same building, which the route's answer also carries (``similar``). The
+twins of bench/routes.py (library, volunteers, notify) follow at the end."""
 
 from __future__ import annotations
 
@@ -141,6 +142,14 @@ async def listing_from_db(reporter: str) -> list[dict[str, Any]]:
     return [dict(row) for row in _reader("tickets").execute(SUMMARY, (reporter,))]
 
 
+OPEN = ("submitted", "acknowledged", "assigned", "in_progress", "reopened")  # the tickets' OPEN_STATES
+SIMILAR = (
+    "SELECT id, title, status, created_at, via, source_hazard_id FROM ticket WHERE category = ? AND id != ? "
+    f"AND status IN ({', '.join('?' * len(OPEN))}) AND building = ? AND community = ? "
+    "ORDER BY created_at DESC LIMIT 10"
+)
+
+
 @app.post("/bare/db", status_code=201)
 async def create_in_db(body: Report) -> dict[str, Any]:
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -173,7 +182,12 @@ async def create_in_db(body: Report) -> dict[str, Any]:
             "INSERT INTO outbox (event_id, stream, event_type, payload, created_at) VALUES (?, ?, ?, ?, ?)",
             (event["id"], "tickets", event["type"], json.dumps(event, ensure_ascii=False), now.isoformat(sep=" ")),
         )
-    return {**row, "created_at": now, "updated_at": now}
+        similar = [
+            {"id": r["id"], "title": r["title"], "status": r["status"], "created_at": r["created_at"]}
+            for r in conn.execute(SIMILAR, (body.category, ticket_id, *OPEN, body.building, body.community))
+            if r["via"] != "volunteers" and r["source_hazard_id"] is None  # as the route: no neighbour's flat
+        ]
+    return {**row, "created_at": now, "updated_at": now, "similar": similar}
 
 
 # -- the twins of bench/routes.py: one read and one write route of library, volunteers and notify ----------

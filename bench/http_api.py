@@ -3,9 +3,12 @@
 Both servers are started the same way (uvicorn on loopback, one process, no access log); the load
 generator runs in its own process with ``CONCURRENCY`` keep-alive connections sending back to back.
 The resident whose list is read has 20 tickets; the bare list endpoint answers 20 similar objects.
-Two reference rows (no goal) show the least a route with a database costs here: the bare app reading
-the same resident's tickets with plain sqlite3, and storing a report's three rows (ticket, history,
-outbox) with plain sqlite3, both on the event loop with no auth and no ORM.
+
+The goals (issue #22: create >= 0.5x, list >= 0.7x) are against the same-work references: the bare app
+reading the same resident's tickets with plain sqlite3, and storing a report as the route does (ticket,
+history and outbox rows, and the read of similar open reports the answer carries) with plain sqlite3,
+both on the event loop with no auth and no ORM. A bare endpoint doing no storage work cannot be matched
+by any route that stores something; its rows stay, without a goal, to show what the framework alone costs.
 """
 
 from __future__ import annotations
@@ -66,24 +69,39 @@ def measure(stack, quick: bool) -> list[Figure]:
     listing = closed(stack.tickets.port, list_req, seconds)
     figures = [
         ratio_goal(
-            rps_figure("4 HTTP", "POST /api/tickets/tickets (create)", create, b_post, "bare FastAPI POST"), 0.5
+            rps_figure(
+                "4 HTTP",
+                "POST /api/tickets/tickets (create)",
+                create,
+                b_db_post,
+                "bare FastAPI storing the same rows with sqlite3 on the loop",
+            ),
+            0.5,
         ),
         ratio_goal(
-            rps_figure("4 HTTP", "GET /api/tickets/tickets (a resident's 20)", listing, b_get, "bare FastAPI GET"), 0.7
+            rps_figure(
+                "4 HTTP",
+                "GET /api/tickets/tickets (a resident's 20)",
+                listing,
+                b_db,
+                "bare FastAPI reading the same 20 rows with sqlite3 on the loop",
+            ),
+            0.7,
         ),
         rps_figure(
             "4 HTTP",
-            "reference: bare FastAPI storing the report's 3 rows with sqlite3 on the event loop (no auth, no ORM)",
+            "reference: bare FastAPI storing a report's rows and reading its similar reports with sqlite3 on the "
+            "event loop (no auth, no ORM)",
             b_db_post,
             b_post,
-            "bare FastAPI POST",
+            "bare FastAPI POST, no storage",
         ),
         rps_figure(
             "4 HTTP",
             "reference: bare FastAPI reading the same 20 rows with sqlite3 on the event loop (no auth, no ORM)",
             b_db,
             b_get,
-            "bare FastAPI GET",
+            "bare FastAPI GET, no storage",
         ),
     ]
     for fig in figures[:2]:
