@@ -13,7 +13,10 @@ twins of bench/routes.py (library, volunteers, notify) follow at the end."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import secrets
 import sqlite3
 import sys
 import uuid
@@ -23,7 +26,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jwt
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
@@ -521,6 +526,86 @@ async def bare_sign_up(activity_id: str, household: str, body: SignupBody) -> di
         kind = "SignupConfirmed" if status == "confirmed" else "SignupWaitlisted"
         _outbox(conn, "activities", kind, {"signup_id": signup_id, "activity_id": activity_id, "title": act["title"]})
     return {"id": signup_id, "activity_id": activity_id, "title": act["title"], "status": status}
+
+
+# -- accounts: sign-in with a code sent to the phone ------------------------------------------------------
+PII_KEY = b"linli-dev-pii-key-change-me"  # LINLI_PII_KEY's development default, as the bench's servers run
+SIGNING_KEY = Ed25519PrivateKey.generate()  # the route signs with accounts' Ed25519 key (EdDSA), loaded once
+
+
+class SignInBody(BaseModel):
+    phone: str = Field(min_length=7, max_length=20)
+    code: str = Field(min_length=6, max_length=6, pattern=r"^\d{6}$")
+
+
+def _keyed(value: str) -> str:
+    """As ``shared.pii.keyed_hash``: HMAC-SHA256 of the upper-cased value (a lookup key)."""
+    return hmac.new(PII_KEY, value.strip().upper().encode(), hashlib.sha256).hexdigest()
+
+
+@app.post("/bare/accounts/token")
+async def accounts_token(body: SignInBody) -> dict[str, Any]:
+    """The latest unused code of the phone checked and spent, a session and its refresh token stored, the
+    person's grants and the signing key read, an access token signed: the route's storage work."""
+    digest = _keyed(f"phone:{body.phone}")
+    now = datetime.now(UTC)
+    stamp = now.replace(tzinfo=None).isoformat(sep=" ")
+    with _transaction("accounts") as conn:
+        conn.execute("SELECT until FROM phone_lock WHERE phone_hash = ?", (digest,)).fetchone()
+        challenge = conn.execute(
+            "SELECT id, code_hash, expires_at FROM code_challenge WHERE phone_hash = ? AND used_at IS NULL "
+            "ORDER BY created_at DESC, id DESC LIMIT 1",
+            (digest,),
+        ).fetchone()
+        if challenge is None or not hmac.compare_digest(
+            challenge["code_hash"], _keyed(f"code:{challenge['id']}:{body.code}")
+        ):
+            raise HTTPException(401)
+        conn.execute("UPDATE code_challenge SET used_at = ? WHERE id = ?", (stamp, challenge["id"]))
+        person = conn.execute(
+            "SELECT id, sub, name, household_id, community FROM person WHERE phone_hash = ? AND left_at IS NULL",
+            (digest,),
+        ).fetchone()
+        if person is None:
+            raise HTTPException(401)
+        session_id = f"S{uuid.uuid4().hex[:12]}"
+        expires = (now + timedelta(days=30)).replace(tzinfo=None).isoformat(sep=" ")
+        conn.execute(
+            "INSERT INTO signin_session (id, person_id, client, created_at, last_used_at, expires_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (session_id, person["id"], "bench", stamp, stamp, expires),
+        )
+        refresh = secrets.token_urlsafe(32)
+        conn.execute(
+            "INSERT INTO refresh_token (token_hash, session_id, issued_at) VALUES (?, ?, ?)",
+            (hashlib.sha256(refresh.encode()).hexdigest(), session_id, stamp),
+        )
+        grants = conn.execute(
+            "SELECT role, community, team, institution FROM role_grant WHERE person_id = ? ORDER BY id", (person["id"],)
+        ).fetchall()
+        key = conn.execute(
+            "SELECT kid FROM signing_key WHERE retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1"
+        ).fetchone()
+    claims = {
+        "sub": person["sub"],
+        "name": person["name"],
+        "household": person["household_id"],
+        "roles": ["resident", *(g["role"] for g in grants)],
+        "communities": [person["community"]],
+        "sid": session_id,
+        "iss": "linli-accounts",
+        "aud": "linli",
+        "iat": now,
+        "exp": now + timedelta(minutes=15),
+    }
+    token = jwt.encode(claims, SIGNING_KEY, algorithm="EdDSA", headers={"kid": key["kid"] if key else "bench"})
+    return {
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": 900,
+        "refresh_token": refresh,
+        "session_id": session_id,
+    }
 
 
 if __name__ == "__main__":

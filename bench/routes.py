@@ -1,15 +1,17 @@
-"""8) read and write routes of library, volunteers, notify and activities, vs a bare endpoint doing the
-same storage work.
+"""8) read and write routes of library, volunteers, notify, activities and accounts, vs a bare endpoint doing
+the same storage work.
 
-``linli run library``, ``linli run volunteers`` and ``linli run notify`` run as three processes (each its
-own SQLite file in a temporary folder, a private stream prefix) after ``linli demo`` loaded the seed
-communities there; 20 in-app messages for the demo resident are written with notify's ORM model, as its
-consumer writes them. The bare app (bench/bare_app.py) serves a twin of each route: plain ``sqlite3`` on
-the event loop, no auth, no ORM, reading the same rows from the service's file, or reading and writing the
-same rows in one transaction on a private copy of its store. Closed loop, ``CONCURRENCY`` connections, as
-figure 4; a write route cycles through bodies that each change the stored row. The routes issue #22 names
-(a reader's loans and check-out, a volunteer's elders and a visit log, the inbox, a sign-up) have its goal
-against their twin: a read >= 0.7x, a write >= 0.5x; the others are tracked without one.
+``linli run library``, ``linli run volunteers``, ``linli run notify``, ``linli run activities`` and ``linli run
+accounts`` run as five processes (each its own SQLite file in a temporary folder, a private stream prefix)
+after ``linli demo`` loaded the seed communities there; 20 in-app messages for the demo resident are written
+with notify's ORM model, as its consumer writes them; residents imported from a sheet are each sent a sign-in
+code by accounts' own use case. The bare app (bench/bare_app.py) serves a twin of each route: plain
+``sqlite3`` on the event loop, no auth, no ORM, reading the same rows from the service's file, or reading and
+writing the same rows in one transaction on a private copy of its store. Closed loop, ``CONCURRENCY``
+connections, as figure 4; a write route cycles through bodies that each change the stored row (a sign-in
+spends a code: each body is good once). The routes issue #22 names (a reader's loans and check-out, a
+volunteer's elders and a visit log, the inbox, a sign-up, the sign-in code check) have its goal against their
+twin: a read >= 0.7x, a write >= 0.5x; the others are tracked without one.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ COPIES = 20_000  # copies seeded for check-out: each request lends another one (
 HOUSEHOLDS = 6_000  # households signing up a child: each request another (a household may sign up two)
 CARD = "11010519491231002X"  # 赵晓彤's ID card, her reader card in the demo
 DESK = "CN-SJZ-YH-ZHC"  # 智汇城's book house
+SIGNERS, SIGNERS_QUICK = 12_000, 4_000  # residents sent a sign-in code: each sign-in (route's or twin's) spends one
 
 
 @dataclass(frozen=True)
@@ -59,13 +62,14 @@ class Route:
     method: str
     path: str
     bare: str
-    caller: tuple[str, tuple[str, ...]]  # token subject and roles
+    caller: tuple[str, tuple[str, ...]] | None  # token subject and roles; None: an open route (no token)
     label: str
     bodies: tuple[dict[str, Any], ...] = ()  # cycled through, so that each write changes the row
     rows: int | None = None  # a read: the items both must answer
     items: str = "items"  # where a read's answer holds them
     households: int = 0  # > 0: each request from another household (its own token, ``household`` on the twin)
     goal: float | None = None  # issue #22's least ratio to the twin, for the routes it names
+    seeded: str = ""  # bodies made by the seeding (``found[seeded]``), each good for one request
 
 
 READ, WRITE = 0.7, 0.5
@@ -171,6 +175,16 @@ ROUTES = (
         goal=WRITE,
     ),
     Route(
+        "accounts",
+        "POST",
+        "/api/accounts/auth/token",
+        "/bare/accounts/token",
+        None,
+        "sign-in with the code sent to a phone, another resident each time",
+        goal=WRITE,
+        seeded="codes",
+    ),
+    Route(
         "notify",
         "PUT",
         "/api/notify/preferences",
@@ -271,9 +285,31 @@ def workshop(activities_db: Path) -> dict[str, str]:
     return {"activity": row[0]}
 
 
-def requests(route: Route, path: str, headers: dict[str, str]) -> list[str]:
+def signin_codes(folder: Path, count: int) -> list[dict[str, str]]:
+    """``count`` residents with a phone, imported from a sheet as a community office does, each sent a
+    sign-in code by accounts' own use case (in this process, on the service's file; each from another
+    client, so that no limit refuses them): the bodies of the sign-in route, each good for one sign-in."""
+    from bench.accounts import _context, _import, make_xlsx
+    from services.accounts.service_layer import signin
+
+    ctx = _context(f"sqlite:///{folder / 'accounts.db'}", folder)
+    try:
+        _import(ctx, make_xlsx(count))
+        bodies = []
+        for i in range(count):
+            phone = f"137{i:08d}"  # make_xlsx's numbers
+            with ctx.store.transaction() as s:
+                issued = signin.request_code(s, phone, f"bench-{i}", ctx.clock.now())
+            assert issued.code is not None, phone  # a registered phone is sent its code
+            bodies.append({"phone": phone, "code": issued.code})
+    finally:
+        ctx.store.dispose()
+    return bodies
+
+
+def requests(route: Route, path: str, headers: dict[str, str], bodies: list[dict[str, Any]]) -> list[str]:
     """The raw requests the load generator cycles through (one per body; one for a read)."""
-    bodies = [json.dumps(b, ensure_ascii=False).encode() for b in route.bodies] or [b""]
+    bodies = [json.dumps(b, ensure_ascii=False).encode() for b in bodies] or [b""]
     return [build(route.method, path, headers, body).decode("latin-1") for body in bodies]
 
 
@@ -292,12 +328,14 @@ def household_requests(route: Route, path: str, bare: str) -> tuple[list[str], l
     return served, bare_served
 
 
-def check(route: Route, port: int, bare_port: int, served: str, bare: str, headers: dict[str, str]) -> None:
+def check(
+    route: Route, port: int, bare_port: int, served: str, bare: str, headers: dict[str, str], bodies: list[Any]
+) -> None:
     """One request to the route and to its twin before timing: both succeed, a read's answers hold the same rows.
     The twin's first write also makes its private copy of the store, outside the timed run. A write uses the
     last body (the twin the one before), which the timed run reaches last."""
-    body = route.bodies[-1] if route.bodies else None
-    twin_body = route.bodies[-2] if len(route.bodies) > 1 else body  # the twin's copy may be made after the route's
+    body = bodies[-1] if bodies else None
+    twin_body = bodies[-2] if len(bodies) > 1 else body  # the twin's copy may be made after the route's
     answers = []
     for p, path, h, b in ((port, served, headers, body), (bare_port, bare, {}, twin_body)):
         r = httpx.request(route.method, f"http://127.0.0.1:{p}{path}", json=b, headers=h, timeout=10)
@@ -310,21 +348,28 @@ def check(route: Route, port: int, bare_port: int, served: str, bare: str, heade
             raise RuntimeError(f"{route.method} {route.path}: {counts} items (route, twin), expected {route.rows}")
 
 
-def measure_route(route: Route, port: int, bare_port: int, seconds: float, found: dict[str, str]) -> Figure:
+def measure_route(route: Route, port: int, bare_port: int, seconds: float, found: dict[str, Any]) -> Figure:
     from shared.web.auth import mint_token
 
-    sub, roles = route.caller
     path, bare_path = route.path.format(**found), route.bare.format(**found)
+    bodies = list(found[route.seeded]) if route.seeded else list(route.bodies)
     if route.households:
+        assert route.caller is not None
+        sub, roles = route.caller
         served, bare_served = household_requests(route, path, bare_path)
         extra = mint_token(f"{sub}-check", list(roles), household="H-bench-check", community="智汇城")
         headers = {"Authorization": f"Bearer {extra}"}
-        check(route, port, bare_port, path, f"{bare_path}?household=H-bench-check-twin", headers)
+        check(route, port, bare_port, path, f"{bare_path}?household=H-bench-check-twin", headers, bodies)
     else:
-        city_wide = ["*"] if {"staff", "operator"} & set(roles) else None  # staff reach the communities they serve
-        headers = {"Authorization": f"Bearer {mint_token(sub, list(roles), communities=city_wide)}"}
-        check(route, port, bare_port, path, bare_path, headers)
-        served, bare_served = requests(route, path, headers), requests(route, bare_path, {})
+        headers = {}
+        if route.caller is not None:
+            sub, roles = route.caller
+            city_wide = ["*"] if {"staff", "operator"} & set(roles) else None  # staff reach the communities they serve
+            headers = {"Authorization": f"Bearer {mint_token(sub, list(roles), communities=city_wide)}"}
+        check(route, port, bare_port, path, bare_path, headers, bodies)
+        if route.seeded:  # each body is spent once: the check spent the last two (route, twin)
+            bodies = bodies[:-2]
+        served, bare_served = requests(route, path, headers, bodies), requests(route, bare_path, {}, bodies)
     bare = closed(bare_port, bare_served, seconds)
     run = closed(port, served, seconds)
     log(
@@ -349,9 +394,10 @@ def measure(quick: bool) -> list[Figure]:
         prefix = new_prefix("r")
         load_demo(prefix, tmp)
         seed_inbox(tmp / "notify.db", RESIDENT, NOTES)
-        found = {**seed_library(tmp / "library.db", RESIDENT), **workshop(tmp / "activities.db")}
+        found: dict[str, Any] = {**seed_library(tmp / "library.db", RESIDENT), **workshop(tmp / "activities.db")}
+        found["codes"] = signin_codes(tmp, SIGNERS_QUICK if quick else SIGNERS)
         bare_port = free_port()
-        names = ("library", "volunteers", "notify", "activities")
+        names = ("library", "volunteers", "notify", "activities", "accounts")
         services = {name: linli_server([name], prefix, tmp) for name in names}
         bare = Server([PYTHON, "-m", "bench.bare_app", str(bare_port), str(tmp)], {}, bare_port, tmp / "bare.log")
         servers = [*services.values(), bare]
