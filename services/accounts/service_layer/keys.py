@@ -50,13 +50,18 @@ def new_key(s: Session, now: datetime, signer: Signer | None = None) -> SigningK
     return row
 
 
+_CURRENT = (
+    select(SigningKey)
+    .where(SigningKey.retired_at.is_(None))  # type: ignore[union-attr]
+    .order_by(SigningKey.created_at.desc(), SigningKey.kid.desc())  # type: ignore[attr-defined]
+    .limit(1)
+)
+"""The newest key not retired (built once: every sign-in and refresh signs)."""
+
+
 def current(s: Session, now: datetime) -> SigningKey:
     """The key that signs now (made on first use)."""
-    row = s.scalars(
-        select(SigningKey)
-        .where(SigningKey.retired_at.is_(None))  # type: ignore[union-attr]
-        .order_by(SigningKey.created_at.desc(), SigningKey.kid.desc())  # type: ignore[attr-defined]
-    ).first()
+    row = s.scalars(_CURRENT).first()
     return row if row is not None else new_key(s, now)
 
 

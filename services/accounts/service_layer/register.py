@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlmodel import Session
 
 from services.accounts.adapters.orm import (
@@ -363,8 +363,12 @@ def _role_fields(row: Person, given: RoleGrant) -> dict[str, str | None]:
     }
 
 
+_GRANTS_OF = select(RoleGrant).where(RoleGrant.person_id == bindparam("person_id")).order_by(RoleGrant.id)
+"""A person's grants (built once: every sign-in and refresh puts them in the token)."""
+
+
 def grants_of(s: Session, person_id: str) -> list[RoleGrant]:
-    return list(s.scalars(select(RoleGrant).where(RoleGrant.person_id == person_id).order_by(RoleGrant.id)))
+    return list(s.scalars(_GRANTS_OF, {"person_id": person_id}))
 
 
 # -- erasure ----------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlmodel import Session
 
 from services.accounts.adapters.orm import CodeChallenge, Person, PhoneLock, RefreshToken, SignInSession
@@ -137,6 +137,18 @@ def request_code(s: Session, phone: str, client: str | None, now: datetime) -> I
     return Issued(phone=number, code=code if known else None, expires_at=challenge.expires_at)
 
 
+_LATEST_CHALLENGE = (
+    select(CodeChallenge)
+    .where(CodeChallenge.phone_hash == bindparam("digest"), CodeChallenge.used_at.is_(None))  # type: ignore[union-attr]
+    .order_by(CodeChallenge.created_at.desc(), CodeChallenge.id.desc())  # type: ignore[attr-defined]
+    .limit(1)
+    .with_for_update()
+)
+"""A phone's latest unused code (statements of the sign-in built once: building one cost more than running it)."""
+_PERSON_BY_PHONE = select(Person).where(Person.phone_hash == bindparam("digest"), Person.left_at.is_(None))  # type: ignore[union-attr]
+"""The person still registered with a phone."""
+
+
 def verify_code(s: Session, phone: str, code: str, client: str | None, now: datetime) -> Tokens | Refusal:
     """Sign in with the latest code sent to ``phone``: tokens, or a refusal whose attempt is counted."""
     config = accounts_settings()
@@ -148,12 +160,7 @@ def verify_code(s: Session, phone: str, code: str, client: str | None, now: date
                 "错误次数过多，请稍后再试 / too many wrong codes: this phone is locked for now", code="phone_locked"
             )
         )
-    challenge = s.scalars(
-        select(CodeChallenge)
-        .where(CodeChallenge.phone_hash == digest, CodeChallenge.used_at.is_(None))  # type: ignore[union-attr]
-        .order_by(CodeChallenge.created_at.desc(), CodeChallenge.id.desc())  # type: ignore[attr-defined]
-        .with_for_update()
-    ).first()
+    challenge = s.scalars(_LATEST_CHALLENGE, {"digest": digest}).first()
     wrong = SignInRefused("验证码错误或已过期 / wrong or expired code", code="wrong_code")
     if challenge is None or _aware(challenge.expires_at) <= now:
         return Refusal(wrong)
@@ -175,7 +182,7 @@ def verify_code(s: Session, phone: str, code: str, client: str | None, now: date
             )
         return Refusal(wrong)
     challenge.used_at = now
-    person = s.scalars(select(Person).where(Person.phone_hash == digest, Person.left_at.is_(None))).first()  # type: ignore[union-attr]
+    person = s.scalars(_PERSON_BY_PHONE, {"digest": digest}).first()
     if person is None:
         return Refusal(wrong)
     return open_session(s, person, client, now)
