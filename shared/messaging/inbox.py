@@ -10,7 +10,7 @@ applied before the upgrade and delivered again (reclaimed, redriven, replayed) s
 effect. CloudEvents sources are never empty, so no real event is recorded with it.
 
 Also :func:`insert_many`, the multi-row INSERT the consumer path writes its rows with. On SQLite the
-batch's inbox read and its INSERTs go to the driver (:mod:`shared.messaging.driver`).
+batch's inbox read and its INSERTs go to the driver (:mod:`shared.db.driver`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shared.clock import utcnow
-from shared.messaging.driver import insert_rows, select_rows
+from shared.db.driver import insert_rows, select_rows
 
 if TYPE_CHECKING:
     import psycopg

@@ -1,4 +1,4 @@
-"""The consumer path's statements on SQLite go to the driver (shared/messaging/driver.py) and store
+"""The consumer path's statements on SQLite go to the driver (shared/db/driver.py) and store
 exactly what SQLAlchemy's own INSERT would."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, MetaData, String, Table, event, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from shared.db.driver import insert_rows
 from shared.db.store import Store
-from shared.messaging.driver import insert_rows
 from shared.messaging.inbox import Inbox, insert_many
 
 metadata = MetaData()

@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session, SQLModel, select
 
 from services.notify.adapters.orm import ConfigVersion
-from shared.messaging.driver import select_rows
+from shared.db.driver import select_rows
 
 MAX_ENTRIES = 5000
 _VERSION = select(ConfigVersion.version).where(ConfigVersion.id == 1)

@@ -14,6 +14,7 @@ from sqlmodel import Session, SQLModel, select
 from services.tickets.adapters.orm import Category, Ticket, TicketHistory, TicketPhoto
 from services.tickets.adapters.photo_store import PhotoStorage, open_photos
 from services.tickets.adapters.photos import EXT, CleanPhoto
+from shared.db.driver import insert_row
 from shared.db.rows import new_row
 from shared.errors import NotFound
 from shared.ids import new_id
@@ -137,7 +138,10 @@ def _insert(table: Table) -> Insert:
 def insert_now(session: Session, row: Row) -> Row:
     """INSERT a new ``row`` at once, with a statement built once per table (a unit-of-work flush of
     one new object costs several times more), and keep it in ``session`` as a stored row: later
-    changes to it are UPDATEs as usual. A generated primary key is set on ``row``."""
+    changes to it are UPDATEs as usual. A generated primary key is set on ``row``.
+
+    On SQLite the INSERT goes to the driver (:mod:`shared.db.driver`): through ``session.execute``
+    its statement machinery cost more than the INSERT itself, twice per create."""
     if session.new or session.dirty or session.deleted:
         session.flush()  # the changes made before this row reach the store first, as a flush would order them
     table = type(row).__table__
@@ -145,8 +149,9 @@ def insert_now(session: Session, row: Row) -> Row:
     generated = [c.key for c in table.primary_key.columns if values[c.key] is None]
     for key in generated:
         del values[key]
-    result = session.execute(_insert(table), values)
-    for key, value in zip(generated, result.inserted_primary_key or (), strict=False):
+    rowid = insert_row(session.connection(), table, values) if len(generated) <= 1 else None  # SQLite's key: the rowid
+    keys = (rowid,) if rowid is not None else session.execute(_insert(table), values).inserted_primary_key or ()
+    for key, value in zip(generated, keys, strict=False):
         setattr(row, key, value)
     make_transient_to_detached(row)
     session.add(row)

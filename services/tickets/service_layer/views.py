@@ -22,6 +22,7 @@ from services.tickets.service_layer.common import get_ticket, media_path, origin
 from services.tickets.service_layer.scope import communities_of, entitled, is_private
 from shared.clock import as_utc, shown
 from shared.db.clauses import one_of
+from shared.db.driver import fetch
 from shared.identity import Principal
 from shared.web.fields import View
 from shared.web.pages import Page, PageQuery, keyset, page_of
@@ -428,7 +429,7 @@ def similar_open(session: Session, ticket: Ticket, category: Category) -> list[S
     of a category kept inside homes.
 
     The database narrows the candidates (same building, or a lat/lon box around the point);
-    the exact distance is checked here.
+    the exact distance is checked here. Every create reads them: on SQLite through the driver.
     """
     by_building = bool(ticket.building and ticket.community)
     by_point = ticket.lat is not None and ticket.lon is not None
@@ -447,7 +448,7 @@ def similar_open(session: Session, ticket: Ticket, category: Category) -> list[S
             lat_min=ticket.lat - dlat, lat_max=ticket.lat + dlat, lon_min=ticket.lon - dlon, lon_max=ticket.lon + dlon
         )
     found: list[Similar] = []
-    for other in session.connection().execute(_similar_query(by_building, by_point), params):
+    for other in fetch(session.connection(), _similar_query(by_building, by_point), params):
         if disclosure.home_private(via=other.via, source_hazard_id=other.source_hazard_id, in_home=category.in_home):
             continue  # a neighbour's flat is not suggested to anyone
         distance = None
@@ -538,7 +539,7 @@ def list_tickets(
     ``communities`` (a staff member's, see :mod:`.scope`) narrows the list to those communities.
 
     Only the summary columns are read (no ORM objects, no JSON columns decoded): this is the route
-    residents open most.
+    residents open most. On SQLite a first page is read through the driver (:mod:`shared.db.driver`).
     """
     page = page or PageQuery()
     filters = {
@@ -554,7 +555,10 @@ def list_tickets(
     table = Ticket.__table__  # type: ignore[attr-defined]
     key = [table.c.created_at, table.c.id]
     query = keyset(_summary_query(tuple(sorted(given)), status == "open"), key, page, descending=True)
-    rows = session.connection().execute(query, given).all()
+    if page.cursor is None:  # a first page's statement is built once (see keyset): on SQLite to the driver
+        rows = fetch(session.connection(), query, given)
+    else:  # the cursor's values are in the statement, new each time: SQLAlchemy's cache keys it by its shape
+        rows = session.connection().execute(query, given).all()
     return page_of(
         rows,
         page,
