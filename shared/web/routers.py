@@ -7,7 +7,8 @@ request, and the app including each service's router under its prefix another 4 
 (docs/benchmarks.md, eighth and ninth sessions). A route's path, tags and dependencies are fixed when
 it is added to its router, so moving the routes of a router that has no options of its own into
 another one serves them exactly as an option-less ``include_router`` would; :func:`mount` adds them
-anew under a prefix, as ``include_router(prefix=..., tags=...)`` serves them.
+anew under a prefix, as ``include_router(prefix=..., tags=...)`` serves them, each as a
+:class:`shared.web.solver.PlannedRoute` (its parameters solved by a plan made once; same interface).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import cast
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
+
+from shared.web.solver import PlannedRoute
 
 
 def merge_into(target: APIRouter, routers: Iterable[APIRouter]) -> APIRouter:
@@ -36,7 +39,8 @@ def mount(target: APIRouter, router: APIRouter, *, prefix: str = "", tags: Seque
 
     Each route is built again from what it was declared with (the attributes FastAPI's own inclusion
     carries over), so ``target``'s responses, tags and dependencies apply as they would to an included
-    router, and the OpenAPI document stays the same. The same limits as :func:`merge_into` apply.
+    router, and the OpenAPI document stays the same. A plain :class:`APIRoute` becomes a
+    :class:`PlannedRoute` (a route of another class keeps it). The same limits as :func:`merge_into` apply.
     """
     _check(router)
     for route in cast(list[APIRoute], router.routes):
@@ -63,7 +67,7 @@ def mount(target: APIRouter, router: APIRouter, *, prefix: str = "", tags: Seque
             include_in_schema=route.include_in_schema,
             response_class=route.response_class,
             name=route.name,
-            route_class_override=type(route),
+            route_class_override=PlannedRoute if type(route) is APIRoute else type(route),
             callbacks=route.callbacks,
             openapi_extra=route.openapi_extra,
             generate_unique_id_function=route.generate_unique_id_function,
