@@ -78,8 +78,15 @@ class Runtime:
         self.consumers: dict[str, ConsumerRuntime] = {}
         self.reclaimers: dict[str, Reclaimer] = {}
         self.guardian = GroupGuardian(self.redis)
+        # apply_types=False: FastStream hands the handler its decoded message itself, without
+        # fast_depends, which resolved ``msg`` through the sync ``Context.use`` in a worker thread
+        # (anyio.to_thread) once per batch (see _batch_handler)
         self.broker = broker(
-            self.settings.redis_url, cluster=cluster, middlewares=[faststream_prometheus_middleware()], logger=None
+            self.settings.redis_url,
+            cluster=cluster,
+            middlewares=[faststream_prometheus_middleware()],
+            logger=None,
+            apply_types=False,
         )
         for ctx in self.contexts.values():
             self._document_publisher(ctx)
@@ -170,6 +177,7 @@ class Runtime:
                 ),
                 ack_policy=AckPolicy.MANUAL,
                 parser=_raw_entries_parser,
+                decoder=_the_message,
                 title=f"{consumer.group}:{key}",
                 description=f"{ctx.module.title}: consumer group {consumer.group!r} reads {key}",
             )
@@ -315,7 +323,16 @@ def _settle_heap() -> None:
 
 
 def _batch_handler(runtime: ConsumerRuntime, key: str):
-    """A FastStream handler applying one batch read from ``key`` (its only parameter is the message)."""
+    """A FastStream handler applying one batch read from ``key``.
+
+    Its only parameter is the message, handed over by :func:`_the_message` (the broker does not apply
+    types). Its annotation, FastStream's ``Context("message")``, is what the AsyncAPI document reads: no
+    payload of the handler's own (``EmptyPayload``). Resolved by fast_depends, that annotation cost a
+    thread hop per batch: ``Context.use`` is sync, so fast_depends (3.0, ``CallModel.asolve``) runs it
+    with ``anyio.to_thread.run_sync``, a round trip through a worker thread (and GIL hand-offs with the
+    event loop) for every batch, and a batch waits for a free token of anyio's default thread limiter,
+    shared with sync routes (docs/benchmarks.md, tenth session).
+    """
 
     async def on_batch(msg: RedisBatchStreamMessage) -> None:
         raw = msg.raw_message
@@ -327,3 +344,8 @@ def _batch_handler(runtime: ConsumerRuntime, key: str):
 async def _raw_entries_parser(msg, original_parser):
     """Hand stream entries to our handler untouched (FastStream would decode and wrap them)."""
     return RedisBatchStreamMessage(raw_message=msg, body=b"", consumer=None, group=None)
+
+
+async def _the_message(msg: RedisBatchStreamMessage, original_decoder) -> RedisBatchStreamMessage:
+    """The "decoded body" FastStream passes to the handler: the message itself (see :func:`_batch_handler`)."""
+    return msg

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from shared import tracing
 from shared.clock import Clock, utcnow
+from shared.db.sqlite import WouldWait, no_busy_wait
 from shared.messaging.connection import sync_client
 from shared.messaging.outbox import Outbox
 from shared.messaging.streams import StreamNames, encode_entry
@@ -67,7 +68,7 @@ class _Claim:
 
 class _ReadClaim(_Claim):
     """SQLite: the oldest pending rows read in a read transaction, marked sent after their XADDs by a
-    short write transaction of their own.
+    short write transaction of their own (:meth:`mark`; the relay's loop runs it on the event loop).
 
     A claim held in a write transaction across the XADDs (as on PostgreSQL) would hold the process's
     SQLite writer turn for a Redis round trip: the event loop's next unit of work waited for it, so
@@ -98,10 +99,14 @@ class _ReadClaim(_Claim):
         if self._lock is None:
             return
         try:
-            with self._engine.begin() as conn:
-                conn.execute(self._mark, {"now": utcnow(), "first": self.rows[0][0], "last": self.rows[-1][0]})
+            self.mark()
         finally:
             self.rollback()
+
+    def mark(self) -> None:
+        """Mark the rows sent (the write transaction alone: the relay lock stays held)."""
+        with self._engine.begin() as conn:
+            conn.execute(self._mark, {"now": utcnow(), "first": self.rows[0][0], "last": self.rows[-1][0]})
 
     def rollback(self) -> None:
         lock, self._lock = self._lock, None
@@ -326,6 +331,13 @@ class OutboxRelay:
 
     def publish(self, claimed: _Claim) -> int:
         """XADD a claimed batch in id order, then commit it; roll it back if Redis fails."""
+        rows = self._xadd(claimed)
+        claimed.commit()
+        self.published += len(rows)
+        return len(rows)
+
+    def _xadd(self, claimed: _Claim) -> list[ClaimedRow]:
+        """XADD a claimed batch in id order (the claim is rolled back if Redis fails); its rows."""
         spans: list[Any] = []
         try:
             rows = claimed.fetch()
@@ -346,9 +358,46 @@ class OutboxRelay:
             claimed.rollback()
             raise
         tracing.end(spans)
-        claimed.commit()
-        self.published += len(rows)
-        return len(rows)
+        return rows
+
+    def _read_and_xadd(self) -> _ReadClaim:
+        """SQLite, on the worker thread: read a batch under the relay lock and XADD it, leaving it
+        unmarked (:meth:`_sqlite_step` marks it on the event loop)."""
+        claimed = cast(_ReadClaim, self.claim())
+        self._xadd(claimed)
+        return claimed
+
+    async def _sqlite_step(self) -> int:
+        """One SQLite batch: read and XADDed on the worker thread, marked sent on the event loop.
+
+        The mark is the relay's only write transaction. Run on its thread, it held the process's writer
+        turn while that thread competed with the busy event loop for the GIL: each of its sqlite3 calls
+        gives the GIL up and waits for it again (up to the 5 ms switch interval), so a 0.3 ms transaction
+        held the turn for tens of ms. The loop's next unit of work waited up to 0.1 s for it, then went
+        to the store's thread, and the units behind it followed there at GIL-convoy speed, hundreds of
+        ms each (docs/benchmarks.md, tenth session). On the event loop the mark takes its turn like any
+        unit of work (``no_busy_wait``); only if another process writes does it wait on the thread.
+        """
+        job = self._worker.submit(self._read_and_xadd)
+        try:
+            claimed = await _outcome(job)
+        except asyncio.CancelledError:
+            job.add_done_callback(_release_read_claim)  # XADDed and unmarked: published again later
+            raise
+        if not claimed.rows:
+            return 0
+        try:
+            with no_busy_wait():
+                claimed.mark()
+        except WouldWait:  # another process is writing: wait for it on the thread, not here
+            await _outcome(self._worker.submit(claimed.commit))  # marks and unlocks, even if cancelled meanwhile
+        except BaseException:
+            claimed.rollback()  # unlocks; the rows stay pending (published again)
+            raise
+        else:
+            claimed.rollback()  # marked: only the relay lock is left to release
+        self.published += len(claimed.rows)
+        return len(claimed.rows)
 
     def publish_pending(self) -> int:
         """Publish up to ``batch`` pending rows; return how many were published.
@@ -420,9 +469,12 @@ class OutboxRelay:
                     if claimed is None and utcnow() - self._last_purge > timedelta(minutes=10):
                         self._last_purge = utcnow()
                         await _outcome(self._worker.submit(self.purge_sent))
-                    job, claimed = self._worker.submit(self._publish_backlog, claimed), None
-                    count, claimed = await _outcome(job)
-                    job = None
+                    if self._lock is not None:  # SQLite
+                        count = await self._sqlite_step()
+                    else:
+                        job, claimed = self._worker.submit(self._publish_backlog, claimed), None
+                        count, claimed = await _outcome(job)
+                        job = None
                     backoff = 0.05
                 except asyncio.CancelledError:
                     raise
@@ -455,6 +507,12 @@ class OutboxRelay:
 def _outcome(job: Future[T]) -> asyncio.Future[T]:
     """Await a worker's job; cancelling the waiter leaves the job running to its end."""
     return asyncio.shield(asyncio.wrap_future(job))
+
+
+def _release_read_claim(done: Future[_ReadClaim]) -> None:
+    """Release the lock of a batch read and XADDed after the relay stopped waiting for it (unmarked)."""
+    if not done.cancelled() and done.exception() is None:
+        done.result().rollback()
 
 
 def _release_claim(done: Future[tuple[int, _Claim | None]]) -> None:

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 import redis
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from shared.db.sqlite import no_busy_wait
 from shared.db.store import Store
@@ -174,4 +174,27 @@ async def test_a_sqlite_write_on_the_event_loop_does_not_wait_for_the_relays_xad
     await stop(relay, running)
     assert streamed_ids(redis_url, prefix) == [*ids, later.id]
     assert unsent(store) == 0
+    store.dispose()
+
+
+async def test_on_sqlite_the_relay_takes_the_writer_turn_only_on_the_event_loop(tmp_path, redis_url, prefix):
+    """The relay's only write, marking a batch sent, runs on the event loop like any unit of work: its
+    worker thread (reads and XADDs) never holds the process's SQLite writer turn, which it held for tens
+    of ms while it competed with a busy loop for the GIL."""
+    store, ids = backlog(f"sqlite:///{tmp_path / 'relay.db'}", 1050)
+    writers: list[str] = []
+
+    @event.listens_for(store.engine, "begin")
+    def _writer(conn) -> None:
+        if not conn.get_execution_options().get("linli_readonly"):
+            writers.append(threading.current_thread().name)
+
+    relay = OutboxRelay(store.engine, probe.outbox, redis_url, StreamNames(prefix), batch=100)
+    running = asyncio.create_task(relay.run())
+    await eventually(lambda: relay.published == len(ids))
+    await stop(relay, running)
+    assert streamed_ids(redis_url, prefix) == ids
+    assert unsent(store) == 0
+    assert len(writers) >= 11  # a mark per batch of 100
+    assert set(writers) == {threading.current_thread().name}
     store.dispose()
