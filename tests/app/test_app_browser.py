@@ -179,6 +179,16 @@ async def quiet(page, top: bool = True) -> None:
         await page.evaluate("window.scrollTo(0, 0)")
 
 
+async def shown(page, locator, timeout: float = 10_000) -> None:
+    """Wait for a part of the page; if it never comes, fail with what the page says instead."""
+    from playwright.async_api import expect
+
+    try:
+        await expect(locator).to_be_visible(timeout=timeout)
+    except AssertionError as missing:
+        raise AssertionError(f"{missing}\n{page.url} shows:\n{await page.locator('main').inner_text()}") from None
+
+
 def jpeg(colour: tuple[int, int, int] = (90, 90, 96)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (640, 480), colour).save(out, "JPEG", quality=80)
@@ -368,6 +378,7 @@ async def test_residents_staff_and_volunteers_use_the_app_on_a_phone(settings, m
             await sign_in(mum, base, settings, "13900000002", expect)
             await mum.goto(f"{base}/app/#/activities")
             kite = mum.locator("li.activity", has_text="手工风筝")
+            await shown(mum, kite, timeout=20_000)
             await kite.locator("input[name=participant]").fill("小雨")
             await kite.locator("input[name=age]").fill("8")
             await kite.locator("button[type=submit]").click()
@@ -376,6 +387,7 @@ async def test_residents_staff_and_volunteers_use_the_app_on_a_phone(settings, m
             await expect(mine.locator("figure.qr svg")).to_be_visible()
             kite = mum.locator("li.activity", has_text="手工风筝")
             await expect(kite).to_contain_text("余 0 / 1 位")  # the list is drawn again with the place taken
+            await shown(mum, kite)
             await kite.locator("input[name=participant]").fill("小明")
             await kite.locator("input[name=age]").fill("7")
             await kite.locator("button[type=submit]").click()
