@@ -20,6 +20,9 @@ What a plan does not cover keeps FastAPI's solver: a body or form, generator or 
 security scopes, parameter models, a limited concurrency, a route included into another router (its
 effective dependencies are the including router's as well); and every request while
 ``app.dependency_overrides`` is not empty, since overrides replace dependants per request.
+
+A planned route also refuses a path outside its literal part before trying its regex
+(:meth:`PlannedRoute.matches`): the app's router tries its routes one by one.
 """
 
 from __future__ import annotations
@@ -37,9 +40,12 @@ from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import _get_param_aliases, _get_param_model, _is_json_field
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from fastapi.routing import _get_scope_effective_route_context as _route_context
 from starlette.datastructures import Headers, ImmutableMultiDict
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
+from starlette.types import Scope
 
 __all__ = ["Plan", "PlannedRoute", "plan_of"]
 
@@ -215,6 +221,20 @@ class PlannedRoute(APIRoute):
             super().__init__(*args, **kwargs)
         finally:
             self._building = False
+        literal, _, _ = self.path_format.partition("{")
+        self._literal = literal
+        self._static = literal == self.path_format
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """As :class:`APIRoute` matches, but a path that does not begin with the route's literal part
+        (the whole of it for a path without parameters) is refused at once instead of by the route's
+        regex: the app's router asks every route in turn until one matches, ~3 µs each, so a request
+        spent ~60 µs on the routes declared before its own (docs/benchmarks.md, eleventh session)."""
+        if scope["type"] == "http" and not scope.get("root_path") and _route_context(scope) is None:
+            path = scope["path"]
+            if (path != self._literal) if self._static else not path.startswith(self._literal):
+                return Match.NONE, {}
+        return super().matches(scope)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         solver = super().get_route_handler()

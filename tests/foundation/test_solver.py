@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
+from starlette.routing import Match
 
 from shared.web.pages import Paging
 from shared.web.routers import mount
@@ -222,3 +223,23 @@ def test_mount_serves_plain_routes_as_planned_ones(route_class):
     route = _route(app, "/p/n")
     assert isinstance(route, PlannedRoute) and route.plan is not None
     assert TestClient(app).get("/p/n?v=4").json() == {"v": 4}
+
+
+def _matched(route: Any, scope: dict[str, Any]) -> tuple[Any, ...]:
+    match, child = route.matches(dict(scope))
+    return route.path, match, child.get("endpoint", print).__name__, child.get("path_params")
+
+
+def test_a_planned_route_matches_the_paths_and_methods_a_plain_one_matches():
+    routes = {cls: _app(cls)[0].router.routes for cls in (APIRoute, PlannedRoute)}
+    paths = ["/items/3", "/items/", "/items", "/items/3/x", "/itemsx/3", "/open", "/open/", "/opener", "/notes", "/"]
+    for path in paths:
+        for method in ("GET", "POST"):
+            for root in ("", "/app"):
+                scope = {"type": "http", "path": root + path, "root_path": root, "method": method}
+                want = [_matched(r, scope) for r in routes[APIRoute]]
+                assert [_matched(r, scope) for r in routes[PlannedRoute]] == want, (method, root, path)
+    for route in routes[PlannedRoute]:  # and a path outside a route's literal part never reaches its regex
+        if isinstance(route, PlannedRoute):
+            route.path_regex = mock.Mock(match=mock.Mock(side_effect=AssertionError(route.path)))
+            assert route.matches({"type": "http", "path": "/elsewhere/1", "method": "GET"})[0] is Match.NONE

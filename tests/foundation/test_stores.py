@@ -139,6 +139,40 @@ def test_on_sqlite_reads_do_not_queue_behind_a_writer(tmp_path):
     store.dispose()
 
 
+def test_on_sqlite_a_threads_reads_keep_one_connection_and_each_sees_the_latest_commit(tmp_path):
+    from sqlalchemy import event
+
+    from shared.errors import NotFound
+
+    store = Store("probe", f"sqlite:///{tmp_path / 'store.db'}", probe.metadata)
+    store.create_all()
+    checkouts: list[object] = []
+    event.listen(store.engine, "checkout", lambda *_: checkouts.append(1))
+
+    def count() -> int:
+        with store.transaction(readonly=True) as session:
+            return session.execute(text("SELECT count(*) FROM effect")).scalar_one()
+
+    assert count() == 0
+    opened = len(checkouts)
+    for n in range(1, 4):  # a commit between two reads is seen by the second: each read is a new snapshot
+        with store.transaction() as session:
+            session.add(probe.Effect(event_id=f"e{n}", title="committed"))
+        assert count() == n
+    with pytest.raises(NotFound), store.transaction(readonly=True) as session:  # a read that fails …
+        session.execute(text("SELECT 1"))
+        raise NotFound("nothing here")
+    with store.transaction(readonly=True) as outer:  # … and one inside another get sessions of their own
+        assert count() == 3
+        assert outer.execute(text("SELECT count(*) FROM effect")).scalar_one() == 3
+    assert count() == 3
+    writes = 3
+    assert len(checkouts) - opened == writes + 1  # the writes' and the inner read's; every other read kept its own
+    store.dispose()
+    assert count() == 3  # a disposed store opens afresh
+    store.dispose()
+
+
 def test_sqlite_writers_take_turns_and_a_failed_write_frees_the_turn(tmp_path):
     """Concurrent writers of one process all commit; a rolled-back or abandoned write does not block the next."""
     from sqlmodel import Session

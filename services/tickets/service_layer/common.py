@@ -71,7 +71,7 @@ def get_category(session: Session, code: str) -> Category:
     :data:`CATEGORY_TTL_S` seconds; :func:`forget_category` (called when one is saved here) drops it at
     once. Another replica sees a change within that time.
     """
-    key = (str(session.get_bind().url), code)
+    key = (str(session.get_bind().engine.url), code)  # an engine, or a read unit's kept connection
     hit = _categories.get(key)
     if hit is not None and hit[0] > time.monotonic():
         category = hit[1]
