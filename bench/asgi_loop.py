@@ -4,13 +4,14 @@ or its same-work reference of figure 4 (bench/bare_app.py: plain sqlite3, no aut
 No server, no client, no sockets: what is left is the app's own work per request, which is what
 :file:`bench/instructions.sh` counts with valgrind (instructions do not vary with a noisy machine the way
 requests per second do). ``REPS`` (default 10) rounds of 300 requests after 20 reports and 200 warm-up
-calls; prints the best round's CPU time per request. Also runs on a tree as old as 60f56e5 (its runtime
+calls; prints the best round's CPU time per request (``PROFILE=file``: a cProfile of the rounds). Also runs on a tree as old as 60f56e5 (its runtime
 lived in ``shared/runtime.py``), so that a change can be compared with an older commit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import json
 import os
 import sys
@@ -99,11 +100,18 @@ def main() -> None:
                 status = await step()
             assert status in (200, 201), status
             rounds = []
+            profile = cProfile.Profile() if os.environ.get("PROFILE") else None
             for _ in range(int(os.environ.get("REPS", "10"))):
                 started = time.process_time()
+                if profile is not None:
+                    profile.enable()
                 for _ in range(ROUND):
                     await step()
+                if profile is not None:
+                    profile.disable()
                 rounds.append((time.process_time() - started) / ROUND * 1e6)
+            if profile is not None:
+                profile.dump_stats(os.environ["PROFILE"])
             print(f"{what}: {min(rounds):.0f} us CPU per request (best of {len(rounds)} rounds of {ROUND})")
 
     import uvloop

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from shared.db.engine import make_engine
+from shared.db.kept import KeptSessions
 from shared.db.sqlite import Checkpointer, WouldWait, no_busy_wait, on_disk
 
 T = TypeVar("T")
@@ -28,14 +28,6 @@ def touch(session: OrmSession, tag: str) -> None:
 
 
 POSTGRES_THREADS = 4
-HELD_READERS = 4  # threads of one store that keep a read session (the event loop's, the store's own, …)
-
-
-class _HeldRead(threading.local):
-    """This thread's read session of a store, kept between read units (see ``Store.transaction``)."""
-
-    session: Session | None = None
-    busy = False
 
 
 class Store:
@@ -53,9 +45,7 @@ class Store:
         self._threads = 1 if self._sqlite else POSTGRES_THREADS
         self._executor: ThreadPoolExecutor | None = None
         self._queued = 0  # units of work handed to the store's thread(s) and not finished
-        self._held = _HeldRead() if on_disk(self.engine) else None
-        self._held_sessions: list[Session] = []  # every thread's, closed by dispose()
-        self._held_lock = threading.Lock()
+        self._kept = KeptSessions(self._read_engine, self.engine) if on_disk(self.engine) else None
 
     async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
         """Run a unit of work ``fn(*args)`` (one transaction) for a coroutine, e.g. an HTTP route.
@@ -101,68 +91,31 @@ class Store:
         rolling back as the session closes (a commit's bookkeeping cost a read about 5%, and a write
         slipped into a read is dropped rather than kept).
         """
-        if readonly:
-            held = self._held
-            if held is not None and not held.busy and (held.session is not None or self._hold(held)):
-                yield from self._held_read(held)
-                return
-            with Session(self._read_engine, expire_on_commit=False) as session:
-                yield session
+        session = self._kept.claim(readonly) if self._kept is not None else None
+        if session is None:
+            with Session(self._read_engine if readonly else self.engine, expire_on_commit=False) as session:
+                yield from self._unit(session, readonly)
             return
-        with Session(self.engine, expire_on_commit=False) as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-            for tag in session.info.pop(TOUCHED, ()):
-                for callback in self._after_commit.get(tag, ()):
-                    callback()
+        done = False
+        try:
+            yield from self._unit(session, readonly)
+            done = True
+        finally:
+            self._kept.release(readonly, session, done)  # type: ignore[union-attr]
 
-    def _hold(self, held: _HeldRead) -> bool:
-        """Give this thread a read session of its own on a connection it keeps, if the cap allows."""
-        with self._held_lock:
-            if len(self._held_sessions) >= HELD_READERS:
-                return False
-            held.session = Session(bind=self._read_engine.connect(), expire_on_commit=False)
-            self._held_sessions.append(held.session)
-        return True
-
-    def _held_read(self, held: _HeldRead) -> Iterator[Session]:
-        """One read unit on this thread's kept session: a new transaction (``BEGIN``, so a fresh
-        snapshot) that ends with the session's ``close()`` (``ROLLBACK``), whether the unit returned or
-        raised. Against a new session on a pooled connection it saves ~60 µs per read (no session, pool
-        checkout or reset on return; docs/benchmarks.md, eleventh session). A connection left broken or
-        still in a transaction is let go, and the thread's next read opens another."""
-        session = held.session
-        assert session is not None
-        held.busy = True  # a read unit inside another on the same thread gets a session of its own
-        session.info.clear()
+    def _unit(self, session: Session, readonly: bool) -> Iterator[Session]:
+        if readonly:  # it ends as the session closes: ROLLBACK
+            yield session
+            return
         try:
             yield session
-        finally:
-            held.busy = False
-            try:
-                session.close()
-                kept = not (session.bind.invalidated or session.bind.in_transaction())  # type: ignore[union-attr]
-            except Exception:
-                kept = False
-            if not kept:
-                self._let_go(held)
-
-    def _let_go(self, held: _HeldRead) -> None:
-        session, held.session = held.session, None
-        if session is None:
-            return
-        with self._held_lock:
-            if session in self._held_sessions:
-                self._held_sessions.remove(session)
-        connection = session.bind
-        try:
-            session.close()
-        finally:
-            connection.close()  # type: ignore[union-attr]
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        for tag in session.info.pop(TOUCHED, ()):
+            for callback in self._after_commit.get(tag, ()):
+                callback()
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
@@ -178,11 +131,6 @@ class Store:
             self._executor = None
         if self._checkpointer is not None:
             self._checkpointer.stop()
-        with self._held_lock:
-            held, self._held_sessions = self._held_sessions, []
-            self._held = _HeldRead() if self._held is not None else None  # every thread starts afresh
-        for session in held:
-            connection = session.bind
-            session.close()
-            connection.close()  # type: ignore[union-attr]
+        if self._kept is not None:
+            self._kept.close()
         self.engine.dispose()

@@ -139,7 +139,7 @@ def test_on_sqlite_reads_do_not_queue_behind_a_writer(tmp_path):
     store.dispose()
 
 
-def test_on_sqlite_a_threads_reads_keep_one_connection_and_each_sees_the_latest_commit(tmp_path):
+def test_on_sqlite_a_thread_keeps_its_sessions_and_each_unit_sees_the_latest_commit(tmp_path):
     from sqlalchemy import event
 
     from shared.errors import NotFound
@@ -166,10 +166,18 @@ def test_on_sqlite_a_threads_reads_keep_one_connection_and_each_sees_the_latest_
         assert count() == 3
         assert outer.execute(text("SELECT count(*) FROM effect")).scalar_one() == 3
     assert count() == 3
-    writes = 3
-    assert len(checkouts) - opened == writes + 1  # the writes' and the inner read's; every other read kept its own
+    assert len(checkouts) - opened == 2  # the writes' one connection and the inner read's; the rest were kept
+
+    fired: list[str] = []
+    with pytest.raises(NotFound), store.transaction() as session:  # a write that fails leaves nothing behind
+        event.listen(session, "after_commit", lambda _s: fired.append("hook of the failed write"), once=True)
+        session.add(probe.Effect(event_id="e-failed", title="rolled back"))
+        raise NotFound("refused")
+    with store.transaction() as session:
+        session.add(probe.Effect(event_id="e4", title="committed"))
+    assert fired == [] and count() == 4
     store.dispose()
-    assert count() == 3  # a disposed store opens afresh
+    assert count() == 4  # a disposed store opens afresh
     store.dispose()
 
 

@@ -1,0 +1,94 @@
+"""Sessions a thread keeps between its units of work on a SQLite store.
+
+A unit of work on a new :class:`~sqlmodel.Session` over a pooled connection spends ~90 µs (a read)
+to ~130 µs (a write) on the session and the pool alone: building the session, checking a connection
+out, the pool's reset (a second ``ROLLBACK``) on its return — as much as the statements of a small
+read (docs/benchmarks.md, eleventh session). So each thread keeps one read and one write session,
+each bound to a connection it holds, and a unit of work only begins and ends a transaction on it:
+a ``BEGIN`` each time (a read sees every commit made before it began), closed by ``COMMIT`` or
+``ROLLBACK``. The session's identity map is emptied at each close, as a new session's would be.
+
+What a kept session must not carry from one unit to the next is let go of with it: after a write unit
+that failed (it may have left listeners such as ``after_commit`` hooks on the session), after any
+unit that left its connection broken or inside a transaction. A unit inside another of the same kind
+on one thread gets a new session, as does every thread past :data:`KEPT_THREADS`.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import Connection, Engine
+from sqlmodel import Session
+
+KEPT_THREADS = 3  # of one store (the event loop's, the store's own, one more): 6 of the pool's 15 connections
+
+
+class _ThisThread(threading.local):
+    def __init__(self) -> None:
+        self.sessions: dict[bool, Session] = {}  # by readonly
+        self.busy: set[bool] = set()
+
+
+class KeptSessions:
+    """The kept sessions of one store, for ``readonly`` (``True``) and writing units."""
+
+    def __init__(self, read_engine: Engine, write_engine: Engine) -> None:
+        self._engines = {True: read_engine, False: write_engine}
+        self._thread = _ThisThread()
+        self._all: list[Session] = []  # every thread's, closed by close()
+        self._lock = threading.Lock()
+
+    def claim(self, readonly: bool) -> Session | None:
+        """This thread's kept session for a unit, or ``None``: make a new one (one unit inside
+        another on this thread, or too many threads)."""
+        here = self._thread
+        if readonly in here.busy:
+            return None
+        session = here.sessions.get(readonly)
+        if session is None:
+            with self._lock:
+                if len(self._all) >= 2 * KEPT_THREADS:
+                    return None
+                session = Session(bind=self._engines[readonly].connect(), expire_on_commit=False)
+                self._all.append(session)
+            here.sessions[readonly] = session
+        here.busy.add(readonly)
+        session.info.clear()
+        return session
+
+    def release(self, readonly: bool, session: Session, done: bool) -> None:
+        """End the unit: close the session (``ROLLBACK`` of whatever is still open). ``done`` is
+        ``False`` when the unit raised; then a writing session is let go of."""
+        here = self._thread
+        here.busy.discard(readonly)
+        try:
+            session.close()
+            connection = session.bind
+            assert isinstance(connection, Connection)
+            keep = (done or readonly) and not (connection.invalidated or connection.in_transaction())
+        except Exception:
+            keep = False
+        if not keep:
+            here.sessions.pop(readonly, None)
+            with self._lock:
+                if session in self._all:
+                    self._all.remove(session)
+            _close(session)
+
+    def close(self) -> None:
+        """Close every thread's kept session and give its connection back; threads start afresh."""
+        with self._lock:
+            sessions, self._all = self._all, []
+            self._thread = _ThisThread()
+        for session in sessions:
+            _close(session)
+
+
+def _close(session: Session) -> None:
+    connection = session.bind
+    try:
+        session.close()
+    finally:
+        assert isinstance(connection, Connection)
+        connection.close()  # back to the engine's pool
