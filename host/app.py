@@ -63,7 +63,14 @@ def build_app(runtime: Runtime) -> FastAPI:
 
     names = ", ".join(m.name for m in runtime.modules)
     app = FastAPI(
-        title=f"Linli 邻里 ({names})", version="0.1.0", lifespan=lifespan, responses=problems.PROBLEM_RESPONSES
+        title=f"Linli 邻里 ({names})",
+        version="0.1.0",
+        lifespan=lifespan,
+        responses=problems.PROBLEM_RESPONSES,
+        # Linli traces and counts requests itself (shared/tracing.py, shared/observability.py); FastAPI's own
+        # telemetry, when on, asks on every request whether OpenTelemetry providers are configured (~4 % of
+        # a list of reports in a profile; docs/benchmarks.md, eleventh session)
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.runtime = runtime
     problems.install(app)
