@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from shared.clock import shown
+from shared.db.driver import insert_rows
 from shared.identity import Principal
 
 FIELD_GROUPS = ("health", "phone", "emergency_phone", "reader_identity")
@@ -66,19 +67,20 @@ class AccessLog:
             raise ValueError(f"unknown field groups {sorted(unknown)}")
         if not groups:
             return
-        session.execute(
-            self._insert,  # built once: a statement built per read cost more than the INSERT (docs/benchmarks.md)
-            {
-                "at": at,
-                "actor": actor.sub[:128],
-                "roles": ",".join(sorted(actor.roles))[:100],
-                "subject_kind": subject_kind,
-                "subject_id": subject_id,
-                "fields": ",".join(groups),
-                "purpose": purpose[:200],
-                "community": community,
-            },
-        )
+        row = {
+            "at": at,
+            "actor": actor.sub[:128],
+            "roles": ",".join(sorted(actor.roles))[:100],
+            "subject_kind": subject_kind,
+            "subject_id": subject_id,
+            "fields": ",".join(groups),
+            "purpose": purpose[:200],
+            "community": community,
+        }
+        if session.autoflush and (session.new or session.dirty or session.deleted):
+            session.flush()  # as ``session.execute`` would first: the entry comes after the changes made before it
+        if not insert_rows(session.connection(), self.table, [row]):  # SQLite: to the driver (shared/db/driver.py)
+            session.execute(self._insert, row)  # built once: a statement built per read cost more than the INSERT
 
     def query(
         self, reader: Principal, *, subject_kind: str | None = None, subject_id: str | None = None
