@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Connection, Select, bindparam, select
 from sqlmodel import Session
 
 from services.library.adapters.orm import Branch, Copy, Hold, Loan, Reader, Title
@@ -16,6 +16,14 @@ from shared.db.lookup import get_or_404
 from shared.errors import NotFound
 
 Row = TypeVar("Row")
+
+
+def connection(session: Session) -> Connection:
+    """The connection of ``session``'s transaction for a read or write through the driver
+    (:mod:`shared.db.driver`), after flushing pending ORM changes as ``session.execute`` would (autoflush)."""
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()
+    return session.connection()
 
 
 def branch(session: Session, code: str) -> Branch:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from services.library.adapters.orm import Loan, Reader
-from services.library.service_layer.common import reader
+from services.library.service_layer.common import connection, reader
+from shared.db.driver import fetch
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events.library import ReaderBlocked, ReaderUnblocked
 from shared.ids import new_id
@@ -64,6 +66,26 @@ def by_user(session: Session, user: str) -> Reader:
     if found is None:
         raise NotFound("您还没有读者证 / this account has no reader card yet", code="no_reader_card")
     return found
+
+
+_R = Reader.__table__.c  # type: ignore[attr-defined]
+_CARD = (_R.id, _R.name, _R.id_masked, _R.group, _R.user, _R.blocked_reason)
+"""What a reader's card shows (:func:`services.library.service_layer.views.reader`): no hashes."""
+_CARD_BY_USER = select(*_CARD).where(_R.user == bindparam("user"))
+_ID_BY_CARD = select(_R.id).where(_R.id_hash == bindparam("digest"))
+"""A card by app account (every ``/readers/me``), a reader's id by card hash (every check-out by card):
+plain rows read through the driver on SQLite (:mod:`shared.db.driver`), built once."""
+
+
+def card_of_user(session: Session, user: str) -> Any:
+    """The card (a row of :data:`_CARD`'s columns) of the reader linked to an app account, or 404.
+
+    Like :func:`by_user`, without building an ORM object: for reads that only show the card.
+    """
+    rows = fetch(connection(session), _CARD_BY_USER, {"user": user})
+    if not rows:
+        raise NotFound("您还没有读者证 / this account has no reader card yet", code="no_reader_card")
+    return rows[0]
 
 
 def _qr_digest(token: str) -> str:
