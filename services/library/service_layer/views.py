@@ -15,7 +15,7 @@ from sqlmodel import Session
 from services.library.adapters.orm import Branch, Copy, Hold, Loan, LoanPolicy, Reader, Title
 from services.library.domain.isbn import normalize_isbn
 from services.library.service_layer import common, privacy
-from services.library.service_layer.circulation import ACTIVE_HOLD, Routed
+from services.library.service_layer.circulation import ACTIVE_HOLD, Lent, Routed
 from services.library.service_layer.readers import card_of_user
 from shared.clock import as_utc, shown
 from shared.db.driver import fetch
@@ -140,19 +140,16 @@ _ACTIVE_HOLDS = (
 the driver on SQLite, no ORM objects)."""
 
 
-def checkout(session: Session, loan: Loan, who: Principal | None = None, purpose: str = "") -> dict[str, Any]:
+def checkout(session: Session, loan: Lent, who: Principal | None = None, purpose: str = "") -> dict[str, Any]:
     """The desk's answer to a check-out: what was lent to whom, until when (the reader's card read is logged)."""
-    borrower = common.reader(session, loan.reader_id)
     if who is not None:
-        here = session.get(Branch, loan.branch)
-        privacy.log_reader(session, who, borrower, purpose, loan.checked_out_at, here.community if here else None)
-    lent = common.title(session, common.copy(session, loan.barcode).isbn)
+        privacy.log_reader(session, who, loan.reader, purpose, loan.checked_out_at, loan.here.community)
     return {
         "loan_id": loan.id,
         "barcode": loan.barcode,
-        "title": lent.title,
-        "reader_id": borrower.id,
-        "card": borrower.id_masked,
+        "title": loan.title.title,
+        "reader_id": loan.reader.id,
+        "card": loan.reader.id_masked,
         "branch": loan.branch,
         "due_at": shown(loan.due_at),
     }
