@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session
 
-from services.library.adapters.orm import Branch, Copy, Hold, Loan
+from services.library.adapters.orm import Branch, Copy, Hold, Loan, Reader, Title
 from services.library.config import library_settings
 from services.library.domain.routing import Slip, route
 from services.library.domain.status import CopyStatus, check_transition
 from services.library.service_layer import common, policy, scope
 from services.library.service_layer.readers import by_user, overdue_count
 from shared.clock import as_utc
-from shared.db.rows import new_row
+from shared.db.driver import fetch, insert_row
 from shared.errors import Conflict, NotFound
 from shared.events.envelope import CloudEvent
 from shared.events.library import BookArrived, BookCheckedOut, BookInTransit, BookRenewed, BookReturned, HoldReady
@@ -35,17 +37,43 @@ class Routed:
     loan: Loan | None = None
 
 
+@dataclass(frozen=True)
+class Lent:
+    """A check-out done: the loan as stored and what the desk's answer shows (rows read for the check-out)."""
+
+    id: str
+    barcode: str
+    reader_id: str
+    branch: str
+    checked_out_at: datetime
+    due_at: datetime
+    reader: Any  # the reader's row (_READER's columns)
+    here: Any  # the branch's row (_BRANCH's columns)
+    title: Any  # the title's row (_TITLE's columns)
+
+
 def checkout(
     ctx, session: Session, reader_id: str, barcode: str, branch_code: str, who: Principal | None = None
-) -> Loan:
+) -> Lent:
     """Lend a copy at any branch: blocked readers, the loan limit and copy status are checked under lock.
 
     ``who`` (staff at the desk) must serve the branch's community (:mod:`.scope`).
+
+    Every read is a statement built once, through the driver on SQLite (:mod:`shared.db.driver`; on
+    PostgreSQL through SQLAlchemy, ``FOR UPDATE`` included); the loan is inserted and the copy (and a
+    fulfilled hold) updated with Core statements instead of ORM objects and a flush: the same rows.
     """
     now = ctx.clock.now()
-    here = common.branch(session, branch_code)
+    conn = common.connection(session)  # pending ORM changes first, as a session.execute would
+    found = fetch(conn, _BRANCH, {"code": branch_code})
+    if not found:
+        raise NotFound(f"没有这个分馆 / no branch {branch_code}")
+    here = found[0]
     scope.require_branch(session, who, here.code)
-    reader = common.reader_for_update(session, reader_id)
+    found = fetch(conn, _READER, {"reader_id": reader_id})
+    if not found:
+        raise NotFound(f"没有这位读者 / no reader {reader_id}")
+    reader = found[0]
     if reader.blocked_reason:
         raise Conflict(
             f"读者已被停借（{reader.blocked_reason}），可以还书但不能借书 / "
@@ -57,52 +85,103 @@ def checkout(
             "读者有逾期图书，请先归还 / the reader has overdue books: return them first", code="overdue_loans"
         )
     rule = policy.resolve(session, here.code, reader.group)
-    open_loans = session.execute(_OPEN_LOANS, {"reader_id": reader.id}).scalar_one()
+    open_loans = fetch(conn, _OPEN_LOANS, {"reader_id": reader.id})[0].n
     if open_loans >= rule.max_loans:
         raise Conflict(
             f"每位读者最多同时借{rule.max_loans}本 / at most {rule.max_loans} books at a time", code="loan_limit"
         )
-    copy = common.copy_for_update(session, barcode)
-    held: Hold | None = None
+    found = fetch(conn, _COPY, {"barcode": barcode})
+    if not found:
+        raise NotFound(f"没有这个条码 / no copy with barcode {barcode}")
+    copy = found[0]
+    held = None
     if copy.status == CopyStatus.AWAITING_PICKUP:
-        held = session.get(Hold, copy.hold_id) if copy.hold_id else None
+        holds = fetch(conn, _HOLD, {"hold_id": copy.hold_id}) if copy.hold_id else []
+        held = holds[0] if holds else None
         if held is None or held.reader_id != reader.id:
             raise Conflict(
                 "此书已被他人预约，待其取书 / this copy is on the hold shelf for another reader", code="held_for_other"
             )
     elif copy.status != CopyStatus.AVAILABLE:
         check_transition(copy.status, CopyStatus.CHECKED_OUT)
-    title = common.title(session, copy.isbn)
-    loan = new_row(  # built as a loaded row: the constructor's per-field __setattr__ costs more (shared/db/rows.py)
-        Loan,
-        id=new_id("L"),
-        barcode=copy.barcode,
-        reader_id=reader.id,
-        branch=here.code,
-        checked_out_at=now,
-        due_at=now + timedelta(days=rule.loan_days),
+    found = fetch(conn, _TITLE, {"isbn": copy.isbn})
+    if not found:
+        raise NotFound(f"没有这个书目 / no title with ISBN {copy.isbn}")
+    title = found[0]
+    loan = Lent(
+        new_id("L"), copy.barcode, reader.id, here.code, now, now + timedelta(days=rule.loan_days), reader, here, title
     )
-    session.add(loan)
+    row = {
+        "id": loan.id,
+        "barcode": loan.barcode,
+        "reader_id": loan.reader_id,
+        "branch": loan.branch,
+        "checked_out_at": loan.checked_out_at,
+        "due_at": loan.due_at,
+        "renewals": 0,
+        "returned_at": None,
+        "returned_branch": None,
+        "due_soon_for": None,
+        "overdue_stage": 0,
+    }
+    if insert_row(conn, _LOANS, row) is None:  # not SQLite: through SQLAlchemy
+        conn.execute(_INSERT_LOAN, row)
     if held is not None:
-        held.status, held.closed_at = "fulfilled", now
-        session.add(held)
-    copy.status, copy.location, copy.hold_id = CopyStatus.CHECKED_OUT, here.code, None
-    copy.transit_to = copy.transit_since = None
-    copy.updated_at = now
-    session.add(copy)
-    session.flush()
+        common.write(conn, _FULFIL_HOLD, {"hold_id": held.id, "now": now})
+        _expire(session, Hold, held.id)
+    common.write(conn, _LEND_COPY, {"copy_barcode": copy.barcode, "here": here.code, "now": now})
+    _expire(session, Copy, copy.barcode)
     ctx.emit(
         session,
-        BookCheckedOut(**common.loan_facts(loan, copy, title, reader), branch=here.code),
+        BookCheckedOut(**common.loan_facts(loan, copy, title, reader), branch=here.code),  # type: ignore[arg-type]
         subject=loan.id,
     )
     return loan
 
 
-_OPEN_LOANS = (
-    select(func.count()).select_from(Loan).where(Loan.reader_id == bindparam("reader_id"), Loan.returned_at.is_(None))
+def _expire(session: Session, model: type[Any], key: str) -> None:
+    """Forget ``model``'s row ``key`` if the session holds it: a Core UPDATE changed it under the ORM."""
+    held = session.identity_map.get(identity_key(model, key))
+    if held is not None:
+        session.expire(held)
+
+
+_LOANS = Loan.__table__  # type: ignore[attr-defined]
+_L, _C, _H = _LOANS.c, Copy.__table__.c, Hold.__table__.c  # type: ignore[attr-defined]
+_BRANCH = select(Branch.__table__.c.code, Branch.__table__.c.community).where(  # type: ignore[attr-defined]
+    Branch.__table__.c.code == bindparam("code")  # type: ignore[attr-defined]
 )
-"""A reader's open loans, counted (built once: every check-out asks)."""
+_READER = (
+    select(*(Reader.__table__.c[n] for n in ("id", "name", "id_masked", "group", "user", "blocked_reason")))  # type: ignore[attr-defined]
+    .where(Reader.__table__.c.id == bindparam("reader_id"))  # type: ignore[attr-defined]
+    .with_for_update()  # PostgreSQL: serialises check-outs of one reader so the loan limit cannot race
+)
+_OPEN_LOANS = select(func.count().label("n")).where(_L.reader_id == bindparam("reader_id"), _L.returned_at.is_(None))
+_COPY = select(_C.barcode, _C.isbn, _C.status, _C.hold_id).where(_C.barcode == bindparam("barcode")).with_for_update()
+_HOLD = select(_H.id, _H.reader_id).where(_H.id == bindparam("hold_id"))
+_TITLE = select(Title.__table__.c.isbn, Title.__table__.c.title).where(  # type: ignore[attr-defined]
+    Title.__table__.c.isbn == bindparam("isbn")  # type: ignore[attr-defined]
+)
+_INSERT_LOAN = insert(_LOANS)
+_FULFIL_HOLD = (
+    update(Hold.__table__)  # type: ignore[attr-defined]
+    .where(_H.id == bindparam("hold_id"))
+    .values(status="fulfilled", closed_at=bindparam("now"))
+)
+_LEND_COPY = (
+    update(Copy.__table__)  # type: ignore[attr-defined]
+    .where(_C.barcode == bindparam("copy_barcode"))
+    .values(
+        status=CopyStatus.CHECKED_OUT.value,
+        location=bindparam("here"),
+        hold_id=None,
+        transit_to=None,
+        transit_since=None,
+        updated_at=bindparam("now"),
+    )
+)
+"""A check-out's statements, built once: the branch, the reader and the copy (locked), the reader's open
+loans counted, a hold's reader, the title; the loan's INSERT and the copy's (and a fulfilled hold's) UPDATE."""
 
 
 def next_hold(session: Session, isbn: str) -> Hold | None:

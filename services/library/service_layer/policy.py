@@ -9,6 +9,8 @@ from sqlmodel import Session
 
 from services.library.adapters.orm import LoanPolicy
 from services.library.config import library_settings
+from services.library.service_layer.common import connection
+from shared.db.driver import fetch
 from shared.errors import NotFound
 
 
@@ -22,16 +24,18 @@ class Policy:
     renewal_days: int
 
 
-_RULES = select(LoanPolicy).where(
-    or_(LoanPolicy.branch == bindparam("branch"), LoanPolicy.branch == "*"),
-    or_(LoanPolicy.reader_group == bindparam("group"), LoanPolicy.reader_group == "*"),
+_P = LoanPolicy.__table__.c  # type: ignore[attr-defined]
+_RULES = select(_P.branch, _P.reader_group, _P.max_loans, _P.loan_days, _P.max_renewals, _P.renewal_days).where(
+    or_(_P.branch == bindparam("branch"), _P.branch == "*"),
+    or_(_P.reader_group == bindparam("group"), _P.reader_group == "*"),
 )
-"""The rules that may apply to (branch, group), built once (every check-out and renewal reads them)."""
+"""The rules that may apply to (branch, group), built once (every check-out and renewal reads them):
+plain rows, through the driver on SQLite (:mod:`shared.db.driver`)."""
 
 
 def resolve(session: Session, branch: str, group: str) -> Policy:
     """The rule for (branch, group), then (branch, *), (*, group), (*, *), then the settings' defaults."""
-    rows = session.execute(_RULES, {"branch": branch, "group": group}).scalars().all()
+    rows = fetch(connection(session), _RULES, {"branch": branch, "group": group})
     if rows:
         best = max(rows, key=lambda r: (r.branch != "*", r.reader_group != "*"))
         return Policy(best.max_loans, best.loan_days, best.max_renewals, best.renewal_days)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from services.library.adapters.orm import Loan, Reader
-from services.library.service_layer.common import reader
+from services.library.service_layer.common import connection, reader
+from shared.db.driver import fetch
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events.library import ReaderBlocked, ReaderUnblocked
 from shared.ids import new_id
@@ -58,12 +60,51 @@ def by_card(session: Session, id_number: str) -> Reader:
     return found
 
 
+def reader_id_of(
+    session: Session, *, card: str | None = None, qr: str | None = None, reader_id: str | None = None
+) -> str:
+    """The id of the reader named by ID card, app QR token or reader id (exactly one), or 404, as
+    :func:`identify` finds it: a card without building an ORM object (every check-out by card)."""
+    if sum(x is not None for x in (card, qr, reader_id)) != 1:
+        raise Invalid("请提供身份证、二维码或读者号之一 / give one of card, qr or reader_id", code="one_identifier")
+    if card is not None:
+        digest, _ = card_hash(card)
+        rows = fetch(connection(session), _ID_BY_CARD, {"digest": digest})
+        if not rows:
+            raise NotFound("该身份证未登记为读者 / no reader with this ID card")
+        return str(rows[0].id)
+    if qr is not None:
+        return by_qr(session, qr).id
+    assert reader_id is not None
+    return reader(session, reader_id).id
+
+
 def by_user(session: Session, user: str) -> Reader:
     """The reader linked to an app account, or 404."""
     found = session.execute(_BY_USER, {"user": user}).scalar_one_or_none()
     if found is None:
         raise NotFound("您还没有读者证 / this account has no reader card yet", code="no_reader_card")
     return found
+
+
+_R = Reader.__table__.c  # type: ignore[attr-defined]
+_CARD = (_R.id, _R.name, _R.id_masked, _R.group, _R.user, _R.blocked_reason)
+"""What a reader's card shows (:func:`services.library.service_layer.views.reader`): no hashes."""
+_CARD_BY_USER = select(*_CARD).where(_R.user == bindparam("user"))
+_ID_BY_CARD = select(_R.id).where(_R.id_hash == bindparam("digest"))
+"""A card by app account (every ``/readers/me``), a reader's id by card hash (every check-out by card):
+plain rows read through the driver on SQLite (:mod:`shared.db.driver`), built once."""
+
+
+def card_of_user(session: Session, user: str) -> Any:
+    """The card (a row of :data:`_CARD`'s columns) of the reader linked to an app account, or 404.
+
+    Like :func:`by_user`, without building an ORM object: for reads that only show the card.
+    """
+    rows = fetch(connection(session), _CARD_BY_USER, {"user": user})
+    if not rows:
+        raise NotFound("您还没有读者证 / this account has no reader card yet", code="no_reader_card")
+    return rows[0]
 
 
 def _qr_digest(token: str) -> str:
@@ -131,7 +172,7 @@ def unblock(ctx, session: Session, row: Reader) -> Reader:
 
 def overdue_count(session: Session, reader_id: str, now: datetime) -> int:
     """How many of the reader's open loans are past due at ``now``."""
-    return len(session.execute(_OVERDUE, {"reader_id": reader_id, "now": now}).all())
+    return len(fetch(connection(session), _OVERDUE, {"reader_id": reader_id, "now": now}))
 
 
 _OVERDUE = select(Loan.id).where(

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select, true
+from sqlalchemy import bindparam, or_, select, true
 from sqlmodel import Session
 
 from services.library.adapters.orm import Branch
+from services.library.service_layer.common import connection
+from shared.db.driver import fetch
 from shared.errors import Forbidden
 from shared.identity import Principal
 
@@ -31,8 +33,13 @@ def branches_served(session: Session, who: Principal) -> frozenset[str] | None:
         return None
     if not served:
         return frozenset()
-    codes = session.execute(select(Branch.code).where(Branch.community.in_(sorted(served)))).scalars()
-    return frozenset(codes)
+    rows = fetch(connection(session), _SERVED, {"communities": sorted(served)})
+    return frozenset(row.code for row in rows)
+
+
+_B = Branch.__table__.c  # type: ignore[attr-defined]
+_SERVED = select(_B.code).where(_B.community.in_(bindparam("communities", expanding=True)))
+"""The branches of some communities (built once: each check-out, check-in and arrival by community staff asks)."""
 
 
 def serves_branch(session: Session, who: Principal, code: str | None) -> bool:

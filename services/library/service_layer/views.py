@@ -15,9 +15,10 @@ from sqlmodel import Session
 from services.library.adapters.orm import Branch, Copy, Hold, Loan, LoanPolicy, Reader, Title
 from services.library.domain.isbn import normalize_isbn
 from services.library.service_layer import common, privacy
-from services.library.service_layer.circulation import ACTIVE_HOLD, Routed
-from services.library.service_layer.readers import by_user
+from services.library.service_layer.circulation import ACTIVE_HOLD, Lent, Routed
+from services.library.service_layer.readers import card_of_user
 from shared.clock import as_utc, shown
+from shared.db.driver import fetch
 from shared.identity import Principal
 from shared.web.pages import Page, PageQuery, keyset, page_of
 
@@ -77,12 +78,14 @@ def policy(row: LoanPolicy) -> dict[str, Any]:
 
 
 def reader(
-    session: Session, row: Reader, now: datetime, who: Principal | None = None, purpose: str = ""
+    session: Session, row: Reader | Any, now: datetime, who: Principal | None = None, purpose: str = ""
 ) -> dict[str, Any]:
-    """What staff and the reader see: never the ID number, only its masked form (staff reads are logged)."""
+    """What staff and the reader see: never the ID number, only its masked form (staff reads are logged).
+
+    ``row`` is a ``Reader`` or a row of its card's columns (``readers.card_of_user``)."""
     if who is not None:
         privacy.log_reader(session, who, row, purpose, now)
-    loans = session.execute(_OPEN_LOANS, {"reader_id": row.id}).all()
+    loans = fetch(common.connection(session), _OPEN_LOANS, {"reader_id": row.id})
     return {
         "id": row.id,
         "name": row.name,
@@ -118,8 +121,8 @@ def hold(row: Any) -> dict[str, Any]:
 
 def me(session: Session, user: str, now: datetime) -> dict[str, Any]:
     """The resident's own card (masked), loans with due dates and active holds."""
-    row = by_user(session, user)
-    active = session.execute(_ACTIVE_HOLDS, {"reader_id": row.id}).all()
+    row = card_of_user(session, user)
+    active = fetch(session.connection(), _ACTIVE_HOLDS, {"reader_id": row.id})
     return {**reader(session, row, now), "holds": [hold(h) for h in active]}
 
 
@@ -133,22 +136,20 @@ _ACTIVE_HOLDS = (
     .where(Hold.reader_id == bindparam("reader_id"), Hold.status.in_(ACTIVE_HOLD))
     .order_by(Hold.placed_at, Hold.id)
 )
-"""A reader's open loans and active holds: the columns the views show, built once (plain rows, no ORM objects)."""
+"""A reader's open loans and active holds: the columns the views show, built once (plain rows read through
+the driver on SQLite, no ORM objects)."""
 
 
-def checkout(session: Session, loan: Loan, who: Principal | None = None, purpose: str = "") -> dict[str, Any]:
+def checkout(session: Session, loan: Lent, who: Principal | None = None, purpose: str = "") -> dict[str, Any]:
     """The desk's answer to a check-out: what was lent to whom, until when (the reader's card read is logged)."""
-    borrower = common.reader(session, loan.reader_id)
     if who is not None:
-        here = session.get(Branch, loan.branch)
-        privacy.log_reader(session, who, borrower, purpose, loan.checked_out_at, here.community if here else None)
-    lent = common.title(session, common.copy(session, loan.barcode).isbn)
+        privacy.log_reader(session, who, loan.reader, purpose, loan.checked_out_at, loan.here.community)
     return {
         "loan_id": loan.id,
         "barcode": loan.barcode,
-        "title": lent.title,
-        "reader_id": borrower.id,
-        "card": borrower.id_masked,
+        "title": loan.title.title,
+        "reader_id": loan.reader.id,
+        "card": loan.reader.id_masked,
         "branch": loan.branch,
         "due_at": shown(loan.due_at),
     }

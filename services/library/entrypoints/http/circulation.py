@@ -28,8 +28,8 @@ def router(ctx: ServiceContext) -> APIRouter:
         """Lend a copy at a book house the caller serves to a reader identified by ID card, QR token or reader id."""
 
         def lend(s):
-            reader = readers.identify(s, card=body.card, qr=body.qr, reader_id=body.reader_id)
-            loan = circulation.checkout(ctx, s, reader.id, body.barcode, body.branch, who)
+            reader_id = readers.reader_id_of(s, card=body.card, qr=body.qr, reader_id=body.reader_id)
+            loan = circulation.checkout(ctx, s, reader_id, body.barcode, body.branch, who)
             return views.checkout(s, loan, who, "POST /api/library/checkout")
 
         return await run(lend)
