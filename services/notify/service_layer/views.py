@@ -6,6 +6,7 @@ tokens and addresses). Lists are cursor pages over a unique key (:mod:`shared.we
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlmodel import Session, col, select
 from services.notify.adapters.orm import Delivery, DeliveryAttempt, Notification, Recipient, Rule
 from services.notify.domain.channels import mask_url
 from services.notify.service_layer.scope import reaches
-from shared.clock import shown
+from shared.clock import SHANGHAI, shown
 from shared.db.driver import fetch
 from shared.db.lookup import get_or_404
 from shared.errors import NotFound
@@ -39,10 +40,18 @@ def note(row: Any) -> dict[str, Any]:
         "body": row.body,
         "category": row.category,
         "critical": row.critical,
-        "created_at": shown(row.created_at),
-        "read_at": shown(row.read_at),
-        "archived_at": shown(row.archived_at),
+        "created_at": _local(row.created_at),
+        "read_at": _local(row.read_at),
+        "archived_at": _local(row.archived_at),
     }
+
+
+def _local(value: datetime | None) -> datetime | None:
+    """:func:`shown`, one conversion fewer for the aware UTC times notify's columns give back (20 messages, 60
+    times a page)."""
+    if value is None or value.tzinfo is None:
+        return shown(value)
+    return value.astimezone(SHANGHAI)
 
 
 NOTE_COLUMNS = (
