@@ -125,7 +125,7 @@ def sign_up(
             code="household_limit",
         )
     _check_no_shows(session, household, now)
-    ((held, waiting),) = fetch(connection, _PLACES, {"activity_id": row.id})
+    ((held, waiting),) = fetch(connection, _PLACES, {"activity_id": row.id})  # type: ignore[arg-type]
     status = "confirmed" if held < row.capacity else "waitlisted"
     values = {
         **_SIGNUP_DEFAULTS,
