@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per request of one route, counted by valgrind (needs `apt-get install valgrind`):
 #   bench/instructions.sh [list|create|ref-list|ref-create] [tree]    (tree: a checkout with its own .venv; default this one)
-#   bench/instructions.sh [ref-]branches|reader|checkout|elders|volunteer|logs|signup|signin [tree]   (bench/routes_loop.py)
+#   bench/instructions.sh [ref-]branches|reader|checkout|elders|volunteer|logs|inbox|signup|signin [tree]   (bench/routes_loop.py)
 # Runs bench/asgi_loop.py (tickets) or bench/routes_loop.py (figure 8's routes) under cachegrind with 1 and
 # with 3 rounds of ROUND requests (300 for tickets, 100 for the others); the difference divided by 2 x ROUND
 # is the count per request, start-up excluded. PYTHON overrides the tree's .venv/bin/python (a worktree

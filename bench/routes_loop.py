@@ -1,12 +1,13 @@
 """A route of figure 8 called in process, straight through its service's ASGI app, or its bare twin
 (bench/bare_app.py): ``python -m bench.routes_loop NAME`` or ``ref-NAME``, NAME one of :data:`NAMES`.
 
-The sibling of bench/asgi_loop.py for the library, volunteers and activities routes of issue #22: the demo
-data as bench/routes.py loads it (``linli demo`` in a child process, the seeded copies, loans and desk rule),
-the same callers, tokens and bodies, the twin on this run's own files. No server, no client: what is left is
-the app's work per request, which :file:`bench/instructions.sh` counts with valgrind. ``REPS`` (default 10)
-rounds of ``ROUND`` (default 100) requests after ``WARM`` (default 50) warm-up calls; prints the best
-round's CPU time per request (``PROFILE=file``: a cProfile of the rounds, written there). A route cycling
+The sibling of bench/asgi_loop.py for the library, volunteers, notify and activities routes of issue #22:
+the demo data as bench/routes.py loads it (``linli demo`` in a child process, the seeded copies, loans and
+desk rule, the resident's 20 inbox messages), the same callers, tokens and bodies, the twin on this run's
+own files. No server, no client: what is left is the app's work per request, which
+:file:`bench/instructions.sh` counts with valgrind. ``REPS`` (default 10) rounds of ``ROUND`` (default 100)
+requests after ``WARM`` (default 50) warm-up calls; prints the best round's CPU time per request
+(``PROFILE=file``: a cProfile of the rounds, written there). A route cycling
 through households mints the tokens of every round it could run before counting (so that N and 3N rounds
 differ only in requests).
 """
@@ -34,6 +35,7 @@ NAMES = {  # short name: the figure-8 route's path
     "elders": "/api/volunteers/elders?community=3502",
     "volunteer": "/api/volunteers/volunteers/VOL-wang-guilan",
     "logs": "/api/volunteers/logs",
+    "inbox": "/api/notify/inbox",
     "signup": "/api/activities/activities/{activity}/signups",
     "signin": "/api/accounts/auth/token",
 }
@@ -56,6 +58,8 @@ def main() -> None:
     (route,) = [r for r in ROUTES if r.path == NAMES[what.removeprefix("ref-")]]
     prefix, folder = new_prefix("rl"), Path(tempfile.mkdtemp())
     load_demo(prefix, folder)  # a child process: valgrind does not follow it
+    if route.service == "notify":
+        inbox_messages(folder)
     found = {**seed_library(folder / "library.db", "resident:zhang-xiaosen"), **workshop(folder / "activities.db")}
     file_signer(get_settings())
     keys = Path(str(key_file(get_settings()))).resolve()
@@ -145,6 +149,16 @@ def main() -> None:
         uvloop.run(run(step))
     finally:
         drop_keys(prefix)
+
+
+def inbox_messages(folder: Path) -> None:
+    """bench/routes.py's inbox: the demo resident's messages, written with notify's ORM model by a child
+    process (valgrind does not follow it)."""
+    script = (
+        "import pathlib; from bench.routes import NOTES, RESIDENT, seed_inbox; "
+        f"seed_inbox(pathlib.Path({str(folder)!r}) / 'notify.db', RESIDENT, NOTES)"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
 
 
 def signin_codes(folder: Path, count: int) -> list[dict[str, str]]:

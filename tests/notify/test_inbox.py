@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 
 import httpx
+import pytest
 import uvicorn
 
 from shared.events.library import HoldReady
@@ -107,3 +109,46 @@ async def test_live_stream_shows_a_new_message_at_once(start_runtime, clock):
             await serving
         # only what arrived after connecting, only the caller's, in order
         assert [m["title"] for m in seen] == ["预约的书到了：书2", "预约的书到了：书4"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_pages_of_the_inbox_hold_every_message_once(start_runtime, clock, backend, pg_database, monkeypatch):
+    """The first page (read through the driver on SQLite) and the pages after it (a cursor) show each message once,
+    newest first, with the same fields, on either store."""
+    if backend == "postgresql":
+        monkeypatch.setenv("NOTIFY_DATABASE_URL", pg_database("notify"))
+    async with start_runtime(["notify"], clock=clock) as (runtime, client):
+        for n in range(1, 6):
+            await publish(runtime, hold(n))
+            clock.advance(timedelta(minutes=1))
+        await publish(runtime, hold(9, reader="resident:zhao-xiaotong"))
+        await handled(runtime, 6)
+        whole = (await client.get("/api/notify/inbox", headers=RESIDENT)).json()
+        assert [m["title"] for m in whole["items"]] == [f"预约的书到了：书{n}" for n in (5, 4, 3, 2, 1)]
+        assert whole["next_cursor"] is None
+        first = whole["items"][0]
+        assert set(first) == {
+            *("id", "event_type", "subject", "title", "body", "category", "critical"),
+            *("created_at", "read_at", "archived_at"),
+        }
+        assert first["event_type"] == "cn.linli.library.HoldReady.v1" and first["category"] == "library"
+        assert first["critical"] is False and first["read_at"] is None and first["archived_at"] is None
+        assert first["created_at"].endswith("+08:00")
+
+        seen, cursor = [], None
+        while True:
+            params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = (await client.get("/api/notify/inbox", headers=RESIDENT, params=params)).json()
+            seen += page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        assert seen == whole["items"]
+
+        await client.post(f"/api/notify/inbox/{whole['items'][1]['id']}/read", headers=RESIDENT)
+        unread = (await client.get("/api/notify/inbox", headers=RESIDENT, params={"unread": True, "limit": 3})).json()
+        assert [m["title"] for m in unread["items"]] == [f"预约的书到了：书{n}" for n in (5, 3, 2)]
+        rest = await client.get(
+            "/api/notify/inbox", headers=RESIDENT, params={"unread": True, "cursor": unread["next_cursor"]}
+        )
+        assert [m["title"] for m in rest.json()["items"]] == ["预约的书到了：书1"]

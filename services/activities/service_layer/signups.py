@@ -7,18 +7,24 @@ freed place is offered once, whichever replica frees it.
 
 from __future__ import annotations
 
+import sqlite3
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Select, Table, bindparam, case, func, insert, select, update
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from services.activities.adapters.orm import Activity, Signup, Venue
 from services.activities.config import activities_settings
 from services.activities.domain import checkin, eligibility
 from services.activities.service_layer.programme import ACTIVE, HOLDING, activity, facts, may_run
+from services.activities.service_layer.programme import MISSING as PROGRAMME_MISSING
 from shared.clock import as_utc
+from shared.db.driver import fetch, insert_rows, sqlite_driver
 from shared.db.lookup import get_or_404
 from shared.db.rows import new_row
 from shared.errors import Conflict, Invalid, NotFound
@@ -59,6 +65,16 @@ def signup_facts(session: Session, signup: Signup, row: Activity | None = None) 
     }
 
 
+@dataclass(frozen=True)
+class Placed:
+    """A new sign-up as :func:`sign_up` stored it, with what its answer shows of the session."""
+
+    signup: Signup  # the stored row's values (not attached to the session: nothing more to flush)
+    title: str
+    starts_at: datetime
+    waiting_ahead: int | None  # waitlisted: how many wait ahead of it
+
+
 def sign_up(
     ctx: ServiceContext,
     session: Session,
@@ -68,9 +84,18 @@ def sign_up(
     participant: str = "self",
     age: int | None = None,
     guardian: bool = False,
-) -> Signup:
-    """Take a place for the caller or a child of their household, or join the waitlist when it is full."""
-    row = activity(session, activity_id, for_update=True)
+) -> Placed:
+    """Take a place for the caller or a child of their household, or join the waitlist when it is full.
+
+    The busiest write of the service: its reads are statements built once, run through the driver on SQLite
+    (:func:`shared.db.driver.fetch`), and it writes rows, not ORM objects: the sign-up's INSERT, the
+    activity's next queue position, the event in the outbox (one transaction, the activity locked first).
+    """
+    connection = session.connection()
+    found = fetch(connection, _PLACE, {"activity_id": activity_id})
+    if not found:
+        raise NotFound(PROGRAMME_MISSING)
+    (row,) = found
     now = ctx.clock.now()
     if row.status != "published":
         raise Conflict("活动已取消 / the activity is cancelled", code="activity_cancelled")
@@ -85,15 +110,13 @@ def sign_up(
     problem = eligibility.age_problem(age, row.min_age, row.max_age)
     if problem:
         raise Conflict(AGES[problem], code=problem)
-    room = session.get(Venue, row.venue_id)
-    if room is not None and eligibility.needs_guardian(age, room.guardian_under) and not guardian:
+    if eligibility.needs_guardian(age, row.guardian_under) and not guardian:  # no room: no guardian rule
         raise Conflict(
-            f"{room.guardian_under} 岁以下儿童需由监护人陪同 / "
-            f"children under {room.guardian_under} come with a guardian",
+            f"{row.guardian_under} 岁以下儿童需由监护人陪同 / children under {row.guardian_under} come with a guardian",
             code="guardian_required",
         )
     household = household_of(who)
-    taken = session.execute(_HOUSEHOLDS_SIGNUPS, {"activity_id": row.id, "household": household}).scalars().all()
+    taken = fetch(connection, _HOUSEHOLDS_SIGNUPS, {"activity_id": row.id, "household": household})
     if any(s.participant == participant for s in taken):
         raise Conflict("已经报过名了 / already signed up", code="already_signed_up")
     if row.household_limit is not None and len(taken) >= row.household_limit:
@@ -102,31 +125,41 @@ def sign_up(
             code="household_limit",
         )
     _check_no_shows(session, household, now)
-    held = _count(session, row.id, HOLDING)
+    ((held, waiting),) = fetch(connection, _PLACES, {"activity_id": row.id})  # type: ignore[arg-type]
     status = "confirmed" if held < row.capacity else "waitlisted"
-    signup = new_row(  # not Signup(...): its per-field __setattr__ costs more than the INSERT (shared/db/rows.py)
-        Signup,
-        id=new_id("G"),
-        activity_id=row.id,
-        user=who.sub,
-        household=household,
-        participant=participant,
-        age=age,
-        guardian=guardian,
-        status=status,
-        position=row.next_position,
-        created_at=now,
-    )
-    row.next_position += 1
-    session.add_all([row, signup])
-    session.flush()
-    base = signup_facts(session, signup, row)
+    values = {
+        **_SIGNUP_DEFAULTS,
+        "id": new_id("G"),
+        "activity_id": row.id,
+        "user": who.sub,
+        "household": household,
+        "participant": participant,
+        "age": age,
+        "guardian": guardian,
+        "status": status,
+        "position": row.next_position,
+        "created_at": now,
+    }
+    if not insert_rows(connection, _SIGNUP_TABLE, [values]):  # not SQLite: through SQLAlchemy's Core
+        connection.execute(insert(_SIGNUP_TABLE), values)
+    _next_position(connection, row.id)
+    base = {
+        "activity_id": row.id,
+        "title": row.title,
+        "community": row.community,
+        "venue_id": row.venue_id,
+        "venue_name": row.venue_name,
+        "starts_at": row.starts_at,
+        "signup_id": values["id"],
+        "user": who.sub,
+        "for_child": participant != "self",
+    }
     if status == "confirmed":
-        ctx.emit(session, SignupConfirmed(**base), subject=signup.id)
-    else:
-        ahead = _count(session, row.id, ("waitlisted",)) - 1
-        ctx.emit(session, SignupWaitlisted(**base, waiting_ahead=ahead), subject=signup.id)
-    return signup
+        ctx.emit(session, SignupConfirmed(**base), subject=values["id"])
+    else:  # everyone waiting came before it (the activity is locked): as many are ahead in the queue
+        ctx.emit(session, SignupWaitlisted(**base, waiting_ahead=waiting), subject=values["id"])
+    signup = new_row(Signup, **values)  # not Signup(...): its per-field __setattr__ is slow (shared/db/rows.py)
+    return Placed(signup, row.title, row.starts_at, waiting if status == "waitlisted" else None)
 
 
 def _check_no_shows(session: Session, household: str, now: datetime) -> None:
@@ -134,7 +167,7 @@ def _check_no_shows(session: Session, household: str, now: datetime) -> None:
     if settings.no_show_limit <= 0:
         return
     since = now - timedelta(days=settings.no_show_days)
-    missed = session.execute(_NO_SHOWS, {"household": household, "since": since}).scalar_one()
+    ((missed,),) = fetch(session.connection(), _NO_SHOWS, {"household": household, "since": since})
     if missed >= settings.no_show_limit:
         raise Conflict(
             f"近 {settings.no_show_days} 天缺席 {missed} 次，暂不能报名 / too many no-shows lately",
@@ -142,21 +175,83 @@ def _check_no_shows(session: Session, household: str, now: datetime) -> None:
         )
 
 
+_ACTIVITY_TABLE: Table = Activity.__table__  # type: ignore[attr-defined]
+_SIGNUP_TABLE: Table = Signup.__table__  # type: ignore[attr-defined]
+_VENUE_TABLE: Table = Venue.__table__  # type: ignore[attr-defined]
+_SIGNUP_DEFAULTS = {
+    "offered_until": None,
+    "reminded_at": None,
+    "attended": None,
+    "checked_in_at": None,
+    "closed_at": None,
+}
+"""The columns a new sign-up leaves empty (every column is given: the INSERT goes to the driver as it is)."""
+
+
+def _place() -> Select[Any]:
+    a, v = _ACTIVITY_TABLE, _VENUE_TABLE
+    columns = ("id", "status", "title", "community", "venue_id", "starts_at", "signup_opens", "signup_closes")
+    rules = ("min_age", "max_age", "household_limit", "capacity", "next_position")
+    return (
+        select(*(a.c[c] for c in (*columns, *rules)), v.c.name.label("venue_name"), v.c.guardian_under)
+        .select_from(a.outerjoin(v, v.c.id == a.c.venue_id))
+        .where(a.c.id == bindparam("activity_id"))
+        .with_for_update(of=a)
+    )
+
+
+_PLACE = _place()
+"""The activity locked for a sign-up (``FOR UPDATE OF activity`` on PostgreSQL; on SQLite the transaction holds
+the write lock) with its room's name and guardian age: one statement, built once."""
+
+_NEXT_POSITION = (
+    update(_ACTIVITY_TABLE)
+    .where(_ACTIVITY_TABLE.c.id == bindparam("activity"))
+    .values(next_position=_ACTIVITY_TABLE.c.next_position + 1)
+)
+"""The next sign-up's place in the queue (the row is locked: no two sign-ups take the same one)."""
+
+
+def _next_position(connection: Connection, activity_id: str) -> None:
+    """:data:`_NEXT_POSITION` run: on SQLite by the sqlite3 driver (its SQL compiled once: through SQLAlchemy's
+    execute it cost as much as the three reads of a sign-up together), elsewhere through SQLAlchemy."""
+    if connection.dialect.name != "sqlite":
+        connection.execute(_NEXT_POSITION, {"activity": activity_id})
+        return
+    sql, names, given = _compiled_update(connection.dialect)
+    values = [activity_id if name == "activity" else given[name] for name in names]
+    try:
+        sqlite_driver(connection).execute(sql, values)
+    except sqlite3.Error as exc:  # as SQLAlchemy raises it (IntegrityError, OperationalError …)
+        raise DBAPIError.instance(sql, values, exc, sqlite3.Error) from exc
+
+
+@lru_cache(maxsize=2)
+def _compiled_update(dialect: Dialect) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    compiled = _NEXT_POSITION.compile(dialect=dialect)
+    return compiled.string, tuple(compiled.positiontup or ()), compiled.params
+
+
 _NO_SHOWS = (
-    select(func.count())
-    .select_from(Signup)
-    .join(Activity, Activity.id == Signup.activity_id)
-    .where(Signup.household == bindparam("household"), Signup.attended.is_(False))
-    .where(Activity.starts_at >= bindparam("since"))
+    select(func.count().label("missed"))
+    .select_from(_SIGNUP_TABLE.join(_ACTIVITY_TABLE, _ACTIVITY_TABLE.c.id == _SIGNUP_TABLE.c.activity_id))
+    .where(_SIGNUP_TABLE.c.household == bindparam("household"), _SIGNUP_TABLE.c.attended.is_(False))
+    .where(_ACTIVITY_TABLE.c.starts_at >= bindparam("since"))
 )
 """A household's missed sessions since then (built once: every sign-up asks)."""
 
-_HOUSEHOLDS_SIGNUPS = select(Signup).where(
-    Signup.activity_id == bindparam("activity_id"),
-    Signup.household == bindparam("household"),
-    Signup.status.in_(ACTIVE),
+_HOUSEHOLDS_SIGNUPS = select(_SIGNUP_TABLE.c.participant).where(
+    _SIGNUP_TABLE.c.activity_id == bindparam("activity_id"),
+    _SIGNUP_TABLE.c.household == bindparam("household"),
+    _SIGNUP_TABLE.c.status.in_(ACTIVE),
 )
-"""A household's sign-ups holding or waiting for a place at an activity (built once, run per sign-up)."""
+"""Who of a household holds or waits for a place at an activity (built once, run per sign-up)."""
+
+_PLACES = select(
+    func.count(case((_SIGNUP_TABLE.c.status.in_(HOLDING), 1))).label("held"),
+    func.count(case((_SIGNUP_TABLE.c.status == "waitlisted", 1))).label("waiting"),
+).where(_SIGNUP_TABLE.c.activity_id == bindparam("activity_id"), _SIGNUP_TABLE.c.status.in_(ACTIVE))
+"""The places an activity's sign-ups hold and how many wait, in one statement (built once)."""
 
 
 def _count(session: Session, activity_id: str, statuses: tuple[str, ...]) -> int:

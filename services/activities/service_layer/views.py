@@ -110,11 +110,20 @@ def signup(ctx: ServiceContext, session: Session, row: Signup) -> dict[str, Any]
     ahead = None
     if row.status == "waitlisted":
         ahead = session.execute(_AHEAD, {"activity_id": row.activity_id, "position": row.position}).scalar_one()
+    return _signup(ctx, row, act.title, act.starts_at, ahead)
+
+
+def placed(ctx: ServiceContext, new: signup_cases.Placed) -> dict[str, Any]:
+    """A sign-up just taken (:func:`signup` of it, from what the sign-up read already: no statement)."""
+    return _signup(ctx, new.signup, new.title, new.starts_at, new.waiting_ahead)
+
+
+def _signup(ctx: ServiceContext, row: Signup, title: str, starts_at: datetime, ahead: int | None) -> dict[str, Any]:
     return {
         "id": row.id,
         "activity_id": row.activity_id,
-        "title": act.title,
-        "starts_at": shown(act.starts_at),
+        "title": title,
+        "starts_at": shown(starts_at),
         "participant": row.participant,
         "status": row.status,
         "waiting_ahead": ahead,

@@ -180,7 +180,11 @@ class DeliveryView(View):
 
 
 def page_of_views(model: type[V], page: Page[dict[str, Any]]) -> Page[V]:
-    """A page of view dicts (from ``service_layer.views``) as a page of ``model``."""
-    return Page[model](  # type: ignore[valid-type]
-        items=[model.model_validate(item) for item in page.items], next_cursor=page.next_cursor
-    )
+    """A page of view dicts (from ``service_layer.views``) as a page of ``model``, validated in one call (in
+    pydantic's core: faster than one ``model_validate`` per item, see shared.web.pages.page_of)."""
+    return _page_class(model).model_validate({"items": page.items, "next_cursor": page.next_cursor})
+
+
+@cache
+def _page_class(model: type[V]) -> type[Page[V]]:
+    return Page[model]  # type: ignore[valid-type]
