@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from tests.accounts.conftest import bearer, code_in, resident, sign_in
+import pytest
+
+from services.accounts.demo import DEMO
+from services.accounts.domain.claims import Grant
+from services.accounts.service_layer import register
+from tests.accounts.conftest import bearer, code_in, grant, resident, sign_in
 from tests.conftest import eventually
 
 
@@ -178,3 +183,52 @@ async def test_signing_in_and_refreshing_on_postgresql(served, mailbox, pg_datab
         assert renewed.status_code == 200
         reused = await client.post("/api/accounts/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
         assert reused.json()["code"] == "refresh_reused"
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+async def test_a_code_signs_in_once_with_the_grants_and_session_as_stored(served, mailbox, store, request, monkeypatch):
+    """The sign-in's reads and writes (code, person, grants, key, session, refresh token) on both stores."""
+    from shared.web.auth import decode_token
+
+    if store == "postgresql":
+        monkeypatch.setenv("ACCOUNTS_DATABASE_URL", request.getfixturevalue("pg_database")("accounts"))
+    async with served(["accounts"]) as (runtime, client):
+        assert runtime.contexts["accounts"].store.engine.dialect.name == store
+        person_id, household_id = resident(runtime)
+        grant(runtime, person_id, Grant("volunteer", community="北翟营"))
+        await client.post("/api/accounts/auth/code", json={"phone": "13912345678"})
+        await eventually(lambda: mailbox.to("13912345678@sms.linli.test"))
+        code = code_in(mailbox, "13912345678")
+        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+        missed = await client.post("/api/accounts/auth/token", json={"phone": "13912345678", "code": wrong})
+        assert missed.status_code == 401 and missed.json()["code"] == "wrong_code"
+
+        signed = await client.post("/api/accounts/auth/token", json={"phone": "139 1234 5678", "code": code})
+        assert signed.status_code == 200, signed.text
+        tokens = signed.json()
+        principal = decode_token(tokens["access_token"])
+        assert principal.sub == f"person:{person_id}" and principal.household == household_id
+        assert principal.roles == {"resident", "volunteer"} and principal.communities == {"北翟营"}
+        # the same code again: spent, whatever the phone's spelling
+        again = await client.post("/api/accounts/auth/token", json={"phone": "13912345678", "code": code})
+        assert again.status_code == 401 and again.json()["code"] == "wrong_code"
+
+        listed = await client.get("/api/accounts/me/sessions", headers=bearer(tokens))
+        (session,) = listed.json()["items"]
+        assert session["id"] == tokens["session_id"] and session["revoked_at"] is None
+        renewed = await client.post("/api/accounts/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+        assert renewed.status_code == 200 and renewed.json()["session_id"] == tokens["session_id"]
+        assert decode_token(renewed.json()["access_token"]).roles == {"resident", "volunteer"}
+
+
+async def test_a_person_who_left_the_register_cannot_sign_in_with_a_code_sent_before(served, mailbox):
+    async with served(["accounts"]) as (runtime, client):
+        person_id, _ = resident(runtime)
+        await client.post("/api/accounts/auth/code", json={"phone": "13912345678"})
+        await eventually(lambda: mailbox.to("13912345678@sms.linli.test"))
+        ctx = runtime.contexts["accounts"]
+        with ctx.store.transaction() as s:
+            register.leave(ctx, s, DEMO, person_id)
+        code = code_in(mailbox, "13912345678")
+        refused = await client.post("/api/accounts/auth/token", json={"phone": "13912345678", "code": code})
+        assert refused.status_code == 401 and refused.json()["code"] == "wrong_code"

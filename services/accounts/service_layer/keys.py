@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import or_, select
+from sqlalchemy import Table, or_, select
 from sqlmodel import Session
 
 from services.accounts.adapters.orm import SigningKey
 from services.accounts.adapters.sealing import seal, unseal
 from services.accounts.config import accounts_settings
 from shared.config import Settings
+from shared.db.driver import fetch
 from shared.ids import new_id
 from shared.web.jwks import Signer, key_file
 
@@ -97,7 +98,26 @@ def adopt(s: Session, now: datetime, settings: Settings) -> SigningKey | None:
     return new_key(s, now, signer)
 
 
-def signer_of(key: SigningKey) -> Signer:
+class Sealed(Protocol):
+    """A stored key as :func:`signer_of` needs it: a :class:`SigningKey`, or a row read of one."""
+
+    @property
+    def kid(self) -> str: ...
+    @property
+    def private_sealed(self) -> str: ...
+
+
+_keys: Table = SigningKey.__table__  # type: ignore[attr-defined]
+_CURRENT_SEALED = (
+    select(_keys.c.kid, _keys.c.private_sealed)
+    .where(_keys.c.retired_at.is_(None))
+    .order_by(_keys.c.created_at.desc(), _keys.c.kid.desc())
+    .limit(1)
+)
+""":data:`_CURRENT`'s key, only what signing needs of it (read by the driver on SQLite)."""
+
+
+def signer_of(key: Sealed) -> Signer:
     """The private key of a stored row (unsealed and parsed once per process)."""
     private = _PRIVATE.get(key.kid)
     if private is None:
@@ -117,7 +137,9 @@ def sign(s: Session, claims: dict[str, Any], now: datetime) -> str:
         "iat": now,
         "exp": now + timedelta(seconds=config.access_ttl_s),
     }
-    return signer_of(current(s, now)).sign(body)
+    s.flush()  # a key made or retired in this transaction is read as stored
+    found = fetch(s.connection(), _CURRENT_SEALED)
+    return signer_of(found[0] if found else new_key(s, now)).sign(body)
 
 
 def stored_signer(settings: Settings) -> Signer | None:

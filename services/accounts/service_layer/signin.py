@@ -17,17 +17,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from services.accounts.adapters.orm import CodeChallenge, Person, PhoneLock, RefreshToken, SignInSession
+from services.accounts.adapters.orm import CodeChallenge, Person, PhoneLock, RefreshToken, RoleGrant, SignInSession
 from services.accounts.config import accounts_settings
 from services.accounts.domain import phones
 from services.accounts.domain.claims import Grant, claims_for
 from services.accounts.service_layer import keys, register
+from shared.db.driver import fetch, insert_row, sqlite_driver
 from shared.errors import DomainError, Invalid, NotFound
 from shared.ids import new_id
 from shared.pii import keyed_hash
@@ -86,9 +93,21 @@ def _code_hash(challenge_id: str, code: str) -> str:
     return keyed_hash(f"code:{challenge_id}:{code}")
 
 
+_locks: Table = PhoneLock.__table__  # type: ignore[attr-defined]
+_challenges: Table = CodeChallenge.__table__  # type: ignore[attr-defined]
+_people: Table = Person.__table__  # type: ignore[attr-defined]
+_grants: Table = RoleGrant.__table__  # type: ignore[attr-defined]
+_sessions: Table = SignInSession.__table__  # type: ignore[attr-defined]
+_refresh_tokens: Table = RefreshToken.__table__  # type: ignore[attr-defined]
+
+_LOCK_UNTIL = select(_locks.c.until).where(_locks.c.phone_hash == bindparam("digest"))
+"""Until when a phone is locked (statements of the sign-in built once: building one cost more than running it)."""
+
+
 def _locked(s: Session, digest: str, now: datetime) -> bool:
-    lock = s.get(PhoneLock, digest)
-    return lock is not None and _aware(lock.until) > now
+    """Whether the phone is locked now (read first thing in a unit of work: nothing is pending to flush)."""
+    lock = fetch(s.connection(), _LOCK_UNTIL, {"digest": digest})
+    return bool(lock) and _aware(lock[0].until) > now
 
 
 def _aware(moment: datetime) -> datetime:
@@ -138,15 +157,60 @@ def request_code(s: Session, phone: str, client: str | None, now: datetime) -> I
 
 
 _LATEST_CHALLENGE = (
-    select(CodeChallenge)
-    .where(CodeChallenge.phone_hash == bindparam("digest"), CodeChallenge.used_at.is_(None))  # type: ignore[union-attr]
-    .order_by(CodeChallenge.created_at.desc(), CodeChallenge.id.desc())  # type: ignore[attr-defined]
+    select(_challenges.c.id, _challenges.c.code_hash, _challenges.c.expires_at)
+    .where(_challenges.c.phone_hash == bindparam("digest"), _challenges.c.used_at.is_(None))
+    .order_by(_challenges.c.created_at.desc(), _challenges.c.id.desc())
     .limit(1)
     .with_for_update()
 )
-"""A phone's latest unused code (statements of the sign-in built once: building one cost more than running it)."""
-_PERSON_BY_PHONE = select(Person).where(Person.phone_hash == bindparam("digest"), Person.left_at.is_(None))  # type: ignore[union-attr]
-"""The person still registered with a phone."""
+"""A phone's latest unused code (locked on PostgreSQL until the transaction ends)."""
+_SPEND = update(_challenges).where(_challenges.c.id == bindparam("challenge")).values(used_at=bindparam("now"))
+"""A code used: it never signs in again."""
+
+
+@cache
+def _spend_on_sqlite(dialect: Dialect) -> tuple[str, tuple[str, ...], Callable[[Any], Any] | None]:
+    """:data:`_SPEND` compiled for SQLite: its SQL, its parameters' order, ``used_at``'s bind processor."""
+    compiled = _SPEND.compile(dialect=dialect)
+    stamp = _challenges.c.used_at.type.dialect_impl(dialect).bind_processor(dialect)
+    return str(compiled), tuple(compiled.positiontup or ()), stamp
+
+
+def _spend(connection: Connection, challenge_id: str, now: datetime) -> None:
+    """Mark a code used. On SQLite the UPDATE goes to the sqlite3 connection of the transaction, as
+    ``shared.db.driver`` sends its INSERTs (through ``connection.execute`` it cost ~60 µs of
+    SQLAlchemy's statement machinery around the driver's few); elsewhere through SQLAlchemy."""
+    if connection.dialect.name != "sqlite":
+        connection.execute(_SPEND, {"challenge": challenge_id, "now": now})
+        return
+    statement, order, stamp = _spend_on_sqlite(connection.dialect)
+    given = {"challenge": challenge_id, "now": now if stamp is None else stamp(now)}
+    values = tuple(given[name] for name in order)
+    try:
+        sqlite_driver(connection).execute(statement, values)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(statement, values, exc, sqlite3.Error) from exc
+
+
+_PERSON_BY_PHONE = select(
+    _people.c.id, _people.c.sub, _people.c.name, _people.c.household_id, _people.c.community
+).where(_people.c.phone_hash == bindparam("digest"), _people.c.left_at.is_(None))
+"""The person still registered with a phone: what their token says of them."""
+
+
+class Holder(Protocol):
+    """What a session's tokens need of the person they sign in: a :class:`Person`, or a row read of one."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def sub(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def household_id(self) -> str | None: ...
+    @property
+    def community(self) -> str | None: ...
 
 
 def verify_code(s: Session, phone: str, code: str, client: str | None, now: datetime) -> Tokens | Refusal:
@@ -160,11 +224,15 @@ def verify_code(s: Session, phone: str, code: str, client: str | None, now: date
                 "错误次数过多，请稍后再试 / too many wrong codes: this phone is locked for now", code="phone_locked"
             )
         )
-    challenge = s.scalars(_LATEST_CHALLENGE, {"digest": digest}).first()
+    connection = s.connection()
+    latest = fetch(connection, _LATEST_CHALLENGE, {"digest": digest})
     wrong = SignInRefused("验证码错误或已过期 / wrong or expired code", code="wrong_code")
-    if challenge is None or _aware(challenge.expires_at) <= now:
+    if not latest or _aware(latest[0].expires_at) <= now:
         return Refusal(wrong)
-    if not hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, code)):
+    found = latest[0]
+    if not hmac.compare_digest(found.code_hash, _code_hash(found.id, code)):
+        challenge = s.get(CodeChallenge, found.id)  # a wrong code: counted on the row (already locked)
+        assert challenge is not None
         challenge.attempts += 1
         since = now - timedelta(seconds=config.lock_window_s)
         failures = s.scalar(
@@ -181,11 +249,11 @@ def verify_code(s: Session, phone: str, code: str, client: str | None, now: date
                 )
             )
         return Refusal(wrong)
-    challenge.used_at = now
-    person = s.scalars(_PERSON_BY_PHONE, {"digest": digest}).first()
-    if person is None:
+    _spend(connection, found.id, now)
+    person = fetch(connection, _PERSON_BY_PHONE, {"digest": digest})
+    if not person:
         return Refusal(wrong)
-    return open_session(s, person, client, now)
+    return open_session(s, person[0], client, now)
 
 
 def _lock(s: Session, digest: str, until: datetime) -> None:
@@ -200,34 +268,58 @@ def _refresh_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def open_session(s: Session, person: Person, client: str | None, now: datetime) -> Tokens:
-    config = accounts_settings()
-    session = SignInSession(
-        id=new_id("S"),
-        person_id=person.id,
-        client=(client or None) and client[:120],
-        created_at=now,
-        last_used_at=now,
-        expires_at=now + timedelta(days=config.refresh_ttl_days),
-    )
-    s.add(session)
-    return _tokens(s, person, session, now)
+def _store(s: Session, table: Table, model: type[Any], row: dict[str, Any]) -> None:
+    """Insert ``row`` through the sqlite3 driver, or (on PostgreSQL) as ``model`` through the session.
 
-
-def _tokens(s: Session, person: Person, session: SignInSession, now: datetime) -> Tokens:
-    refresh = secrets.token_urlsafe(32)
-    s.add(RefreshToken(token_hash=_refresh_hash(refresh), session_id=session.id, issued_at=now))
+    Pending changes are flushed first, so that the rows reach the database in the order they were made."""
     s.flush()
+    if insert_row(s.connection(), table, row) is None:
+        s.add(model(**row))
+        s.flush()
+
+
+def open_session(s: Session, person: Holder, client: str | None, now: datetime) -> Tokens:
+    config = accounts_settings()
+    session_id = new_id("S")
+    row = {
+        "id": session_id,
+        "person_id": person.id,
+        "client": (client or None) and client[:120],
+        "created_at": now,
+        "last_used_at": now,
+        "expires_at": now + timedelta(days=config.refresh_ttl_days),
+        "revoked_at": None,
+        "revoked_reason": None,
+    }
+    _store(s, _sessions, SignInSession, row)
+    return _tokens(s, person, session_id, now)
+
+
+def _tokens(s: Session, person: Holder, session_id: str, now: datetime) -> Tokens:
+    refresh = secrets.token_urlsafe(32)
+    row = {"token_hash": _refresh_hash(refresh), "session_id": session_id, "issued_at": now, "used_at": None}
+    _store(s, _refresh_tokens, RefreshToken, row)
     return Tokens(
-        access_token=keys.sign(s, access_claims(s, person) | {"sid": session.id}, now),
+        access_token=keys.sign(s, access_claims(s, person) | {"sid": session_id}, now),
         refresh_token=refresh,
         expires_in=accounts_settings().access_ttl_s,
-        session_id=session.id,
+        session_id=session_id,
     )
 
 
-def access_claims(s: Session, person: Person) -> dict[str, object]:
-    grants = [Grant(g.role, g.community, g.team, g.institution) for g in register.grants_of(s, person.id)]
+_CLAIMED_GRANTS = (
+    select(_grants.c.role, _grants.c.community, _grants.c.team, _grants.c.institution)
+    .where(_grants.c.person_id == bindparam("person_id"))
+    .order_by(_grants.c.id)
+)
+"""A person's grants as their token states them (as ``register.grants_of`` orders them)."""
+
+
+def access_claims(s: Session, person: Holder) -> dict[str, object]:
+    """The claims of ``person``'s access token (pending changes flushed first: the grants are read as stored)."""
+    s.flush()
+    rows = fetch(s.connection(), _CLAIMED_GRANTS, {"person_id": person.id})
+    grants = [Grant(g.role, g.community, g.team, g.institution) for g in rows]
     return claims_for(person.sub, person.name, person.household_id, person.community, grants)
 
 
@@ -252,7 +344,7 @@ def refresh(s: Session, token: str, now: datetime) -> Tokens | Refusal:
         return Refusal(refused)
     row.used_at = now
     session.last_used_at = now
-    return _tokens(s, person, session, now)
+    return _tokens(s, person, session.id, now)
 
 
 def sign_out(s: Session, token: str, now: datetime) -> bool:
