@@ -186,7 +186,7 @@ FILTERS = ("community", "building", "tier")
 def _elders_query(reach: tuple[str, ...], filtered: tuple[str, ...]) -> Select[Any]:
     """The summaries of the elders of a reach's shape (``scope.elder_reach``) with the ``filtered`` columns
     equal to their parameters: built once per shape, so that its first page is too (``keyset``)."""
-    query = select(*(_E[c] for c in SUMMARY)).where(scope.elder_clause_of(reach))
+    query: Select[Any] = select(*(_E[c] for c in SUMMARY)).where(scope.elder_clause_of(reach))
     for name in filtered:
         query = query.where(_E[name] == bindparam(name))
     return query
@@ -387,10 +387,10 @@ def survey(session: Session, r: Reach, community: str, page: PageQuery) -> Page[
 
 
 # -- visits --------------------------------------------------------------------------------------
-_VISIT, _LOG, _REVISION, _HAZARD = (
-    m.__table__  # type: ignore[attr-defined]
-    for m in (Visit, VisitLog, LogRevision, Hazard)
-)
+_VISIT: Any = Visit.__table__  # type: ignore[attr-defined]
+_LOG: Any = VisitLog.__table__  # type: ignore[attr-defined]
+_REVISION: Any = LogRevision.__table__  # type: ignore[attr-defined]
+_HAZARD: Any = Hazard.__table__  # type: ignore[attr-defined]
 _VISIT_ROW = select(*_VISIT.c).where(_VISIT.c.id == bindparam("visit_id"))
 _REVISIONS = select(*_REVISION.c).where(_REVISION.c.log_id == bindparam("log_id")).order_by(_REVISION.c.id)
 _LOGS = select(*_LOG.c).where(_LOG.c.visit_id == bindparam("visit_id")).order_by(_LOG.c.created_at)
