@@ -23,7 +23,7 @@ def _store(tmp_path, *visits: tuple[str, str, timedelta, str]) -> Store:
 
 def _chosen(store: Store, elder: str = "E1") -> str | None:
     with store.transaction(readonly=True) as s:
-        found = _open_visit(s, elder, NOW)
+        found = _open_visit(s.connection(), elder, NOW)
         return found.id if found else None
 
 

@@ -5,6 +5,7 @@ Plans are evaluated in Asia/Shanghai (visits happen at a local hour) and stored 
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
@@ -125,5 +126,35 @@ def occurrences(
 def visits_per_week(rule: str, anchor: datetime, now: datetime) -> float:
     """The average number of visits a plan asks for per week over the coming year."""
     start = max(as_utc(now), as_utc(anchor))
-    year = parse_rule(rule, anchor).between(start, start + timedelta(days=364, seconds=-1), inc=True)
-    return len(year) / 52
+    return _expanded(rule, anchor).count(start, start + timedelta(days=364, seconds=-1)) / 52
+
+
+WINDOW_AHEAD = timedelta(days=91)
+"""How far past a year's end a plan's occurrences are expanded at once (a quarter: re-expanded that often)."""
+
+
+class _Expansion:
+    """The occurrences of one plan over a window, expanded once: a count within it is two bisections.
+
+    dateutil expands a weekly plan's year in about 3 ms (every volunteer's answer counts each paired elder's);
+    the occurrences do not depend on when they are counted, so the same window serves until ``now`` moves out
+    of it. ``window`` is replaced whole (one assignment), so threads counting at once see one or the other.
+    """
+
+    def __init__(self, parsed: rrule | rruleset) -> None:
+        self.parsed = parsed
+        self.window: tuple[datetime, datetime, tuple[datetime, ...]] | None = None
+
+    def count(self, start: datetime, end: datetime) -> int:
+        """How many occurrences fall in ``[start, end]`` (as ``between(start, end, inc=True)`` finds them)."""
+        window = self.window
+        if window is None or start < window[0] or end > window[1]:
+            until = end + WINDOW_AHEAD
+            window = self.window = (start, until, tuple(self.parsed.between(start, until, inc=True)))
+        found = window[2]
+        return bisect_right(found, end) - bisect_left(found, start)
+
+
+@lru_cache(maxsize=1024)
+def _expanded(rule: str, anchor: datetime) -> _Expansion:
+    return _Expansion(parse_rule(rule, anchor))

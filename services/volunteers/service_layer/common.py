@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+from sqlalchemy import Connection, Insert, Select, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import Elder, Pairing, Team, Volunteer
+from shared.db.driver import fetch, insert_rows
 from shared.events.envelope import CloudEvent
 from shared.events.volunteers import VisitScheduled
 
@@ -16,6 +20,37 @@ ELDER_MISSING = "老人不存在 / no such elder"
 VOLUNTEER_MISSING = "志愿者不存在 / no such volunteer"
 VISIT_MISSING = "走访不存在 / no such visit"
 TEAM_MISSING = "队伍不存在 / no such team"
+
+
+def read(session: Session, statement: Select[Any], params: Mapping[str, Any] | None = None) -> Sequence[Any]:
+    """The rows of a Core SELECT built once (a module constant or a cached builder), as named tuples of its
+    columns: on SQLite through the driver (``shared.db.driver.fetch``), elsewhere through SQLAlchemy.
+
+    Pending ORM changes are flushed first, as ``session.execute`` would (autoflush), so the read sees them.
+    """
+    pending(session)
+    return fetch(session.connection(), statement, params)
+
+
+def pending(session: Session) -> None:
+    """Flush pending ORM changes, as ``session.execute`` would first (autoflush): for the reads and
+    writes below, which go to the session's connection."""
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()
+
+
+@cache
+def _insert(table: Table) -> Insert:
+    return insert(table)
+
+
+def insert_into(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT ``rows`` (dicts with the same keys) into ``table`` on the session's ``connection``: on SQLite
+    through the driver, elsewhere by a Core INSERT built once per table. Cheaper than an ORM object and a
+    flush; the session does not hold them, so nothing may change them through the ORM in the same unit of
+    work, and the caller flushes pending ORM changes first (:func:`pending`) if the order matters."""
+    if not insert_rows(connection, table, rows):
+        connection.execute(_insert(table), rows)
 
 
 def volunteer_of_user(session: Session, user_id: str) -> Volunteer | None:

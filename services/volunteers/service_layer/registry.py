@@ -13,7 +13,7 @@ from services.volunteers.domain.visits import check_skills
 from services.volunteers.service_layer import consent as consents
 from services.volunteers.service_layer import planning as plans
 from services.volunteers.service_layer import scope
-from services.volunteers.service_layer.common import ELDER_MISSING, VOLUNTEER_MISSING, elder_fields
+from services.volunteers.service_layer.common import ELDER_MISSING, VOLUNTEER_MISSING, elder_fields, read
 from services.volunteers.service_layer.scope import Reach
 from shared.db.lookup import get_or_404
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
@@ -271,16 +271,18 @@ def pair(ctx, session: Session, r: Reach, elder_id: str, volunteer_id: str, now:
 
 def weekly_load(session: Session, volunteer_id: str, now: datetime) -> float:
     """Visits a week a volunteer's current pairings ask for (each elder's plan counted in full)."""
-    plans = session.execute(_PAIRED_PLANS, {"volunteer_id": volunteer_id})
+    plans = read(session, _PAIRED_PLANS, {"volunteer_id": volunteer_id})
     return sum(planning.visits_per_week(rule, anchor, now) for rule, anchor in plans)
 
 
+_E, _P = Elder.__table__, Pairing.__table__  # type: ignore[attr-defined]
 _PAIRED_PLANS = (
-    select(Elder.rrule, Elder.plan_anchor)
-    .join(Pairing, Pairing.elder_id == Elder.id)
-    .where(Pairing.volunteer_id == bindparam("volunteer_id"), Pairing.ended_at.is_(None))
+    select(_E.c.rrule, _E.c.plan_anchor)
+    .join(_P, _P.c.elder_id == _E.c.id)
+    .where(_P.c.volunteer_id == bindparam("volunteer_id"), _P.c.ended_at.is_(None))
 )
-"""The plans of a volunteer's paired elders: two columns (not whole elders), built once."""
+"""The plans of a volunteer's paired elders: two columns (not whole elders), built once, read through the
+driver on SQLite (after the session's pending changes, as ``session.execute`` would)."""
 
 
 def end_pairing(ctx, session: Session, r: Reach, pairing_id: str, reason: str, now: datetime) -> Pairing:

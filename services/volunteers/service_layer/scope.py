@@ -14,18 +14,31 @@ answers 403 ``out_of_scope``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, bindparam, false, or_, true
 from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import Elder, Pairing, Team, Volunteer
-from services.volunteers.service_layer.common import ELDER_MISSING, TEAM_MISSING, VOLUNTEER_MISSING
+from services.volunteers.service_layer.common import ELDER_MISSING, TEAM_MISSING, VOLUNTEER_MISSING, read
 from shared.db.lookup import get_or_404
 from shared.errors import Forbidden, NotFound
 from shared.identity import Principal
 
 OUT_OF_SCOPE = "不在您负责的范围内 / outside the communities or team you serve"
+
+
+class OwnRecord(Protocol):
+    """What the reach keeps of the caller's own volunteer record (a row of :data:`_OWN_PAIRINGS`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def user_id(self) -> str | None: ...
+    @property
+    def community(self) -> str: ...
+    @property
+    def team_id(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -39,8 +52,8 @@ class Reach:
     """Teams led (team leaders)."""
     team_communities: frozenset[str]
     """Communities of the teams led: where a leader may register and pair elders."""
-    volunteer: Volunteer | None
-    """The caller's own volunteer record, if they are one."""
+    volunteer: OwnRecord | None
+    """The caller's own volunteer record, if they are one (its id, user, community and team)."""
     own_team: str | None
     paired: frozenset[str]
     """Elders the caller's volunteer record is paired with now."""
@@ -58,13 +71,15 @@ class Reach:
         return team_id is not None and team_id in self.teams
 
 
+_V, _P = Volunteer.__table__.c, Pairing.__table__.c  # type: ignore[attr-defined]
 _OWN_PAIRINGS = (
-    select(Volunteer, Pairing.elder_id)
-    .outerjoin(Pairing, and_(Pairing.volunteer_id == Volunteer.id, Pairing.ended_at.is_(None)))
-    .where(Volunteer.user_id == bindparam("user"))
+    select(_V.id, _V.user_id, _V.community, _V.team_id, _P.elder_id)
+    .outerjoin(Pairing.__table__, and_(_P.volunteer_id == _V.id, _P.ended_at.is_(None)))  # type: ignore[attr-defined]
+    .where(_V.user_id == bindparam("user"))
 )
 """The caller's volunteer record with the elders paired with it now, one row each (one row with no elder if
-none): one statement built once instead of two built per call (``user_id`` is unique)."""
+none): one statement built once instead of two built per call (``user_id`` is unique). Plain columns, read
+through the driver on SQLite (``common.read``): every route of a volunteer or team leader starts with it."""
 
 
 def reach(session: Session, who: Principal) -> Reach:
@@ -81,10 +96,10 @@ def reach(session: Session, who: Principal) -> Reach:
     volunteer = None
     paired: frozenset[str] = frozenset()
     if who.has("volunteer", "team_leader"):
-        rows = session.execute(_OWN_PAIRINGS, {"user": who.sub}).all()
+        rows = read(session, _OWN_PAIRINGS, {"user": who.sub})
         if rows:
-            volunteer = rows[0][0]
-            paired = frozenset(elder_id for _, elder_id in rows if elder_id is not None)
+            volunteer = rows[0]
+            paired = frozenset(row.elder_id for row in rows if row.elder_id is not None)
     team_elders: frozenset[str] = frozenset()
     if teams:
         team_elders = frozenset(
@@ -130,6 +145,32 @@ def elder_clause(r: Reach, *, operational: bool = False) -> Any:
     return _any(clauses)
 
 
+def elder_reach(r: Reach) -> tuple[tuple[str, ...], dict[str, list[str]]]:
+    """:func:`elder_clause` (not ``operational``) as the names of its parts and their values, for a
+    statement built once per shape: ``("all",)`` for staff of every community; else any of ``communities``
+    (served as staff), ``teams`` (led) and ``elders`` (paired, or paired with a led team's volunteer),
+    none of them when ``r`` reaches no elder."""
+    if r.communities is None:
+        return ("all",), {}
+    values: dict[str, list[str]] = {}
+    if r.communities:
+        values["communities"] = sorted(r.communities)
+    if r.teams:
+        values["teams"] = sorted(r.teams)
+    if r.paired | r.team_elders:
+        values["elders"] = sorted(r.paired | r.team_elders)
+    return tuple(values), values
+
+
+def elder_clause_of(parts: tuple[str, ...]) -> Any:
+    """The WHERE clause of :func:`elder_reach`'s ``parts``, with its values as (expanding) bind parameters."""
+    if parts == ("all",):
+        return true()
+    table = Elder.__table__  # type: ignore[attr-defined]
+    columns = {"communities": table.c.community, "teams": table.c.team_id, "elders": table.c.id}
+    return _any([columns[name].in_(bindparam(name, expanding=True)) for name in parts])
+
+
 def sees_elder(r: Reach, elder: Elder) -> bool:
     return manages_elder(r, elder) or elder.id in r.paired
 
@@ -157,6 +198,24 @@ def elder_in_reach(session: Session, r: Reach, elder_id: str, *, manage: bool = 
     if manage and not manages_elder(r, elder):
         raise Forbidden(OUT_OF_SCOPE, code="out_of_scope")
     return elder
+
+
+_E = Elder.__table__.c  # type: ignore[attr-defined]
+_PLACE = select(_E.id, _E.community, _E.estate, _E.building, _E.unit, _E.floor, _E.team_id).where(
+    _E.id == bindparam("elder_id")
+)
+"""An elder's id, community, home and team: what the scope checks, her address and her events need; never
+her health data or contacts."""
+
+
+def elder_place_in_reach(session: Session, r: Reach, elder_id: str, *, manage: bool = False) -> Any:
+    """As :func:`elder_in_reach` (the same 404 and 403), the elder as a row of :data:`_PLACE`'s columns."""
+    rows = read(session, _PLACE, {"elder_id": elder_id})
+    if not rows or not sees_elder(r, rows[0]):
+        raise NotFound(ELDER_MISSING)
+    if manage and not manages_elder(r, rows[0]):
+        raise Forbidden(OUT_OF_SCOPE, code="out_of_scope")
+    return rows[0]
 
 
 # -- volunteers and teams ------------------------------------------------------------------------

@@ -8,10 +8,12 @@ Lists are cursor pages (``shared.web.pages``) in a stable order by a unique key.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import Select, bindparam
 from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import (
@@ -30,10 +32,10 @@ from services.volunteers.adapters.orm import (
 from services.volunteers.domain import planning
 from services.volunteers.domain.planning import grace_for
 from services.volunteers.service_layer import consent, scope
-from services.volunteers.service_layer.common import VISIT_MISSING, address
+from services.volunteers.service_layer.common import VISIT_MISSING, address, read
 from services.volunteers.service_layer.registry import weekly_load
 from services.volunteers.service_layer.scope import Reach
-from services.volunteers.service_layer.visits import balance
+from services.volunteers.service_layer.visits import Logged, balance
 from shared.clock import as_utc, shown
 from shared.db.lookup import get_or_404
 from shared.errors import Forbidden, NotFound
@@ -173,19 +175,21 @@ def elder_summary(elder: Elder) -> Row:
     }
 
 
-_SUMMARY = select(
-    Elder.id,
-    Elder.name,
-    Elder.community,
-    Elder.estate,
-    Elder.building,
-    Elder.unit,
-    Elder.floor,
-    Elder.tier,
-    Elder.lives_alone,
-    Elder.team_id,
-)
-"""The columns of :func:`elder_summary` as plain rows: a list builds no ORM objects, nor reads health data."""
+_E = Elder.__table__.c  # type: ignore[attr-defined]
+SUMMARY = ("id", "name", "community", "estate", "building", "unit", "floor", "tier", "lives_alone", "team_id")
+"""The columns of :func:`elder_summary`: a list builds no ORM objects, nor reads health data."""
+_ELDER_KEY = (_E.community, _E.building, _E.unit, _E.id)
+FILTERS = ("community", "building", "tier")
+
+
+@lru_cache(maxsize=128)
+def _elders_query(reach: tuple[str, ...], filtered: tuple[str, ...]) -> Select[Any]:
+    """The summaries of the elders of a reach's shape (``scope.elder_reach``) with the ``filtered`` columns
+    equal to their parameters: built once per shape, so that its first page is too (``keyset``)."""
+    query: Select[Any] = select(*(_E[c] for c in SUMMARY)).where(scope.elder_clause_of(reach))
+    for name in filtered:
+        query = query.where(_E[name] == bindparam(name))
+    return query
 
 
 def elders(
@@ -197,14 +201,25 @@ def elders(
     building: str | None = None,
     tier: str | None = None,
 ) -> Page[Row]:
-    """Elders in the caller's reach without health data, by community, building, unit and id."""
-    query = _SUMMARY.where(scope.elder_clause(r))
-    for column, value in ((Elder.community, community), (Elder.building, building), (Elder.tier, tier)):
+    """Elders in the caller's reach without health data, by community, building, unit and id.
+
+    A first page is read through the driver on SQLite (``common.read``), a cursor page by SQLAlchemy (its
+    statement holds the cursor's values)."""
+    parts, params = scope.elder_reach(r)
+    given: dict[str, Any] = {**params}
+    for name, value in zip(FILTERS, (community, building, tier), strict=True):
         if value:
-            query = query.where(column == value)
-    key = [Elder.community, Elder.building, Elder.unit, Elder.id]
-    rows = session.execute(keyset(query, key, page)).all()
-    return page_of(rows, page, key=lambda e: (e.community, e.building, e.unit, e.id), view=elder_summary)
+            given[name] = value
+    query = keyset(_elders_query(parts, tuple(n for n in FILTERS if n in given)), _ELDER_KEY, page)
+    # a first page's statement is built once (see keyset): on SQLite to the driver; a cursor page's holds the
+    # cursor's values, new each time: SQLAlchemy's cache keys it by its shape
+    rows = read(session, query, given) if page.cursor is None else session.execute(query, given).all()
+    return page_of(
+        rows,
+        page,
+        key=lambda e: (e.community, e.building, e.unit, e.id),
+        view=lambda e: dict(zip(SUMMARY, e, strict=True)),
+    )
 
 
 def elder(session: Session, r: Reach, elder_id: str, now: datetime, purpose: str) -> Row:
@@ -372,14 +387,26 @@ def survey(session: Session, r: Reach, community: str, page: PageQuery) -> Page[
 
 
 # -- visits --------------------------------------------------------------------------------------
-_REVISIONS = select(LogRevision).where(LogRevision.log_id == bindparam("log_id")).order_by(LogRevision.id)
-_LOGS = select(VisitLog).where(VisitLog.visit_id == bindparam("visit_id")).order_by(VisitLog.created_at)
-_HAZARDS = select(Hazard).where(Hazard.visit_id == bindparam("visit_id")).order_by(Hazard.found_at, Hazard.id)
-"""A visit's logs, a log's revisions and a visit's hazards: built once (every logged visit answers with them)."""
+_VISIT: Any = Visit.__table__  # type: ignore[attr-defined]
+_LOG: Any = VisitLog.__table__  # type: ignore[attr-defined]
+_REVISION: Any = LogRevision.__table__  # type: ignore[attr-defined]
+_HAZARD: Any = Hazard.__table__  # type: ignore[attr-defined]
+_VISIT_ROW = select(*_VISIT.c).where(_VISIT.c.id == bindparam("visit_id"))
+_REVISIONS = select(*_REVISION.c).where(_REVISION.c.log_id == bindparam("log_id")).order_by(_REVISION.c.id)
+_LOGS = select(*_LOG.c).where(_LOG.c.visit_id == bindparam("visit_id")).order_by(_LOG.c.created_at)
+_HAZARDS = (
+    select(*_HAZARD.c).where(_HAZARD.c.visit_id == bindparam("visit_id")).order_by(_HAZARD.c.found_at, _HAZARD.c.id)
+)
+"""A visit, its logs, a log's revisions and a visit's hazards: built once (every logged visit answers with them),
+read as rows of their columns (through the driver on SQLite, ``common.read``)."""
 
 
-def log_view(session: Session, log: VisitLog) -> Row:
-    revisions = session.exec(_REVISIONS, params={"log_id": log.id})
+def log_view(session: Session, log: Any) -> Row:
+    """A log (an ORM row or a row of its columns) with its history of corrections."""
+    return _log_view(log, read(session, _REVISIONS, {"log_id": log.id}))
+
+
+def _log_view(log: Any, revisions: Sequence[Any]) -> Row:
     return {
         "id": log.id,
         "visit_id": log.visit_id,
@@ -399,13 +426,17 @@ def log_view(session: Session, log: VisitLog) -> Row:
     }
 
 
-def visit_view(session: Session, visit: Visit, *, with_notes: bool) -> Row:
-    """A visit with its log and hazards (each with its repair ticket); log notes only if ``with_notes``."""
-    logs = [log_view(session, log) for log in session.exec(_LOGS, params={"visit_id": visit.id})]
+def visit_view(session: Session, visit: Any, *, with_notes: bool) -> Row:
+    """A visit (an ORM row or a row of its columns) with its log and hazards (each with its repair ticket);
+    log notes only if ``with_notes``."""
+    logs = [log_view(session, log) for log in read(session, _LOGS, {"visit_id": visit.id})]
+    return _visit_view(visit, logs, read(session, _HAZARDS, {"visit_id": visit.id}), with_notes=with_notes)
+
+
+def _visit_view(visit: Any, logs: list[Row], hazards: Sequence[Any], *, with_notes: bool) -> Row:
     if not with_notes:
         for log in logs:
             log["notes"] = None
-    hazards = session.exec(_HAZARDS, params={"visit_id": visit.id})
     return {
         "id": visit.id,
         "elder_id": visit.elder_id,
@@ -446,10 +477,19 @@ def visit(session: Session, r: Reach, visit_id: str, now: datetime, purpose: str
     return visit_view(session, found, with_notes=notes)
 
 
-def logged(session: Session, log: VisitLog) -> Row:
-    """The visit a new log closed, with the log's id (the author sees their own notes)."""
-    found = get_or_404(session, Visit, log.visit_id, VISIT_MISSING)
-    return visit_view(session, found, with_notes=True) | {"log_id": log.id}
+def logged(session: Session, log: Logged) -> Row:
+    """The visit a new log closed, with the log's id (the author sees their own notes).
+
+    A visit the log closed is read back with all its logs and hazards. A new ad-hoc visit holds only the rows
+    the log just wrote (its id is new): its answer is built from them, as the same view would read them
+    back (the log has no corrections yet, hazards by time found and id)."""
+    if log.adhoc is not None:
+        hazards = sorted(log.hazards, key=lambda h: (h.found_at, h.id))
+        return _visit_view(log.adhoc, [_log_view(log.log, ())], hazards, with_notes=True) | {"log_id": log.log.id}
+    found = read(session, _VISIT_ROW, {"visit_id": log.visit_id})
+    if not found:
+        raise NotFound(VISIT_MISSING)
+    return visit_view(session, found[0], with_notes=True) | {"log_id": log.log.id}
 
 
 def visits_of(session: Session, r: Reach, elder_id: str, page: PageQuery, now: datetime, purpose: str) -> Page[Row]:

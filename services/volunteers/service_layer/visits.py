@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, case, func
+from sqlalchemy import Connection, bindparam, case, func, update
 from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import (
@@ -29,12 +31,13 @@ from services.volunteers.service_layer.common import (
     elder_fields,
     emit_visit_scheduled,
     insert_ignore,
+    insert_into,
     volunteer_of_user,
 )
-from services.volunteers.service_layer.scope import Reach
+from services.volunteers.service_layer.scope import OwnRecord, Reach
 from shared.clock import as_utc
+from shared.db.driver import fetch
 from shared.db.lookup import get_or_404
-from shared.db.rows import new_row
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events.volunteers import CampaignScheduled, VisitCompleted, VisitHazardFound
 from shared.ids import new_id
@@ -54,7 +57,7 @@ def check_checklist(checklist: dict[str, str]) -> dict[str, str]:
     return dict(checklist)
 
 
-def _visiting_volunteer(session: Session, r: Reach, elder: Elder, volunteer_id: str | None) -> Volunteer:
+def _visiting_volunteer(session: Session, r: Reach, elder: Any, volunteer_id: str | None) -> Volunteer | OwnRecord:
     """Who made the visit: the caller, or (for the team leader and staff) the volunteer they name."""
     actor = r.who
     leader = scope.leads_elder(r, elder)
@@ -77,27 +80,44 @@ def _visiting_volunteer(session: Session, r: Reach, elder: Elder, volunteer_id: 
     return volunteer
 
 
-_due = Visit.due_at <= bindparam("at")
+_VISIT = Visit.__table__  # type: ignore[attr-defined]
+_due = _VISIT.c.due_at <= bindparam("at")
 _OPEN_VISIT = (
-    select(Visit)
+    select(_VISIT.c.id, _VISIT.c.status)
     .where(
-        Visit.elder_id == bindparam("elder_id"),
-        Visit.status.in_(("scheduled", "missed")),
-        Visit.due_at <= bindparam("until"),
+        _VISIT.c.elder_id == bindparam("elder_id"),
+        _VISIT.c.status.in_(("scheduled", "missed")),
+        _VISIT.c.due_at <= bindparam("until"),
     )
-    .order_by(case((_due, 0), else_=1), case((_due, Visit.due_at)).desc(), Visit.due_at)
+    .order_by(case((_due, 0), else_=1), case((_due, _VISIT.c.due_at)).desc(), _VISIT.c.due_at)
     .limit(1)
 )
 """Built once: the elder's waiting visits due by then, the latest, else the earliest due within the window."""
+_VISIT_BY_ID = select(_VISIT.c.id, _VISIT.c.elder_id, _VISIT.c.status).where(_VISIT.c.id == bindparam("visit_id"))
+_CLOSE = (
+    update(_VISIT).where(_VISIT.c.id == bindparam("visit_id")).values(status="done", done_at=bindparam("visited_at"))
+)
+"""The visit a log closes is done at the visit's time (what the ORM's flush wrote: only those two columns)."""
 
 
-def _open_visit(session: Session, elder_id: str, visited_at: datetime) -> Visit | None:
-    """The visit a log without ``visit_id`` closes.
+def _open_visit(connection: Connection, elder_id: str, visited_at: datetime) -> Any | None:
+    """The visit a log without ``visit_id`` closes (its ``id`` and ``status``), or ``None``.
 
     The latest visit already due and not logged, else the next one due within a week (one query).
     """
     params = {"elder_id": elder_id, "at": visited_at, "until": visited_at + MATCH_WINDOW}
-    return session.exec(_OPEN_VISIT, params=params).first()
+    rows = fetch(connection, _OPEN_VISIT, params)
+    return rows[0] if rows else None
+
+
+class Logged(NamedTuple):
+    """A visit log just written: the visit it closed, the log's row, the hazards' rows and, for a visit
+    logged ad hoc, the new visit's row (rows as the attributes of their columns)."""
+
+    visit_id: str
+    log: SimpleNamespace
+    hazards: list[SimpleNamespace]
+    adhoc: SimpleNamespace | None
 
 
 def log_visit(
@@ -116,10 +136,14 @@ def log_visit(
     services: list[str] = (),
     notes: str = "",
     hazards: list[dict] = (),
-) -> VisitLog:
-    """Log a visit: the visit is done, hours are credited, each hazard is published (VisitHazardFound)."""
+) -> Logged:
+    """Log a visit: the visit is done, hours are credited, each hazard is published (VisitHazardFound).
+
+    The rows are written by Core statements on the session's connection (on SQLite the INSERTs through the
+    driver): no ORM object is loaded or flushed. The elder is read without her health data (only where
+    she lives, for the scope checks and the events)."""
     actor = r.who
-    elder = scope.elder_in_reach(session, r, elder_id)
+    elder = scope.elder_place_in_reach(session, r, elder_id)
     volunteer = _visiting_volunteer(session, r, elder, volunteer_id)
     visited_at = as_utc(visited_at or now)
     if visited_at > now + timedelta(hours=1):
@@ -130,82 +154,111 @@ def log_visit(
     for hazard in hazards:
         if hazard.get("category") not in HAZARD_CATEGORIES:
             raise Invalid(f"隐患类别应为 {', '.join(HAZARD_CATEGORIES)} / invalid hazard category")
+    # nothing is pending in the session (the reads above load, never change): the rows go to its connection
+    connection = session.connection()
     if visit_id:
-        visit = get_or_404(session, Visit, visit_id, VISIT_MISSING)
+        found = fetch(connection, _VISIT_BY_ID, {"visit_id": visit_id})
+        if not found:
+            raise NotFound(VISIT_MISSING)
+        visit = found[0]
         if visit.elder_id != elder.id:
             raise Invalid("走访与老人不符 / the visit belongs to another elder")
         if visit.status == "done":
             raise Conflict("该走访已登记 / the visit is already logged", code="visit_logged")
     else:
-        visit = _open_visit(session, elder.id, visited_at)
-        if visit is None:
-            visit = new_row(Visit, id=new_id("V"), elder_id=elder.id, kind="adhoc", due_at=visited_at)
-    visit.status, visit.done_at = "done", visited_at
-    session.add(visit)
-    log = new_row(  # rows built as loaded ones: the constructors' per-field __setattr__ cost more (shared/db/rows.py)
-        VisitLog,
-        id=new_id("L"),
-        visit_id=visit.id,
-        elder_id=elder.id,
-        volunteer_id=volunteer.id,
-        author=actor.sub,
-        visited_at=visited_at,
-        method=method,
-        minutes=minutes,
-        checklist=checklist,
-        services=list(services),
-        notes=notes,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(log)
-    session.add(
-        new_row(
-            TimeBankEntry, volunteer_id=volunteer.id, log_id=log.id, hours=hours, kind="visit", at=now, actor=actor.sub
-        )
-    )
-    session.flush()
+        visit = _open_visit(connection, elder.id, visited_at)
+    adhoc = None
+    if visit is not None:
+        visit_id = visit.id
+        connection.execute(_CLOSE, {"visit_id": visit_id, "visited_at": visited_at})
+    else:
+        visit_id = new_id("V")
+        row = {
+            "id": visit_id,
+            "elder_id": elder.id,
+            "kind": "adhoc",
+            "campaign_id": None,
+            "due_at": visited_at,
+            "status": "done",
+            "due_fired_at": None,
+            "missed_at": None,
+            "escalated_at": None,
+            "done_at": visited_at,
+        }
+        insert_into(connection, _VISIT, [row])
+        adhoc = SimpleNamespace(**row)
+    log_id = new_id("L")
+    log = {
+        "id": log_id,
+        "visit_id": visit_id,
+        "elder_id": elder.id,
+        "volunteer_id": volunteer.id,
+        "author": actor.sub,
+        "visited_at": visited_at,
+        "method": method,
+        "minutes": minutes,
+        "checklist": checklist,
+        "services": list(services),
+        "notes": notes,
+        "created_at": now,
+        "updated_at": now,
+    }
+    insert_into(connection, VisitLog.__table__, [log])  # type: ignore[attr-defined]
+    credit = {
+        "volunteer_id": volunteer.id,
+        "log_id": log_id,
+        "hours": hours,
+        "kind": "visit",
+        "at": now,
+        "actor": actor.sub,
+    }
+    insert_into(connection, TimeBankEntry.__table__, [credit])  # type: ignore[attr-defined]
     done = ctx.emit(
         session,
         VisitCompleted(
             **elder_fields(elder),
-            visit_id=visit.id,
+            visit_id=visit_id,
             volunteer_id=volunteer.id,
             visited_at=visited_at,
             method=method,
             minutes=minutes,
         ),
-        subject=visit.id,
+        subject=visit_id,
     )
+    found = []
     for item in hazards:
-        hazard = Hazard(
-            id=new_id("H"),
-            visit_id=visit.id,
-            log_id=log.id,
-            elder_id=elder.id,
-            category=item["category"],
-            description=item["description"],
-            location=item.get("location") or "",
-            found_at=now,
-        )
-        session.add(hazard)
-        where = address(elder) + (f" {hazard.location}" if hazard.location else "")
+        hazard = {
+            "id": new_id("H"),
+            "visit_id": visit_id,
+            "log_id": log_id,
+            "elder_id": elder.id,
+            "category": item["category"],
+            "description": item["description"],
+            "location": item.get("location") or "",
+            "status": "open",
+            "ticket_id": None,
+            "resolution": None,
+            "found_at": now,
+            "resolved_at": None,
+        }
+        insert_into(connection, Hazard.__table__, [hazard])  # type: ignore[attr-defined]
+        found.append(SimpleNamespace(**hazard))
+        where = address(elder) + (f" {hazard['location']}" if hazard["location"] else "")
         ctx.emit(
             session,
             VisitHazardFound(
                 **elder_fields(elder),
-                hazard_id=hazard.id,
-                visit_id=visit.id,
-                category=hazard.category,
-                description=hazard.description,
+                hazard_id=hazard["id"],
+                visit_id=visit_id,
+                category=hazard["category"],
+                description=hazard["description"],
                 address=where,
                 reported_by=actor.sub,
             ),
-            subject=hazard.id,
+            subject=hazard["id"],
             causation=done,
         )
-    session.flush()
-    return log
+    return Logged(visit_id, SimpleNamespace(**log), found, adhoc)
 
 
 def amend_log(session: Session, r: Reach, log_id: str, changes: dict, reason: str, now: datetime) -> VisitLog:
