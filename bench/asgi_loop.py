@@ -4,8 +4,9 @@ or its same-work reference of figure 4 (bench/bare_app.py: plain sqlite3, no aut
 No server, no client, no sockets: what is left is the app's own work per request, which is what
 :file:`bench/instructions.sh` counts with valgrind (instructions do not vary with a noisy machine the way
 requests per second do). ``REPS`` (default 10) rounds of 300 requests after 20 reports and 200 warm-up
-calls; prints the best round's CPU time per request (``PROFILE=file``: a cProfile of the rounds). Also runs on a tree as old as 60f56e5 (its runtime
-lived in ``shared/runtime.py``), so that a change can be compared with an older commit.
+calls; prints the best round's CPU time per request (``PROFILE=file``: a cProfile of the rounds). Also runs
+on a tree as old as 60f56e5 (its runtime lived in ``shared/runtime.py``), so that a change can be compared
+with an older commit.
 """
 
 from __future__ import annotations
