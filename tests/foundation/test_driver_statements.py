@@ -81,3 +81,25 @@ def test_the_inbox_read_goes_to_the_driver(store):
         found = inbox.seen_among(session, "notify", [("/linli/t", "e-1"), ("/linli/t", "e-9"), ("/other", "e-2")])
     assert found == {("/linli/t", "e-1")}
     assert seen == []
+
+
+def test_an_update_goes_to_the_driver_and_stores_what_sqlalchemys_would(store):
+    from sqlalchemy import bindparam, update
+
+    from shared.db.driver import write
+
+    later = datetime(2026, 12, 4, 5, 6, 7, 89, tzinfo=UTC)
+    rows = [{"name": n, "at": AT, "flag": False, "doc": {}, "note": "n"} for n in ("甲", "乙", "丙")]
+    with store.transaction() as session:
+        session.execute(insert(rows_table), rows)
+    move = update(rows_table).where(rows_table.c.name == bindparam("who")).values(at=bindparam("when"), flag=True)
+    seen = statements_through_sqlalchemy(store)
+    with store.transaction() as session:
+        assert write(session.connection(), move, {"who": "甲", "when": later}) == 1
+        assert write(session.connection(), move, {"who": "nobody", "when": later}) == 0
+    assert seen == []
+    with store.transaction() as session:  # the same change through SQLAlchemy, for comparison
+        session.execute(move, {"who": "乙", "when": later})
+    with store.engine.connect() as connection:
+        raw = connection.exec_driver_sql("SELECT name, at, flag FROM probe_rows ORDER BY id").all()
+    assert raw[0][1:] == raw[1][1:] != raw[2][1:]  # the same text and number as SQLAlchemy's UPDATE stores

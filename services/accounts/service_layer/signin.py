@@ -17,16 +17,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any, Protocol
 
 from sqlalchemy import Table, bindparam, func, select, update
-from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from services.accounts.adapters.orm import CodeChallenge, Person, PhoneLock, RefreshToken, RoleGrant, SignInSession
@@ -34,7 +29,7 @@ from services.accounts.config import accounts_settings
 from services.accounts.domain import phones
 from services.accounts.domain.claims import Grant, claims_for
 from services.accounts.service_layer import keys, register
-from shared.db.driver import fetch, insert_row, sqlite_driver
+from shared.db.driver import fetch, insert_row, write
 from shared.errors import DomainError, Invalid, NotFound
 from shared.ids import new_id
 from shared.pii import keyed_hash
@@ -168,30 +163,6 @@ _SPEND = update(_challenges).where(_challenges.c.id == bindparam("challenge")).v
 """A code used: it never signs in again."""
 
 
-@cache
-def _spend_on_sqlite(dialect: Dialect) -> tuple[str, tuple[str, ...], Callable[[Any], Any] | None]:
-    """:data:`_SPEND` compiled for SQLite: its SQL, its parameters' order, ``used_at``'s bind processor."""
-    compiled = _SPEND.compile(dialect=dialect)
-    stamp = _challenges.c.used_at.type.dialect_impl(dialect).bind_processor(dialect)
-    return str(compiled), tuple(compiled.positiontup or ()), stamp
-
-
-def _spend(connection: Connection, challenge_id: str, now: datetime) -> None:
-    """Mark a code used. On SQLite the UPDATE goes to the sqlite3 connection of the transaction, as
-    ``shared.db.driver`` sends its INSERTs (through ``connection.execute`` it cost ~60 µs of
-    SQLAlchemy's statement machinery around the driver's few); elsewhere through SQLAlchemy."""
-    if connection.dialect.name != "sqlite":
-        connection.execute(_SPEND, {"challenge": challenge_id, "now": now})
-        return
-    statement, order, stamp = _spend_on_sqlite(connection.dialect)
-    given = {"challenge": challenge_id, "now": now if stamp is None else stamp(now)}
-    values = tuple(given[name] for name in order)
-    try:
-        sqlite_driver(connection).execute(statement, values)
-    except sqlite3.Error as exc:
-        raise DBAPIError.instance(statement, values, exc, sqlite3.Error) from exc
-
-
 _PERSON_BY_PHONE = select(
     _people.c.id, _people.c.sub, _people.c.name, _people.c.household_id, _people.c.community
 ).where(_people.c.phone_hash == bindparam("digest"), _people.c.left_at.is_(None))
@@ -249,7 +220,7 @@ def verify_code(s: Session, phone: str, code: str, client: str | None, now: date
                 )
             )
         return Refusal(wrong)
-    _spend(connection, found.id, now)
+    write(connection, _SPEND, {"challenge": found.id, "now": now})
     person = fetch(connection, _PERSON_BY_PHONE, {"digest": digest})
     if not person:
         return Refusal(wrong)

@@ -7,15 +7,12 @@ freed place is offered once, whichever replica frees it.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, Table, bindparam, case, func, insert, select, update
-from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from services.activities.adapters.orm import Activity, Signup, Venue
@@ -24,7 +21,7 @@ from services.activities.domain import checkin, eligibility
 from services.activities.service_layer.programme import ACTIVE, HOLDING, activity, facts, may_run
 from services.activities.service_layer.programme import MISSING as PROGRAMME_MISSING
 from shared.clock import as_utc
-from shared.db.driver import fetch, insert_rows, sqlite_driver
+from shared.db.driver import fetch, insert_rows, write
 from shared.db.lookup import get_or_404
 from shared.db.rows import new_row
 from shared.errors import Conflict, Invalid, NotFound
@@ -142,7 +139,7 @@ def sign_up(
     }
     if not insert_rows(connection, _SIGNUP_TABLE, [values]):  # not SQLite: through SQLAlchemy's Core
         connection.execute(insert(_SIGNUP_TABLE), values)
-    _next_position(connection, row.id)
+    write(connection, _NEXT_POSITION, {"activity": row.id})
     base = {
         "activity_id": row.id,
         "title": row.title,
@@ -210,26 +207,6 @@ _NEXT_POSITION = (
     .values(next_position=_ACTIVITY_TABLE.c.next_position + 1)
 )
 """The next sign-up's place in the queue (the row is locked: no two sign-ups take the same one)."""
-
-
-def _next_position(connection: Connection, activity_id: str) -> None:
-    """:data:`_NEXT_POSITION` run: on SQLite by the sqlite3 driver (its SQL compiled once: through SQLAlchemy's
-    execute it cost as much as the three reads of a sign-up together), elsewhere through SQLAlchemy."""
-    if connection.dialect.name != "sqlite":
-        connection.execute(_NEXT_POSITION, {"activity": activity_id})
-        return
-    sql, names, given = _compiled_update(connection.dialect)
-    values = [activity_id if name == "activity" else given[name] for name in names]
-    try:
-        sqlite_driver(connection).execute(sql, values)
-    except sqlite3.Error as exc:  # as SQLAlchemy raises it (IntegrityError, OperationalError …)
-        raise DBAPIError.instance(sql, values, exc, sqlite3.Error) from exc
-
-
-@lru_cache(maxsize=2)
-def _compiled_update(dialect: Dialect) -> tuple[str, tuple[str, ...], dict[str, Any]]:
-    compiled = _NEXT_POSITION.compile(dialect=dialect)
-    return compiled.string, tuple(compiled.positiontup or ()), compiled.params
 
 
 _NO_SHOWS = (

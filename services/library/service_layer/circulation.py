@@ -17,7 +17,7 @@ from services.library.domain.status import CopyStatus, check_transition
 from services.library.service_layer import common, policy, scope
 from services.library.service_layer.readers import by_user, overdue_count
 from shared.clock import as_utc
-from shared.db.driver import fetch, insert_row
+from shared.db.driver import fetch, insert_row, write
 from shared.errors import Conflict, NotFound
 from shared.events.envelope import CloudEvent
 from shared.events.library import BookArrived, BookCheckedOut, BookInTransit, BookRenewed, BookReturned, HoldReady
@@ -127,9 +127,9 @@ def checkout(
     if insert_row(conn, _LOANS, row) is None:  # not SQLite: through SQLAlchemy
         conn.execute(_INSERT_LOAN, row)
     if held is not None:
-        common.write(conn, _FULFIL_HOLD, {"hold_id": held.id, "now": now})
+        write(conn, _FULFIL_HOLD, {"hold_id": held.id, "now": now})
         _expire(session, Hold, held.id)
-    common.write(conn, _LEND_COPY, {"copy_barcode": copy.barcode, "here": here.code, "now": now})
+    write(conn, _LEND_COPY, {"copy_barcode": copy.barcode, "here": here.code, "now": now})
     _expire(session, Copy, copy.barcode)
     ctx.emit(
         session,

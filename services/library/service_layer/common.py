@@ -5,17 +5,13 @@ Also what the events tell of a loan and of a hold (``loan_facts``, ``hold_facts`
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Mapping
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Delete, Select, Update, bindparam, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, Select, bindparam, select
 from sqlmodel import Session
 
 from services.library.adapters.orm import Branch, Copy, Hold, Loan, Reader, Title
-from shared.db.driver import sqlite_driver
 from shared.db.lookup import get_or_404
 from shared.errors import NotFound
 
@@ -28,47 +24,6 @@ def connection(session: Session) -> Connection:
     if session.autoflush and (session.new or session.dirty or session.deleted):
         session.flush()
     return session.connection()
-
-
-_Slot = tuple[str, Any, Any]  # a parameter's name, its bind processor, the statement's own value
-_writes: dict[Update | Delete, tuple[str, tuple[_Slot, ...]] | None] = {}
-
-
-def _compiled_write(statement: Update | Delete, connection: Connection) -> tuple[str, tuple[_Slot, ...]] | None:
-    """The SQL of ``statement`` for ``connection``'s dialect and each ``?``'s parameter, or ``None`` when
-    SQLAlchemy must render it itself (lists expanded at execution, values rendered into the SQL)."""
-    if statement not in _writes:
-        dialect = connection.dialect
-        compiled = statement.compile(dialect=dialect)
-        names = compiled.positiontup
-        if names is None or compiled.literal_execute_params or any(b.expanding for b in compiled.binds.values()):
-            _writes[statement] = None
-        else:
-            slots = []
-            for name in names:
-                process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-                slots.append((name, process, compiled.params.get(name)))
-            _writes[statement] = (compiled.string, tuple(slots))
-    return _writes[statement]
-
-
-def write(connection: Connection, statement: Update | Delete, params: Mapping[str, Any]) -> int:
-    """Run a Core UPDATE or DELETE built once (a module constant) and return how many rows it changed:
-    on SQLite straight to the sqlite3 driver, as :func:`shared.db.driver.insert_row` does for an INSERT
-    (values converted by the columns' bind processors, driver errors raised as SQLAlchemy's); elsewhere
-    through ``connection.execute``."""
-    prepared = _compiled_write(statement, connection) if connection.dialect.name == "sqlite" else None
-    if prepared is None:
-        return int(connection.execute(statement, params).rowcount)
-    sql, slots = prepared
-    values = []
-    for name, process, default in slots:
-        value = params.get(name, default)
-        values.append(value if process is None else process(value))
-    try:
-        return sqlite_driver(connection).execute(sql, values).rowcount
-    except sqlite3.Error as exc:
-        raise DBAPIError.instance(sql, values, exc, sqlite3.Error) from exc
 
 
 def branch(session: Session, code: str) -> Branch:
