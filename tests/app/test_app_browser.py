@@ -375,10 +375,21 @@ async def test_residents_staff_and_volunteers_use_the_app_on_a_phone(settings, m
             assert made.status_code == 201, made.text
             mother = await browser.new_context(**PHONE)
             mum = await mother.new_page()
+            gate = asyncio.Event()  # her home page (随手拍) is still loading its categories when she opens 活动
+
+            async def slow_categories(route) -> None:
+                await gate.wait()
+                await route.continue_()
+
+            await mum.route("**/api/tickets/categories*", slow_categories)
             await sign_in(mum, base, settings, "13900000002", expect)
             await mum.goto(f"{base}/app/#/activities")
             kite = mum.locator("li.activity", has_text="手工风筝")
             await shown(mum, kite, timeout=20_000)
+            async with mum.expect_response("**/api/tickets/categories*"):
+                gate.set()  # the page she left finishes loading: it must not draw over the one she is on
+            await mum.unroute("**/api/tickets/categories*")
+            await shown(mum, kite)
             await kite.locator("input[name=participant]").fill("小雨")
             await kite.locator("input[name=age]").fill("8")
             await kite.locator("button[type=submit]").click()

@@ -1,7 +1,7 @@
 // The shell: tabs by role, the hash router, the network state, and the service worker.
 import { me, onSession, session } from "./api.js";
 import { L, lang, setLang } from "./i18n.js";
-import { render, esc } from "./ui.js";
+import { currentTurn, esc, nextTurn, render } from "./ui.js";
 import { flush, pending } from "./outbox.js";
 import { start as startLive, refreshBadge } from "./live.js";
 import * as account from "./account.js";
@@ -90,12 +90,14 @@ async function route() {
   for (const [pattern, page, open] of ROUTES) {
     const m = path.match(pattern);
     if (m && (open || who)) {
+      const turn = nextTurn();
       try {
         await page(...m.slice(1));
       } catch (error) {
+        if (turn !== currentTurn()) return; // the resident has moved on: this page's elements are gone
         render(`<h1>${L("出错了", "Something went wrong")}</h1><p class="error">${esc(error.message || error)}</p>`);
       }
-      document.getElementById("main").focus({ preventScroll: true });
+      if (turn === currentTurn()) document.getElementById("main").focus({ preventScroll: true });
       return;
     }
   }

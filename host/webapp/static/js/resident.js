@@ -1,7 +1,7 @@
 // Residents: 随手拍, my reports and one report (live), loans and holds, activities and sign-ups.
 import { call, me } from "./api.js";
 import { L, day, lang, status, when } from "./i18n.js";
-import { $, $all, busy, esc, formData, render, showError, toast } from "./ui.js";
+import { $, $all, busy, currentTurn, esc, formData, render, showError, toast } from "./ui.js";
 import { flush, keep, pending } from "./outbox.js";
 import qrcode from "../vendor/qrcode.mjs";
 
@@ -294,6 +294,7 @@ export function ticketHead(t) {
 }
 
 export async function ticket(id) {
+  const turn = currentTurn(); // drawn again on each note: never over a page opened since
   const draw = async () => {
     const t = await call(`/api/tickets/tickets/${id}`);
     const mine = t.view === "full" && t.reporter === me().sub;
@@ -311,7 +312,7 @@ export async function ticket(id) {
       <form id="reopen" class="card"><h2>${L("没解决？", "Not fixed?")}</h2>
         <label for="reopen-comment">${L("说明原因", "Tell us why")}</label><textarea id="reopen-comment" name="comment" required maxlength="1000"></textarea>
         <button type="submit" class="secondary">${L("重新打开", "Reopen")}</button></form>` : ""}
-      <p id="ticket-error" class="error" role="alert" hidden></p>`, t.title);
+      <p id="ticket-error" class="error" role="alert" hidden></p>`, t.title, turn);
     $("#rate")?.addEventListener("submit", async (e) => {
       e.preventDefault();
       const f = formData(e.target);

@@ -1,7 +1,7 @@
 // Staff: the work queue by deadline (overdue first), one report's actions, the month's three rates.
 import { call } from "./api.js";
 import { L, monthNow, status, when } from "./i18n.js";
-import { $, busy, esc, formData, render, showError, toast } from "./ui.js";
+import { $, busy, currentTurn, esc, formData, render, showError, toast } from "./ui.js";
 import { ticketHead, timeline } from "./resident.js";
 
 function deadline(t) {
@@ -60,6 +60,7 @@ export async function queue() {
 }
 
 export async function ticket(id) {
+  const turn = currentTurn(); // drawn again after each action: never over a page opened since
   const draw = async () => {
     const t = await call(`/api/tickets/tickets/${id}`);
     const open = t.open;
@@ -84,7 +85,7 @@ export async function ticket(id) {
           <button type="submit" id="resolve">${L("办结", "Resolve")}</button>
         </form></section>` : ""}
       <h2>${L("进展", "Progress")}</h2>${timeline(t)}
-      <p id="staff-error" class="error" role="alert" hidden></p>`, t.title);
+      <p id="staff-error" class="error" role="alert" hidden></p>`, t.title, turn);
     const act = (selector, fn) =>
       $(selector)?.addEventListener("submit", async (e) => {
         e.preventDefault();

@@ -11,7 +11,24 @@ export function main() {
   return document.getElementById("main");
 }
 
-export function render(html, title) {
+// Every page the router opens takes a turn. A page still waiting on the network after the resident has moved on
+// holds an earlier turn: given that turn, render refuses to draw over the page now shown, and the router drops
+// whatever a page from an earlier turn throws (its elements are gone).
+let turns = 0;
+
+export function nextTurn() {
+  turns += 1;
+  return turns;
+}
+
+export function currentTurn() {
+  return turns;
+}
+
+export class Stale extends Error {}
+
+export function render(html, title, turn = turns) {
+  if (turn !== turns) throw new Stale("a page from an earlier turn");
   const el = main();
   el.innerHTML = html;
   if (title) document.title = `${title} · 邻里 Linli`;

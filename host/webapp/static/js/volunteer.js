@@ -1,7 +1,7 @@
 // Volunteers (爱心敲门): my elders (only those paired with me), visits due this week, logging a visit.
 import { call } from "./api.js";
 import { L, status, when } from "./i18n.js";
-import { $, $all, busy, esc, render, showError } from "./ui.js";
+import { $, $all, busy, currentTurn, esc, render, showError } from "./ui.js";
 
 const TIERS = { high_risk: ["高风险", "High risk"], key: ["重点", "Priority"], general: ["一般", "General"] };
 const CHECKS = {
@@ -48,6 +48,7 @@ function hazardRow(i) {
 }
 
 export async function log(elderId, visitId) {
+  const turn = currentTurn();
   const elder = await call(`/api/volunteers/elders/${elderId}`);
   render(`<p><a href="#/volunteer">← ${L("走访", "Visits")}</a></p>
     <h1>${L("记录走访", "Log a visit")}：${esc(elder.name)}</h1>
@@ -72,7 +73,7 @@ export async function log(elderId, visitId) {
       <p id="log-error" class="error" role="alert" hidden></p>
       <button type="submit" id="save-log">${L("提交走访记录", "Save the visit")}</button>
     </form>
-    <section id="logged" class="card" hidden aria-live="polite"></section>`, L("记录走访", "Log a visit"));
+    <section id="logged" class="card" hidden aria-live="polite"></section>`, L("记录走访", "Log a visit"), turn);
   let n = 0;
   $("#add-hazard").addEventListener("click", () => {
     if (n >= 10) return;
