@@ -24,8 +24,10 @@ Fetching over HTTP is blocking; the async edge (:func:`shared.web.auth.principal
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -119,10 +121,24 @@ def _parse(document: Any) -> dict[str, jwt.PyJWK]:
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 
 
+_HEADER_SEGMENT = re.compile(r"[A-Za-z0-9_-]{2,1024}")
+
+
 def kid_of(token: str) -> str:
-    """The ``kid`` header of a token (unverified, as it only picks the key)."""
-    header = jwt.get_unverified_header(token)
-    kid = header.get("kid")
+    """The ``kid`` header of a token (unverified, as it only picks the key).
+
+    Read from the header segment alone: :func:`jwt.get_unverified_header` decodes and checks all three
+    segments byte by byte in Python, ~0.1 ms for a Linli token, and ``jwt.decode`` does it again when it
+    verifies the token, which checks this header strictly.
+    """
+    segment = token.partition(".")[0]
+    if not _HEADER_SEGMENT.fullmatch(segment):
+        raise jwt.DecodeError("令牌头无效 / the token's header is malformed")
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except ValueError:  # binascii.Error and json's errors are ValueErrors
+        raise jwt.DecodeError("令牌头无效 / the token's header is malformed") from None
+    kid = header.get("kid") if isinstance(header, dict) else None
     if not isinstance(kid, str) or not kid:
         raise jwt.PyJWKClientError("令牌缺少密钥标识 / the token has no kid header")
     return kid

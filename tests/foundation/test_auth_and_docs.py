@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from host import catalog
 from host.docs import render_event_schemas
 from shared.config import get_settings
 from shared.web.auth import declared_routes, mint_token
+from shared.web.jwks import kid_of
 from tests.conftest import token
 from tests.support import probe
 
@@ -29,6 +31,37 @@ async def test_missing_or_bad_tokens_get_401_and_wrong_roles_get_403(start_runti
         r = await client.post("/api/probe/report", json=body, headers=token("volunteer:x", "volunteer"))
         assert r.status_code == 403 and "resident" in r.json()["detail"]
         r = await client.post("/api/probe/report", json=body, headers=token("resident:x", "resident"))
+        assert r.status_code == 201
+
+
+def _segment(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+async def test_a_token_whose_header_is_not_a_jwt_header_gets_401_without_its_text(start_runtime):
+    """The key is picked from the header alone (before PyJWT checks the whole token): whatever the header
+    holds, the caller gets a plain 401 that does not repeat it, and a well-formed token still passes."""
+    good = mint_token("resident:x", ["resident"])
+    _, payload, signature = good.split(".")
+    bad_headers = [
+        "",
+        "!!!!",
+        "x" * 5000,
+        _segment(b"[1, 2]"),
+        _segment(b'{"alg": "EdDSA"}'),  # no kid
+        _segment(b'{"alg": "EdDSA", "kid": 7}'),
+        _segment(b"\xff\xfe not json"),
+        _segment(b'{"alg": "EdDSA", "kid": "nobody-has-this-key"}'),
+    ]
+    async with start_runtime([probe.module]) as (_runtime, client):
+        for header in bad_headers:
+            bearer = {"Authorization": f"Bearer {header}.{payload}.{signature}"}
+            r = await client.post("/api/probe/report", json={"title": "路灯"}, headers=bearer)
+            assert r.status_code == 401, (header[:40], r.status_code)
+            assert header[:8] not in r.text or not header, header[:40]
+        kid = jwt.get_unverified_header(good)["kid"]
+        assert kid_of(good) == kid
+        r = await client.post("/api/probe/report", json={"title": "路灯"}, headers={"Authorization": f"Bearer {good}"})
         assert r.status_code == 201
 
 
