@@ -295,10 +295,16 @@ def _result_processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | No
 
 
 def _utc_datetime(value: str | None) -> datetime | None:
+    """SQLite holds UTC as naive text: parsed with its zone appended (one C call), since
+    ``datetime.replace(tzinfo=...)`` after the parse costs several times the parse itself. Text that
+    carries its own offset is parsed as it is and moved to UTC."""
     if value is None:
         return None
-    parsed: datetime = str_to_datetime(value)
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return datetime.fromisoformat(value + "+00:00")
+    except ValueError:
+        parsed: datetime = str_to_datetime(value)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 MAX_SELECTS = 512

@@ -3,13 +3,14 @@ exactly what SQLAlchemy's own INSERT would."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, MetaData, String, Table, event, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlmodel.sql.sqltypes import UTCDateTime
 
-from shared.db.driver import insert_rows
+from shared.db.driver import fetch, insert_rows
 from shared.db.store import Store
 from shared.messaging.inbox import Inbox, insert_many
 
@@ -103,3 +104,35 @@ def test_an_update_goes_to_the_driver_and_stores_what_sqlalchemys_would(store):
     with store.engine.connect() as connection:
         raw = connection.exec_driver_sql("SELECT name, at, flag FROM probe_rows ORDER BY id").all()
     assert raw[0][1:] == raw[1][1:] != raw[2][1:]  # the same text and number as SQLAlchemy's UPDATE stores
+
+
+stamps = Table(
+    "probe_stamps", metadata, Column("id", Integer, primary_key=True), Column("at", UTCDateTime(), nullable=True)
+)
+READ_STAMPS = select(stamps.c.id, stamps.c.at).order_by(stamps.c.id)
+
+
+def test_utc_datetimes_read_through_the_driver_as_through_sqlalchemy(store):
+    """SQLite holds what SQLAlchemy wrote as naive UTC text; rows written by other tools may carry an
+    offset or a ``Z``, or fewer digits. Every form reads back as the same aware UTC datetime either way."""
+    texts = [
+        "2026-12-03 01:02:03.456789",
+        "2026-12-03 01:02:03",
+        "2026-12-03T01:02:03.456",
+        "2026-12-03T09:02:03.456789+08:00",
+        "2026-12-02T20:02:03.456789-05:00",
+        "2026-12-03T01:02:03.456789Z",
+        None,
+    ]
+    with store.transaction() as session:
+        session.execute(insert(stamps), [{"at": AT}])
+        connection = session.connection()
+        for text in texts:
+            connection.exec_driver_sql("INSERT INTO probe_stamps (at) VALUES (?)", (text,))
+    with store.transaction(readonly=True) as session:
+        fast = [(r.id, r.at) for r in fetch(session.connection(), READ_STAMPS)]
+        slow = [(r.id, r.at) for r in session.execute(READ_STAMPS.where(stamps.c.id > 0)).all()]
+    assert fast == slow
+    assert fast[0][1] == AT and fast[0][1].tzinfo is not None and fast[-1][1] is None
+    assert {at.utcoffset() for _, at in fast[:-1]} == {timedelta(0)}
+    assert len({at for _, at in fast[1:4]}) == 3 and fast[4][1] == fast[5][1] == fast[6][1] == AT
