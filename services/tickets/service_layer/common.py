@@ -145,7 +145,8 @@ def insert_now(session: Session, row: Row) -> Row:
     if session.new or session.dirty or session.deleted:
         session.flush()  # the changes made before this row reach the store first, as a flush would order them
     table = type(row).__table__
-    values = {c.key: getattr(row, c.key) for c in table.columns}
+    state = row.__dict__  # a new row holds every field there (new_row, or the model's constructor)
+    values = {c.key: state.get(c.key) for c in table.columns}
     generated = [c.key for c in table.primary_key.columns if values[c.key] is None]
     for key in generated:
         del values[key]

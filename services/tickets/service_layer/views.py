@@ -431,30 +431,25 @@ def similar_open(session: Session, ticket: Ticket, category: Category) -> list[S
     The database narrows the candidates (same building, or a lat/lon box around the point);
     the exact distance is checked here. Every create reads them: on SQLite through the driver.
     """
-    by_building = bool(ticket.building and ticket.community)
-    by_point = ticket.lat is not None and ticket.lon is not None
+    lat, lon, building, community = ticket.lat, ticket.lon, ticket.building, ticket.community  # read once
+    by_building = bool(building and community)
+    by_point = lat is not None and lon is not None
     if not (by_building or by_point):
         return []
-    params: dict[str, Any] = {
-        "category": ticket.category,
-        "id": ticket.id,
-        "building": ticket.building,
-        "community": ticket.community,
-    }
-    if ticket.lat is not None and ticket.lon is not None:
+    params: dict[str, Any] = {"category": ticket.category, "id": ticket.id}
+    params.update(building=building, community=community)
+    if lat is not None and lon is not None:
         dlat = geo.NEARBY_METERS / 111_320 * 1.1
-        dlon = dlat / max(math.cos(math.radians(ticket.lat)), 0.01)
-        params.update(
-            lat_min=ticket.lat - dlat, lat_max=ticket.lat + dlat, lon_min=ticket.lon - dlon, lon_max=ticket.lon + dlon
-        )
+        dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
+        params.update(lat_min=lat - dlat, lat_max=lat + dlat, lon_min=lon - dlon, lon_max=lon + dlon)
     found: list[Similar] = []
     for other in fetch(session.connection(), _similar_query(by_building, by_point), params):
         if disclosure.home_private(via=other.via, source_hazard_id=other.source_hazard_id, in_home=category.in_home):
             continue  # a neighbour's flat is not suggested to anyone
         distance = None
-        if ticket.lat is not None and ticket.lon is not None and other.lat is not None and other.lon is not None:
-            distance = geo.distance_m(ticket.lat, ticket.lon, other.lat, other.lon)
-        same_building = by_building and other.building == ticket.building and other.community == ticket.community
+        if lat is not None and lon is not None and other.lat is not None and other.lon is not None:
+            distance = geo.distance_m(lat, lon, other.lat, other.lon)
+        same_building = by_building and other.building == building and other.community == community
         if same_building or (distance is not None and distance <= geo.NEARBY_METERS):
             found.append(
                 Similar(
