@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from shared.clock import shown
-from shared.db.driver import insert_rows
+from shared.db.driver import flushed, insert_rows
 from shared.identity import Principal
 
 FIELD_GROUPS = ("health", "phone", "emergency_phone", "reader_identity")
@@ -77,9 +77,7 @@ class AccessLog:
             "purpose": purpose[:200],
             "community": community,
         }
-        if session.autoflush and (session.new or session.dirty or session.deleted):
-            session.flush()  # as ``session.execute`` would first: the entry comes after the changes made before it
-        if not insert_rows(session.connection(), self.table, [row]):  # SQLite: to the driver (shared/db/driver.py)
+        if not insert_rows(flushed(session), self.table, [row]):  # SQLite: to the driver (shared/db/driver.py)
             session.execute(self._insert, row)  # built once: a statement built per read cost more than the INSERT
 
     def query(

@@ -28,11 +28,21 @@ from sqlalchemy import Delete, Select, Table, Update, insert
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.engine.processors import str_to_datetime
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
+from sqlalchemy.orm import Session
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 Process = Callable[[Any], Any] | None
 Prepared = tuple[str, list[tuple[str, Process]]]  # the SQL, each value's processor
 _inserts: dict[tuple[Table, str, tuple[str, ...]], Prepared | None] = {}
+
+
+def flushed(session: Session) -> Connection:
+    """The connection of ``session``'s transaction, for a statement through this module, after the
+    session's pending ORM changes are flushed as ``session.execute`` would first (autoflush): the
+    statement sees them, and a row it writes comes after them."""
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()
+    return session.connection()
 
 
 def sqlite_driver(connection: Connection) -> sqlite3.Connection:

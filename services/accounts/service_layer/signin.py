@@ -29,7 +29,7 @@ from services.accounts.config import accounts_settings
 from services.accounts.domain import phones
 from services.accounts.domain.claims import Grant, claims_for
 from services.accounts.service_layer import keys, register
-from shared.db.driver import fetch, insert_row, write
+from shared.db.driver import fetch, flushed, insert_row, write
 from shared.errors import DomainError, Invalid, NotFound
 from shared.ids import new_id
 from shared.pii import keyed_hash
@@ -243,8 +243,7 @@ def _store(s: Session, table: Table, model: type[Any], row: dict[str, Any]) -> N
     """Insert ``row`` through the sqlite3 driver, or (on PostgreSQL) as ``model`` through the session.
 
     Pending changes are flushed first, so that the rows reach the database in the order they were made."""
-    s.flush()
-    if insert_row(s.connection(), table, row) is None:
+    if insert_row(flushed(s), table, row) is None:
         s.add(model(**row))
         s.flush()
 

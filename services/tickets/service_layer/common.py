@@ -14,7 +14,7 @@ from sqlmodel import Session, SQLModel, select
 from services.tickets.adapters.orm import Category, Ticket, TicketHistory, TicketPhoto
 from services.tickets.adapters.photo_store import PhotoStorage, open_photos
 from services.tickets.adapters.photos import EXT, CleanPhoto
-from shared.db.driver import insert_row
+from shared.db.driver import flushed, insert_row
 from shared.db.rows import new_row
 from shared.errors import NotFound
 from shared.ids import new_id
@@ -142,15 +142,14 @@ def insert_now(session: Session, row: Row) -> Row:
 
     On SQLite the INSERT goes to the driver (:mod:`shared.db.driver`): through ``session.execute``
     its statement machinery cost more than the INSERT itself, twice per create."""
-    if session.new or session.dirty or session.deleted:
-        session.flush()  # the changes made before this row reach the store first, as a flush would order them
+    connection = flushed(session)  # the changes made before this row reach the store first
     table = type(row).__table__
     state = row.__dict__  # a new row holds every field there (new_row, or the model's constructor)
     values = {c.key: state.get(c.key) for c in table.columns}
     generated = [c.key for c in table.primary_key.columns if values[c.key] is None]
     for key in generated:
         del values[key]
-    rowid = insert_row(session.connection(), table, values) if len(generated) <= 1 else None  # SQLite's key: the rowid
+    rowid = insert_row(connection, table, values) if len(generated) <= 1 else None  # SQLite's key: the rowid
     keys = (rowid,) if rowid is not None else session.execute(_insert(table), values).inserted_primary_key or ()
     for key, value in zip(generated, keys, strict=False):
         setattr(row, key, value)
