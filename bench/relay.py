@@ -61,7 +61,18 @@ async def drain(relay, total: int) -> float:
             loop.call_soon_threadsafe(all_sent.set)
         return count
 
-    relay.publish = publish_and_count  # tells the bench the moment the last batch is committed
+    sqlite_step = relay._sqlite_step
+
+    async def sqlite_step_and_count():
+        count = await sqlite_step()
+        if relay.published >= total:
+            all_sent.set()
+        return count
+
+    # tell the bench the moment the last batch is committed: on PostgreSQL ``publish`` commits a batch on
+    # the relay's thread, on SQLite ``_sqlite_step`` marks it on the event loop (it calls no ``publish``)
+    relay.publish = publish_and_count
+    relay._sqlite_step = sqlite_step_and_count
     started = time.perf_counter()
     running = asyncio.create_task(relay.run())
     waiting = asyncio.create_task(all_sent.wait())

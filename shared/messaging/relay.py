@@ -15,11 +15,12 @@ import fcntl
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from redis.exceptions import ResponseError
 from sqlalchemy import (
     CursorResult,
     Engine,
@@ -37,10 +38,11 @@ from sqlalchemy.orm import Session
 
 from shared import tracing
 from shared.clock import Clock, utcnow
+from shared.db.driver import fetch
 from shared.db.sqlite import WouldWait, no_busy_wait
 from shared.messaging.connection import sync_client
 from shared.messaging.outbox import Outbox
-from shared.messaging.streams import StreamNames, encode_entry
+from shared.messaging.streams import EVENT_FIELD, TYPE_FIELD, StreamNames, encode_entry
 
 if TYPE_CHECKING:
     import psycopg
@@ -85,7 +87,7 @@ class _ReadClaim(_Claim):
         lock.acquire()
         try:
             with engine.execution_options(linli_readonly=True).connect() as conn:
-                self.rows: list[ClaimedRow] = list(conn.execute(read).all())
+                self.rows: list[ClaimedRow] = list(fetch(conn, read))  # the statement built once, on the sqlite3 driver
         except BaseException:
             self.rollback()
             raise
@@ -285,6 +287,10 @@ class OutboxRelay:
         self.idle_poll_s = idle_poll_s
         # on a cluster the pipeline is split per node; it is not a transaction, so that is allowed
         self._redis = sync_client(redis_url, cluster=cluster, socket_timeout=5, socket_connect_timeout=2)
+        self._cluster = cluster
+        self._keys: dict[str, str] = {}  # logical stream -> key
+        self._heads: dict[str, bytes] = {}  # logical stream -> its XADD packed up to the payload
+        self._tails: dict[str, bytes] = {}  # event type -> the packed ``type`` field after the payload
         self._wakeup: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.published = 0
@@ -342,23 +348,81 @@ class OutboxRelay:
         try:
             rows = claimed.fetch()
             if rows:
-                pipe = self._redis.pipeline(transaction=False)
-                keys: dict[str, str] = {}
-                for _id, stream, event_type, payload in rows:
-                    key = keys.get(stream) or keys.setdefault(stream, self.names.events(stream))
-                    if self.maxlen:
-                        pipe.xadd(key, encode_entry(payload, event_type), maxlen=self.maxlen, approximate=True)
-                    else:
-                        pipe.xadd(key, encode_entry(payload, event_type))
+                send, keys = self._pipelined(rows) if self._cluster else self._packed(rows)
                 if tracing.ENABLED:
                     spans = tracing.publishing(self.outbox.default_stream, rows, keys)
-                pipe.execute()
+                send()
         except BaseException as exc:
             tracing.end(spans, exc)
             claimed.rollback()
             raise
         tracing.end(spans)
         return rows
+
+    def _pipelined(self, rows: list[ClaimedRow]) -> tuple[Callable[[], Any], dict[str, str]]:
+        """A Redis Cluster: the batch's XADDs queued on a redis-py pipeline (split per node when sent); the
+        call that sends them, and the keys of the batch's streams."""
+        pipe = self._redis.pipeline(transaction=False)
+        keys: dict[str, str] = {}
+        for _id, stream, event_type, payload in rows:
+            key = keys.get(stream) or keys.setdefault(stream, self.names.events(stream))
+            if self.maxlen:
+                pipe.xadd(key, encode_entry(payload, event_type), maxlen=self.maxlen, approximate=True)
+            else:
+                pipe.xadd(key, encode_entry(payload, event_type))
+        return pipe.execute, keys
+
+    def _packed(self, rows: list[ClaimedRow]) -> tuple[Callable[[], None], dict[str, str]]:
+        """One Redis: the batch's XADDs packed in the Redis protocol as redis-py's pipeline would send them;
+        the call that sends them (:meth:`_send`), and the keys of the streams.
+
+        ``XADD <key> [MAXLEN ~ <n>] * cloudevent <payload> type <event type>``: everything but the payload
+        is packed once per stream and per event type, and the payload is the stored UTF-8 bytes. redis-py
+        packed each command argument by argument (type checks, encoding, length headers): about half of
+        the relay's CPU per row (docs/benchmarks.md, twelfth session).
+        """
+        heads, tails = self._heads, self._tails
+        pieces: list[bytes] = []
+        append = pieces.append
+        for _id, stream, event_type, payload in rows:
+            head = heads.get(stream)
+            if head is None:
+                head = heads[stream] = self._head(stream)
+            tail = tails.get(event_type)
+            if tail is None:
+                tail = tails[event_type] = b"\r\n" + _bulk(TYPE_FIELD.encode()) + _bulk(event_type.encode())
+            append(head)
+            append(b"$%d\r\n" % len(payload))
+            append(payload)
+            append(tail)
+        packed, count = b"".join(pieces), len(rows)
+        return lambda: self._send(packed, count), self._keys
+
+    def _head(self, stream: str) -> bytes:
+        """A stream's XADD up to its payload's length header (``*N``, ``XADD``, the key, the cap, ``*``, the field)."""
+        key = self._keys[stream] = self.names.events(stream)
+        cap = [b"MAXLEN", b"~", str(self.maxlen).encode()] if self.maxlen else []
+        args = [b"XADD", key.encode(), *cap, b"*", EVENT_FIELD.encode()]
+        return b"*%d\r\n" % (len(args) + 3) + b"".join(_bulk(arg) for arg in args)
+
+    def _send(self, packed: bytes, count: int) -> None:
+        """Send ``count`` packed XADDs on one pooled connection and read every reply before raising the first
+        error, as redis-py's pipeline does (``transaction=False``: the XADDs before a failed one stay)."""
+        pool = self._redis.connection_pool
+        conn = pool.get_connection()
+        try:
+            conn.send_packed_command([packed])  # type: ignore[no-untyped-call]
+            error: ResponseError | None = None
+            read = conn.read_response
+            for _ in range(count):
+                try:
+                    read(disable_decoding=True)
+                except ResponseError as exc:  # e.g. WRONGTYPE: the connection is still in step
+                    error = error or exc
+            if error is not None:
+                raise error
+        finally:
+            pool.release(conn)  # a connection or timeout error has disconnected it: the next use reconnects
 
     def _read_and_xadd(self) -> _ReadClaim:
         """SQLite, on the worker thread: read a batch under the relay lock and XADD it, leaving it
@@ -502,6 +566,11 @@ class OutboxRelay:
         if self._lock is not None:
             self._lock.close()
         self._redis.close()
+
+
+def _bulk(arg: bytes) -> bytes:
+    """One argument of a command in the Redis protocol (a bulk string)."""
+    return b"$%d\r\n%s\r\n" % (len(arg), arg)
 
 
 def _outcome(job: Future[T]) -> asyncio.Future[T]:

@@ -135,25 +135,33 @@ async def test_a_relay_cancelled_mid_backlog_leaves_no_row_claimed(pg_database, 
 
 
 class HeldRedis:
-    """The relay's real Redis client, whose pipelines wait for ``go`` before they send: a Redis round
-    trip that takes as long as the test wants (Redis or the relay's thread off the cores)."""
+    """The relay's real Redis client, whose batches of XADDs wait for ``go`` before they are sent: a Redis
+    round trip that takes as long as the test wants (Redis or the relay's thread off the cores)."""
 
     def __init__(self, real: redis.Redis) -> None:
         self.real = real
         self.sending = threading.Event()
         self.go = threading.Event()
 
-    def pipeline(self, **kwargs):
-        pipe = self.real.pipeline(**kwargs)
-        execute = pipe.execute
+    @property
+    def connection_pool(self) -> HeldRedis:
+        return self  # the relay takes a connection from the pool, sends its packed XADDs, gives it back
+
+    def get_connection(self):
+        conn = self.real.connection_pool.get_connection()
+        send = conn.send_packed_command
 
         def held(*args, **kw):
             self.sending.set()
             self.go.wait(10)
-            return execute(*args, **kw)
+            return send(*args, **kw)
 
-        pipe.execute = held
-        return pipe
+        conn.send_packed_command = held
+        return conn
+
+    def release(self, conn) -> None:
+        del conn.send_packed_command  # the connection's own method again
+        self.real.connection_pool.release(conn)
 
     def close(self) -> None:
         self.real.close()
@@ -201,4 +209,54 @@ async def test_on_sqlite_the_relay_takes_the_writer_turn_only_on_the_event_loop(
     assert unsent(store) == 0
     assert len(writers) >= 11  # a mark per batch of 100
     assert set(writers) == {threading.current_thread().name}
+    store.dispose()
+
+
+@pytest.mark.parametrize("maxlen", [1_000_000, None])
+async def test_each_row_is_one_entry_with_its_stored_payload_and_type_on_its_own_stream(
+    database_url, redis_url, prefix, maxlen
+):
+    """The relay writes its XADDs in the Redis protocol itself: each row must still be one entry holding
+    exactly ``cloudevent`` (the stored JSON, non-ASCII included) and ``type``, on its stream's key, in id
+    order, with batches that mix streams and event types."""
+    store = Store("probe", database_url, probe.metadata)
+    store.create_all()
+    streams = ("tickets", "partner:CN-SJZ-LIB:out")
+    with store.transaction() as session:
+        for i in range(23):
+            data = TicketOpened(ticket_id=f"T{i}", category="井盖", title=f"北翟营 {i} 号楼井盖松动" + "x" * (i * 37))
+            event = new_event(data, subject=f"T{i}")
+            if i % 3 == 2:
+                event = event.model_copy(update={"type": "org.linli.probe.Other.v1"})
+            probe.outbox.add(session, event, stream=streams[i % 2])
+    t = probe.outbox.table
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(t.c.stream, t.c.event_type, t.c.payload).order_by(t.c.id)).all()
+    relay = OutboxRelay(store.engine, probe.outbox, redis_url, StreamNames(prefix), batch=5, maxlen=maxlen)
+    while relay.publish_pending():
+        pass
+    relay.close()
+    client = redis.Redis.from_url(redis_url)
+    for stream in streams:
+        entries = client.xrange(f"{prefix}:{stream}")
+        expected = [
+            {b"cloudevent": payload.encode(), b"type": event_type.encode()}
+            for row_stream, event_type, payload in rows
+            if row_stream == stream
+        ]
+        assert [fields for _entry_id, fields in entries] == expected
+    assert relay.published == len(rows) == 23
+    assert unsent(store) == 0
+    store.dispose()
+
+
+async def test_the_cap_trims_the_stream_as_xadd_maxlen_does(tmp_path, redis_url, prefix):
+    store, ids = backlog(f"sqlite:///{tmp_path / 'relay.db'}", 1050)
+    relay = OutboxRelay(store.engine, probe.outbox, redis_url, StreamNames(prefix), batch=100, maxlen=100)
+    while relay.publish_pending():
+        pass
+    relay.close()
+    streamed = streamed_ids(redis_url, prefix)
+    assert 100 <= len(streamed) < 1050  # MAXLEN ~ 100: trimmed by whole nodes, never below the cap
+    assert streamed == ids[-len(streamed) :]  # the oldest entries went
     store.dispose()
