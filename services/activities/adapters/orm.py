@@ -110,7 +110,9 @@ class Signup(ActivitiesTable, table=True):
     __tablename__ = "signup"
     __table_args__ = (
         Index("ix_signup_queue", "activity_id", "status", "position"),
-        Index("ix_signup_household", "household", "status"),
+        # a household's entries at one activity (every sign-up asks; without statistics SQLite's planner took the
+        # queue index for ``household, status`` and read every entry of the activity), its sign-ups, its no-shows
+        Index("ix_signup_household_activity", "household", "activity_id", "status"),
     )
 
     id: str = Field(primary_key=True, max_length=32)

@@ -9,13 +9,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from functools import lru_cache
 
 PURPOSE = b"linli-activities-checkin-v1"
 
 
+@lru_cache(maxsize=4)
+def _key(secret: str) -> bytes:
+    """The check-in key derived from the service's secret (once: every confirmed sign-up's answer shows a code)."""
+    return hmac.new(secret.encode(), PURPOSE, hashlib.sha256).digest()
+
+
 def _mac(signup_id: str, secret: str) -> str:
-    key = hmac.new(secret.encode(), PURPOSE, hashlib.sha256).digest()
-    digest = hmac.new(key, signup_id.encode(), hashlib.sha256).digest()[:15]
+    digest = hmac.new(_key(secret), signup_id.encode(), hashlib.sha256).digest()[:15]
     return base64.urlsafe_b64encode(digest).decode()
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, case, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from services.activities.adapters.orm import Activity, Signup, Venue
@@ -23,7 +23,6 @@ from services.activities.service_layer.programme import MISSING as PROGRAMME_MIS
 from shared.clock import as_utc
 from shared.db.driver import fetch, insert_rows, write
 from shared.db.lookup import get_or_404
-from shared.db.rows import new_row
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events.activities import (
     AttendanceRecorded,
@@ -66,7 +65,7 @@ def signup_facts(session: Session, signup: Signup, row: Activity | None = None) 
 class Placed:
     """A new sign-up as :func:`sign_up` stored it, with what its answer shows of the session."""
 
-    signup: Signup  # the stored row's values (not attached to the session: nothing more to flush)
+    signup: dict[str, Any]  # the stored row's values, every column (no ORM object: nothing to flush)
     title: str
     starts_at: datetime
     waiting_ahead: int | None  # waitlisted: how many wait ahead of it
@@ -113,16 +112,16 @@ def sign_up(
             code="guardian_required",
         )
     household = household_of(who)
-    taken = fetch(connection, _HOUSEHOLDS_SIGNUPS, {"activity_id": row.id, "household": household})
-    if any(s.participant == participant for s in taken):
+    params = {"activity_id": row.id, "household": household, "participant": participant}
+    ((held, waiting, entries, same),) = fetch(connection, _ENTRIES, params)  # type: ignore[misc]
+    if same:
         raise Conflict("已经报过名了 / already signed up", code="already_signed_up")
-    if row.household_limit is not None and len(taken) >= row.household_limit:
+    if row.household_limit is not None and entries >= row.household_limit:
         raise Conflict(
             f"每户最多报名 {row.household_limit} 人 / at most {row.household_limit} per household",
             code="household_limit",
         )
     _check_no_shows(session, household, now)
-    ((held, waiting),) = fetch(connection, _PLACES, {"activity_id": row.id})  # type: ignore[arg-type]
     status = "confirmed" if held < row.capacity else "waitlisted"
     values = {
         **_SIGNUP_DEFAULTS,
@@ -155,8 +154,7 @@ def sign_up(
         ctx.emit(session, SignupConfirmed(**base), subject=values["id"])
     else:  # everyone waiting came before it (the activity is locked): as many are ahead in the queue
         ctx.emit(session, SignupWaitlisted(**base, waiting_ahead=waiting), subject=values["id"])
-    signup = new_row(Signup, **values)  # not Signup(...): its per-field __setattr__ is slow (shared/db/rows.py)
-    return Placed(signup, row.title, row.starts_at, waiting if status == "waitlisted" else None)
+    return Placed(values, row.title, row.starts_at, waiting if status == "waitlisted" else None)
 
 
 def _check_no_shows(session: Session, household: str, now: datetime) -> None:
@@ -217,18 +215,28 @@ _NO_SHOWS = (
 )
 """A household's missed sessions since then (built once: every sign-up asks)."""
 
-_HOUSEHOLDS_SIGNUPS = select(_SIGNUP_TABLE.c.participant).where(
-    _SIGNUP_TABLE.c.activity_id == bindparam("activity_id"),
-    _SIGNUP_TABLE.c.household == bindparam("household"),
-    _SIGNUP_TABLE.c.status.in_(ACTIVE),
-)
-"""Who of a household holds or waits for a place at an activity (built once, run per sign-up)."""
 
-_PLACES = select(
-    func.count(case((_SIGNUP_TABLE.c.status.in_(HOLDING), 1))).label("held"),
-    func.count(case((_SIGNUP_TABLE.c.status == "waitlisted", 1))).label("waiting"),
-).where(_SIGNUP_TABLE.c.activity_id == bindparam("activity_id"), _SIGNUP_TABLE.c.status.in_(ACTIVE))
-"""The places an activity's sign-ups hold and how many wait, in one statement (built once)."""
+def _entries() -> Select[Any]:
+    s = _SIGNUP_TABLE
+    at = s.c.activity_id == bindparam("activity_id")
+    held = select(func.count()).select_from(s).where(at, s.c.status.in_(HOLDING))
+    waiting = select(func.count()).select_from(s).where(at, s.c.status == "waitlisted")
+    household = select(func.count()).select_from(s).where(s.c.household == bindparam("household"), at)
+    household = household.where(s.c.status.in_(ACTIVE))
+    same = household.where(s.c.participant == bindparam("participant"))
+    return select(
+        held.scalar_subquery().label("held"),
+        waiting.scalar_subquery().label("waiting"),
+        household.scalar_subquery().label("entries"),
+        same.scalar_subquery().label("same"),
+    )
+
+
+_ENTRIES = _entries()
+"""What a sign-up counts once the activity is locked, in one statement (built once): the places held, how many
+wait, the household's entries (places and queue alike) and whether the participant is among them. Each count
+reads its own index: the held places and the queue ``ix_signup_queue`` (the queue's length only, with no
+expression per entry), the household's ``ix_signup_household_activity``."""
 
 
 def _count(session: Session, activity_id: str, statuses: tuple[str, ...]) -> int:

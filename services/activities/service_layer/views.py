@@ -23,6 +23,7 @@ from services.activities.adapters.orm import (
     VenueClosure,
     VenueHours,
 )
+from services.activities.domain import checkin
 from services.activities.domain.eligibility import age_group
 from services.activities.service_layer import signups as signup_cases
 from services.activities.service_layer.programme import HOLDING, run_by
@@ -114,8 +115,24 @@ def signup(ctx: ServiceContext, session: Session, row: Signup) -> dict[str, Any]
 
 
 def placed(ctx: ServiceContext, new: signup_cases.Placed) -> dict[str, Any]:
-    """A sign-up just taken (:func:`signup` of it, from what the sign-up read already: no statement)."""
-    return _signup(ctx, new.signup, new.title, new.starts_at, new.waiting_ahead)
+    """A sign-up just taken (:func:`signup` of it, from the values the sign-up read and wrote: no
+    statement, no ORM object)."""
+    row = new.signup
+    confirmed = row["status"] == "confirmed"
+    return {
+        "id": row["id"],
+        "activity_id": row["activity_id"],
+        "title": new.title,
+        "starts_at": shown(new.starts_at),
+        "participant": row["participant"],
+        "status": row["status"],
+        "waiting_ahead": new.waiting_ahead,
+        "offered_until": shown(row["offered_until"]),
+        "attended": row["attended"],
+        "checked_in_at": shown(row["checked_in_at"]),
+        "checkin_code": checkin.code_for(row["id"], ctx.settings.pii_key) if confirmed else None,
+        "created_at": shown(row["created_at"]),
+    }
 
 
 def _signup(ctx: ServiceContext, row: Signup, title: str, starts_at: datetime, ahead: int | None) -> dict[str, Any]:

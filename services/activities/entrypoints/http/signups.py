@@ -31,7 +31,12 @@ def router(ctx: ServiceContext) -> APIRouter:
     @api.post("/activities/{activity_id}/signups", status_code=201)
     async def post_signup(activity_id: RecordId, body: SignupIn, who: Household) -> SignupView:
         """Sign up yourself (`self`) or a child of your household; a full session puts you on the waitlist."""
-        return await run(lambda s: views.placed(ctx, signups.sign_up(ctx, s, who, activity_id, **body.model_dump())))
+        participant, age, guardian = body.participant, body.age, body.guardian
+        return await run(
+            lambda s: views.placed(
+                ctx, signups.sign_up(ctx, s, who, activity_id, participant=participant, age=age, guardian=guardian)
+            )
+        )
 
     @api.get("/signups/mine")
     async def get_mine(who: Household, page: Paging) -> Page[SignupView]:
