@@ -489,8 +489,9 @@ class SignupBody(BaseModel):
 @app.post("/bare/activities/{activity_id}/signups", status_code=201)
 async def bare_sign_up(activity_id: str, household: str, body: SignupBody) -> dict[str, Any]:
     """POST /api/activities/activities/{id}/signups: the activity and its venue, the household's active
-    sign-ups there, its recent no-shows, the places held; the sign-up, the activity's next position and the
-    SignupConfirmed (or Waitlisted) outbox row, one transaction."""
+    sign-ups there, its recent no-shows, the places held and the queue's length (a waitlisted sign-up is
+    answered with how many wait before it, as the route's is); the sign-up, the activity's next position and
+    the SignupConfirmed (or Waitlisted) outbox row, one transaction."""
     now = _now()
     with _transaction("activities") as conn:
         act = conn.execute("SELECT * FROM activity WHERE id = ?", (activity_id,)).fetchone()
@@ -512,7 +513,11 @@ async def bare_sign_up(activity_id: str, household: str, body: SignupBody) -> di
         held = conn.execute(
             "SELECT count(*) FROM signup WHERE activity_id = ? AND status IN ('confirmed', 'offered')", (activity_id,)
         ).fetchone()[0]
+        waiting = conn.execute(  # the route answers a waitlisted sign-up with how many wait before it
+            "SELECT count(*) FROM signup WHERE activity_id = ? AND status = 'waitlisted'", (activity_id,)
+        ).fetchone()[0]
         status = "confirmed" if held < act["capacity"] else "waitlisted"
+        ahead = waiting if status == "waitlisted" else None
         signup_id = f"G{uuid.uuid4().hex[:12]}"
         conn.execute(
             "INSERT INTO signup (id, activity_id, user, household, participant, age, guardian, status, position, "
@@ -524,8 +529,9 @@ async def bare_sign_up(activity_id: str, household: str, body: SignupBody) -> di
         )  # fmt: skip
         conn.execute("UPDATE activity SET next_position = next_position + 1 WHERE id = ?", (activity_id,))
         kind = "SignupConfirmed" if status == "confirmed" else "SignupWaitlisted"
-        _outbox(conn, "activities", kind, {"signup_id": signup_id, "activity_id": activity_id, "title": act["title"]})
-    return {"id": signup_id, "activity_id": activity_id, "title": act["title"], "status": status}
+        data = {"signup_id": signup_id, "activity_id": activity_id, "title": act["title"], "waiting_ahead": ahead}
+        _outbox(conn, "activities", kind, data)
+    return {**data, "id": signup_id, "status": status}
 
 
 # -- accounts: sign-in with a code sent to the phone ------------------------------------------------------
