@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from shared.clock import utcnow
-from shared.db.driver import insert_rows
+from shared.db.driver import flushed, insert_rows
 from shared.db.store import touch
 from shared.events.envelope import CloudEvent
 
@@ -63,9 +63,7 @@ class Outbox:
             "payload": event.to_json(),
             "created_at": utcnow(),
         }
-        if session.autoflush and (session.new or session.dirty or session.deleted):
-            session.flush()  # as ``session.execute`` would first: the row comes after the changes made before it
-        if not insert_rows(session.connection(), self.table, [row]):  # SQLite: to the driver (shared/db/driver.py)
+        if not insert_rows(flushed(session), self.table, [row]):  # SQLite: to the driver (shared/db/driver.py)
             session.execute(self._insert, row)
         touch(session, "outbox")
         return event
