@@ -37,3 +37,15 @@ async def test_events_are_applied_while_every_worker_thread_is_taken(start_runti
             for borrower in borrowers:
                 limiter.release_on_behalf_of(borrower)
             await r.aclose()
+
+
+async def test_a_subscriber_reads_its_stream_settings_without_copying_them(start_runtime, settings):
+    """FastStream's stream subscriber reads ``stream_sub`` several times per read, and its ``add_prefix``
+    deep-copied the settings each time; the consumer's are copied once and stay as configured."""
+    async with start_runtime([probe.module]) as (runtime, _client):
+        subscribers = [s for s in runtime.broker.subscribers if getattr(s, "_stream_sub", None) is not None]
+        assert subscribers
+        for subscriber in subscribers:
+            reads = [subscriber.stream_sub for _ in range(3)]
+            assert all(read is reads[0] for read in reads)
+            assert reads[0].group and reads[0].consumer == settings.consumer_name and reads[0].batch
