@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import Update, bindparam, update
 from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import Elder, Pairing, PlanPause, Team, Volunteer
@@ -13,8 +16,9 @@ from services.volunteers.domain.visits import check_skills
 from services.volunteers.service_layer import consent as consents
 from services.volunteers.service_layer import planning as plans
 from services.volunteers.service_layer import scope
-from services.volunteers.service_layer.common import ELDER_MISSING, VOLUNTEER_MISSING, elder_fields, read
+from services.volunteers.service_layer.common import ELDER_MISSING, VOLUNTEER_MISSING, elder_fields, pending, read
 from services.volunteers.service_layer.scope import Reach
+from shared.db.driver import write
 from shared.db.lookup import get_or_404
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events.volunteers import (
@@ -116,7 +120,8 @@ def add_volunteer(
 
 
 def update_volunteer(session: Session, r: Reach, volunteer_id: str, changes: dict) -> Volunteer:
-    """Change skills, availability, weekly cap, phone or active flag (staff of their community, their leader)."""
+    """Change skills, availability, weekly cap, phone or active flag (staff of their community, their leader)
+    on the ORM record, for a unit that holds it already (the demo loader); the route uses :func:`change_volunteer`."""
     volunteer = scope.volunteer_in_reach(session, r, volunteer_id, manage=True)
     if "skills" in changes:
         changes["skills"] = check_skills(changes["skills"])
@@ -124,6 +129,38 @@ def update_volunteer(session: Session, r: Reach, volunteer_id: str, changes: dic
         setattr(volunteer, key, value)
     session.add(volunteer)
     return volunteer
+
+
+_V = Volunteer.__table__  # type: ignore[attr-defined]
+StoredVolunteer = namedtuple("StoredVolunteer", _V.c.keys())  # type: ignore[misc]
+"""A volunteer as stored, every column (what :func:`change_volunteer` answers and an ETag is of)."""
+
+
+@lru_cache(maxsize=32)
+def _volunteer_update(columns: tuple[str, ...]) -> Update:
+    """The UPDATE of a volunteer's ``columns`` (to the ``new_<column>`` parameters), built once per set of them."""
+    values = {c: bindparam(f"new_{c}", type_=_V.c[c].type) for c in columns}
+    return update(_V).where(_V.c.id == bindparam("volunteer_id")).values(values)
+
+
+def change_volunteer(session: Session, volunteer: Any, changes: dict[str, Any]) -> StoredVolunteer:
+    """Change skills, availability, weekly cap, phone or active flag of ``volunteer`` (a row of their columns,
+    checked to be the caller's to change: ``scope.volunteer_row_in_reach``) by one Core UPDATE built once per
+    set of columns (through the driver on SQLite, ``shared.db.driver.write``); the volunteer as now stored."""
+    if "skills" in changes:
+        changes["skills"] = check_skills(changes["skills"])
+    if changes:
+        pending(session)  # as a flush would order them: changes made before come first
+        columns = tuple(sorted(changes))
+        params = {"volunteer_id": volunteer.id} | {f"new_{c}": changes[c] for c in columns}
+        write(session.connection(), _volunteer_update(columns), params)
+    return StoredVolunteer(**{**volunteer._mapping, **changes})
+
+
+def volunteer_record(volunteer: Any) -> Volunteer:
+    """A row of the volunteer's columns as their (unsaved, unattached) ORM record: what an ETag is of, the same
+    tag as the record read by the ORM (``etags.tag`` hashes the model's fields)."""
+    return Volunteer.model_construct(**volunteer._asdict())
 
 
 def register_elder(

@@ -64,10 +64,16 @@ def routes(ctx: ServiceContext) -> APIRouter:
 
         def change(s):
             r = reach(s, who)
-            load = lambda: scope.volunteer_in_reach(s, r, volunteer_id, manage=True)  # noqa: E731
+            found = []  # the volunteer as read (after the guard's lock, if any), in scope
+
+            def load():
+                found.append(scope.volunteer_row_in_reach(s, r, volunteer_id, manage=True))
+                return registry.volunteer_record(found[0])
+
             etags.guard(s, f"volunteers:volunteer:{volunteer_id}", if_match, load)
-            row = registry.update_volunteer(s, r, volunteer_id, changes)
-            return views.volunteer_changed(s, r, row, now, purpose), etags.stored_tag(s, row)
+            volunteer = found[0] if found else scope.volunteer_row_in_reach(s, r, volunteer_id, manage=True)
+            row = registry.change_volunteer(s, volunteer, changes)
+            return views.volunteer_changed(s, r, row, now, purpose), etags.tag(registry.volunteer_record(row))
 
         return etags.answer(response, await run(change))
 
