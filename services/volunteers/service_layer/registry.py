@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Update, bindparam, update
+from sqlalchemy import Update, and_, bindparam, update
 from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import Elder, Pairing, PlanPause, Team, Volunteer
@@ -143,9 +143,9 @@ def _volunteer_update(columns: tuple[str, ...]) -> Update:
     return update(_V).where(_V.c.id == bindparam("volunteer_id")).values(values)
 
 
-def change_volunteer(session: Session, volunteer: Any, changes: dict[str, Any]) -> StoredVolunteer:
-    """Change skills, availability, weekly cap, phone or active flag of ``volunteer`` (a row of their columns,
-    checked to be the caller's to change: ``scope.volunteer_row_in_reach``) by one Core UPDATE built once per
+def change_volunteer(session: Session, volunteer: StoredVolunteer, changes: dict[str, Any]) -> StoredVolunteer:
+    """Change skills, availability, weekly cap, phone or active flag of ``volunteer`` (as stored, checked to be
+    the caller's to change: :func:`volunteer_to_change`) by one Core UPDATE built once per
     set of columns (through the driver on SQLite, ``shared.db.driver.write``); the volunteer as now stored."""
     if "skills" in changes:
         changes["skills"] = check_skills(changes["skills"])
@@ -154,7 +154,16 @@ def change_volunteer(session: Session, volunteer: Any, changes: dict[str, Any]) 
         columns = tuple(sorted(changes))
         params = {"volunteer_id": volunteer.id} | {f"new_{c}": changes[c] for c in columns}
         write(session.connection(), _volunteer_update(columns), params)
-    return StoredVolunteer(**{**volunteer._mapping, **changes})
+    return volunteer._replace(**changes)
+
+
+def volunteer_to_change(session: Session, r: Reach, volunteer_id: str) -> tuple[StoredVolunteer, list[Any]]:
+    """The volunteer ``r`` may change (404 and 403 as ``scope.volunteer_in_reach``) and the plans of the elders
+    paired with them now (:func:`weekly_load`'s), in one SELECT: :data:`_VOLUNTEER_AND_PLANS`."""
+    rows = read(session, _VOLUNTEER_AND_PLANS, {"volunteer_id": volunteer_id})
+    volunteer = scope.reached_volunteer(r, rows[0] if rows else None, manage=True)
+    plans = [(row.rrule, row.plan_anchor) for row in rows if row.plan_elder is not None]
+    return StoredVolunteer._make(volunteer[: len(StoredVolunteer._fields)]), plans
 
 
 def volunteer_record(volunteer: Any) -> Volunteer:
@@ -306,9 +315,11 @@ def pair(ctx, session: Session, r: Reach, elder_id: str, volunteer_id: str, now:
     return pairing
 
 
-def weekly_load(session: Session, volunteer_id: str, now: datetime) -> float:
-    """Visits a week a volunteer's current pairings ask for (each elder's plan counted in full)."""
-    plans = read(session, _PAIRED_PLANS, {"volunteer_id": volunteer_id})
+def weekly_load(session: Session, volunteer_id: str, now: datetime, plans: list[Any] | None = None) -> float:
+    """Visits a week a volunteer's current pairings ask for (each elder's plan counted in full); ``plans``: their
+    (rule, anchor) pairs if already read (:func:`volunteer_to_change`)."""
+    if plans is None:
+        plans = list(read(session, _PAIRED_PLANS, {"volunteer_id": volunteer_id}))
     return sum(planning.visits_per_week(rule, anchor, now) for rule, anchor in plans)
 
 
@@ -320,6 +331,17 @@ _PAIRED_PLANS = (
 )
 """The plans of a volunteer's paired elders: two columns (not whole elders), built once, read through the
 driver on SQLite (after the session's pending changes, as ``session.execute`` would)."""
+_VOLUNTEER_AND_PLANS = (
+    select(*_V.c, _E.c.id.label("plan_elder"), _E.c.rrule, _E.c.plan_anchor)
+    .select_from(
+        _V.outerjoin(_P, and_(_P.c.volunteer_id == _V.c.id, _P.c.ended_at.is_(None))).outerjoin(
+            _E, _E.c.id == _P.c.elder_id
+        )
+    )
+    .where(_V.c.id == bindparam("volunteer_id"))
+)
+"""A volunteer's stored columns (first, in :class:`StoredVolunteer`'s order) with :data:`_PAIRED_PLANS`, one row
+per paired elder (one with no elder if none): what a change of the volunteer reads, in one statement."""
 
 
 def end_pairing(ctx, session: Session, r: Reach, pairing_id: str, reason: str, now: datetime) -> Pairing:

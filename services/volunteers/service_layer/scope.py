@@ -288,19 +288,13 @@ def volunteer_in_reach(session: Session, r: Reach, volunteer_id: str, *, manage:
     return volunteer
 
 
-_VOLUNTEER = Volunteer.__table__  # type: ignore[attr-defined]
-_VOLUNTEER_ROW = select(*_VOLUNTEER.c).where(_VOLUNTEER.c.id == bindparam("volunteer_id"))
-"""A volunteer's stored columns, all of them (an ETag is of the whole row): built once, read through the driver."""
-
-
-def volunteer_row_in_reach(session: Session, r: Reach, volunteer_id: str, *, manage: bool = False) -> Any:
-    """As :func:`volunteer_in_reach` (the same 404 and 403), the volunteer as a row of their columns."""
-    rows = read(session, _VOLUNTEER_ROW, {"volunteer_id": volunteer_id})
-    if not rows or not sees_volunteer(r, rows[0]):
+def reached_volunteer(r: Reach, volunteer: Any, *, manage: bool = False) -> Any:
+    """``volunteer`` (a row of their columns, ``None`` if there is none) after :func:`volunteer_in_reach`'s checks."""
+    if volunteer is None or not sees_volunteer(r, volunteer):
         raise NotFound(VOLUNTEER_MISSING)
-    if manage and not manages_volunteer(r, rows[0]):
+    if manage and not manages_volunteer(r, volunteer):
         raise Forbidden(OUT_OF_SCOPE, code="out_of_scope")
-    return rows[0]
+    return volunteer
 
 
 def team_clause(r: Reach) -> Any:

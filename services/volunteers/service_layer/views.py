@@ -134,13 +134,16 @@ def volunteer_detail(session: Session, r: Reach, volunteer_id: str, now: datetim
     return volunteer_changed(session, r, volunteer, now, purpose)
 
 
-def volunteer_changed(session: Session, r: Reach, volunteer: Volunteer, now: datetime, purpose: str) -> Row:
-    """A volunteer as the caller may see them: the full phone (logged) for those of :func:`may_see_contact`."""
+def volunteer_changed(
+    session: Session, r: Reach, volunteer: Volunteer, now: datetime, purpose: str, plans: list[Any] | None = None
+) -> Row:
+    """A volunteer as the caller may see them: the full phone (logged) for those of :func:`may_see_contact`;
+    ``plans``: those of their paired elders, if already read (``registry.weekly_load``)."""
     full_phone = may_see_contact(r, volunteer)
     if full_phone:
         _log_phone(session, r, volunteer, purpose, now)
     return volunteer_view(volunteer, full_phone=full_phone) | {
-        "weekly_load": round(weekly_load(session, volunteer.id, now), 2)
+        "weekly_load": round(weekly_load(session, volunteer.id, now, plans), 2)
     }
 
 

@@ -64,16 +64,17 @@ def routes(ctx: ServiceContext) -> APIRouter:
 
         def change(s):
             r = reach(s, who)
-            found = []  # the volunteer as read (after the guard's lock, if any), in scope
+            found = []  # the volunteer and their paired plans as read after the guard's lock (if any), in scope
 
             def load():
-                found.append(scope.volunteer_row_in_reach(s, r, volunteer_id, manage=True))
-                return registry.volunteer_record(found[0])
+                found.append(registry.volunteer_to_change(s, r, volunteer_id))
+                return registry.volunteer_record(found[0][0])
 
             etags.guard(s, f"volunteers:volunteer:{volunteer_id}", if_match, load)
-            volunteer = found[0] if found else scope.volunteer_row_in_reach(s, r, volunteer_id, manage=True)
+            volunteer, plans = found[0] if found else registry.volunteer_to_change(s, r, volunteer_id)
             row = registry.change_volunteer(s, volunteer, changes)
-            return views.volunteer_changed(s, r, row, now, purpose), etags.tag(registry.volunteer_record(row))
+            view = views.volunteer_changed(s, r, row, now, purpose, plans)
+            return view, etags.tag(registry.volunteer_record(row))
 
         return etags.answer(response, await run(change))
 
