@@ -7,7 +7,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.conftest import eventually, token
-from tests.volunteers.helpers import API, LEADER, LIU, STAFF, WANG, ok, pair, published, register, setup_team
+from tests.volunteers.helpers import (
+    API,
+    LEADER,
+    LIU,
+    OTHER_LEADER,
+    STAFF,
+    WANG,
+    ok,
+    pair,
+    published,
+    register,
+    setup_team,
+)
 
 GAS = {"category": "gas", "description": "燃气软管老化开裂", "location": "厨房"}
 SUMMARY = {"id", "name", "community", "estate", "building", "unit", "floor", "tier", "lives_alone", "team_id"}
@@ -107,3 +119,93 @@ async def test_a_log_answers_the_visit_as_it_is_stored_and_publishes_no_health_d
         assert r.status_code == 409
         r = await client.post(f"{API}/logs", headers=LIU, json=body)
         assert r.status_code == 404 and "郝连芳" not in r.text
+
+
+async def test_the_list_shows_each_caller_exactly_the_elders_they_may_open(start_runtime, clock):
+    """Since the twelfth session the list reads the caller's reach inside its one SELECT (the teams led, the
+    pairings of the caller and of a led team's volunteers): whoever asks, it holds the elders whose record
+    answers them (200), each once, in building and unit order, and no other."""
+    from tests.volunteers.test_scope import BZY, MA, STAFF_3502, STAFF_BZY, two_communities
+
+    async with start_runtime(["volunteers"], clock=clock) as (_rt, client):
+        ids = await two_communities(client)
+        team = {"name": "第二敲门队", "community": "3502", "leader": None, "staff_contact": None}
+        await ok(await client.put(f"{API}/teams/axqm2-3502", headers=STAFF, json=team))
+        chen = await register(client, "陈奶奶", building="5", team_id="axqm2-3502")
+        await pair(client, chen["id"], ids["wang"])  # another team's elder: 张秀芹 leads her visitor
+        zhao = await register(client, "赵奶奶", building="1", unit="1")
+        pairing = await pair(client, zhao["id"], ids["liu"])
+        await ok(await client.post(f"{API}/pairings/{pairing['id']}/end", headers=LEADER, json={"reason": "搬家"}))
+
+        everyone = await listed(client, STAFF)
+        assert sorted(everyone) == sorted(["郝连芳", "李大爷", "陈奶奶", "赵奶奶"])
+        visiting_staff = token("volunteer:wang-guilan", "staff", "volunteer", communities=[BZY])
+        by_name = {e["name"]: e["id"] for e in (await ok(await client.get(f"{API}/elders", headers=STAFF)))["items"]}
+        callers = {
+            "王桂兰": WANG,
+            "刘淑芬 (her pairing ended)": LIU,
+            "马红": MA,
+            "张秀芹 (leader by the registry)": LEADER,
+            "孙丽": OTHER_LEADER,
+            "a deputy (leader by the token)": token("volunteer:deputy", "team_leader", team="bzy"),
+            "a leader of no team": token("volunteer:nobody", "volunteer", "team_leader", team="none"),
+            "staff of 3502": STAFF_3502,
+            "staff of 北翟营": STAFF_BZY,
+            "staff of 北翟营 who visits for 3502": visiting_staff,
+            "a volunteer with no record": token("volunteer:nobody", "volunteer"),
+        }
+        for label, who in callers.items():
+            opened = [
+                name
+                for name in everyone
+                if (await client.get(f"{API}/elders/{by_name[name]}", headers=who)).status_code == 200
+            ]
+            assert await listed(client, who) == opened, label
+            in_3502 = [name for name in opened if name != "李大爷"]
+            assert await listed(client, who, community="3502") == in_3502, label
+        assert await listed(client, LEADER) == ["赵奶奶", "郝连芳", "陈奶奶"]  # her team's two, and 陈奶奶
+        assert await listed(client, visiting_staff) == ["郝连芳", "陈奶奶", "李大爷"]
+
+
+async def test_a_weekly_cap_change_stores_what_it_answers_and_keeps_its_etag_semantics(start_runtime, clock):
+    """The PATCH of a volunteer writes one Core UPDATE since the twelfth session: its answer is the stored
+    volunteer, its ETag the one a GET then answers, a stale or weak ``If-Match`` changes nothing, ``*`` and
+    no header go through, and a full phone shown is logged (the change's purpose)."""
+    async with start_runtime(["volunteers"], clock=clock) as (_rt, client):
+        ids = await setup_team(client)
+        url = f"{API}/volunteers/{ids['wang']}"
+        seen = await client.get(url, headers=STAFF)
+        tag = seen.headers["ETag"]
+
+        r = await client.patch(url, headers={**STAFF, "If-Match": tag}, json={"weekly_cap": 5, "skills": ["chat"] * 2})
+        changed = await ok(r)
+        assert changed == seen.json() | {"weekly_cap": 5, "skills": ["chat"]}
+        again = await client.get(url, headers=STAFF)
+        assert again.json() == changed and again.headers["ETag"] == r.headers["ETag"] != tag
+
+        for stale in (tag, f"W/{r.headers['ETag']}"):
+            refused = await client.patch(url, headers={**STAFF, "If-Match": stale}, json={"weekly_cap": 9})
+            assert refused.status_code == 412 and refused.json()["code"] == "precondition_failed"
+        assert (await ok(await client.get(url, headers=STAFF)))["weekly_cap"] == 5
+
+        r = await client.patch(url, headers={**LEADER, "If-Match": "*"}, json={"active": False, "availability": [1]})
+        assert (await ok(r))["active"] is False and (await ok(r))["availability"] == [1]
+        r = await client.patch(url, headers=LEADER, json={"phone": "13900009999"})
+        assert (await ok(r))["phone"] == "13900009999"
+        assert (await client.get(url, headers=LEADER)).headers["ETag"] == r.headers["ETag"]
+        assert (await ok(await client.get(url, headers=WANG)))["phone"] == "13900009999"  # her own
+        assert (await ok(await client.get(url, headers=LIU)))["phone"] == "139****9999"  # a team mate: masked
+
+        r = await client.patch(f"{API}/volunteers/VOL-nobody", headers={**STAFF, "If-Match": "*"}, json={})
+        assert r.status_code == 404
+        other = token("staff:y", "staff", communities=["9999"])
+        r = await client.patch(url, headers={**other, "If-Match": tag}, json={"weekly_cap": 2})
+        assert r.status_code == 404  # not a 412: a stale tag does not tell a stranger she exists
+
+        log = await ok(await client.get(f"{API}/access-log", headers=STAFF, params={"subject_id": ids["wang"]}))
+        patches = [e for e in log["items"] if e["purpose"].startswith("PATCH")]
+        assert [(e["actor"], e["fields"]) for e in patches] == [
+            ("volunteer:zhang-xiuqin", ["phone"]),
+            ("volunteer:zhang-xiuqin", ["phone"]),
+            ("staff:li-yao", ["phone"]),
+        ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import Update, and_, bindparam, update
 from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import Elder, Pairing, PlanPause, Team, Volunteer
@@ -13,8 +16,9 @@ from services.volunteers.domain.visits import check_skills
 from services.volunteers.service_layer import consent as consents
 from services.volunteers.service_layer import planning as plans
 from services.volunteers.service_layer import scope
-from services.volunteers.service_layer.common import ELDER_MISSING, VOLUNTEER_MISSING, elder_fields, read
+from services.volunteers.service_layer.common import ELDER_MISSING, VOLUNTEER_MISSING, elder_fields, pending, read
 from services.volunteers.service_layer.scope import Reach
+from shared.db.driver import write
 from shared.db.lookup import get_or_404
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events.volunteers import (
@@ -116,7 +120,8 @@ def add_volunteer(
 
 
 def update_volunteer(session: Session, r: Reach, volunteer_id: str, changes: dict) -> Volunteer:
-    """Change skills, availability, weekly cap, phone or active flag (staff of their community, their leader)."""
+    """Change skills, availability, weekly cap, phone or active flag (staff of their community, their leader)
+    on the ORM record, for a unit that holds it already (the demo loader); the route uses :func:`change_volunteer`."""
     volunteer = scope.volunteer_in_reach(session, r, volunteer_id, manage=True)
     if "skills" in changes:
         changes["skills"] = check_skills(changes["skills"])
@@ -124,6 +129,47 @@ def update_volunteer(session: Session, r: Reach, volunteer_id: str, changes: dic
         setattr(volunteer, key, value)
     session.add(volunteer)
     return volunteer
+
+
+_V = Volunteer.__table__  # type: ignore[attr-defined]
+StoredVolunteer = namedtuple("StoredVolunteer", _V.c.keys())  # type: ignore[misc]
+"""A volunteer as stored, every column (what :func:`change_volunteer` answers and an ETag is of)."""
+
+
+@lru_cache(maxsize=32)
+def _volunteer_update(columns: tuple[str, ...]) -> Update:
+    """The UPDATE of a volunteer's ``columns`` (to the ``new_<column>`` parameters), built once per set of them."""
+    values = {c: bindparam(f"new_{c}", type_=_V.c[c].type) for c in columns}
+    return update(_V).where(_V.c.id == bindparam("volunteer_id")).values(values)
+
+
+def change_volunteer(session: Session, volunteer: StoredVolunteer, changes: dict[str, Any]) -> StoredVolunteer:
+    """Change skills, availability, weekly cap, phone or active flag of ``volunteer`` (as stored, checked to be
+    the caller's to change: :func:`volunteer_to_change`) by one Core UPDATE built once per
+    set of columns (through the driver on SQLite, ``shared.db.driver.write``); the volunteer as now stored."""
+    if "skills" in changes:
+        changes["skills"] = check_skills(changes["skills"])
+    if changes:
+        pending(session)  # as a flush would order them: changes made before come first
+        columns = tuple(sorted(changes))
+        params = {"volunteer_id": volunteer.id} | {f"new_{c}": changes[c] for c in columns}
+        write(session.connection(), _volunteer_update(columns), params)
+    return volunteer._replace(**changes)
+
+
+def volunteer_to_change(session: Session, r: Reach, volunteer_id: str) -> tuple[StoredVolunteer, list[Any]]:
+    """The volunteer ``r`` may change (404 and 403 as ``scope.volunteer_in_reach``) and the plans of the elders
+    paired with them now (:func:`weekly_load`'s), in one SELECT: :data:`_VOLUNTEER_AND_PLANS`."""
+    rows = read(session, _VOLUNTEER_AND_PLANS, {"volunteer_id": volunteer_id})
+    volunteer = scope.reached_volunteer(r, rows[0] if rows else None, manage=True)
+    plans = [(row.rrule, row.plan_anchor) for row in rows if row.plan_elder is not None]
+    return StoredVolunteer._make(volunteer[: len(StoredVolunteer._fields)]), plans
+
+
+def volunteer_record(volunteer: Any) -> Volunteer:
+    """A row of the volunteer's columns as their (unsaved, unattached) ORM record: what an ETag is of, the same
+    tag as the record read by the ORM (``etags.tag`` hashes the model's fields)."""
+    return Volunteer.model_construct(**volunteer._asdict())
 
 
 def register_elder(
@@ -269,9 +315,11 @@ def pair(ctx, session: Session, r: Reach, elder_id: str, volunteer_id: str, now:
     return pairing
 
 
-def weekly_load(session: Session, volunteer_id: str, now: datetime) -> float:
-    """Visits a week a volunteer's current pairings ask for (each elder's plan counted in full)."""
-    plans = read(session, _PAIRED_PLANS, {"volunteer_id": volunteer_id})
+def weekly_load(session: Session, volunteer_id: str, now: datetime, plans: list[Any] | None = None) -> float:
+    """Visits a week a volunteer's current pairings ask for (each elder's plan counted in full); ``plans``: their
+    (rule, anchor) pairs if already read (:func:`volunteer_to_change`)."""
+    if plans is None:
+        plans = list(read(session, _PAIRED_PLANS, {"volunteer_id": volunteer_id}))
     return sum(planning.visits_per_week(rule, anchor, now) for rule, anchor in plans)
 
 
@@ -283,6 +331,17 @@ _PAIRED_PLANS = (
 )
 """The plans of a volunteer's paired elders: two columns (not whole elders), built once, read through the
 driver on SQLite (after the session's pending changes, as ``session.execute`` would)."""
+_VOLUNTEER_AND_PLANS = (
+    select(*_V.c, _E.c.id.label("plan_elder"), _E.c.rrule, _E.c.plan_anchor)
+    .select_from(
+        _V.outerjoin(_P, and_(_P.c.volunteer_id == _V.c.id, _P.c.ended_at.is_(None))).outerjoin(
+            _E, _E.c.id == _P.c.elder_id
+        )
+    )
+    .where(_V.c.id == bindparam("volunteer_id"))
+)
+"""A volunteer's stored columns (first, in :class:`StoredVolunteer`'s order) with :data:`_PAIRED_PLANS`, one row
+per paired elder (one with no elder if none): what a change of the volunteer reads, in one statement."""
 
 
 def end_pairing(ctx, session: Session, r: Reach, pairing_id: str, reason: str, now: datetime) -> Pairing:

@@ -145,30 +145,64 @@ def elder_clause(r: Reach, *, operational: bool = False) -> Any:
     return _any(clauses)
 
 
-def elder_reach(r: Reach) -> tuple[tuple[str, ...], dict[str, list[str]]]:
-    """:func:`elder_clause` (not ``operational``) as the names of its parts and their values, for a
-    statement built once per shape: ``("all",)`` for staff of every community; else any of ``communities``
-    (served as staff), ``teams`` (led) and ``elders`` (paired, or paired with a led team's volunteer),
-    none of them when ``r`` reaches no elder."""
-    if r.communities is None:
+_T = Team.__table__.c  # type: ignore[attr-defined]
+_PAIRED_WITH = Pairing.__table__.join(Volunteer.__table__, _V.id == _P.volunteer_id)  # type: ignore[attr-defined]
+_OWN_ELDERS = (
+    select(_P.elder_id).select_from(_PAIRED_WITH).where(_V.user_id == bindparam("user"), _P.ended_at.is_(None))
+)
+"""The elders paired now with the caller's volunteer record: :attr:`Reach.paired` as a subquery."""
+_LED_TEAMS = select(_T.id).where(or_(_T.leader == bindparam("user"), _T.id == bindparam("team")))
+"""The teams the caller leads (``Team.leader`` is them, or the token's ``team``): :attr:`Reach.teams`."""
+_LED_TEAM_ELDERS = (
+    select(_P.elder_id).select_from(_PAIRED_WITH).where(_V.team_id.in_(_LED_TEAMS), _P.ended_at.is_(None))
+)
+"""The elders paired now with a volunteer of a team the caller leads: :attr:`Reach.team_elders`."""
+
+
+def elder_reach(who: Principal) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """:func:`elder_clause` (not ``operational``) of ``reach(session, who)`` as the names of its parts and
+    their values, for a statement built once per shape, without reading the registry first: what
+    :func:`reach` reads (the teams led, the elders paired with the caller or with a led team's
+    volunteer) is a subquery of the statement itself, so that a list is one SELECT.
+
+    ``("all",)`` for staff of every community; else any of ``communities`` (served as staff), ``own``
+    (paired with the caller's volunteer record: volunteers and team leaders, as :func:`reach` reads it)
+    and ``led`` (the teams led and the elders paired with their volunteers: team leaders); none of them
+    when ``who`` reaches no elder."""
+    communities: frozenset[str] | None = frozenset()
+    if who.has("staff"):
+        communities = who.community_filter()
+    if communities is None:
         return ("all",), {}
-    values: dict[str, list[str]] = {}
-    if r.communities:
-        values["communities"] = sorted(r.communities)
-    if r.teams:
-        values["teams"] = sorted(r.teams)
-    if r.paired | r.team_elders:
-        values["elders"] = sorted(r.paired | r.team_elders)
-    return tuple(values), values
+    parts: list[str] = []
+    values: dict[str, Any] = {}
+    if communities:
+        parts.append("communities")
+        values["communities"] = sorted(communities)
+    if who.has("volunteer", "team_leader"):
+        parts.append("own")
+        values["user"] = who.sub
+    if who.has("team_leader"):
+        parts.append("led")
+        values["team"] = who.team or None  # as reach: no team in the token, none by id
+    return tuple(parts), values
 
 
 def elder_clause_of(parts: tuple[str, ...]) -> Any:
-    """The WHERE clause of :func:`elder_reach`'s ``parts``, with its values as (expanding) bind parameters."""
+    """The WHERE clause of :func:`elder_reach`'s ``parts``, its values as bind parameters (``communities``
+    expanding, ``user`` and ``team`` those of the subqueries)."""
     if parts == ("all",):
         return true()
     table = Elder.__table__  # type: ignore[attr-defined]
-    columns = {"communities": table.c.community, "teams": table.c.team_id, "elders": table.c.id}
-    return _any([columns[name].in_(bindparam(name, expanding=True)) for name in parts])
+    clauses = []
+    for name in parts:
+        if name == "communities":
+            clauses.append(table.c.community.in_(bindparam("communities", expanding=True)))
+        elif name == "own":
+            clauses.append(table.c.id.in_(_OWN_ELDERS))
+        else:  # led
+            clauses += [table.c.team_id.in_(_LED_TEAMS), table.c.id.in_(_LED_TEAM_ELDERS)]
+    return _any(clauses)
 
 
 def sees_elder(r: Reach, elder: Elder) -> bool:
@@ -248,6 +282,15 @@ def manages_volunteer(r: Reach, volunteer: Volunteer) -> bool:
 def volunteer_in_reach(session: Session, r: Reach, volunteer_id: str, *, manage: bool = False) -> Volunteer:
     volunteer = get_or_404(session, Volunteer, volunteer_id, VOLUNTEER_MISSING)
     if not sees_volunteer(r, volunteer):
+        raise NotFound(VOLUNTEER_MISSING)
+    if manage and not manages_volunteer(r, volunteer):
+        raise Forbidden(OUT_OF_SCOPE, code="out_of_scope")
+    return volunteer
+
+
+def reached_volunteer(r: Reach, volunteer: Any, *, manage: bool = False) -> Any:
+    """``volunteer`` (a row of their columns, ``None`` if there is none) after :func:`volunteer_in_reach`'s checks."""
+    if volunteer is None or not sees_volunteer(r, volunteer):
         raise NotFound(VOLUNTEER_MISSING)
     if manage and not manages_volunteer(r, volunteer):
         raise Forbidden(OUT_OF_SCOPE, code="out_of_scope")

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import Select, bindparam
 from sqlmodel import Session, select
 
@@ -39,6 +40,7 @@ from services.volunteers.service_layer.visits import Logged, balance
 from shared.clock import as_utc, shown
 from shared.db.lookup import get_or_404
 from shared.errors import Forbidden, NotFound
+from shared.identity import Principal
 from shared.pii import mask_phone
 from shared.web.pages import Page, PageQuery, keyset, page_in_memory, page_of
 
@@ -132,13 +134,16 @@ def volunteer_detail(session: Session, r: Reach, volunteer_id: str, now: datetim
     return volunteer_changed(session, r, volunteer, now, purpose)
 
 
-def volunteer_changed(session: Session, r: Reach, volunteer: Volunteer, now: datetime, purpose: str) -> Row:
-    """A volunteer as the caller may see them: the full phone (logged) for those of :func:`may_see_contact`."""
+def volunteer_changed(
+    session: Session, r: Reach, volunteer: Volunteer, now: datetime, purpose: str, plans: list[Any] | None = None
+) -> Row:
+    """A volunteer as the caller may see them: the full phone (logged) for those of :func:`may_see_contact`;
+    ``plans``: those of their paired elders, if already read (``registry.weekly_load``)."""
     full_phone = may_see_contact(r, volunteer)
     if full_phone:
         _log_phone(session, r, volunteer, purpose, now)
     return volunteer_view(volunteer, full_phone=full_phone) | {
-        "weekly_load": round(weekly_load(session, volunteer.id, now), 2)
+        "weekly_load": round(weekly_load(session, volunteer.id, now, plans), 2)
     }
 
 
@@ -194,19 +199,21 @@ def _elders_query(reach: tuple[str, ...], filtered: tuple[str, ...]) -> Select[A
 
 def elders(
     session: Session,
-    r: Reach,
+    who: Principal,
     page: PageQuery,
     *,
     community: str | None = None,
     building: str | None = None,
     tier: str | None = None,
-) -> Page[Row]:
-    """Elders in the caller's reach without health data, by community, building, unit and id.
+    model: type[BaseModel] | None = None,
+) -> Page[Any]:
+    """Elders in ``who``'s reach (:func:`.scope.reach`) without health data, by community, building, unit
+    and id: one SELECT, the reach a subquery of it (``scope.elder_reach``).
 
     A first page is read through the driver on SQLite (``common.read``), a cursor page by SQLAlchemy (its
-    statement holds the cursor's values)."""
-    parts, params = scope.elder_reach(r)
-    given: dict[str, Any] = {**params}
+    statement holds the cursor's values). With ``model`` (the route's item model) the page is validated
+    once, in one call (``page_of``), and the route answers it as it is."""
+    parts, given = scope.elder_reach(who)
     for name, value in zip(FILTERS, (community, building, tier), strict=True):
         if value:
             given[name] = value
@@ -219,6 +226,7 @@ def elders(
         page,
         key=lambda e: (e.community, e.building, e.unit, e.id),
         view=lambda e: dict(zip(SUMMARY, e, strict=True)),
+        model=model,
     )
 
 

@@ -82,7 +82,7 @@ def routes(ctx: ServiceContext) -> APIRouter:
     ) -> Page[ElderSummary]:
         """Elders in the caller's reach without health data, by community, building, unit and id."""
         return await run.read(
-            lambda s: views.elders(s, reach(s, who), page, community=community, building=building, tier=tier)
+            views.elders, who, page, community=community, building=building, tier=tier, model=ElderSummary
         )
 
     @router.get("/elders/{elder_id}", **ELDER)

@@ -64,10 +64,17 @@ def routes(ctx: ServiceContext) -> APIRouter:
 
         def change(s):
             r = reach(s, who)
-            load = lambda: scope.volunteer_in_reach(s, r, volunteer_id, manage=True)  # noqa: E731
+            found = []  # the volunteer and their paired plans as read after the guard's lock (if any), in scope
+
+            def load():
+                found.append(registry.volunteer_to_change(s, r, volunteer_id))
+                return registry.volunteer_record(found[0][0])
+
             etags.guard(s, f"volunteers:volunteer:{volunteer_id}", if_match, load)
-            row = registry.update_volunteer(s, r, volunteer_id, changes)
-            return views.volunteer_changed(s, r, row, now, purpose), etags.stored_tag(s, row)
+            volunteer, plans = found[0] if found else registry.volunteer_to_change(s, r, volunteer_id)
+            row = registry.change_volunteer(s, volunteer, changes)
+            view = views.volunteer_changed(s, r, row, now, purpose, plans)
+            return view, etags.tag(registry.volunteer_record(row))
 
         return etags.answer(response, await run(change))
 
