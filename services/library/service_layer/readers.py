@@ -83,7 +83,7 @@ def by_user(session: Session, user: str) -> Reader:
     """The reader linked to an app account, or 404."""
     found = session.execute(_BY_USER, {"user": user}).scalar_one_or_none()
     if found is None:
-        raise NotFound("您还没有读者证 / this account has no reader card yet", code="no_reader_card")
+        raise no_card()
     return found
 
 
@@ -96,6 +96,11 @@ _ID_BY_CARD = select(_R.id).where(_R.id_hash == bindparam("digest"))
 plain rows read through the driver on SQLite (:mod:`shared.db.driver`), built once."""
 
 
+def no_card() -> NotFound:
+    """The 404 of an app account without a reader card."""
+    return NotFound("您还没有读者证 / this account has no reader card yet", code="no_reader_card")
+
+
 def card_of_user(session: Session, user: str) -> Any:
     """The card (a row of :data:`_CARD`'s columns) of the reader linked to an app account, or 404.
 
@@ -103,7 +108,7 @@ def card_of_user(session: Session, user: str) -> Any:
     """
     rows = fetch(connection(session), _CARD_BY_USER, {"user": user})
     if not rows:
-        raise NotFound("您还没有读者证 / this account has no reader card yet", code="no_reader_card")
+        raise no_card()
     return rows[0]
 
 
