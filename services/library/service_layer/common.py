@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Select, bindparam, select
 from sqlmodel import Session
 
 from services.library.adapters.orm import Branch, Copy, Hold, Loan, Reader, Title
+from shared.db.driver import flushed
 from shared.db.lookup import get_or_404
 from shared.errors import NotFound
 
@@ -21,9 +22,7 @@ Row = TypeVar("Row")
 def connection(session: Session) -> Connection:
     """The connection of ``session``'s transaction for a read or write through the driver
     (:mod:`shared.db.driver`), after flushing pending ORM changes as ``session.execute`` would (autoflush)."""
-    if session.autoflush and (session.new or session.dirty or session.deleted):
-        session.flush()
-    return session.connection()
+    return flushed(session)
 
 
 def branch(session: Session, code: str) -> Branch:

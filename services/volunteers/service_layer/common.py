@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import Elder, Pairing, Team, Volunteer
-from shared.db.driver import fetch, insert_rows
+from shared.db.driver import fetch, flushed, insert_rows
 from shared.events.envelope import CloudEvent
 from shared.events.volunteers import VisitScheduled
 
@@ -28,15 +28,7 @@ def read(session: Session, statement: Select[Any], params: Mapping[str, Any] | N
 
     Pending ORM changes are flushed first, as ``session.execute`` would (autoflush), so the read sees them.
     """
-    pending(session)
-    return fetch(session.connection(), statement, params)
-
-
-def pending(session: Session) -> None:
-    """Flush pending ORM changes, as ``session.execute`` would first (autoflush): for the reads and
-    writes below, which go to the session's connection."""
-    if session.autoflush and (session.new or session.dirty or session.deleted):
-        session.flush()
+    return fetch(flushed(session), statement, params)
 
 
 @cache

@@ -16,9 +16,9 @@ from services.volunteers.domain.visits import check_skills
 from services.volunteers.service_layer import consent as consents
 from services.volunteers.service_layer import planning as plans
 from services.volunteers.service_layer import scope
-from services.volunteers.service_layer.common import ELDER_MISSING, VOLUNTEER_MISSING, elder_fields, pending, read
+from services.volunteers.service_layer.common import ELDER_MISSING, VOLUNTEER_MISSING, elder_fields, read
 from services.volunteers.service_layer.scope import Reach
-from shared.db.driver import write
+from shared.db.driver import flushed, write
 from shared.db.lookup import get_or_404
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events.volunteers import (
@@ -150,10 +150,10 @@ def change_volunteer(session: Session, volunteer: StoredVolunteer, changes: dict
     if "skills" in changes:
         changes["skills"] = check_skills(changes["skills"])
     if changes:
-        pending(session)  # as a flush would order them: changes made before come first
+        connection = flushed(session)  # as a flush would order them: changes made before come first
         columns = tuple(sorted(changes))
         params = {"volunteer_id": volunteer.id} | {f"new_{c}": changes[c] for c in columns}
-        write(session.connection(), _volunteer_update(columns), params)
+        write(connection, _volunteer_update(columns), params)
     return volunteer._replace(**changes)
 
 
