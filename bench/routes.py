@@ -292,13 +292,10 @@ def signin_codes(folder: Path, count: int) -> list[dict[str, str]]:
     client, so that no limit refuses them; a thousand to a transaction, to seed in minutes): the bodies of
     the sign-in route, each good for one sign-in. The import's events are marked sent: a backlog of
     thousands of PersonRegistered for notify to consume would load the machine while the routes are timed."""
-    import sqlite3
-
     from bench.accounts import _context, _import, make_xlsx
     from services.accounts.service_layer import signin
 
-    db = folder / "accounts.db"
-    ctx = _context(f"sqlite:///{db}", folder)
+    ctx = _context(f"sqlite:///{folder / 'accounts.db'}", folder)
     try:
         with ctx.store.transaction() as s:
             before = s.connection().exec_driver_sql("SELECT coalesce(max(id), 0) FROM outbox").scalar()
@@ -311,14 +308,10 @@ def signin_codes(folder: Path, count: int) -> list[dict[str, str]]:
                     issued = signin.request_code(s, phone, f"bench-{i}", ctx.clock.now())
                     assert issued.code is not None, phone  # a registered phone is sent its code
                     bodies.append({"phone": phone, "code": issued.code})
+        with ctx.store.transaction() as s:
+            s.connection().exec_driver_sql("UPDATE outbox SET sent_at = created_at WHERE id > ?", (before,))
     finally:
         ctx.store.dispose()
-    conn = sqlite3.connect(db)
-    try:
-        with conn:
-            conn.execute("UPDATE outbox SET sent_at = created_at WHERE id > ?", (before,))
-    finally:
-        conn.close()
     return bodies
 
 
