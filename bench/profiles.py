@@ -78,8 +78,8 @@ def _profile_tickets(tmp) -> dict[str, str]:
             return views.opened_view(session, opened.ticket, opened.category, opened.history, opened.photos)
 
     def listing(reporter: str) -> object:
-        with ctx.store.transaction(readonly=True) as session:  # as http.list_tickets's work()
-            return views.list_tickets(session, reporter=reporter)
+        with ctx.store.reading() as connection:  # as http.list_tickets's work()
+            return views.list_tickets(connection, reporter=reporter)
 
     out = {}
     for i in range(600):

@@ -199,8 +199,8 @@ def test_the_list_and_similar_reports_read_through_the_driver_as_through_sqlalch
             insert_now(session, a_ticket(number, status="closed" if number == 2 else "submitted"))
     seen = sqlalchemy_statements(tickets)
     with tickets.transaction(readonly=True) as session:
-        first = list_tickets(session, reporter="resident:a", page=PageQuery(limit=2))
-        mine = list_tickets(session, communities=frozenset({"3502", "3503"}), status="open")
+        first = list_tickets(session.connection(), reporter="resident:a", page=PageQuery(limit=2))
+        mine = list_tickets(session.connection(), communities=frozenset({"3502", "3503"}), status="open")
         new = a_ticket(9)
         similar = similar_open(session, new, MANHOLE)
     assert not [s for s in seen if s.lstrip().startswith("SELECT ticket")]  # the lists went to the driver
@@ -209,6 +209,6 @@ def test_the_list_and_similar_reports_read_through_the_driver_as_through_sqlalch
     assert [t.id for t in mine.items] == ["T000000000005", "T000000000004", "T000000000003", "T000000000001"]
     assert [s.id for s in similar] == ["T000000000005", "T000000000004", "T000000000003", "T000000000001"]
     assert similar[0].created_at == AT + timedelta(minutes=5) and similar[0].distance_m == 0.0
-    with tickets.transaction(readonly=True) as session:  # the next page (through SQLAlchemy) continues it
-        rest = list_tickets(session, reporter="resident:a", page=PageQuery(limit=2, cursor=first.next_cursor))
+    with tickets.reading() as connection:  # the next page (through SQLAlchemy) continues it
+        rest = list_tickets(connection, reporter="resident:a", page=PageQuery(limit=2, cursor=first.next_cursor))
     assert [t.id for t in rest.items] == ["T000000000003", "T000000000002"]

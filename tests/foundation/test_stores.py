@@ -181,6 +181,58 @@ def test_on_sqlite_a_thread_keeps_its_sessions_and_each_unit_sees_the_latest_com
     store.dispose()
 
 
+def test_a_read_on_a_connection_sees_each_commit_keeps_nothing_and_does_not_wait_for_writers(database_url):
+    """``Store.reading()`` (``Runner.rows``): a read-only transaction without an ORM session. Each read sees
+    every commit before it, a write slipped into it is rolled back, a read that raised leaves the next one
+    working, and on either database a writer in progress is neither waited for nor seen."""
+    store = Store("probe", database_url, probe.metadata)
+    store.create_all()
+
+    def count() -> int:
+        with store.reading() as connection:
+            return connection.execute(text("SELECT count(*) FROM effect")).scalar_one()
+
+    assert count() == 0
+    for n in range(1, 3):
+        with store.transaction() as session:
+            session.add(probe.Effect(event_id=f"e{n}", title="committed"))
+        assert count() == n
+    with store.reading() as connection:
+        connection.execute(text("INSERT INTO effect (event_id, title) VALUES ('e-read', 'written in a read')"))
+    with pytest.raises(ValueError), store.reading() as connection:
+        connection.execute(text("SELECT 1"))
+        raise ValueError("the read refused")
+    assert count() == 2
+    with write_held_open(store, "INSERT INTO effect (event_id, title) VALUES ('e-open', 'uncommitted')"):
+        assert count() == 2
+    assert count() == 3
+    store.metadata.drop_all(store.engine)
+    store.dispose()
+
+
+def test_on_sqlite_a_thread_keeps_its_read_connection(tmp_path):
+    from sqlalchemy import event
+
+    store = Store("probe", f"sqlite:///{tmp_path / 'store.db'}", probe.metadata)
+    store.create_all()
+    checkouts: list[object] = []
+    event.listen(store.engine, "checkout", lambda *_: checkouts.append(1))
+    with store.reading() as first:
+        pass
+    opened = len(checkouts)
+    for _ in range(5):
+        with store.reading() as connection:
+            assert connection is first and connection.in_transaction()  # one snapshot for the read's statements
+        assert not connection.in_transaction()
+    with store.reading() as outer, store.reading() as inner:  # a read inside another gets its own
+        assert inner is not outer
+    assert len(checkouts) - opened == 1
+    store.dispose()
+    with store.reading() as connection:  # a disposed store opens afresh
+        assert connection.execute(text("SELECT count(*) FROM effect")).scalar_one() == 0
+    store.dispose()
+
+
 def test_sqlite_writers_take_turns_and_a_failed_write_frees_the_turn(tmp_path):
     """Concurrent writers of one process all commit; a rolled-back or abandoned write does not block the next."""
     from sqlmodel import Session

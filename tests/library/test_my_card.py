@@ -22,8 +22,8 @@ def selects(store):
     reads on the hot paths go to the driver, past SQLAlchemy's events)."""
     sent: list[str] = []
     if store.engine.dialect.name == "sqlite":
-        with store.transaction(readonly=True) as session:  # this thread's kept read session: the route's too
-            driver = session.connection().connection.driver_connection
+        with store.reading() as connection:  # this thread's kept read connection: the route's too
+            driver = connection.connection.driver_connection
         driver.set_trace_callback(sent.append)
         try:
             yield sent

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, literal_column, null, select, type_coerce, union_all
+from sqlalchemy import Connection, Integer, bindparam, literal_column, null, select, type_coerce, union_all
 from sqlmodel import Session
 
 from services.library.adapters.orm import Branch, Copy, Hold, Loan, LoanPolicy, Reader, Title
@@ -119,11 +119,11 @@ def hold(row: Any) -> dict[str, Any]:
     }
 
 
-def me(session: Session, user: str, now: datetime) -> dict[str, Any]:
+def me(connection: Connection, user: str, now: datetime) -> dict[str, Any]:
     """The resident's own card (masked), loans with due dates and active holds (as :func:`reader` and
-    :func:`hold` show them), or 404: one read (:data:`_ME`), not one per part. The resident's own read
-    of her card is not access-logged (only staff reads are)."""
-    rows = fetch(session.connection(), _ME, {"user": user})
+    :func:`hold` show them), or 404: one read (:data:`_ME`), not one per part, on a connection (no ORM
+    session: ``Runner.rows``). The resident's own read of her card is not access-logged (only staff reads are)."""
+    rows = fetch(connection, _ME, {"user": user})
     if not rows or rows[0].kind != _CARD_ROW:
         raise no_card()
     card, overdue, loans, holds = rows[0], 0, [], []

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, JsonValue
-from sqlalchemy import Select, and_, bindparam, or_
+from sqlalchemy import Connection, Select, and_, bindparam, or_
 from sqlmodel import Session, col, select
 
 from services.tickets.adapters.orm import Category, Follower, StaffDuty, Ticket, TicketHistory, TicketPhoto
@@ -519,7 +519,7 @@ SUMMARY_COLUMNS = (
 
 
 def list_tickets(
-    session: Session,
+    connection: Connection,
     *,
     reporter: str | None = None,
     status: str | None = None,
@@ -533,8 +533,9 @@ def list_tickets(
 
     ``communities`` (a staff member's, see :mod:`.scope`) narrows the list to those communities.
 
-    Only the summary columns are read (no ORM objects, no JSON columns decoded): this is the route
-    residents open most. On SQLite a first page is read through the driver (:mod:`shared.db.driver`).
+    Only the summary columns are read (no ORM objects, no JSON columns decoded, no ORM session: the
+    route runs it with ``Runner.rows``): this is the route residents open most. On SQLite a first page
+    is read through the driver (:mod:`shared.db.driver`).
     """
     page = page or PageQuery()
     filters = {
@@ -550,10 +551,9 @@ def list_tickets(
     table = Ticket.__table__  # type: ignore[attr-defined]
     key = [table.c.created_at, table.c.id]
     query = keyset(_summary_query(tuple(sorted(given)), status == "open"), key, page, descending=True)
-    if page.cursor is None:  # a first page's statement is built once (see keyset): on SQLite to the driver
-        rows = fetch(session.connection(), query, given)
-    else:  # the cursor's values are in the statement, new each time: SQLAlchemy's cache keys it by its shape
-        rows = session.connection().execute(query, given).all()
+    # A first page's statement is built once (see keyset): on SQLite to the driver. A next page's has the
+    # cursor's values in it, new each time: through SQLAlchemy, whose cache keys it by its shape.
+    rows = fetch(connection, query, given) if page.cursor is None else connection.execute(query, given).all()
     return page_of(
         rows,
         page,
@@ -563,12 +563,12 @@ def list_tickets(
     )
 
 
-def tickets_for(session: Session, who: Principal, page: PageQuery, **filters: Any) -> Page[TicketSummary]:
+def tickets_for(connection: Connection, who: Principal, page: PageQuery, **filters: Any) -> Page[TicketSummary]:
     """The list a caller may see: staff the tickets of the communities they serve (operators all),
     residents and volunteers their own reports."""
     if who.has("staff", "operator"):
-        return list_tickets(session, communities=communities_of(who), page=page, **filters)
-    return list_tickets(session, reporter=who.sub, page=page, **filters)
+        return list_tickets(connection, communities=communities_of(who), page=page, **filters)
+    return list_tickets(connection, reporter=who.sub, page=page, **filters)
 
 
 @lru_cache(maxsize=64)

@@ -50,7 +50,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     @api.get("/readers/me")
     async def get_me(who: Resident) -> MeView:
         """My card (masked), my loans with due dates, my holds."""
-        return await run.read(views.me, who.sub, ctx.clock.now())
+        return await run.rows(views.me, who.sub, ctx.clock.now())
 
     @api.post("/readers/me/qr")
     async def post_my_qr(who: Resident) -> QrView:

@@ -106,7 +106,7 @@ def build(ctx: ServiceContext) -> APIRouter:
         assignee: PersonFilter = None,
     ) -> Page[TicketSummary]:
         """Residents and volunteers: their own reports; staff: their communities', filtered (``status=open``)."""
-        return await run.read(
+        return await run.rows(
             views.tickets_for,
             who,
             status=status,
