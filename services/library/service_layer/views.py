@@ -33,9 +33,9 @@ _BRANCHES = select(*Branch.__table__.columns)
 ``keyset`` keeps its first page."""
 
 
-def branches(session: Session, page: PageQuery) -> Page[dict[str, Any]]:
-    """Book houses and partner library desks, by code."""
-    rows = session.execute(keyset(_BRANCHES, [Branch.__table__.c.code], page)).all()
+def branches(connection: Connection, page: PageQuery) -> Page[dict[str, Any]]:
+    """Book houses and partner library desks, by code (on a connection: ``Runner.rows``)."""
+    rows = connection.execute(keyset(_BRANCHES, [Branch.__table__.c.code], page)).all()
     return page_of(rows, page, key=lambda b: (b.code,), view=lambda b: dict(b._mapping))
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import DateTime, Select, bindparam, func, type_coerce
+from sqlalchemy import Connection, DateTime, Select, bindparam, func, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -76,19 +76,18 @@ def _inbox_query(unread: bool, archived: bool) -> Select[Any]:
 
 
 def inbox(
-    session: Session, user_id: str, page: PageQuery, *, unread: bool = False, archived: bool = False
+    connection: Connection, user_id: str, page: PageQuery, *, unread: bool = False, archived: bool = False
 ) -> Page[dict[str, Any]]:
     """The recipient's messages, newest first (archived ones only when asked).
 
-    Only the columns a message shows are read, as rows, not ORM objects; a first page (the one opened
-    most: its statement is built once, see :func:`keyset`) goes through the driver on SQLite.
+    Only the columns a message shows are read, as rows, not ORM objects, on a connection (no ORM session:
+    ``Runner.rows``); a first page (the one opened most: its statement is built once, see :func:`keyset`)
+    goes through the driver on SQLite.
     """
     query = keyset(_inbox_query(unread, archived), NOTE_KEY, page, descending=True)
     params = {"recipient": user_id}
-    if page.cursor is None:
-        rows = fetch(session.connection(), query, params)
-    else:  # the cursor's values are in the statement, new each time: SQLAlchemy's cache keys it by its shape
-        rows = session.connection().execute(query, params).all()
+    # the cursor's values are in a next page's statement, new each time: SQLAlchemy's cache keys it by its shape
+    rows = fetch(connection, query, params) if page.cursor is None else connection.execute(query, params).all()
     return page_of(rows, page, key=lambda n: (n.created_at, n.id), view=note)
 
 

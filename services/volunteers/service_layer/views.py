@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Select, bindparam
+from sqlalchemy import Connection, Select, bindparam
 from sqlmodel import Session, select
 
 from services.volunteers.adapters.orm import (
@@ -38,6 +38,7 @@ from services.volunteers.service_layer.registry import weekly_load
 from services.volunteers.service_layer.scope import Reach
 from services.volunteers.service_layer.visits import Logged, balance
 from shared.clock import as_utc, shown
+from shared.db.driver import fetch
 from shared.db.lookup import get_or_404
 from shared.errors import Forbidden, NotFound
 from shared.identity import Principal
@@ -198,7 +199,7 @@ def _elders_query(reach: tuple[str, ...], filtered: tuple[str, ...]) -> Select[A
 
 
 def elders(
-    session: Session,
+    connection: Connection,
     who: Principal,
     page: PageQuery,
     *,
@@ -210,9 +211,10 @@ def elders(
     """Elders in ``who``'s reach (:func:`.scope.reach`) without health data, by community, building, unit
     and id: one SELECT, the reach a subquery of it (``scope.elder_reach``).
 
-    A first page is read through the driver on SQLite (``common.read``), a cursor page by SQLAlchemy (its
-    statement holds the cursor's values). With ``model`` (the route's item model) the page is validated
-    once, in one call (``page_of``), and the route answers it as it is."""
+    It reads on a connection (no ORM session: ``Runner.rows``). A first page is read through the driver on
+    SQLite (``fetch``), a cursor page by SQLAlchemy (its statement holds the cursor's values). With ``model``
+    (the route's item model) the page is validated once, in one call (``page_of``), and the route answers it
+    as it is."""
     parts, given = scope.elder_reach(who)
     for name, value in zip(FILTERS, (community, building, tier), strict=True):
         if value:
@@ -220,7 +222,7 @@ def elders(
     query = keyset(_elders_query(parts, tuple(n for n in FILTERS if n in given)), _ELDER_KEY, page)
     # a first page's statement is built once (see keyset): on SQLite to the driver; a cursor page's holds the
     # cursor's values, new each time: SQLAlchemy's cache keys it by its shape
-    rows = read(session, query, given) if page.cursor is None else session.execute(query, given).all()
+    rows = fetch(connection, query, given) if page.cursor is None else connection.execute(query, given).all()
     return page_of(
         rows,
         page,

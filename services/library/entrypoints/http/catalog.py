@@ -41,7 +41,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     @api.get("/branches")
     async def list_branches(page: Paging, _: Readers) -> Page[BranchView]:
         """Book houses and partner library desks, by code."""
-        return await run.read(views.branches, page)
+        return await run.rows(views.branches, page)
 
     @api.get("/branches/{code}")
     async def get_branch(code: BranchCode, _: Readers, response: Response) -> BranchView:

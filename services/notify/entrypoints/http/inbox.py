@@ -33,7 +33,7 @@ def build_router(ctx: ServiceContext) -> APIRouter:
     @router.get("/inbox")
     async def my_inbox(who: Anyone, page: Paging, unread: bool = False, archived: bool = False) -> Page[NoteView]:
         """The caller's in-app messages, newest first (``unread``, ``archived`` filter)."""
-        return page_of_views(NoteView, await run.read(views.inbox, who.sub, page, unread=unread, archived=archived))
+        return page_of_views(NoteView, await run.rows(views.inbox, who.sub, page, unread=unread, archived=archived))
 
     @router.get("/inbox/unread-count")
     async def unread_count(who: Anyone) -> UnreadView:

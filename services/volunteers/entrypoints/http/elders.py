@@ -81,7 +81,7 @@ def routes(ctx: ServiceContext) -> APIRouter:
         tier: Tier | None = None,
     ) -> Page[ElderSummary]:
         """Elders in the caller's reach without health data, by community, building, unit and id."""
-        return await run.read(
+        return await run.rows(
             views.elders, who, page, community=community, building=building, tier=tier, model=ElderSummary
         )
 
