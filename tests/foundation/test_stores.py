@@ -139,15 +139,23 @@ def test_on_sqlite_reads_do_not_queue_behind_a_writer(tmp_path):
     store.dispose()
 
 
-def test_on_sqlite_a_thread_keeps_its_sessions_and_each_unit_sees_the_latest_commit(tmp_path):
+def sqlite_store_counting_checkouts(tmp_path) -> tuple[Store, list[object]]:
+    """A probe store on a SQLite file, and the list its pool's checkouts are appended to."""
     from sqlalchemy import event
-
-    from shared.errors import NotFound
 
     store = Store("probe", f"sqlite:///{tmp_path / 'store.db'}", probe.metadata)
     store.create_all()
     checkouts: list[object] = []
     event.listen(store.engine, "checkout", lambda *_: checkouts.append(1))
+    return store, checkouts
+
+
+def test_on_sqlite_a_thread_keeps_its_sessions_and_each_unit_sees_the_latest_commit(tmp_path):
+    from sqlalchemy import event
+
+    from shared.errors import NotFound
+
+    store, checkouts = sqlite_store_counting_checkouts(tmp_path)
 
     def count() -> int:
         with store.transaction(readonly=True) as session:
@@ -211,12 +219,7 @@ def test_a_read_on_a_connection_sees_each_commit_keeps_nothing_and_does_not_wait
 
 
 def test_on_sqlite_a_thread_keeps_its_read_connection(tmp_path):
-    from sqlalchemy import event
-
-    store = Store("probe", f"sqlite:///{tmp_path / 'store.db'}", probe.metadata)
-    store.create_all()
-    checkouts: list[object] = []
-    event.listen(store.engine, "checkout", lambda *_: checkouts.append(1))
+    store, checkouts = sqlite_store_counting_checkouts(tmp_path)
     with store.reading() as first:
         pass
     opened = len(checkouts)
