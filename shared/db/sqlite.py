@@ -111,7 +111,8 @@ def sqlite_engine(url: str) -> Engine:
         # statement machinery, a quarter of an empty transaction (docs/benchmarks.md, seventh session)
         dbapi_conn = cast(TurnTakingConnection, conn.connection.dbapi_connection)  # the engine's factory
         if conn.get_execution_options().get("linli_readonly"):
-            dbapi_conn.execute("BEGIN")
+            if not dbapi_conn.in_transaction:  # else Store.reading began it on the driver
+                dbapi_conn.execute("BEGIN")
             return
         no_wait = getattr(_no_wait, "active", False)
         if not turn.acquire(timeout=NO_WAIT_TURN_S if no_wait else WRITER_WAIT_S):

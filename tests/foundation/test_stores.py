@@ -225,8 +225,10 @@ def test_on_sqlite_a_thread_keeps_its_read_connection(tmp_path):
     opened = len(checkouts)
     for _ in range(5):
         with store.reading() as connection:
-            assert connection is first and connection.in_transaction()  # one snapshot for the read's statements
-        assert not connection.in_transaction()
+            driver = connection.connection.driver_connection
+            assert connection is first and driver.in_transaction  # one snapshot for the read's statements
+            connection.execute(text("SELECT 1"))  # a Core statement joins it rather than beginning another
+        assert not driver.in_transaction and not connection.in_transaction()
     with store.reading() as outer, store.reading() as inner:  # a read inside another gets its own
         assert inner is not outer
     assert len(checkouts) - opened == 1
