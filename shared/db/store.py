@@ -14,6 +14,7 @@ from sqlalchemy import Connection, MetaData, text
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
+from shared.db.driver import sqlite_driver
 from shared.db.engine import make_engine
 from shared.db.kept import KeptSessions
 from shared.db.sqlite import Checkpointer, WouldWait, no_busy_wait, on_disk
@@ -119,7 +120,7 @@ class Store:
         # checks) cost ~15 µs of a ~20 µs unit. A Core statement run through the connection autobegins a
         # SQLAlchemy transaction inside this one (the engine's begin hook sees the driver's and adds no
         # BEGIN), which then ends it.
-        driver = connection.connection.driver_connection
+        driver = sqlite_driver(connection)
         try:
             driver.execute("BEGIN")
             try:

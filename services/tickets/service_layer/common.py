@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Insert, Table, insert
+from sqlalchemy import Engine, Insert, Table, insert
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel, select
 
@@ -61,7 +61,7 @@ def get_ticket(session: Session, ticket_id: str, *, for_update: bool = False) ->
 
 
 CATEGORY_TTL_S = 5.0
-_categories: dict[tuple[str, str], tuple[float, Category]] = {}
+_categories: dict[tuple[Engine, str], tuple[float, Category]] = {}
 
 
 def get_category(session: Session, code: str) -> Category:
@@ -71,7 +71,7 @@ def get_category(session: Session, code: str) -> Category:
     :data:`CATEGORY_TTL_S` seconds; :func:`forget_category` (called when one is saved here) drops it at
     once. Another replica sees a change within that time.
     """
-    key = (str(session.get_bind().engine.url), code)  # an engine, or a read unit's kept connection
+    key = (session.get_bind().engine, code)  # bound to an engine, or to a kept connection (not its URL: ~5 µs)
     hit = _categories.get(key)
     if hit is not None and hit[0] > time.monotonic():
         category = hit[1]
