@@ -206,15 +206,15 @@ def elders(
     community: str | None = None,
     building: str | None = None,
     tier: str | None = None,
-    model: type[BaseModel] | None = None,
+    model: type[BaseModel],
 ) -> Page[Any]:
     """Elders in ``who``'s reach (:func:`.scope.reach`) without health data, by community, building, unit
     and id: one SELECT, the reach a subquery of it (``scope.elder_reach``).
 
     It reads on a connection (no ORM session: ``Runner.rows``). A first page is read through the driver on
-    SQLite (``fetch``), a cursor page by SQLAlchemy (its statement holds the cursor's values). With ``model``
-    (the route's item model) the page is validated once, in one call (``page_of``), and the route answers it
-    as it is."""
+    SQLite (``fetch``), a cursor page by SQLAlchemy (its statement holds the cursor's values). The page is
+    validated as ``model`` (the route's item model) in one call from the rows (``page_of``), and the route
+    answers it as it is."""
     parts, given = scope.elder_reach(who)
     for name, value in zip(FILTERS, (community, building, tier), strict=True):
         if value:
@@ -227,7 +227,6 @@ def elders(
         rows,
         page,
         key=lambda e: (e.community, e.building, e.unit, e.id),
-        view=lambda e: dict(zip(SUMMARY, e, strict=True)),
         model=model,
     )
 
