@@ -29,7 +29,7 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 from services.tickets.adapters.orm import Category, Ticket, TicketHistory, outbox
 from services.tickets.adapters.orm import metadata as tickets_metadata
 from services.tickets.service_layer.common import insert_now, record
-from services.tickets.service_layer.views import list_tickets, similar_open
+from services.tickets.service_layer.views import Similar, list_tickets, similar_open
 from shared.db.driver import fetch
 from shared.db.rows import new_row
 from shared.db.store import Store
@@ -205,7 +205,7 @@ def test_the_list_and_similar_reports_read_through_the_driver_as_through_sqlalch
         first = list_tickets(session.connection(), reporter="resident:a", page=PageQuery(limit=2))
         mine = list_tickets(session.connection(), communities=frozenset({"3502", "3503"}), status="open")
         new = a_ticket(9)
-        similar = similar_open(session, new, MANHOLE)
+        similar = [Similar.model_validate(s) for s in similar_open(session, new, MANHOLE)]
     assert not [s for s in seen if s.lstrip().startswith("SELECT ticket")]  # the lists went to the driver
     assert [t.id for t in first.items] == ["T000000000005", "T000000000004"] and first.next_cursor
     assert first.items[0].created_at == AT + timedelta(minutes=5)

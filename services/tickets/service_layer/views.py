@@ -424,9 +424,10 @@ def absolute(view: Any, base: str, signing: tuple[str, datetime] | None = None) 
 SIMILAR_SHOWN = 10
 
 
-def similar_open(session: Session, ticket: Ticket, category: Category) -> list[Similar]:
+def similar_open(session: Session, ticket: Ticket, category: Category) -> list[dict[str, Any]]:
     """Open reports of ``category`` (the ticket's) within 50 m, or in the same building (anonymised); none
-    of a category kept inside homes.
+    of a category kept inside homes. Each is a :class:`Similar`'s fields: the view that carries them
+    validates them all in one call, cheaper than building each model here.
 
     The database narrows the candidates (same building, or a lat/lon box around the point);
     the exact distance is checked here. Every create reads them: on SQLite through the driver.
@@ -442,7 +443,7 @@ def similar_open(session: Session, ticket: Ticket, category: Category) -> list[S
         dlat = geo.NEARBY_METERS / 111_320 * 1.1
         dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
         params.update(lat_min=lat - dlat, lat_max=lat + dlat, lon_min=lon - dlon, lon_max=lon + dlon)
-    found: list[Similar] = []
+    found: list[dict[str, Any]] = []
     for other in fetch(session.connection(), _similar_query(by_building, by_point), params):
         if disclosure.home_private(via=other.via, source_hazard_id=other.source_hazard_id, in_home=category.in_home):
             continue  # a neighbour's flat is not suggested to anyone
@@ -452,13 +453,13 @@ def similar_open(session: Session, ticket: Ticket, category: Category) -> list[S
         same_building = by_building and other.building == building and other.community == community
         if same_building or (distance is not None and distance <= geo.NEARBY_METERS):
             found.append(
-                Similar(
-                    id=other.id,
-                    title=other.title,
-                    status=other.status,
-                    created_at=as_utc(other.created_at),
-                    distance_m=round(distance, 1) if distance is not None else None,
-                )
+                {
+                    "id": other.id,
+                    "title": other.title,
+                    "status": other.status,
+                    "created_at": as_utc(other.created_at),
+                    "distance_m": round(distance, 1) if distance is not None else None,
+                }
             )
             if len(found) == SIMILAR_SHOWN:
                 break
