@@ -36,11 +36,13 @@ from typing import Any
 from fastapi import params
 from fastapi._compat import ModelField, field_annotation_is_sequence, get_missing_field_error
 from fastapi.background import BackgroundTasks
+from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import _get_param_aliases, _get_param_model, _is_json_field
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, serialize_response
 from fastapi.routing import _get_scope_effective_route_context as _route_context
+from fastapi.utils import is_body_allowed_for_status_code
 from starlette.datastructures import Headers, ImmutableMultiDict
 from starlette.requests import Request
 from starlette.responses import Response
@@ -244,15 +246,39 @@ class PlannedRoute(APIRoute):
             return solver
         self.plan = plan
 
+        assert endpoint is not None  # a planned route's endpoint is a coroutine function (_is_async)
+        respond = _responder(self)
+        if respond is None:  # a streamed answer: FastAPI's handler, around the plan
+            return self._fastapi_handler_around(plan, endpoint, solver)
+        provider = self.dependency_overrides_provider
+        uses_tasks = plan.uses_tasks
+
+        async def handler(request: Request) -> Response:
+            if getattr(provider, "dependency_overrides", None):
+                return await solver(request)
+            response = Response()  # what the endpoint and its dependencies may set headers and a status on
+            del response.headers["content-length"]
+            response.status_code = None  # type: ignore[assignment]
+            tasks = BackgroundTasks() if uses_tasks else None
+            values, errors = await plan.solve(request, response, tasks, {})
+            if errors:
+                raise RequestValidationError(errors, body=None)
+            return await respond(await endpoint(**values), response, tasks)
+
+        return handler
+
+    def _fastapi_handler_around(
+        self, plan: Plan, endpoint: Callable[..., Any], solver: Callable[[Request], Coroutine[Any, Any, Response]]
+    ) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         async def solve_and_call(
             request: Request, response: Response, background_tasks: BackgroundTasks | None = None
         ) -> Any:
             values, errors = await plan.solve(request, response, background_tasks, {})
             if errors:
                 raise RequestValidationError(errors, body=None)
-            return await endpoint(**values)  # type: ignore[misc]
+            return await endpoint(**values)
 
-        shadow = copy.copy(self)  # FastAPI's handler for the same route, around the plan
+        shadow = copy.copy(self)
         shadow.dependant = Dependant(
             call=solve_and_call,
             request_param_name="request",
@@ -269,3 +295,50 @@ class PlannedRoute(APIRoute):
             return await planned(request)
 
         return handler
+
+
+Respond = Callable[[Any, Response, BackgroundTasks | None], Coroutine[Any, Any, Response]]
+
+
+def _responder(route: APIRoute) -> Respond | None:
+    """What FastAPI's request handler does with what a coroutine endpoint returned, worked out once for
+    ``route``: a ``Response`` goes out as it is (with the background tasks), anything else is validated
+    and serialised against the response model (JSON bytes from pydantic-core when the route keeps the
+    default response class), given the status and headers the endpoint set on its ``response``.
+
+    ``None`` for a route whose answers stream (server-sent events, JSON lines): FastAPI builds those.
+    Without this, a planned route still went through FastAPI's handler for a dependant of three
+    parameters, whose solving read the query string, the cookies and the headers again and whose
+    telemetry hooks ran although telemetry is off: ~10 % of a list of reports in a profile
+    (docs/benchmarks.md, sixteenth session)."""
+    if getattr(route, "is_sse_stream", False) or getattr(route, "is_json_stream", False):
+        return None
+    field = route.response_field
+    response_class = route.response_class
+    dump_json = field is not None and isinstance(response_class, DefaultPlaceholder)
+    make: type[Response] = response_class.value if isinstance(response_class, DefaultPlaceholder) else response_class
+    route_status = route.status_code
+    options: dict[str, Any] = {
+        "include": route.response_model_include,
+        "exclude": route.response_model_exclude,
+        "by_alias": route.response_model_by_alias,
+        "exclude_unset": route.response_model_exclude_unset,
+        "exclude_defaults": route.response_model_exclude_defaults,
+        "exclude_none": route.response_model_exclude_none,
+    }
+
+    async def respond(raw: Any, sub: Response, tasks: BackgroundTasks | None) -> Response:
+        if isinstance(raw, Response):
+            if raw.background is None:
+                raw.background = tasks
+            return raw
+        status = sub.status_code or route_status
+        content = await serialize_response(field=field, response_content=raw, dump_json=dump_json, **options)
+        args: dict[str, Any] = {"background": tasks} if status is None else {"background": tasks, "status_code": status}
+        response = Response(content, media_type="application/json", **args) if dump_json else make(content, **args)
+        if not is_body_allowed_for_status_code(response.status_code):
+            response.body = b""
+        response.headers.raw.extend(sub.headers.raw)
+        return response
+
+    return respond
