@@ -11,10 +11,12 @@ was about 28 % of the request (docs/benchmarks.md, tenth session).
 answers in a :class:`Plan`. At request time the plan only looks the values up, validates them with the
 field's own validator and calls the dependencies in FastAPI's order (sub-dependencies first, then path,
 query, header and cookie parameters), so the values and the errors are the ones FastAPI's solver gives.
-FastAPI still reads the body, runs the endpoint and builds the response: the route's handler is FastAPI's
-own, built for a dependant that takes the request, the response and the background tasks and hands them
-to the plan. The helpers read here are private to FastAPI; tests/foundation/test_solver.py compares the
-plan with FastAPI's solver request by request, so an upgrade that changes them fails there.
+The route then answers as FastAPI's handler would (:func:`_responder`: a returned ``Response`` as it is,
+anything else validated and serialised by FastAPI's ``serialize_response`` against the response model,
+with the status and headers set on the ``response`` parameter); a streamed answer keeps FastAPI's handler
+around the plan. The helpers read here are private to FastAPI; tests/foundation/test_solver.py compares
+the planned routes with FastAPI's request by request (status, body, every header, the dependencies' and
+background tasks' runs), so an upgrade that changes them fails there.
 
 What a plan does not cover keeps FastAPI's solver: a body or form, generator or sync dependencies,
 security scopes, parameter models, a limited concurrency, a route included into another router (its
