@@ -26,13 +26,14 @@ def new_row(cls: type[R], /, **values: Any) -> R:
 
     Unknown names raise ``TypeError`` (as the constructor of a mapped class does).
     """
-    fields, defaults = _plan(cls)
+    fields, constants, made = _plan(cls)
     unknown = values.keys() - fields
     if unknown:
         raise TypeError(f"{cls.__name__} has no field(s) {', '.join(sorted(unknown))}")
     row: R = class_mapper(cls).class_manager.new_instance()
     state = row.__dict__
-    for name, field in defaults:
+    state.update(constants)
+    for name, field in made:
         if name not in values:
             state[name] = field.get_default(call_default_factory=True)
     state.update(values)
@@ -40,8 +41,22 @@ def new_row(cls: type[R], /, **values: Any) -> R:
     return row
 
 
+_ATOMS = (type(None), bool, int, float, str, bytes)
+"""Defaults pydantic hands out as they are (``get_default`` copies only what could be changed in place)."""
+
+
 @cache
-def _plan(cls: type[SQLModel]) -> tuple[frozenset[str], tuple[tuple[str, Any], ...]]:
-    """The model's field names, and the fields that have a default (value or factory)."""
+def _plan(cls: type[SQLModel]) -> tuple[frozenset[str], dict[str, Any], tuple[tuple[str, Any], ...]]:
+    """The model's field names, its constant defaults (written in one ``dict.update``: asking each
+    field for its default cost a ticket's create ~1 % of its time), and the fields whose default is made
+    per row (a factory, or a value pydantic copies)."""
     fields = cls.model_fields
-    return frozenset(fields), tuple((name, f) for name, f in fields.items() if not f.is_required())
+    constants, made = {}, []
+    for name, f in fields.items():
+        if f.is_required():
+            continue
+        if f.default_factory is None and type(f.default) in _ATOMS:
+            constants[name] = f.default
+        else:
+            made.append((name, f))
+    return frozenset(fields), constants, tuple(made)

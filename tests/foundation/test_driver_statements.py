@@ -3,7 +3,7 @@ exactly what SQLAlchemy's own INSERT would."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, MetaData, String, Table, event, insert, select
@@ -136,3 +136,27 @@ def test_utc_datetimes_read_through_the_driver_as_through_sqlalchemy(store):
     assert fast[0][1] == AT and fast[0][1].tzinfo is not None and fast[-1][1] is None
     assert {at.utcoffset() for _, at in fast[:-1]} == {timedelta(0)}
     assert len({at for _, at in fast[1:4]}) == 3 and fast[4][1] == fast[5][1] == fast[6][1] == AT
+
+
+def test_utc_datetimes_are_written_through_the_driver_as_sqlalchemy_writes_them(store):
+    """Aware datetimes in any zone, with and without microseconds, in years of one to four digits, are
+    stored as the same text by the driver's INSERT as by SQLAlchemy's; a naive one is refused by both."""
+    zones = [UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5, minutes=-30))]
+    values = [
+        (AT + timedelta(days=d, microseconds=-AT.microsecond if d % 2 else 0)).astimezone(z)
+        for d in (-739_000, -700_000, -300_000, 0, 1, 2, 40_000)
+        for z in zones
+    ]
+    with store.transaction() as session:
+        connection = session.connection()
+        assert insert_rows(connection, stamps, [{"at": v} for v in values])  # the driver's INSERT
+        session.execute(insert(stamps), [{"at": v} for v in values])  # SQLAlchemy's
+        texts = [t for (t,) in connection.exec_driver_sql("SELECT at FROM probe_stamps ORDER BY id").all()]
+    assert texts[: len(values)] == texts[len(values) :]
+    assert texts[0].startswith("000") and texts[3 * len(zones)] == "2026-12-03 01:02:03.456789"
+    assert "2026-12-04 01:02:03.000000" in texts  # microseconds kept when there are none
+    naive = datetime(2026, 12, 3, 1, 2, 3)
+    with pytest.raises(Exception, match="timezone"), store.transaction() as session:
+        insert_rows(session.connection(), stamps, [{"at": naive}])
+    with pytest.raises(Exception, match="timezone"), store.transaction() as session:
+        session.execute(insert(stamps), [{"at": naive}])
