@@ -12,6 +12,7 @@ values their body models already checked.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Any, TypeVar
 
@@ -60,3 +61,15 @@ def _plan(cls: type[SQLModel]) -> tuple[frozenset[str], dict[str, Any], tuple[tu
         else:
             made.append((name, f))
     return frozenset(fields), constants, tuple(made)
+
+
+def loaded(row: SQLModel) -> Mapping[str, Any]:
+    """``row``'s field values by name, for a view that reads most of them: the instance's own ``__dict__``
+    when every field is loaded there (a row just built or read), else read through its attributes (an
+    expired one loads). An attribute read goes through SQLAlchemy's descriptor, ~0.1 µs each: a ticket's
+    view reads 40 of them."""
+    state = row.__dict__
+    names = _plan(type(row))[0]
+    if names <= state.keys():
+        return state
+    return {name: getattr(row, name) for name in names}

@@ -65,7 +65,8 @@ class BodyLimits:
             if body is None:
                 await self._refuse(request, scope, receive, send, limit)
                 return
-            if json_depth(body, self.max_depth) > self.max_depth:
+            brackets = body.count(b"{") + body.count(b"[")  # no deeper than it has brackets: most bodies
+            if brackets > self.max_depth and json_depth(body, self.max_depth) > self.max_depth:
                 detail = f"JSON 嵌套超过 {self.max_depth} 层 / JSON nested deeper than {self.max_depth} levels"
                 await problem(request, 400, code="too_deep", detail=detail)(scope, receive, send)
                 return

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from services.tickets.adapters.orm import Ticket, TicketHistory, metadata
-from shared.db.rows import new_row
+from shared.db.rows import loaded, new_row
 from shared.db.store import Store
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
@@ -56,3 +56,21 @@ def test_a_new_row_is_inserted_then_its_changes_are_updates(store):
         assert (stored.status, stored.attributes, stored.title) == ("acknowledged", {"depth_cm": 5}, "井盖松动")
         history = session.execute(select(TicketHistory.id, TicketHistory.action)).all()
         assert [tuple(h) for h in history] == [(1, "open")]  # the generated key came back
+
+
+def test_loaded_reads_a_rows_fields_from_its_state_or_loads_what_expired(store):
+    """A view reads a row's fields through :func:`loaded`: the values it holds, and an expired field is
+    loaded from the store as an attribute read would load it."""
+    row = new_row(Ticket, id="T1", **REPORT)
+    assert loaded(row)["title"] == "井盖松动" and loaded(row)["status"] == "submitted"
+    with store.transaction() as session:
+        session.add(row)
+    with store.transaction() as session:
+        session.execute(Ticket.__table__.update().values(title="路灯不亮"))  # type: ignore[attr-defined]
+    with store.transaction() as session:
+        session.add(row)
+        assert loaded(row)["title"] == "井盖松动"  # not expired: what the row holds
+        session.expire(row, ["title"])
+        assert loaded(row)["title"] == "路灯不亮"  # expired: loaded again
+        fields = loaded(row)
+        assert {name: fields[name] for name in Ticket.model_fields} == {n: getattr(row, n) for n in Ticket.model_fields}

@@ -23,6 +23,7 @@ from services.tickets.service_layer.scope import communities_of, entitled, is_pr
 from shared.clock import as_utc, shown
 from shared.db.clauses import one_of
 from shared.db.driver import fetch
+from shared.db.rows import loaded
 from shared.identity import Principal
 from shared.web.fields import View
 from shared.web.pages import Page, PageQuery, keyset, page_of
@@ -258,29 +259,30 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def _fields(ticket: Ticket, photos: list[TicketPhoto], category: Category | None) -> dict[str, Any]:
     paths = [media_path(p) for p in photos]
+    t = loaded(ticket)
     return {
-        "id": ticket.id,
-        "category": ticket.category,
-        "category_name": category.name if category else ticket.category,
-        "title": ticket.title,
-        "description": ticket.description,
-        "community": ticket.community,
-        "building": ticket.building,
-        "address": ticket.address,
-        "lat": ticket.lat,
-        "lon": ticket.lon,
-        "status": ticket.status,
-        "status_name": STATE_NAMES.get(ticket.status, ticket.status),
-        "close_reason": ticket.close_reason,
-        "created_at": _utc(ticket.created_at),
-        "updated_at": _utc(ticket.updated_at),
-        "first_response_due": _utc(ticket.first_response_due),
-        "resolution_due": _utc(ticket.resolution_due),
-        "first_response_due_local": shown(ticket.first_response_due),
-        "resolution_due_local": shown(ticket.resolution_due),
-        "acknowledged_at": _utc(ticket.acknowledged_at),
-        "resolved_at": _utc(ticket.resolved_at),
-        "closed_at": _utc(ticket.closed_at),
+        "id": t["id"],
+        "category": t["category"],
+        "category_name": category.name if category else t["category"],
+        "title": t["title"],
+        "description": t["description"],
+        "community": t["community"],
+        "building": t["building"],
+        "address": t["address"],
+        "lat": t["lat"],
+        "lon": t["lon"],
+        "status": t["status"],
+        "status_name": STATE_NAMES.get(t["status"], t["status"]),
+        "close_reason": t["close_reason"],
+        "created_at": _utc(t["created_at"]),
+        "updated_at": _utc(t["updated_at"]),
+        "first_response_due": _utc(t["first_response_due"]),
+        "resolution_due": _utc(t["resolution_due"]),
+        "first_response_due_local": shown(t["first_response_due"]),
+        "resolution_due_local": shown(t["resolution_due"]),
+        "acknowledged_at": _utc(t["acknowledged_at"]),
+        "resolved_at": _utc(t["resolved_at"]),
+        "closed_at": _utc(t["closed_at"]),
         "photos": paths,
         "media_url": paths[0] if paths else None,
         "private": is_private(ticket, category),
@@ -352,21 +354,22 @@ def _full(
     by_entry: dict[int | None, list[str]] = {}
     for photo in photos:
         by_entry.setdefault(photo.history_id, []).append(media_path(photo))
+    t = loaded(ticket)
     return {
         **_fields(ticket, photos, cat),
-        "unit": ticket.unit,
-        "reporter": ticket.reporter,
-        "assignee": ticket.assignee,
-        "contact": ticket.contact,
-        "attributes": ticket.attributes,
-        "rating": ticket.rating,
-        "rating_comment": ticket.rating_comment,
-        "escalation_level": ticket.escalation_level,
-        "escalated_to": ticket.escalated_to,
-        "via": ticket.via,
-        "source_hazard_id": ticket.source_hazard_id,
+        "unit": t["unit"],
+        "reporter": t["reporter"],
+        "assignee": t["assignee"],
+        "contact": t["contact"],
+        "attributes": t["attributes"],
+        "rating": t["rating"],
+        "rating_comment": t["rating_comment"],
+        "escalation_level": t["escalation_level"],
+        "escalated_to": t["escalated_to"],
+        "via": t["via"],
+        "source_hazard_id": t["source_hazard_id"],
         "followers": followers,
-        "open": is_open(ticket.status),
+        "open": is_open(t["status"]),
         "originals": [original_path(p) for p in photos],
         "history": [
             Entry(
