@@ -293,6 +293,7 @@ class OutboxRelay:
         self._tails: dict[str, bytes] = {}  # event type -> the packed ``type`` field after the payload
         self._wakeup: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0  # the event loop's thread: a commit there wakes the relay without a thread hop
         self.published = 0
         self.stopping = False
         self._last_purge = utcnow()
@@ -322,11 +323,16 @@ class OutboxRelay:
 
     def wake(self) -> None:
         """Tell the relay new rows were committed (safe from any thread)."""
-        if self._loop is not None and self._wakeup is not None:
-            try:  # noqa: SIM105 - on every commit; cheaper than contextlib.suppress
-                self._loop.call_soon_threadsafe(self._wakeup.set)
-            except RuntimeError:  # loop closed during shutdown
-                pass
+        wakeup = self._wakeup
+        if self._loop is None or wakeup is None or wakeup.is_set():
+            return
+        if threading.get_ident() == self._loop_thread:  # a commit on the event loop: no self-pipe write needed
+            wakeup.set()
+            return
+        try:  # noqa: SIM105 - on every commit; cheaper than contextlib.suppress
+            self._loop.call_soon_threadsafe(wakeup.set)
+        except RuntimeError:  # loop closed during shutdown
+            pass
 
     def claim(self) -> _Claim:
         """Claim the oldest pending rows (up to ``batch``): on PostgreSQL marked sent in a transaction left
@@ -523,12 +529,17 @@ class OutboxRelay:
     async def run(self) -> None:
         """Publish forever; back off exponentially (up to 5 s) while Redis or the store fails."""
         self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         self._wakeup = asyncio.Event()
         backoff = 0.05
         claimed: _Claim | None = None  # the next batch, claimed while the previous one was published
         job: Future[tuple[int, _Claim | None]] | None = None  # the worker's steps, whose result holds the next claim
         try:
             while not self.stopping:
+                # Cleared before the step, not after it: a commit landing while the step is in flight (after
+                # its read) sets it again, and the loop steps once more at once. Cleared after the step, that
+                # wake-up was lost and the row waited for the next commit or ``idle_poll_s``.
+                self._wakeup.clear()
                 try:
                     if claimed is None and utcnow() - self._last_purge > timedelta(minutes=10):
                         self._last_purge = utcnow()
@@ -548,9 +559,8 @@ class OutboxRelay:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue
-                if claimed is not None or count >= self.batch:
+                if claimed is not None or count >= self.batch or self._wakeup.is_set():
                     continue
-                self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=self.idle_poll_s)
         finally:

@@ -189,6 +189,28 @@ async def test_a_sqlite_write_on_the_event_loop_does_not_wait_for_the_relays_xad
     store.dispose()
 
 
+async def test_a_row_committed_while_a_batch_is_in_flight_goes_out_right_after_it(database_url, redis_url, prefix):
+    """A commit that lands while the relay publishes a batch (read, its XADDs not yet sent) wakes the relay
+    again: the row follows that batch at once, not after the relay's idle poll (set to 30 s here)."""
+    store, ids = backlog(database_url, 10)
+    relay = OutboxRelay(store.engine, probe.outbox, redis_url, StreamNames(prefix), batch=100, idle_poll_s=30)
+    store.after_commit("outbox", relay.wake)  # as the runtime wires it
+    held = HeldRedis(relay._redis)
+    relay._redis = held
+    running = asyncio.create_task(relay.run())
+    assert await asyncio.to_thread(held.sending.wait, 10)  # the batch of 10 is read, its XADDs wait
+    later = new_event(TicketOpened(ticket_id="T-later", category="leak", title="x"))
+    try:
+        with no_busy_wait(), store.transaction() as session:
+            probe.outbox.add(session, later, stream="tickets")
+    finally:
+        held.go.set()
+    await eventually(lambda: relay.published == len(ids) + 1, timeout=5)
+    await stop(relay, running)
+    assert streamed_ids(redis_url, prefix) == [*ids, later.id]
+    store.dispose()
+
+
 async def test_on_sqlite_the_relay_takes_the_writer_turn_only_on_the_event_loop(tmp_path, redis_url, prefix):
     """The relay's only write, marking a batch sent, runs on the event loop like any unit of work: its
     worker thread (reads and XADDs) never holds the process's SQLite writer turn, which it held for tens
