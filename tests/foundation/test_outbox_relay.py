@@ -14,6 +14,7 @@ from sqlalchemy import event, func, select, text
 from shared.db.sqlite import no_busy_wait
 from shared.db.store import Store
 from shared.events import new_event
+from shared.events.envelope import CloudEvent
 from shared.events.tickets import TicketOpened
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.streams import StreamNames
@@ -167,21 +168,28 @@ class HeldRedis:
         self.real.close()
 
 
-async def test_a_sqlite_write_on_the_event_loop_does_not_wait_for_the_relays_xadd(tmp_path, redis_url, prefix):
-    """While the relay's XADDs are in flight, the process's writer turn is free: a unit of work run as
-    ``Store.run`` runs it on the loop (``no_busy_wait``) commits at once instead of raising WouldWait."""
-    store, ids = backlog(f"sqlite:///{tmp_path / 'relay.db'}", 10)
-    relay = OutboxRelay(store.engine, probe.outbox, redis_url, StreamNames(prefix), batch=100)
+async def commit_while_a_batch_is_held(store: Store, relay: OutboxRelay) -> tuple[asyncio.Task, CloudEvent]:
+    """Start ``relay`` with its first batch's XADDs held, commit one more outbox row on the loop (as
+    ``Store.run`` runs a unit of work there) meanwhile, then let the XADDs go: the running relay and the row."""
     held = HeldRedis(relay._redis)
     relay._redis = held
     running = asyncio.create_task(relay.run())
-    assert await asyncio.to_thread(held.sending.wait, 10)  # the batch of 10 is read, its XADDs wait
+    assert await asyncio.to_thread(held.sending.wait, 10)  # the first batch is read, its XADDs wait
     later = new_event(TicketOpened(ticket_id="T-later", category="leak", title="x"))
     try:
         with no_busy_wait(), store.transaction() as session:
             probe.outbox.add(session, later, stream="tickets")
     finally:
         held.go.set()
+    return running, later
+
+
+async def test_a_sqlite_write_on_the_event_loop_does_not_wait_for_the_relays_xadd(tmp_path, redis_url, prefix):
+    """While the relay's XADDs are in flight, the process's writer turn is free: a unit of work run as
+    ``Store.run`` runs it on the loop (``no_busy_wait``) commits at once instead of raising WouldWait."""
+    store, ids = backlog(f"sqlite:///{tmp_path / 'relay.db'}", 10)
+    relay = OutboxRelay(store.engine, probe.outbox, redis_url, StreamNames(prefix), batch=100)
+    running, later = await commit_while_a_batch_is_held(store, relay)
     await eventually(lambda: relay.published == len(ids) + 1)
     await stop(relay, running)
     assert streamed_ids(redis_url, prefix) == [*ids, later.id]
@@ -195,16 +203,7 @@ async def test_a_row_committed_while_a_batch_is_in_flight_goes_out_right_after_i
     store, ids = backlog(database_url, 10)
     relay = OutboxRelay(store.engine, probe.outbox, redis_url, StreamNames(prefix), batch=100, idle_poll_s=30)
     store.after_commit("outbox", relay.wake)  # as the runtime wires it
-    held = HeldRedis(relay._redis)
-    relay._redis = held
-    running = asyncio.create_task(relay.run())
-    assert await asyncio.to_thread(held.sending.wait, 10)  # the batch of 10 is read, its XADDs wait
-    later = new_event(TicketOpened(ticket_id="T-later", category="leak", title="x"))
-    try:
-        with no_busy_wait(), store.transaction() as session:
-            probe.outbox.add(session, later, stream="tickets")
-    finally:
-        held.go.set()
+    running, later = await commit_while_a_batch_is_held(store, relay)
     await eventually(lambda: relay.published == len(ids) + 1, timeout=5)
     await stop(relay, running)
     assert streamed_ids(redis_url, prefix) == [*ids, later.id]
