@@ -15,8 +15,9 @@ from typing import Annotated, Any, cast
 
 import jwt
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from jwt.types import Options
+from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute
 
 from shared.clock import utcnow
@@ -26,7 +27,18 @@ from shared.web.jwks import ASYMMETRIC, Signer, file_signer, key_source, kid_of
 
 __all__ = ["ROLES", "Principal", "allow", "current_principal", "decode_token", "mint_token", "public"]
 
-_bearer = HTTPBearer(auto_error=False)
+
+class _BearerToken(HTTPBearer):
+    """The token of an ``Authorization: Bearer`` header, or ``None``: FastAPI's ``HTTPBearer`` (the
+    same security scheme in the OpenAPI document) without a credentials model built per request."""
+
+    async def __call__(self, request: HTTPConnection) -> str | None:  # type: ignore[override]
+        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+        token = token.strip()
+        return token if token and scheme.lower() == "bearer" else None
+
+
+_bearer = _BearerToken(auto_error=False, scheme_name="HTTPBearer")
 
 ISSUER = "linli-accounts"
 """The ``iss`` accounts' tokens carry (``ACCOUNTS_ISSUER``'s default)."""
@@ -173,11 +185,9 @@ def _key_cached(token: str, settings: Settings) -> bool:
         return True  # a malformed header or no source: fails at once, nothing to fetch
 
 
-async def current_principal(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Principal:
+async def current_principal(request: Request, bearer: Annotated[str | None, Depends(_bearer)]) -> Principal:
     """The verified caller; 401 when no valid bearer token is given."""
-    token = credentials.credentials if credentials else request.query_params.get("access_token")
+    token = bearer or request.query_params.get("access_token")
     if not token:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "需要登录 / authentication required", headers={"WWW-Authenticate": "Bearer"}
@@ -213,11 +223,9 @@ class allow:  # noqa: N801 - reads as a declaration on a route
         self.roles = frozenset(every)
         self.scopes: dict[str, ScopeKind | None] = {role: None for role in roles} | dict(scoped)
 
-    async def __call__(
-        self, request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-    ) -> Principal:
+    async def __call__(self, request: Request, bearer: Annotated[str | None, Depends(_bearer)]) -> Principal:
         # current_principal called, not depended on: one level less for FastAPI to solve on every request
-        principal = await current_principal(request, credentials)
+        principal = await current_principal(request, bearer)
         if not principal.roles & self.roles:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
