@@ -49,6 +49,12 @@ def _forget_connection(session: Session, _transaction: Any) -> None:
     session.info.pop(_CONNECTION, None)
 
 
+def note_connection(session: Session, connection: Connection) -> None:
+    """Note ``connection`` as the one of ``session``'s transaction, as its begin would (a kept session
+    whose transaction stays open across units of work, :mod:`shared.db.kept`)."""
+    session.info[_CONNECTION] = connection
+
+
 def flushed(session: Session) -> Connection:
     """The connection of ``session``'s transaction, for a statement through this module, after the
     session's pending ORM changes are flushed as ``session.execute`` would first (autoflush): the

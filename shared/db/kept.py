@@ -13,6 +13,14 @@ that failed (it may have left listeners such as ``after_commit`` hooks on the se
 unit that left its connection broken or inside a transaction. A unit inside another of the same kind
 on one thread gets a new session, as does every thread past :data:`KEPT_THREADS`.
 
+A kept write session goes further: its SQLAlchemy transaction is begun once and left open, and each
+unit of work is a transaction of the driver under it (:func:`~shared.db.sqlite.begin_write` as the unit is
+claimed, :func:`commit_unit` at its end: flush, ``COMMIT``, the session's ``after_commit`` listeners).
+Beginning and committing the session's own transaction cost ~50 µs of every write unit, more than its
+``BEGIN IMMEDIATE`` and ``COMMIT`` (docs/benchmarks.md, seventeenth session). A unit therefore must not
+commit or roll back the session itself; a failed one is rolled back and its session let go of, so the
+next unit begins on a new one.
+
 A read written against a connection (:meth:`Store.reading`, no ORM session) keeps a third connection
 per thread the same way: its unit is a ``BEGIN`` and a ``ROLLBACK`` sent to its driver, ~6 µs against ~30 µs for a
 kept read session.
@@ -20,10 +28,16 @@ kept read session.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from typing import cast
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
+
+from shared.db.driver import note_connection, sqlite_driver
+from shared.db.sqlite import TurnTakingConnection, begin_write
 
 KEPT_THREADS = 3  # of one store (the event loop's, the store's own, one more): 9 of the pool's 15 connections
 
@@ -48,7 +62,8 @@ class KeptSessions:
 
     def claim(self, readonly: bool) -> Session | None:
         """This thread's kept session for a unit, or ``None``: make a new one (one unit inside
-        another on this thread, or too many threads)."""
+        another on this thread, or too many threads). A write unit's transaction begins here
+        (:class:`~shared.db.sqlite.WouldWait` or ``TimeoutError`` as its ``BEGIN`` would raise)."""
         here = self._thread
         if readonly in here.busy:
             return None
@@ -59,21 +74,31 @@ class KeptSessions:
                     return None
                 session = Session(bind=self._engines[readonly].connect(), expire_on_commit=False)
                 self._all.append(session)
+            if not readonly:
+                _driver(session).per_unit = True
+                session.connection()  # the session's transaction, left open: its begin adds no BEGIN
             here.sessions[readonly] = session
-        here.busy.add(readonly)
         session.info.clear()
+        if not readonly:
+            begin_write(_driver(session))
+            note_connection(session, cast(Connection, session.bind))
+        here.busy.add(readonly)
         return session
 
     def release(self, readonly: bool, session: Session, done: bool) -> None:
-        """End the unit: close the session (``ROLLBACK`` of whatever is still open). ``done`` is
-        ``False`` when the unit raised; then a writing session is let go of."""
+        """End the unit: close a read session (``ROLLBACK``), empty a write session committed by
+        :func:`commit_unit`. ``done`` is ``False`` when the unit raised; then a writing session is let go of."""
         here = self._thread
         here.busy.discard(readonly)
         try:
-            session.close()
             connection = session.bind
             assert isinstance(connection, Connection)
-            keep = (done or readonly) and not (connection.invalidated or connection.in_transaction())
+            if readonly:
+                session.close()
+                keep = not (connection.invalidated or connection.in_transaction())
+            else:
+                session.expunge_all()
+                keep = done and not (connection.invalidated or _driver(session).in_transaction)
         except Exception:
             keep = False
         if not keep:
@@ -120,6 +145,22 @@ class KeptSessions:
             _close(session)
         for connection in readers:
             connection.close()
+
+
+def commit_unit(session: Session) -> None:
+    """Commit a write unit on a kept session (:meth:`KeptSessions.claim`): what ``session.commit()``
+    does, on the driver's transaction instead of the session's."""
+    session.flush()
+    driver = _driver(session)
+    try:
+        driver.commit()  # and the writer turn handed on (shared/db/sqlite.py)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance("COMMIT", None, exc, sqlite3.Error) from exc
+    session.dispatch.after_commit(session)
+
+
+def _driver(session: Session) -> TurnTakingConnection:
+    return cast(TurnTakingConnection, sqlite_driver(cast(Connection, session.bind)))
 
 
 def _close(session: Session) -> None:

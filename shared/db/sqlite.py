@@ -56,7 +56,10 @@ class TurnTakingConnection(sqlite3.Connection):
     """
 
     turn: threading.Lock | None = None
+    path = ""
     holds_turn = False
+    waits = True  # SQLite's busy handler waits BUSY_TIMEOUT_MS; off after a write began in no_busy_wait
+    per_unit = False  # its write transactions are begun by begin_write, not as SQLAlchemy's begin (kept.py)
 
     def commit(self) -> None:
         try:
@@ -98,6 +101,7 @@ def sqlite_engine(url: str) -> Engine:
     def _connect(dbapi_conn: TurnTakingConnection, _record: ConnectionPoolEntry) -> None:
         dbapi_conn.isolation_level = None
         dbapi_conn.turn = turn
+        dbapi_conn.path = path
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
@@ -105,44 +109,78 @@ def sqlite_engine(url: str) -> Engine:
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.close()
 
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: TurnTakingConnection, _record: ConnectionPoolEntry, _proxy: object) -> None:
+        if not dbapi_conn.waits:  # whoever takes it next (a read on the driver, say) waits as usual
+            _wait(dbapi_conn)
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(dbapi_conn: TurnTakingConnection | None, _record: ConnectionPoolEntry) -> None:
+        if dbapi_conn is not None:  # None: invalidated
+            dbapi_conn.per_unit = False  # whoever takes it next begins as SQLAlchemy begins
+
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         # BEGIN goes to the driver directly: through ``exec_driver_sql`` it cost ~50 µs of SQLAlchemy's
         # statement machinery, a quarter of an empty transaction (docs/benchmarks.md, seventh session)
         dbapi_conn = cast(TurnTakingConnection, conn.connection.dbapi_connection)  # the engine's factory
         if conn.get_execution_options().get("linli_readonly"):
+            if not dbapi_conn.waits:
+                _wait(dbapi_conn)
             if not dbapi_conn.in_transaction:  # else Store.reading began it on the driver
                 dbapi_conn.execute("BEGIN")
             return
-        no_wait = getattr(_no_wait, "active", False)
-        if not turn.acquire(timeout=NO_WAIT_TURN_S if no_wait else WRITER_WAIT_S):
-            if no_wait:
-                raise WouldWait(f"another writer of this process is taking long on {path}")
-            raise TimeoutError(f"no write transaction on {path} within {WRITER_WAIT_S:.0f}s")
-        try:
-            if no_wait:
-                _begin_or_refuse(dbapi_conn, path)
-            else:
-                dbapi_conn.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            turn.release()
-            raise
-        dbapi_conn.holds_turn = True
+        if not dbapi_conn.per_unit:
+            begin_write(dbapi_conn)
 
     return engine
 
 
-def _begin_or_refuse(dbapi_conn: sqlite3.Connection, path: str) -> None:
-    """``BEGIN IMMEDIATE`` without the busy handler: :class:`WouldWait` if another process writes."""
-    dbapi_conn.execute("PRAGMA busy_timeout=0")
+def begin_write(dbapi_conn: TurnTakingConnection) -> None:
+    """Take this process's writer turn and ``BEGIN IMMEDIATE`` (see the module's docstring)."""
+    no_wait = getattr(_no_wait, "active", False)
+    turn = dbapi_conn.turn
+    assert turn is not None  # set on connect
+    if not turn.acquire(timeout=NO_WAIT_TURN_S if no_wait else WRITER_WAIT_S):
+        if no_wait:
+            raise WouldWait(f"another writer of this process is taking long on {dbapi_conn.path}")
+        raise TimeoutError(f"no write transaction on {dbapi_conn.path} within {WRITER_WAIT_S:.0f}s")
+    try:
+        if no_wait:
+            _begin_or_refuse(dbapi_conn, dbapi_conn.path)
+        else:
+            if not dbapi_conn.waits:
+                _wait(dbapi_conn)
+            dbapi_conn.execute("BEGIN IMMEDIATE")
+    except BaseException:
+        turn.release()
+        raise
+    dbapi_conn.holds_turn = True
+
+
+def _begin_or_refuse(dbapi_conn: TurnTakingConnection, path: str) -> None:
+    """``BEGIN IMMEDIATE`` without the busy handler: :class:`WouldWait` if another process writes.
+
+    The handler stays off afterwards, until a unit that may wait begins on the connection (or it leaves
+    the pool): the event loop's kept write connection only ever begins this way, and turning the handler
+    off and on again cost two PRAGMAs, ~14 µs of every write unit (docs/benchmarks.md, seventeenth
+    session). Holding the write lock in WAL mode, the transaction's statements and its COMMIT meet no
+    other writer, so no busy handler is asked for within it."""
+    if dbapi_conn.waits:
+        dbapi_conn.execute("PRAGMA busy_timeout=0")
+        dbapi_conn.waits = False
     try:
         dbapi_conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
         if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
             raise WouldWait(f"another process is writing to {path}") from None
         raise
-    finally:
-        dbapi_conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def _wait(dbapi_conn: TurnTakingConnection) -> None:
+    """Turn SQLite's busy handler back on (see :func:`_begin_or_refuse`)."""
+    dbapi_conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    dbapi_conn.waits = True
 
 
 def on_disk(engine: Engine) -> bool:

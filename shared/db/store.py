@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from shared.db.driver import sqlite_driver
 from shared.db.engine import make_engine
-from shared.db.kept import KeptSessions
+from shared.db.kept import KeptSessions, commit_unit
 from shared.db.sqlite import Checkpointer, WouldWait, no_busy_wait, on_disk
 
 T = TypeVar("T")
@@ -99,7 +99,7 @@ class Store:
             return
         done = False
         try:
-            yield from self._unit(session, readonly)
+            yield from self._unit(session, readonly, kept=True)
             done = True
         finally:
             self._kept.release(readonly, session, done)  # type: ignore[union-attr]
@@ -133,13 +133,16 @@ class Store:
         finally:
             self._kept.release_reader(connection)  # type: ignore[union-attr]
 
-    def _unit(self, session: Session, readonly: bool) -> Iterator[Session]:
+    def _unit(self, session: Session, readonly: bool, kept: bool = False) -> Iterator[Session]:
         if readonly:  # it ends as the session closes: ROLLBACK
             yield session
             return
         try:
             yield session
-            session.commit()
+            if kept:  # a kept write session's transaction stays open: the unit's is the driver's
+                commit_unit(session)
+            else:
+                session.commit()
         except BaseException:
             session.rollback()
             raise

@@ -366,3 +366,63 @@ async def test_on_sqlite_the_loop_waits_briefly_for_a_slow_writer_of_its_own_pro
     with store.transaction(readonly=True) as session:
         assert session.execute(text("SELECT n FROM tally ORDER BY n")).scalars().all() == [1, 2]
     store.dispose()
+
+
+def test_on_sqlite_a_write_that_may_wait_waits_on_a_connection_the_loop_wrote_on(tmp_path):
+    """A write on the event loop begins without SQLite's busy handler and leaves it off on its kept
+    connection; a later write on that connection that may wait (outside ``no_busy_wait``) still waits
+    for another process's write instead of failing at once with "database is locked"."""
+    import sqlite3
+
+    from shared.db.sqlite import no_busy_wait
+
+    path = tmp_path / "wait.db"
+    store = Store("probe", f"sqlite:///{path}", probe.metadata)
+    with store.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
+
+    def add(n: int) -> None:
+        with store.transaction() as session:
+            session.execute(text("INSERT INTO tally VALUES (:n)"), {"n": n})
+
+    with no_busy_wait():
+        add(1)  # as on the event loop: this thread's kept write connection
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)  # as another process
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO tally VALUES (2)")
+    later = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    later.start()
+    add(3)  # the same thread and connection, waiting this time
+    later.join()
+    other.close()
+    with store.transaction(readonly=True) as session:
+        assert session.execute(text("SELECT n FROM tally ORDER BY n")).scalars().all() == [1, 2, 3]
+    store.dispose()
+
+
+def test_on_sqlite_a_write_after_a_failed_one_is_still_all_or_nothing(tmp_path):
+    """A write unit that fails lets its kept session and connection go (its transaction, the driver's
+    under a session transaction left open, is rolled back); whichever pooled connection a later write
+    gets, that write is still one transaction: rolled back, it leaves nothing."""
+    from sqlmodel import Session
+
+    store = Store("probe", f"sqlite:///{tmp_path / 'failed.db'}", probe.metadata)
+    with store.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE tally (n INTEGER NOT NULL)"))
+    with store.transaction() as session:
+        session.execute(text("INSERT INTO tally VALUES (1)"))
+    with pytest.raises(RuntimeError):
+        with store.transaction() as session:
+            session.execute(text("INSERT INTO tally VALUES (2)"))
+            raise RuntimeError("the use case refused")
+    sessions = [Session(store.engine) for _ in range(3)]  # every connection the pool holds, the one let go of too
+    for session in sessions:
+        session.execute(text("INSERT INTO tally VALUES (3)"))
+        session.rollback()
+    for session in sessions:
+        session.close()
+    with store.transaction() as session:
+        session.execute(text("INSERT INTO tally VALUES (4)"))
+    with store.transaction(readonly=True) as session:
+        assert session.execute(text("SELECT n FROM tally ORDER BY n")).scalars().all() == [1, 4]
+    store.dispose()
