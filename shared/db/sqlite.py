@@ -147,7 +147,7 @@ def begin_write(dbapi_conn: TurnTakingConnection) -> None:
         raise TimeoutError(f"no write transaction on {dbapi_conn.path} within {WRITER_WAIT_S:.0f}s")
     try:
         if no_wait:
-            _begin_or_refuse(dbapi_conn, dbapi_conn.path)
+            _begin_or_refuse(dbapi_conn)
         else:
             if not dbapi_conn.waits:
                 _wait(dbapi_conn)
@@ -158,7 +158,7 @@ def begin_write(dbapi_conn: TurnTakingConnection) -> None:
     dbapi_conn.holds_turn = True
 
 
-def _begin_or_refuse(dbapi_conn: TurnTakingConnection, path: str) -> None:
+def _begin_or_refuse(dbapi_conn: TurnTakingConnection) -> None:
     """``BEGIN IMMEDIATE`` without the busy handler: :class:`WouldWait` if another process writes.
 
     The handler stays off afterwards, until a unit that may wait begins on the connection (or it leaves
@@ -173,7 +173,7 @@ def _begin_or_refuse(dbapi_conn: TurnTakingConnection, path: str) -> None:
         dbapi_conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
         if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
-            raise WouldWait(f"another process is writing to {path}") from None
+            raise WouldWait(f"another process is writing to {dbapi_conn.path}") from None
         raise
 
 
