@@ -8,10 +8,10 @@ with notify's ORM model, as its consumer writes them; residents imported from a 
 code by accounts' own use case. The bare app (bench/bare_app.py) serves a twin of each route: plain
 ``sqlite3`` on the event loop, no auth, no ORM, reading the same rows from the service's file, or reading and
 writing the same rows in one transaction on a private copy of its store. Closed loop, ``CONCURRENCY``
-connections, as figure 4; a write route cycles through bodies that each change the stored row (a sign-in
-spends a code: each body is good once). The routes issue #22 names (a reader's loans and check-out, a
-volunteer's elders and a visit log, the inbox, a sign-up, the sign-in code check) have its goal against their
-twin: a read >= 0.7x, a write >= 0.5x; the others are tracked without one.
+connections, each route taking turns with its twin, as figure 4; a write route cycles through bodies that
+each change the stored row (a sign-in spends a code: each body is good once). The routes issue #22 names (a
+reader's loans and check-out, a volunteer's elders and a visit log, the inbox, a sign-up, the sign-in code
+check) have its goal against their twin: a read >= 0.7x, a write >= 0.5x; the others are tracked without one.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from bench.common import (
     ratio_goal,
     temp_dir,
 )
-from bench.http_api import CONCURRENCY, closed, rps_figure
+from bench.http_api import CONCURRENCY, paired, rps_figure
 from bench.loadgen import build
 
 SECTION = "8 routes"
@@ -378,8 +378,7 @@ def measure_route(route: Route, port: int, bare_port: int, seconds: float, found
         if route.seeded:  # each body is spent once: the check spent the last two (route, twin)
             bodies = bodies[:-2]
         served, bare_served = requests(route, path, headers, bodies), requests(route, bare_path, {}, bodies)
-    bare = closed(bare_port, bare_served, seconds)
-    run = closed(port, served, seconds)
+    run, bare = paired(port, served, bare_port, bare_served, seconds)
     log(
         f"routes: {route.method} {route.path} {run['rps']:.0f}/s, bare twin {bare['rps']:.0f}/s, errors {run['errors']}"
     )
