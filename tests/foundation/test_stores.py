@@ -50,7 +50,7 @@ def database_url(request, tmp_path, pg_database) -> str:
 
 
 def test_every_service_migrates_to_head_and_matches_its_models(database_url):
-    """Alembic revisions create exactly the tables the models declare (no drift)."""
+    """Alembic revisions create exactly the tables, columns and indexes the models declare (no drift)."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
@@ -61,7 +61,8 @@ def test_every_service_migrates_to_head_and_matches_its_models(database_url):
             diff = compare_metadata(MigrationContext.configure(conn), module.metadata)
             tables = set(inspect(conn).get_table_names())
         assert {"outbox", "inbox"} <= tables
-        assert not [d for d in diff if d[0] in ("add_table", "remove_table", "add_column", "remove_column")], (
+        drift = ("add_table", "remove_table", "add_column", "remove_column", "add_index", "remove_index")
+        assert not [d for d in diff if d[0] in drift], (
             f"{module.name}: models and migrations differ: {diff}; run `linli db revision {module.name} -m ...`"
         )
         store.metadata.drop_all(store.engine)

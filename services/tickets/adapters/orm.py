@@ -57,7 +57,7 @@ class Ticket(TicketsTable, table=True):
     category: str = Field(index=True, max_length=64)
     title: str = Field(max_length=200)
     description: str = Field(max_length=4000)
-    community: str | None = Field(default=None, index=True, max_length=64)
+    community: str | None = Field(default=None, max_length=64)  # looked up through ix_ticket_place
     building: str | None = Field(default=None, max_length=32)
     unit: str | None = Field(default=None, max_length=32)
     address: str | None = Field(default=None, max_length=300)
