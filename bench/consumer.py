@@ -259,17 +259,20 @@ def measure(quick: bool) -> list[Figure]:
 
 
 def scaling(n: int, tmp: Path) -> Figure:
-    """Figure 6: two notify processes of one group vs one, on PostgreSQL (``n`` events each run).
+    """Figure 6: two notify processes of one group vs one, on PostgreSQL (``n`` fresh events each run).
 
-    The details keep the cores the consumers and the whole machine kept busy in each run: on 2 cores
-    shared with PostgreSQL, Redis and the writer, that is what limits a second process.
+    One and two processes take turns (1, 2, 2, 1), and each side's rate is its events over its seconds: one
+    run after the other, a busier minute of the machine fell on one side only (1.68x, then 1.93x for the same
+    pair minutes apart, 2026-12-07). The details keep the cores the consumers and the whole machine kept busy
+    in each run: on 2 cores shared with PostgreSQL, Redis and the writer, that is what limits a second process.
     """
-    entries, distinct = make_entries(n, seed=2)
-    entries2, distinct2 = make_entries(n, seed=1)
+    runs: dict[int, list[dict]] = {1: [], 2: []}
     with pg_database("scale") as url:
-        log(f"scaling: one, then two notify processes on PostgreSQL, {n} events each")
-        one, first = notify_rate(url, entries, distinct, 1, tmp)
-        two, check = notify_rate(url, entries2, distinct2, 2, tmp)
+        log(f"scaling: one and two notify processes on PostgreSQL by turns (1, 2, 2, 1), {n} events each run")
+        for turn, workers in enumerate((1, 2, 2, 1)):
+            entries, distinct = make_entries(n, seed=turn + 1)
+            runs[workers].append(notify_rate(url, entries, distinct, workers, tmp)[1])
+    one, two = (sum(r["entries"] for r in runs[w]) / sum(r["seconds"] for r in runs[w]) for w in (1, 2))
     fig = ratio_goal(
         Figure(
             "6 scaling",
@@ -278,9 +281,9 @@ def scaling(n: int, tmp: Path) -> Figure:
             "events/s",
             one,
             "1 notify process",
-            extra={**check, "one_process": first},
+            extra={"two_processes": runs[2], "one_process": runs[1]},
         ),
         1.7,
     )
-    fig.passed = fig.passed and check["exactly_once"] and first["exactly_once"]
+    fig.passed = fig.passed and all(r["exactly_once"] for side in runs.values() for r in side)
     return fig
