@@ -26,6 +26,12 @@ from sqlalchemy.pool import ConnectionPoolEntry
 WRITER_WAIT_S = 30.0
 NO_WAIT_TURN_S = 0.1  # inside no_busy_wait: how long to wait for this process's other writers
 BUSY_TIMEOUT_MS = 30_000
+# SQLite's soft heap limit, for the whole process: every store and connection together. Each connection
+# keeps a page cache of up to 2 MB, and `linli run` holds ~44 connections (six stores), so without it the
+# caches alone could reach ~88 MB as the stores grow: the soak's RSS rose ~1 MB a minute, all of it SQLite's
+# memory (docs/benchmarks.md, nineteenth session). Past the limit SQLite reuses cache pages instead of
+# allocating more; the files' pages stay in the OS page cache, shared by every connection.
+SOFT_HEAP_LIMIT_BYTES = 16 * 2**20
 _no_wait = threading.local()
 
 
@@ -107,6 +113,7 @@ def sqlite_engine(url: str) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA soft_heap_limit={SOFT_HEAP_LIMIT_BYTES}")
         cur.close()
 
     @event.listens_for(engine, "checkout")

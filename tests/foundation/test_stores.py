@@ -427,3 +427,31 @@ def test_on_sqlite_a_write_after_a_failed_one_is_still_all_or_nothing(tmp_path):
     with store.transaction(readonly=True) as session:
         assert session.execute(text("SELECT n FROM tally ORDER BY n")).scalars().all() == [1, 4]
     store.dispose()
+
+
+def test_sqlite_page_caches_of_a_whole_process_stay_within_the_soft_heap_limit(tmp_path):
+    """Many connections reading a store larger than their caches: SQLite's memory, summed over the process,
+    stays near :data:`SOFT_HEAP_LIMIT_BYTES` instead of 2 MB of page cache per connection."""
+    import ctypes
+    import ctypes.util
+    import sqlite3
+
+    from shared.db.engine import make_engine
+    from shared.db.sqlite import SOFT_HEAP_LIMIT_BYTES
+
+    library = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")  # the one _sqlite3 links
+    library.sqlite3_memory_used.restype = ctypes.c_int64
+    path = tmp_path / "big.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:  # a store's connection: the limit is set as it connects
+        conn.execute(text("CREATE TABLE page (body TEXT)"))
+        conn.execute(text("INSERT INTO page VALUES (:b)"), [{"b": f"{i:04d}" * 1000} for i in range(12_000)])
+    readers = [sqlite3.connect(path) for _ in range(2 * SOFT_HEAP_LIMIT_BYTES // (2 * 2**20))]  # twice the limit
+    try:
+        for reader in readers:  # each fills its own page cache (2 MB by default) with the 48 MB table's pages
+            assert reader.execute("SELECT count(*) FROM page WHERE body LIKE '%x%'").fetchone() == (0,)
+        assert library.sqlite3_memory_used() < 1.25 * SOFT_HEAP_LIMIT_BYTES
+    finally:
+        for reader in readers:
+            reader.close()
+        engine.dispose()
