@@ -144,6 +144,23 @@ def machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+SPIN = "import time\nn, end = 0, time.perf_counter() + {s}\nwhile time.perf_counter() < end:\n    n += 1\nprint(n)"
+
+
+def cpu_scaling(seconds: float = 1.0) -> float:
+    """How much more pure-Python counting two processes do at once than one (1, 2, 2, 1 turns): what this
+    machine's two cores give right now, whatever Linli does. On a VM it moved between 1.42x and 1.80x from one
+    minute to the next (2026-12-07), so a scaling figure below 1.7x may be the machine's and not the code's."""
+    done = {1: 0, 2: 0}
+    for workers in (1, 2, 2, 1):
+        procs = [
+            subprocess.Popen([PYTHON, "-c", SPIN.format(s=seconds)], stdout=subprocess.PIPE, text=True)
+            for _ in range(workers)
+        ]
+        done[workers] += sum(int(p.communicate()[0]) for p in procs)
+    return done[2] / done[1]
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")

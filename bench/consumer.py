@@ -22,6 +22,7 @@ from bench.common import (
     REDIS_URL,
     ROOT,
     Figure,
+    cpu_scaling,
     cpu_seconds,
     drop_keys,
     log,
@@ -264,10 +265,13 @@ def scaling(n: int, tmp: Path) -> Figure:
     One and two processes take turns (1, 2, 2, 1), and each side's rate is its events over its seconds: one
     run after the other, a busier minute of the machine fell on one side only (1.68x, then 1.93x for the same
     pair minutes apart, 2026-12-07). The details keep the cores the consumers and the whole machine kept busy
-    in each run: on 2 cores shared with PostgreSQL, Redis and the writer, that is what limits a second process.
+    in each run: on 2 cores shared with PostgreSQL, Redis and the writer, that is what limits a second process;
+    and :func:`bench.common.cpu_scaling`, what two processes of pure counting got from the machine just before.
     """
     runs: dict[int, list[dict]] = {1: [], 2: []}
+    machine = cpu_scaling()
     with pg_database("scale") as url:
+        log(f"scaling: the machine's own, two spinning processes against one: {machine:.2f}x")
         log(f"scaling: one and two notify processes on PostgreSQL by turns (1, 2, 2, 1), {n} events each run")
         for turn, workers in enumerate((1, 2, 2, 1)):
             entries, distinct = make_entries(n, seed=turn + 1)
@@ -281,7 +285,11 @@ def scaling(n: int, tmp: Path) -> Figure:
             "events/s",
             one,
             "1 notify process",
-            extra={"two_processes": runs[2], "one_process": runs[1]},
+            extra={
+                "two_processes": runs[2],
+                "one_process": runs[1],
+                "machine_cpu_scaling": round(machine, 2),  # two spinning processes against one, just before
+            },
         ),
         1.7,
     )
