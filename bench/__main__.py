@@ -68,7 +68,6 @@ def main(argv: list[str] | None = None) -> int:
         quick=args.quick,
         seconds=time.perf_counter() - started,
         errors=errors,
-        keep_others=set(parts) != set(PARTS),
     )
     print(text)
     return 1 if errors else 0

@@ -119,15 +119,14 @@ def write(
     quick: bool,
     seconds: float,
     errors: dict[str, str],
-    keep_others: bool = False,
 ) -> str:
-    """Write latest.json, latest.md and the charts; returns the Markdown. With ``keep_others`` (a run of
-    some parts), the figures of the parts not run stay as they were."""
+    """Write latest.json, latest.md and the charts; returns the Markdown. The figures of parts this run did
+    not measure stay as they were (a run of some parts; the soak, which only ``make soak`` runs)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     fresh_charts = set(charts)
     measured = sorted({f.section for f in figures})
-    if keep_others:
-        figures, charts = _kept(figures, charts)
+    figures, charts = _kept(figures, charts)
+    earlier = [f.section for f in figures if f.section not in measured]
     meta = {
         "mode": "quick" if quick else "full",
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -136,9 +135,9 @@ def write(
         "machine": platform.machine(),
         "cpus": __import__("os").cpu_count(),
         "errors": errors,
-        "measured": measured if keep_others else "all",
+        "measured": measured,
     }
-    written = [name for name in ("latency.png", "growth.png") if (RESULTS / name).exists() and keep_others]
+    written = [name for name in ("latency.png", "growth.png") if (RESULTS / name).exists()]
     if "latency" in fresh_charts:
         latency_chart(charts["latency"], RESULTS / "latency.png")
         written.append("latency.png")
@@ -162,7 +161,7 @@ def write(
         f"# Linli benchmarks ({meta['mode']} run, {meta['finished_at']}, {meta['cpus']} CPUs, {meta['seconds']} s)",
         "",
         f"{passed} of {judged} goals met. Every ratio is against a baseline measured in the same run."
-        + (f" This run measured {', '.join(measured)}; the other rows are from earlier runs." if keep_others else ""),
+        + (f" The rows of {', '.join(dict.fromkeys(earlier))} are from earlier runs." if earlier else ""),
         "",
         table(figures),
         "",
