@@ -6,9 +6,9 @@ size: the median and p99 of a resident's ticket list (the unit of work of GET /a
 in this process), and the events/s of a notify process consuming TicketOpened. The cost per operation
 must not grow faster than log(n): the figure compares the largest size with 1k against log(n)/log(1k).
 
-A list takes ~0.2 ms, and one minute's p50 of it moved between 0.21 and 0.42 ms on an unchanged store (2026-12-07),
-more than log n allows; so a copy of the store at 1k is kept and, at each larger size, the two stores' lists take
-turns (``SLICES`` ABBA slices), and the figure divides the large store's p50 by the copy's from the same turns.
+A list takes ~0.2 ms, and its p50 at 1k was 0.21 ms in one run and 0.40 ms in the next (2026-12-07): a drift of
+the machine larger than log n allows. So a copy of the store at 1k is kept and, at each larger size, the two stores'
+lists take turns (``SLICES`` slices, A B B A ...); the figure divides the large store's p50 by the copy's.
 """
 
 from __future__ import annotations

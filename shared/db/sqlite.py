@@ -28,9 +28,10 @@ NO_WAIT_TURN_S = 0.1  # inside no_busy_wait: how long to wait for this process's
 BUSY_TIMEOUT_MS = 30_000
 # SQLite's soft heap limit, for the whole process: every store and connection together. Each connection
 # keeps a page cache of up to 2 MB, and `linli run` holds ~44 connections (six stores), so without it the
-# caches alone could reach ~88 MB as the stores grow: the soak's RSS rose ~1 MB a minute, all of it SQLite's
-# memory (docs/benchmarks.md, nineteenth session). Past the limit SQLite reuses cache pages instead of
-# allocating more; the files' pages stay in the OS page cache, shared by every connection.
+# caches alone could reach ~88 MB as the stores grow: the soak's RSS rose ~1 MB a minute, nearly all of it
+# SQLite's memory, and levels off with the limit (docs/benchmarks.md, nineteenth session). Past the limit
+# SQLite reuses cache pages instead of allocating more; the files' pages stay in the OS page cache, which
+# every connection shares.
 SOFT_HEAP_LIMIT_BYTES = 16 * 2**20
 _no_wait = threading.local()
 
