@@ -149,7 +149,7 @@ SPIN = "import time\nn, end = 0, time.perf_counter() + {s}\nwhile time.perf_coun
 
 def cpu_scaling(seconds: float = 1.0) -> float:
     """How much more pure-Python counting two processes do at once than one (1, 2, 2, 1 turns): what this
-    machine's two cores give right now, whatever Linli does. On a VM it moved between 1.42x and 1.80x from one
+    machine's two cores give right now, whatever Linli does. On a VM it moved between 1.42x and 1.98x from one
     minute to the next (2026-12-07), so a scaling figure below 1.7x may be the machine's and not the code's."""
     done = {1: 0, 2: 0}
     for workers in (1, 2, 2, 1):
