@@ -33,6 +33,11 @@ BUSY_TIMEOUT_MS = 30_000
 # SQLite reuses cache pages instead of allocating more; the files' pages stay in the OS page cache, which
 # every connection shares.
 SOFT_HEAP_LIMIT_BYTES = 16 * 2**20
+# How many WAL frames a commit may find before it checkpoints itself (see Checkpointer): ~200 MB of WAL at
+# 4 KB pages, reached only under steady writes (at 200 reports/s of ~16 frames each, in ~15 s). With 10,000,
+# figure 3's tail on a disk throttled to 1,000 writes/s was 38x its p50; with 50,000, 2.2-3.9x
+# (docs/benchmarks.md, twentieth session).
+BACKSTOP_PAGES = 50_000
 _no_wait = threading.local()
 
 
@@ -199,13 +204,21 @@ def on_disk(engine: Engine) -> bool:
 class Checkpointer:
     """Moves SQLite's WAL checkpoints off the request path.
 
-    By default the commit that crosses 1,000 WAL pages copies them into the database and syncs it,
-    a few milliseconds that land on one unlucky request. A service's store instead checkpoints from this
-    background thread every ``interval_s`` (``PASSIVE``: never waits for or blocks readers and writers);
-    commits still checkpoint themselves past ``backstop_pages``, should this thread fall behind.
+    By default the commit that finds 1,000 frames in the WAL copies them into the database and syncs both
+    files, milliseconds on a fast disk and 20-140 ms on a slow one, landing on one unlucky request. A
+    service's store instead checkpoints from this background thread every ``interval_s`` (``PASSIVE``:
+    never waits for or blocks readers and writers), so its syncs wait on the disk while requests go on.
+
+    Under steady writes its checkpoints never catch up with the last frame, so the WAL does not start over
+    and grows until a commit reaches :data:`BACKSTOP_PAGES` frames and checkpoints itself, syncs included.
+    That commit's stall is the price of each bound; a high bound pays it seldom (at 200 reports/s about
+    every 15 s instead of every 3 s), and reads are no slower for a long WAL whose frames the thread
+    has already copied (SQLite looks up only the frames not yet checkpointed). The file keeps its size when
+    the WAL starts over: cutting it back (``journal_size_limit``) made the slow disk's tail worse, as the
+    file then grew block by block again (docs/benchmarks.md, twentieth session).
     """
 
-    def __init__(self, engine: Engine, interval_s: float = 1.0, backstop_pages: int = 10_000) -> None:
+    def __init__(self, engine: Engine, interval_s: float = 1.0, backstop_pages: int = BACKSTOP_PAGES) -> None:
         self.path = cast(str, engine.url.database)  # a file's path: the store makes one only if on_disk(engine)
         self.interval_s = interval_s
         self._stop = threading.Event()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import redis
@@ -455,3 +456,30 @@ def test_sqlite_page_caches_of_a_whole_process_stay_within_the_soft_heap_limit(t
         for reader in readers:
             reader.close()
         engine.dispose()
+
+
+def test_on_sqlite_commits_under_steady_writes_leave_checkpoints_to_the_stores_thread(tmp_path):
+    """A commit that checkpoints syncs both files, and on a slow disk its request stalls for it (20-140 ms).
+    A store's commits leave checkpoints to its background thread until the WAL holds
+    :data:`BACKSTOP_PAGES` frames: past SQLite's default of 1,000 and the earlier backstop of 10,000, which
+    under steady writes fell on a request every few seconds (docs/benchmarks.md, twentieth session)."""
+    from sqlalchemy import MetaData
+
+    from shared.db.sqlite import BACKSTOP_PAGES
+
+    path = tmp_path / "busy.db"
+    store = Store("busy", f"sqlite:///{path}", MetaData())
+    assert store._checkpointer is not None
+    store._checkpointer.stop()  # the thread behind: only a commit could checkpoint now
+    with store.transaction() as session:
+        session.execute(text("CREATE TABLE page (body TEXT)"))
+    database_bytes = path.stat().st_size
+    for n in range(125):  # ~100 pages a commit, 12,500 frames in all
+        with store.transaction() as session:
+            session.execute(text("INSERT INTO page VALUES (:b)"), [{"b": f"{n:03d}{i:03d}" * 600} for i in range(100)])
+    frames = Path(f"{path}-wal").stat().st_size // (4096 + 24)
+    try:
+        assert 12_000 < frames < BACKSTOP_PAGES
+        assert path.stat().st_size == database_bytes  # no commit copied a page into the database
+    finally:
+        store.dispose()
