@@ -51,7 +51,7 @@ COPIES = 20_000  # copies seeded for check-out: each request lends another one (
 HOUSEHOLDS = 20_000  # households signing up a child: each request another, more than the twin answers in a run
 CARD = "11010519491231002X"  # 赵晓彤's ID card, her reader card in the demo
 DESK = "CN-SJZ-YH-ZHC"  # 智汇城's book house
-SIGNERS, SIGNERS_QUICK = 24_000, 8_000  # residents sent a sign-in code: each sign-in (route's or twin's) spends one,
+SIGNERS, SIGNERS_QUICK = 48_000, 8_000  # residents sent a sign-in code: each sign-in (route's or twin's) spends one,
 # and neither may run out within its run (a spent code is a cheap 401, which would flatter the twin)
 
 
