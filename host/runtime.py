@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("linli.runtime")
 
+RELAY_GRACE_S = 2.0  # how long a stop waits for the relays' batches in hand (Redis may be down)
+
 
 class Runtime:
     """Services sharing one process, one HTTP app and one FastStream broker."""
@@ -224,6 +226,13 @@ class Runtime:
         self.guardian.stopping = True
         for worker in [*self.relays.values(), *self.reclaimers.values()]:
             worker.stopping = True
+        # A relay cancelled while its batch is on the way to Redis leaves those rows published but not
+        # marked, so the next start publishes them again; let it finish the batch in hand first.
+        for relay in self.relays.values():
+            relay.wake()
+        relaying = [task for task in self._tasks if task.get_name().startswith("relay:")]
+        if relaying:
+            await asyncio.wait(relaying, timeout=RELAY_GRACE_S)
         for task in self._tasks:
             task.cancel()
         _done, still_running = await asyncio.wait(self._tasks, timeout=10) if self._tasks else (set(), set())

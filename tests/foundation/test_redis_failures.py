@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import datetime
 
 import redis.asyncio as aredis
+from sqlalchemy import func, select
 
+from shared.db.store import Store
 from shared.messaging.streams import StreamNames
 from tests.conftest import eventually, token
 from tests.support import probe
@@ -47,6 +50,23 @@ async def test_a_flushed_redis_is_survived(start_runtime, settings, private_redi
         groups = await plain.xinfo_groups(names.events("tickets"))
         assert [g["name"] for g in groups] == [b"probe"]
         await plain.aclose()
+
+
+async def test_a_stop_while_a_batch_is_on_the_way_to_redis_marks_it_sent_rather_than_publishing_it_again(
+    start_runtime, settings, private_redis
+):
+    plain = aredis.Redis.from_url(private_redis.url)
+    stream = StreamNames(settings.stream_prefix).events("tickets")
+    async with start_runtime([probe.module], redis_url=private_redis.url) as (_runtime, client):
+        await plain.execute_command("CLIENT", "PAUSE", "700", "WRITE")  # the relay's XADD waits for it
+        r = await client.post("/api/probe/report", headers=RESIDENT, json={"title": "关门前", "ticket_id": "T1"})
+        assert r.status_code == 201
+        await asyncio.sleep(0.1)  # the relay has the row and is writing it
+    t = probe.outbox.table
+    with Store("probe", settings.database_url("probe"), probe.metadata).transaction() as session:
+        unsent = session.execute(select(func.count()).select_from(t).where(t.c.sent_at.is_(None))).scalar_one()
+    assert (await plain.xlen(stream), unsent) == (1, 0)  # on the stream once, and not pending again
+    await plain.aclose()
 
 
 async def test_a_partner_writing_with_plain_xadd_is_consumed(start_runtime, settings):
