@@ -58,10 +58,10 @@ async def test_a_stop_while_a_batch_is_on_the_way_to_redis_marks_it_sent_rather_
     plain = aredis.Redis.from_url(private_redis.url)
     stream = StreamNames(settings.stream_prefix).events("tickets")
     async with start_runtime([probe.module], redis_url=private_redis.url) as (_runtime, client):
-        await plain.execute_command("CLIENT", "PAUSE", "700", "WRITE")  # the relay's XADD waits for it
+        await plain.execute_command("CLIENT", "PAUSE", "1200", "WRITE")  # the relay's XADD waits for it
         r = await client.post("/api/probe/report", headers=RESIDENT, json={"title": "关门前", "ticket_id": "T1"})
         assert r.status_code == 201
-        await asyncio.sleep(0.1)  # the relay has the row and is writing it
+        await asyncio.sleep(0.3)  # the relay has the row and is writing it (the pause outlasts this, not RELAY_GRACE_S)
     t = probe.outbox.table
     with Store("probe", settings.database_url("probe"), probe.metadata).transaction() as session:
         unsent = session.execute(select(func.count()).select_from(t).where(t.c.sent_at.is_(None))).scalar_one()
